@@ -1,0 +1,42 @@
+"""Error types raised by bayesgen.
+
+Every error the library raises on purpose derives from :class:`BayesgenError`, so a caller
+(and the command line) can tell a documented failure from a bug.  Messages follow one rule:
+say what was expected, what was found and how to fix it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BayesgenError",
+    "DataError",
+    "FitError",
+    "ModelFileError",
+    "NotFittedError",
+]
+
+
+class BayesgenError(Exception):
+    """Base class of every error bayesgen raises on purpose."""
+
+
+class DataError(BayesgenError, ValueError):
+    """Input data is missing, malformed or inconsistent with the model."""
+
+
+class FitError(BayesgenError, ValueError):
+    """A model could not be fitted; the message names the parameter to change."""
+
+
+class ModelFileError(BayesgenError, ValueError):
+    """A model file is truncated, tampered with, or from an unsupported format version."""
+
+
+try:  # keep scikit-learn's type so sklearn's own checks recognise it
+    from sklearn.exceptions import NotFittedError as _SkNotFitted
+except ImportError:  # pragma: no cover - scikit-learn is a hard dependency
+    _SkNotFitted = ValueError
+
+
+class NotFittedError(BayesgenError, _SkNotFitted):
+    """A method that needs a fitted model was called before ``fit``."""
