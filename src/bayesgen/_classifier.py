@@ -1,0 +1,556 @@
+"""The Bayes classifier: one density per class plus the class prior.
+
+Bayes' rule in log space::
+
+    log p(x, y=k) = log p(x | y=k) + log p(y=k)                 (joint)
+    log p(y=k | x) = log p(x, y=k) - logsumexp_j log p(x, y=j)  (posterior)
+    log p(x)       = logsumexp_k log p(x, y=k)                  (evidence / density)
+
+Probabilities are exponentials of log-probabilities, never the reverse.  The same fitted
+model generates labelled data: draw ``y ~ p(y)`` then ``x ~ p(x | y)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import logsumexp
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from ._density import Density, check_finite, check_n_samples
+from ._errors import DataError, FitError, NotFittedError
+from ._gaussian import format_label
+from ._persist import persistable
+from ._random import check_random_state
+from ._stats import GaussianStats
+from .densities import make_density
+
+__all__ = ["BayesClassifier"]
+
+_ROW_BLOCK_ELEMENTS = 2**23  # rows per block when scoring: bounded memory, BLAS-sized work
+
+
+@persistable("BayesClassifier")
+class BayesClassifier(ClassifierMixin, BaseEstimator):
+    """Generative Bayes classifier: p(x | y) per class and the class prior p(y).
+
+    The fitted model is three things at once: a generator (:meth:`sample` draws labelled
+    rows), a classifier (:meth:`predict`, :meth:`predict_proba`) and a density
+    (:meth:`score_samples` is ``log p(x)``).
+
+    Parameters
+    ----------
+    density : str or Density, default="gaussian"
+        Per-class density.  A shortcut name (see ``bayesgen.densities.DENSITY_SHORTCUTS``:
+        "gaussian" = full covariance, "diag", "tied", ...) is built with ``reg_covar`` and
+        ``shrinkage`` below; a density object is cloned for each class and keeps its own
+        settings.
+    reg_covar : float, default=1e-6
+        Ridge added to every covariance diagonal (shortcut densities only).  Needed for
+        constant features and for classes with fewer samples than features.
+    shrinkage : None, "auto" or float in [0, 1], default=None
+        Covariance shrinkage towards a scaled identity; "auto" is Ledoit-Wolf (shortcut
+        densities only).
+    priors : array-like of shape (n_classes,), default=None
+        Class prior p(y) in the order of ``classes_``.  None learns it from class counts.
+    random_state : None, int or numpy.random.Generator, default=None
+        Randomness used while *fitting* (initialisation of mixture families).  Sampling takes
+        its own ``random_state`` argument.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels (any sortable type).
+    class_count_ : ndarray of shape (n_classes,)
+        Training rows per class.
+    class_prior_ : ndarray of shape (n_classes,)
+        p(y) used for prediction and default sampling.
+    densities_ : list of Density
+        The fitted p(x | y) for each class, in the order of ``classes_``.
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from bayesgen import BayesClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> model = BayesClassifier().fit(X, y)
+    >>> X_new, y_new = model.sample(5, random_state=0)
+    >>> X_new.shape, model.predict(X_new).shape
+    ((5, 4), (5,))
+    """
+
+    def __init__(
+        self, density="gaussian", *, reg_covar=1e-6, shrinkage=None, priors=None,
+        random_state=None,
+    ):
+        self.density = density
+        self.reg_covar = reg_covar
+        self.shrinkage = shrinkage
+        self.priors = priors
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ fitting
+    def _density_template(self) -> Density:
+        if isinstance(self.density, str):
+            return make_density(
+                self.density, reg_covar=self.reg_covar, shrinkage=self.shrinkage,
+                random_state=self.random_state,
+            )
+        if isinstance(self.density, BaseEstimator) and hasattr(self.density, "score_samples"):
+            return clone(self.density)
+        raise ValueError(
+            f"density must be a shortcut name or a density object with fit/score_samples/"
+            f"sample; got {self.density!r}"
+        )
+
+    def _validate_xy(self, X, y, *, reset: bool):
+        X, y = validate_data(
+            self, X, y, reset=reset, dtype=np.float64, ensure_all_finite=False, order="C",
+            y_numeric=False,
+        )
+        check_finite(X)
+        check_classification_targets(y)
+        return X, y
+
+    def fit(self, X, y):
+        """Fit p(x | y) for every class and the prior p(y).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Labels of any sortable type.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        DataError
+            Non-finite values, fewer than two classes, or inconsistent shapes.
+        FitError
+            A class density cannot be fitted; the message names the class and the parameter
+            to change (``reg_covar``, ``shrinkage`` or ``density``).
+        """
+        X, y = self._validate_xy(X, y, reset=True)
+        classes, y_index = np.unique(y, return_inverse=True)
+        if classes.shape[0] < 2:
+            raise DataError(
+                f"y has only one class ({format_label(classes[0])}); a Bayes classifier needs at least "
+                "two classes. To model a single class, fit a density such as "
+                "bayesgen.GaussianDensity directly."
+            )
+        self.classes_ = classes
+        template = self._density_template()
+        if getattr(template, "_uses_gaussian_stats", False):
+            diagonal = bool(getattr(template, "_diagonal_stats", False))
+            self._stats = [
+                GaussianStats.from_data(X[y_index == k], diagonal=diagonal)
+                for k in range(classes.shape[0])
+            ]
+            self.densities_ = template._fit_class_stats(self._stats, classes)
+        else:
+            self._stats = None
+            self.densities_ = [
+                self._fit_one(template, label, X[y_index == k])
+                for k, label in enumerate(classes)
+            ]
+        self.class_count_ = np.bincount(y_index, minlength=classes.shape[0]).astype(float)
+        self._set_prior()
+        return self
+
+    @staticmethod
+    def _fit_one(template: Density, label, Xk: np.ndarray) -> Density:
+        density = clone(template)
+        try:
+            return density.fit(Xk)
+        except (FitError, np.linalg.LinAlgError, ValueError) as exc:
+            if isinstance(exc, DataError):
+                raise
+            raise FitError(
+                f"class {format_label(label)} has {Xk.shape[0]} samples and {Xk.shape[1]} "
+                f"features: {exc}"
+            ) from None
+
+    def partial_fit(self, X, y, classes=None):
+        """Update the model with a batch; any split into batches gives the same model.
+
+        Per-class sufficient statistics (count, mean, centred scatter) are merged exactly,
+        so ``partial_fit`` over batches equals ``fit`` on their concatenation.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        classes : array-like of shape (n_classes,), default=None
+            All labels that will ever appear.  Needed on the first call when the first
+            batch does not contain every class; ignored afterwards.
+
+        Returns
+        -------
+        self
+        """
+        first = not hasattr(self, "classes_")
+        if not first and getattr(self, "_stats", None) is None:
+            raise FitError(
+                "partial_fit needs per-class sufficient statistics, which this model does not "
+                "have (it was loaded from a file or uses a density fitted from raw data, such "
+                f"as {self.density!r}); call fit on all the data instead"
+            )
+        X, y = self._validate_xy(X, y, reset=first)
+        if first:
+            template = self._density_template()
+            if not getattr(template, "_uses_gaussian_stats", False):
+                raise FitError(
+                    f"density {self.density!r} is fitted from raw data and does not support "
+                    "partial_fit; use fit, or a Gaussian density ('gaussian', 'diag', 'tied')"
+                )
+            known = np.unique(y) if classes is None else np.unique(np.asarray(classes))
+            if known.shape[0] < 2:
+                raise DataError(
+                    f"partial_fit got only one class ({format_label(known[0])}) and no classes=...; pass "
+                    "classes=[...] with every label on the first call"
+                )
+            self.classes_ = known
+            diagonal = bool(getattr(template, "_diagonal_stats", False))
+            self._stats = [
+                GaussianStats.empty(X.shape[1], diagonal=diagonal) for _ in known
+            ]
+            self._template = template
+        y_index = self._label_index(y)
+        diagonal = self._stats[0].diagonal
+        for k in np.unique(y_index):
+            batch = GaussianStats.from_data(X[y_index == k], diagonal=diagonal)
+            self._stats[k] = self._stats[k].merge(batch)
+        self._refit_from_stats()
+        return self
+
+    def _refit_from_stats(self) -> None:
+        counts = np.array([s.count for s in self._stats])
+        template = getattr(self, "_template", None) or self._density_template()
+        present = np.flatnonzero(counts > 0)
+        fitted = template._fit_class_stats(
+            [self._stats[k] for k in present], self.classes_[present]
+        )
+        densities: list = [None] * len(self._stats)
+        for k, density in zip(present, fitted):
+            densities[k] = density
+        self.densities_ = densities
+        self.class_count_ = counts
+        self._set_prior()
+
+    def _set_prior(self) -> None:
+        n_classes = self.classes_.shape[0]
+        if self.priors is None:
+            prior = self.class_count_ / self.class_count_.sum()
+        else:
+            prior = np.asarray(self.priors, dtype=float)
+            if prior.shape != (n_classes,):
+                raise ValueError(
+                    f"priors must have one entry per class ({n_classes}); got shape "
+                    f"{prior.shape}"
+                )
+            if np.any(prior < 0) or not np.isclose(prior.sum(), 1.0):
+                raise ValueError("priors must be non-negative and sum to 1")
+            prior = prior / prior.sum()
+        self.class_prior_ = prior
+        with np.errstate(divide="ignore"):
+            self._log_prior = np.log(prior)
+
+    # ------------------------------------------------------------------ inference
+    def _check_fitted(self) -> None:
+        try:
+            check_is_fitted(self, "densities_")
+        except Exception:
+            raise NotFittedError(
+                f"This {type(self).__name__} is not fitted yet; call fit(X, y) first."
+            ) from None
+
+    def _validate_x(self, X) -> np.ndarray:
+        self._check_fitted()
+        try:
+            X = validate_data(
+                self, X, reset=False, dtype=np.float64, ensure_all_finite=False, order="C"
+            )
+        except ValueError as exc:
+            if "features" in str(exc) and "expecting" in str(exc):
+                raise DataError(
+                    f"{exc} Pass rows with the same columns the model was fitted on."
+                ) from None
+            raise
+        check_finite(X)
+        return X
+
+    def _class_log_likelihood(self, X: np.ndarray) -> np.ndarray:
+        n = X.shape[0]
+        out = np.empty((n, len(self.densities_)))
+        block = max(1, _ROW_BLOCK_ELEMENTS // max(1, X.shape[1]))
+        for k, density in enumerate(self.densities_):
+            if density is None:
+                out[:, k] = -np.inf
+                continue
+            for start in range(0, n, block):
+                out[start : start + block, k] = density._score_samples(X[start : start + block])
+        return out
+
+    def class_log_likelihood(self, X):
+        """Per-class log-likelihoods ``log p(x | y=k)`` (nats).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        return self._class_log_likelihood(self._validate_x(X))
+
+    def predict_joint_log_proba(self, X):
+        """Joint ``log p(x, y=k) = log p(x | y=k) + log p(y=k)``, shape (n_samples, n_classes)."""
+        return self._class_log_likelihood(self._validate_x(X)) + self._log_prior
+
+    def predict_log_proba(self, X):
+        """Posterior ``log p(y=k | x)``, shape (n_samples, n_classes)."""
+        joint = self.predict_joint_log_proba(X)
+        return joint - logsumexp(joint, axis=1, keepdims=True)
+
+    def predict_proba(self, X):
+        """Posterior ``p(y=k | x)``; rows sum to 1. Shape (n_samples, n_classes)."""
+        return np.exp(self.predict_log_proba(X))
+
+    def predict(self, X):
+        """Most probable class ``classes_[argmax_k p(y=k | x)]``, shape (n_samples,)."""
+        joint = self.predict_joint_log_proba(X)
+        return self.classes_[np.argmax(joint, axis=1)]
+
+    def score_samples(self, X):
+        """Log-density of the data ``log p(x) = logsumexp_k log p(x, y=k)`` (nats), shape (n,)."""
+        return logsumexp(self.predict_joint_log_proba(X), axis=1)
+
+    # ------------------------------------------------------------------ generation
+    def _resolve_prior(self, prior) -> np.ndarray:
+        n_classes = self.classes_.shape[0]
+        if isinstance(prior, str):
+            if prior == "learned":
+                return self.class_prior_
+            if prior == "uniform":
+                available = np.array([d is not None for d in self.densities_], dtype=float)
+                return available / available.sum()
+            raise ValueError(f"prior must be 'learned', 'uniform' or an array; got {prior!r}")
+        p = np.asarray(prior, dtype=float)
+        if p.shape != (n_classes,) or np.any(p < 0) or not np.all(np.isfinite(p)):
+            raise DataError(
+                f"prior must be 'learned', 'uniform' or {n_classes} non-negative weights "
+                f"(one per class in classes_); got {prior!r}"
+            )
+        if p.sum() <= 0:
+            raise DataError("prior weights sum to zero; give at least one class weight > 0")
+        return p / p.sum()
+
+    def _label_index(self, labels) -> np.ndarray:
+        """Map labels to positions in ``classes_``; unknown labels raise DataError."""
+        labels = np.asarray(labels)
+        index = np.searchsorted(self.classes_, labels)
+        index = np.clip(index, 0, self.classes_.shape[0] - 1)
+        try:
+            ok = self.classes_[index] == labels
+        except (TypeError, ValueError):  # pragma: no cover - incomparable label types
+            ok = np.zeros(labels.shape, dtype=bool)
+        ok = np.asarray(ok, dtype=bool)
+        if not ok.all():
+            unknown = ", ".join(format_label(u) for u in np.unique(labels[~ok])[:5])
+            known = ", ".join(format_label(c) for c in self.classes_)
+            raise DataError(
+                f"label(s) {unknown} not known to the model; known labels are {known}"
+            )
+        return index
+
+    def _coerce_label(self, label):
+        """Match a scalar label given as text (e.g. from the CLI) to ``classes_``."""
+        if isinstance(label, str) and self.classes_.dtype.kind in "iuf":
+            try:
+                value = float(label)
+            except ValueError:
+                return label
+            return int(value) if value.is_integer() else value
+        return label
+
+    def sample(self, n_samples=None, *, y=None, prior="learned", random_state=None,
+               dtype=np.float64):
+        """Generate labelled rows: ``y ~ p(y)``, then ``x ~ p(x | y)``.
+
+        Parameters
+        ----------
+        n_samples : int, optional
+            Number of rows.  Defaults to 1, or to ``len(y)`` when ``y`` is an array.
+        y : label or array-like of labels, optional
+            A single label gives ``n_samples`` rows of that class; an array gives one row
+            per entry, in that order.  When omitted, labels are drawn from ``prior``.
+        prior : "learned", "uniform" or array-like of shape (n_classes,), default="learned"
+            Distribution the labels are drawn from when ``y`` is omitted.  "learned" is the
+            fitted p(y) (what the tutorial's text asks for); "uniform" reproduces the
+            tutorial's code, which drew classes uniformly.
+        random_state : None, int or numpy.random.Generator
+            The same seed gives the same rows; None gives different rows on every call.
+        dtype : {numpy.float64, numpy.float32}, default=numpy.float64
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        y : ndarray of shape (n_samples,)
+            Labels; rows drawn from the prior come in random (shuffled) order.
+        """
+        self._check_fitted()
+        rng = check_random_state(random_state)
+        n_classes = self.classes_.shape[0]
+        if y is None:
+            n = 1 if n_samples is None else check_n_samples(n_samples)
+            counts = rng.multinomial(n, self._resolve_prior(prior))
+            index = rng.permutation(np.repeat(np.arange(n_classes), counts))
+        elif np.ndim(y) == 0:
+            n = 1 if n_samples is None else check_n_samples(n_samples)
+            index = np.full(n, self._label_index([self._coerce_label(y)])[0])
+        else:
+            labels = column_or_1d(np.asarray(y))
+            if n_samples is not None and check_n_samples(n_samples) != labels.shape[0]:
+                raise DataError(
+                    f"n_samples={n_samples} but y has {labels.shape[0]} labels; give one or "
+                    "the other, or make them agree"
+                )
+            index = self._label_index(labels)
+        return self._sample_index(index, rng, np.dtype(dtype))
+
+    def _sample_index(self, index: np.ndarray, rng: np.random.Generator, dtype: np.dtype):
+        """Rows for the class positions in ``index``, one batched draw per class."""
+        n = index.shape[0]
+        X = np.empty((n, self.n_features_in_), dtype=dtype)
+        for k in np.unique(index):
+            density = self.densities_[k]
+            if density is None:
+                raise DataError(
+                    f"class {format_label(self.classes_[k])} has no training rows yet, so it cannot be "
+                    "sampled; feed it data with partial_fit first"
+                )
+            rows = index == k
+            X[rows] = density._sample(int(rows.sum()), rng, dtype)
+        return X, self.classes_[index]
+
+    def class_means(self) -> np.ndarray:
+        """E[x | y=k] for every class, shape (n_classes, n_features)."""
+        self._check_fitted()
+        return np.stack(
+            [
+                d.mean() if d is not None else np.full(self.n_features_in_, np.nan)
+                for d in self.densities_
+            ]
+        )
+
+    def n_parameters(self) -> int:
+        """Free parameters of all class densities plus the prior (K - 1)."""
+        self._check_fitted()
+        unique = {id(d.covariance_) for d in self.densities_ if hasattr(d, "covariance_")}
+        total = sum(d.n_parameters() for d in self.densities_ if d is not None)
+        tied = len(unique) == 1 and len(self.densities_) > 1
+        if tied:  # the shared covariance is counted once
+            shared = self.densities_[0].covariance_.n_parameters
+            total -= shared * (len(self.densities_) - 1)
+        return int(total + len(self.densities_) - 1)
+
+    # ------------------------------------------------------------------ files
+    def save(self, path, *, metadata: dict | None = None) -> None:
+        """Write the fitted model to ``path`` (safe format: arrays + JSON, no pickle).
+
+        The write is atomic: an existing file is replaced only once the new one is complete.
+        """
+        from . import __version__
+        from ._persist import save_object
+
+        self._check_fitted()
+        if any(d is None for d in self.densities_):
+            raise FitError("some classes have no data yet; feed them before saving")
+        save_object(self, path, library_version=__version__, metadata=metadata)
+
+    def _get_state(self) -> dict:
+        params = self.get_params(deep=False)
+        return {
+            "params": params,
+            "classes": self.classes_,
+            "class_count": self.class_count_,
+            "class_prior": self.class_prior_,
+            "densities": list(self.densities_),
+            "n_features_in": int(self.n_features_in_),
+        }
+
+    @classmethod
+    def _from_state(cls, state: dict) -> BayesClassifier:
+        params = dict(state["params"])
+        if not isinstance(params.get("density"), (str, Density)):
+            raise ValueError("density parameter must be a name or a density")
+        obj = cls(**params)
+        classes = np.asarray(state["classes"])
+        densities = state["densities"]
+        n_features = state["n_features_in"]
+        if classes.ndim != 1 or classes.shape[0] < 2:
+            raise ValueError("classes must be a 1-D array of at least two labels")
+        if not isinstance(densities, list) or len(densities) != classes.shape[0]:
+            raise ValueError("there must be one density per class")
+        for density in densities:
+            if not isinstance(density, Density):
+                raise ValueError("class densities must be bayesgen densities")
+            if density.n_features_in_ != n_features:
+                raise ValueError(
+                    f"a class density has {density.n_features_in_} features, expected "
+                    f"{n_features}"
+                )
+        counts = np.asarray(state["class_count"], dtype=float)
+        prior = np.asarray(state["class_prior"], dtype=float)
+        if counts.shape != classes.shape or prior.shape != classes.shape:
+            raise ValueError("class counts and priors must have one entry per class")
+        if np.any(prior < 0) or not np.isclose(prior.sum(), 1.0):
+            raise ValueError("class prior must be non-negative and sum to 1")
+        obj.classes_ = classes
+        obj.class_count_ = counts
+        obj.densities_ = densities
+        obj.n_features_in_ = int(n_features)
+        obj._stats = None
+        obj.priors = None if params.get("priors") is None else params["priors"]
+        obj.class_prior_ = prior
+        with np.errstate(divide="ignore"):
+            obj._log_prior = np.log(prior)
+        return obj
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+def load(path) -> BayesClassifier | Density:
+    """Load a model written by ``save``; never executes code from the file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    BayesClassifier or Density
+
+    Raises
+    ------
+    ModelFileError
+        Truncated, tampered or newer-format files.
+    FileNotFoundError
+        No file at ``path``.
+    """
+    from ._errors import ModelFileError
+    from ._persist import load_object
+
+    obj, _manifest = load_object(path)
+    if not isinstance(obj, (BayesClassifier, Density)):
+        raise ModelFileError(f"{str(path)!r} does not hold a bayesgen model")
+    return obj

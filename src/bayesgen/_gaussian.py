@@ -1,0 +1,319 @@
+"""The Gaussian class density: full, diagonal or tied covariance.
+
+Estimation
+----------
+From the sufficient statistics of a class (count n, mean m, centred scatter S, see
+:mod:`bayesgen._stats`) the covariance is built in three steps:
+
+1. ``C = S / (n - ddof)``.  ``ddof=0`` (default) is the maximum-likelihood estimate, the one
+   that maximises the likelihood the model reports; ``ddof=1`` is the unbiased estimate that
+   ``numpy.cov`` and the tutorial use (and scikit-learn's QDA).  A class with one sample has
+   ``C = 0`` under ``ddof=0`` (it then fits through ``reg_covar``) and no estimate at all
+   under ``ddof=1``.
+2. Shrinkage towards a scaled identity, ``C <- (1 - s) C + s (tr(C)/d) I`` with ``s`` a
+   float in [0, 1] or ``"auto"`` for the Ledoit-Wolf (2004) intensity, which is computed
+   exactly from the statistics, so it survives ``partial_fit``.
+3. An absolute ridge ``C <- C + reg_covar I``, which makes constant features (MNIST's border
+   pixels) and classes with fewer samples than features positive definite.
+
+The result is factored once (Cholesky, or square roots of the diagonal) and that factor
+serves every log-density, posterior and sample afterwards.
+
+Tied covariance (``covariance_type="tied"``) pools the within-class scatter of all classes
+of a :class:`~bayesgen.BayesClassifier` into one shared covariance (linear discriminant
+analysis); the factor is computed once and shared by every class.  Fitted on its own, a
+tied density is the same as a full one.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ._covariance import Covariance, DiagonalCovariance, FullCovariance
+from ._density import Density
+from ._errors import FitError
+from ._persist import persistable
+from ._stats import GaussianStats
+
+__all__ = ["GaussianDensity"]
+
+COVARIANCE_TYPES = ("full", "diag", "tied")
+
+
+def _shrink(cov: np.ndarray, shrinkage: float, diagonal: bool) -> np.ndarray:
+    """``(1 - s) C + s mu I`` with ``mu = tr(C) / d``."""
+    if shrinkage == 0.0:
+        return cov
+    mu = float(np.trace(cov) if not diagonal else cov.sum()) / cov.shape[0]
+    shrunk = (1.0 - shrinkage) * cov
+    if diagonal:
+        return shrunk + shrinkage * mu
+    shrunk.flat[:: cov.shape[0] + 1] += shrinkage * mu
+    return shrunk
+
+
+def _shrinkage_intensity(stats: GaussianStats, shrinkage) -> float:
+    if shrinkage is None:
+        return 0.0
+    if isinstance(shrinkage, str):
+        if stats.diagonal:
+            raise FitError(
+                "shrinkage='auto' (Ledoit-Wolf) needs a full covariance; with "
+                "covariance_type='diag' pass a float in [0, 1] instead"
+            )
+        return stats.ledoit_wolf_shrinkage()
+    return float(shrinkage)
+
+
+def _covariance_from_stats(
+    stats: GaussianStats, *, reg_covar: float, shrinkage, ddof: int
+) -> tuple[Covariance, float]:
+    """Regularised covariance of ``stats``, factored once; returns it and the intensity used.
+
+    Raises
+    ------
+    FitError
+        Too few samples for ``ddof``, or the regularised matrix is not positive definite.
+    """
+    if stats.count - ddof <= 0:
+        raise FitError(
+            f"{stats.count:g} sample(s) cannot estimate a covariance with ddof={ddof}; "
+            "use ddof=0 (maximum likelihood) so reg_covar regularises it"
+        )
+    cov = stats.covariance(ddof)
+    intensity = _shrinkage_intensity(stats, shrinkage)
+    cov = _shrink(cov, intensity, stats.diagonal)
+    if stats.diagonal:
+        variances = cov + reg_covar
+        if not np.all(variances > 0):
+            raise FitError("some variances are zero; increase reg_covar")
+        return DiagonalCovariance(variances), intensity
+    cov = cov.copy() if cov is stats.scatter else cov
+    cov.flat[:: cov.shape[0] + 1] += reg_covar
+    try:
+        return FullCovariance.from_matrix(cov), intensity
+    except np.linalg.LinAlgError:
+        raise FitError(
+            f"the covariance is singular (reg_covar={reg_covar:g}); increase reg_covar, "
+            "set shrinkage='auto', "
+            "or use density='diag' or 'lowrank'"
+        ) from None
+
+
+def format_label(label) -> str:
+    """A class label as users wrote it: ``7`` or ``'cat'``, not ``np.int64(7)``."""
+    if isinstance(label, np.generic):
+        label = label.item()
+    return repr(label)
+
+
+def _class_error(label, stats: GaussianStats, exc: Exception) -> FitError:
+    return FitError(
+        f"class {format_label(label)} has {stats.count:g} samples and {stats.n_features} "
+        f"features: {exc}"
+    )
+
+
+@persistable("GaussianDensity")
+class GaussianDensity(Density):
+    """Multivariate Gaussian density with a full, diagonal or tied covariance.
+
+    Parameters
+    ----------
+    covariance_type : {"full", "diag", "tied"}, default="full"
+        "full": one dense covariance (the tutorial's model). "diag": independent features,
+        O(d) per row. "tied": inside a :class:`~bayesgen.BayesClassifier`, one covariance
+        shared by all classes (LDA); alone, the same as "full".
+    reg_covar : float, default=1e-6
+        Added to the diagonal of the covariance after shrinkage.
+    shrinkage : None, "auto" or float in [0, 1], default=None
+        Shrinkage towards ``(tr(C)/d) I``; "auto" is Ledoit-Wolf (full and tied only).
+    ddof : {0, 1}, default=0
+        0 = maximum-likelihood covariance ``S/n``; 1 = unbiased ``S/(n-1)`` (numpy.cov).
+
+    Attributes
+    ----------
+    mean_ : ndarray of shape (n_features,)
+    covariance_ : Covariance
+        Factored covariance representation (``FullCovariance`` or ``DiagonalCovariance``).
+    shrinkage_ : float
+        Shrinkage intensity actually applied.
+    n_samples_seen_ : float
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesgen import GaussianDensity
+    >>> X = np.random.default_rng(0).normal(size=(500, 3))
+    >>> density = GaussianDensity().fit(X)
+    >>> density.sample(2, random_state=0).shape
+    (2, 3)
+    """
+
+    _fitted_attributes = ("mean_", "covariance_", "shrinkage_", "n_samples_seen_")
+    _uses_gaussian_stats = True
+
+    def __init__(self, covariance_type="full", reg_covar=1e-6, shrinkage=None, ddof=0):
+        self.covariance_type = covariance_type
+        self.reg_covar = reg_covar
+        self.shrinkage = shrinkage
+        self.ddof = ddof
+
+    # parameters --------------------------------------------------------------------
+    def _check_params(self) -> None:
+        if self.covariance_type not in COVARIANCE_TYPES:
+            raise ValueError(
+                f"covariance_type must be one of {COVARIANCE_TYPES}; got {self.covariance_type!r}"
+            )
+        if not isinstance(self.reg_covar, numbers.Real) or not self.reg_covar >= 0:
+            raise ValueError(
+                f"reg_covar must be a non-negative number; got {self.reg_covar!r}"
+            )
+        s = self.shrinkage
+        if s is not None and not (isinstance(s, str) and s == "auto"):
+            if isinstance(s, str) or not isinstance(s, numbers.Real) or not 0.0 <= s <= 1.0:
+                raise ValueError(
+                    f"shrinkage must be None, 'auto' or a number in [0, 1]; got {s!r}"
+                )
+        if self.ddof not in (0, 1):
+            raise ValueError(f"ddof must be 0 (maximum likelihood) or 1; got {self.ddof!r}")
+
+    @property
+    def _diagonal_stats(self) -> bool:
+        return self.covariance_type == "diag"
+
+    # fitting -----------------------------------------------------------------------
+    def _fit(self, X: np.ndarray) -> None:
+        self._check_params()
+        self.stats_ = GaussianStats.from_data(X, diagonal=self._diagonal_stats)
+        self._fit_stats(self.stats_)
+
+    def partial_fit(self, X, y=None):
+        """Update the fit with a batch of rows; any batch split gives the same model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        if hasattr(self, "mean_") and not hasattr(self, "stats_"):
+            raise FitError(
+                "this density was loaded from a file, which does not keep the statistics "
+                "partial_fit needs; fit it again from the data"
+            )
+        first = not hasattr(self, "stats_")
+        X = self._validate_input(X, reset=first)
+        self._check_params()
+        batch = GaussianStats.from_data(X, diagonal=self._diagonal_stats)
+        self.stats_ = batch if first else self.stats_.merge(batch)
+        self._fit_stats(self.stats_)
+        return self
+
+    def _fit_stats(self, stats: GaussianStats, covariance: Covariance | None = None) -> None:
+        """Set the fitted attributes from statistics (and an optional shared covariance)."""
+        if covariance is None:
+            covariance, self.shrinkage_ = _covariance_from_stats(
+                stats, reg_covar=self.reg_covar, shrinkage=self.shrinkage, ddof=self.ddof
+            )
+        self.mean_ = stats.mean.copy()
+        self.covariance_ = covariance
+        self.n_samples_seen_ = float(stats.count)
+        self.n_features_in_ = stats.n_features
+        self._cast_cache = {}
+
+    def _fit_class_stats(self, stats_list, labels) -> list[GaussianDensity]:
+        """Fit one density per class from per-class statistics (used by the classifier).
+
+        For ``covariance_type="tied"`` the scatters are pooled into one covariance shared by
+        all classes: ``C = sum_k S_k / (N - K ddof)``, with Ledoit-Wolf computed on the
+        pooled within-class residuals.
+        """
+        self._check_params()
+        fitted = []
+        if self.covariance_type != "tied":
+            for label, stats in zip(labels, stats_list):
+                density = GaussianDensity(**self.get_params())
+                try:
+                    density._fit_stats(stats)
+                except FitError as exc:
+                    raise _class_error(label, stats, exc) from None
+                fitted.append(density)
+            return fitted
+        present = [s for s in stats_list if s.count > 0]
+        n_total = sum(s.count for s in present)
+        pooled = GaussianStats(
+            n_total - len(present) * self.ddof + self.ddof,
+            np.zeros(stats_list[0].n_features),
+            sum(s.scatter for s in present),
+            sum(s.skew for s in present),
+            sum(s.kurt for s in present),
+        )
+        try:
+            shared, intensity = _covariance_from_stats(
+                pooled, reg_covar=self.reg_covar, shrinkage=self.shrinkage, ddof=self.ddof
+            )
+        except FitError as exc:
+            raise FitError(f"pooled (tied) covariance of all classes: {exc}") from None
+        for stats in stats_list:
+            density = GaussianDensity(**self.get_params())
+            density._fit_stats(stats, covariance=shared)
+            density.shrinkage_ = intensity
+            fitted.append(density)
+        return fitted
+
+    # kernels -----------------------------------------------------------------------
+    def _score_samples(self, X: np.ndarray) -> np.ndarray:
+        return self.covariance_.log_pdf(X - self.mean_)
+
+    def _factor(self, dtype: np.dtype) -> tuple[np.ndarray, Covariance]:
+        """Mean and covariance in ``dtype``, cast once and cached."""
+        if dtype == np.float64:
+            return self.mean_, self.covariance_
+        cache = self.__dict__.setdefault("_cast_cache", {})
+        if dtype not in cache:
+            cache[dtype] = (self.mean_.astype(dtype), self.covariance_.astype(dtype))
+        return cache[dtype]
+
+    def _sample(self, n: int, rng: np.random.Generator, dtype: np.dtype) -> np.ndarray:
+        mean, covariance = self._factor(dtype)
+        Z = rng.standard_normal((n, covariance.latent_dim), dtype=dtype)
+        X = covariance.colorize(Z)
+        X += mean
+        return X
+
+    def mean(self) -> np.ndarray:
+        """E[x], shape (n_features,)."""
+        self._check_fitted()
+        return self.mean_
+
+    def covariance(self) -> np.ndarray:
+        """The fitted covariance as a dense (d, d) matrix."""
+        self._check_fitted()
+        return self.covariance_.dense()
+
+    def n_parameters(self) -> int:
+        """Free parameters: d for the mean plus those of the covariance."""
+        self._check_fitted()
+        return int(self.n_features_in_ + self.covariance_.n_parameters)
+
+    def _after_load(self) -> None:
+        if self.mean_.shape != (self.covariance_.n_features,):
+            raise ValueError(
+                f"mean has shape {self.mean_.shape} but the covariance has "
+                f"{self.covariance_.n_features} features"
+            )
+        if self.n_features_in_ != self.mean_.shape[0]:
+            raise ValueError("n_features_in_ does not match the mean")
+        self._cast_cache = {}
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags

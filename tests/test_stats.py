@@ -1,0 +1,75 @@
+"""Sufficient statistics: exact merges and Ledoit-Wolf from statistics alone."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.covariance import ledoit_wolf_shrinkage
+
+from bayesgen._stats import GaussianStats
+
+
+def _reference(X):
+    m = X.mean(0)
+    Y = X - m
+    sq = (Y**2).sum(1)
+    return m, Y.T @ Y, sq @ Y, float(sq @ sq)
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e6])
+def test_from_data_matches_definitions(offset):
+    X = np.random.default_rng(0).normal(size=(200, 5)) + offset
+    s = GaussianStats.from_data(X)
+    m, S, v, q = _reference(X)
+    assert s.count == 200
+    np.testing.assert_allclose(s.mean, m)
+    np.testing.assert_allclose(s.scatter, S, rtol=1e-9)
+    np.testing.assert_allclose(s.skew, v, rtol=1e-7, atol=1e-6)
+    assert s.kurt == pytest.approx(q, rel=1e-10)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    cuts=st.lists(st.integers(0, 120), min_size=1, max_size=6),
+    diagonal=st.booleans(),
+)
+def test_merge_over_any_split_equals_one_pass(seed, cuts, diagonal):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(120, 4)) * rng.uniform(0.1, 10, size=4) + rng.normal(0, 100, size=4)
+    edges = sorted(set([0, 120, *cuts]))
+    total = GaussianStats.empty(4, diagonal=diagonal)
+    for a, b in zip(edges[:-1], edges[1:]):
+        total = total.merge(GaussianStats.from_data(X[a:b], diagonal=diagonal))
+    whole = GaussianStats.from_data(X, diagonal=diagonal)
+    assert total.count == whole.count
+    np.testing.assert_allclose(total.mean, whole.mean, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(total.scatter, whole.scatter, rtol=1e-10, atol=1e-7)
+    if not diagonal:
+        np.testing.assert_allclose(total.skew, whole.skew, rtol=1e-7, atol=1e-3)
+        assert total.kurt == pytest.approx(whole.kurt, rel=1e-9)
+
+
+def test_merge_with_empty_is_identity():
+    X = np.random.default_rng(1).normal(size=(10, 3))
+    s = GaussianStats.from_data(X)
+    e = GaussianStats.empty(3)
+    for merged in (s.merge(e), e.merge(s)):
+        np.testing.assert_array_equal(merged.scatter, s.scatter)
+        assert merged is not s
+
+
+@pytest.mark.parametrize("n,d", [(50, 5), (30, 40), (500, 20)])
+def test_ledoit_wolf_matches_sklearn(n, d):
+    rng = np.random.default_rng(n + d)
+    X = rng.normal(size=(n, d)) @ rng.normal(size=(d, d)) + 3.0
+    ours = GaussianStats.from_data(X).ledoit_wolf_shrinkage()
+    assert ours == pytest.approx(ledoit_wolf_shrinkage(X - X.mean(0), assume_centered=True))
+
+
+def test_ledoit_wolf_survives_batching():
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(300, 30)) + 7.0
+    merged = GaussianStats.from_data(X[:77]).merge(GaussianStats.from_data(X[77:]))
+    expected = ledoit_wolf_shrinkage(X - X.mean(0), assume_centered=True)
+    assert merged.ledoit_wolf_shrinkage() == pytest.approx(expected, rel=1e-9)
