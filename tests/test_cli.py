@@ -1,0 +1,173 @@
+"""Every command through the CLI runner (main(argv)), bad input included."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from bayesgen import BayesClassifier, load
+from bayesgen.cli import main
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def kaggle_csv(tmp_path):
+    """A small Kaggle-layout train.csv made of blurred random digit-like images."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    rng = np.random.default_rng(0)
+    rows = []
+    for image, label in zip(digits.images[:300], digits.target[:300]):
+        big = np.kron(image / 16.0, np.ones((3, 3)))  # 24 x 24
+        canvas = np.zeros((28, 28))
+        canvas[2:26, 2:26] = big
+        pixels = np.clip(canvas * 255 + rng.normal(0, 3, canvas.shape), 0, 255).astype(int)
+        rows.append([label, *pixels.ravel()])
+    path = tmp_path / "train.csv"
+    header = "label," + ",".join(f"pixel{i}" for i in range(784))
+    np.savetxt(path, np.array(rows), fmt="%d", delimiter=",", header=header, comments="")
+    return path
+
+
+@pytest.fixture
+def model_file(kaggle_csv, tmp_path, capsys):
+    path = tmp_path / "model.bgm"
+    code, out, err = run(capsys, "fit", kaggle_csv, "--reg-covar", "0.05", "-o", path)
+    assert code == 0, err
+    return path
+
+
+def test_help_for_every_command(capsys):
+    code, out, _ = run(capsys, "--help")
+    assert code == 0 and "demo" in out and "sample-1d" in out
+    for command in ["demo", "fit", "sample", "plot", "inspect", "sample-1d", "check",
+                    "inpaint", "evaluate", "report"]:
+        code, out, _ = run(capsys, command, "--help")
+        assert code == 0, command
+        assert "Example:" in out and f"bayesgen {command}" in out
+
+
+def test_usage_errors_exit_2(capsys):
+    assert run(capsys)[0] == 2
+    assert run(capsys, "nonsense")[0] == 2
+    assert run(capsys, "sample-1d", "-n", "-3")[0] == 2
+    assert run(capsys, "fit", "x.csv")[0] == 2  # no -o
+
+
+def test_sample_1d_matches_the_tutorial(capsys):
+    code, out, _ = run(capsys, "sample-1d", "--dist", "norm", "--params", "200", "40",
+                       "-n", "5", "--seed", "3", "--check")
+    assert code == 0
+    lines = out.strip().splitlines()
+    checks = [line for line in lines if line.startswith("#")]
+    assert len(checks) == 3 and all("expected" in c for c in checks)
+    from scipy.stats import norm
+
+    values = np.array([[float(v) for v in line.split()] for line in lines if not line.startswith("#")])
+    assert values.shape == (5, 2)
+    np.testing.assert_allclose(values[:, 1], norm(200, 40).ppf(values[:, 0]), rtol=1e-5)
+    code2, out2, _ = run(capsys, "sample-1d", "-n", "5", "--seed", "3")
+    assert out2.strip().splitlines() == [line for line in lines if not line.startswith("#")]
+    code, _, err = run(capsys, "sample-1d", "--dist", "nrom")
+    assert code == 2 and "norm" in err
+
+
+def test_fit_inspect_sample_plot_round_trip(model_file, tmp_path, capsys):
+    model = load(model_file)
+    assert isinstance(model, BayesClassifier) and len(model.classes_) == 10
+
+    code, out, _ = run(capsys, "inspect", model_file)
+    assert code == 0 and "classes:" in out and "prior" in out
+    code, out, _ = run(capsys, "inspect", model_file, "--json")
+    info = json.loads(out)
+    assert info["n_features"] == 784 and len(info["classes"]) == 10
+    assert abs(sum(c["prior"] for c in info["classes"]) - 1) < 1e-9
+
+    out_csv = tmp_path / "gen.csv"
+    code, _, err = run(capsys, "sample", model_file, "-n", "25", "--seed", "1", "-o", out_csv)
+    assert code == 0, err
+    lines = out_csv.read_text().splitlines()
+    assert lines[0].startswith("label,pixel0,") and len(lines) == 26
+    values = np.array([[int(v) for v in line.split(",")] for line in lines[1:]])
+    assert values[:, 1:].min() >= 0 and values[:, 1:].max() <= 255
+
+    # same seed, same rows
+    again = tmp_path / "again.csv"
+    run(capsys, "sample", model_file, "-n", "25", "--seed", "1", "-o", again)
+    assert again.read_text() == out_csv.read_text()
+
+    code, _, _ = run(capsys, "sample", model_file, "-n", "5", "--label", "7", "-o", tmp_path / "s.npz")
+    assert code == 0
+    with np.load(tmp_path / "s.npz", allow_pickle=False) as z:
+        assert z["X"].shape == (5, 784) and set(z["y"].tolist()) == {7}
+
+    for kind in ("grid", "means"):
+        png = tmp_path / f"{kind}.png"
+        code, _, err = run(capsys, "plot", model_file, "--kind", kind, "--seed", "0", "-o", png)
+        assert code == 0, err
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    code, _, _ = run(capsys, "sample", model_file, "-n", "0", "-o", tmp_path / "empty.npz")
+    assert code == 0
+    with np.load(tmp_path / "empty.npz", allow_pickle=False) as z:
+        assert z["X"].shape == (0, 784)
+
+
+def test_bad_inputs_exit_1_and_leave_nothing(model_file, tmp_path, capsys):
+    code, _, err = run(capsys, "fit", tmp_path / "missing.csv", "-o", tmp_path / "m.bgm")
+    assert code == 1 and "missing.csv" in err
+    assert not (tmp_path / "m.bgm").exists()
+
+    code, _, err = run(capsys, "sample", model_file, "-n", "3", "--label", "banana",
+                       "-o", tmp_path / "x.csv")
+    assert code == 1 and "known labels" in err
+    assert not (tmp_path / "x.csv").exists()
+
+    code, _, err = run(capsys, "sample", tmp_path / "nope.bgm", "-n", "3", "-o", tmp_path / "x.csv")
+    assert code == 1 and "does not exist" in err
+
+    (tmp_path / "junk.bgm").write_bytes(b"PK\x03\x04 not really a zip")
+    code, _, err = run(capsys, "inspect", tmp_path / "junk.bgm")
+    assert code == 1 and "model file" in err
+
+    code, _, err = run(capsys, "sample", model_file, "-n", "3", "-o", tmp_path / "no" / "dir" / "x.csv")
+    assert code == 1 and "does not exist" in err
+
+
+def test_existing_output_is_replaced_atomically(model_file, tmp_path, capsys):
+    target = tmp_path / "gen.csv"
+    target.write_text("old\n")
+    code, _, _ = run(capsys, "sample", model_file, "-n", "3", "--seed", "0", "-o", target)
+    assert code == 0 and target.read_text().startswith("label,")
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert leftovers == []
+
+
+def test_demo_smoke(tmp_path, capsys):
+    out = tmp_path / "demo"
+    code, stdout, err = run(capsys, "demo", "--dataset", "digits", "--out", out, "--seed", "0")
+    assert code == 0, err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["held_out_accuracy"] > 0.85
+    assert abs(sum(summary["class_prior"]) - 1) < 1e-9
+    assert all(c["expected"] == c["got"] for c in summary["tutorial_sanity_checks"])
+    for name in ("samples_vs_means.png", "sample_grid.png"):
+        assert (out / name).read_bytes()[:4] == b"\x89PNG"
+    assert "held-out accuracy" in stdout
+
+
+def test_python_dash_m(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bayesgen", "sample-1d", "-n", "2", "--seed", "0"],
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0 and len(result.stdout.strip().splitlines()) == 2
+    assert result.stderr == ""
