@@ -146,7 +146,7 @@ def _demo(args) -> int:
     # choose the ridge on a validation split of the training rows (never the test rows)
     n_val = train.shape[0] // 5
     val, fit_rows = train[:n_val], train[n_val:]
-    grid = [0.003, 0.01, 0.03, 0.1]
+    grid = [0.001, 0.003, 0.01, 0.03]
     scores = {}
     for reg in grid:
         _progress(f"validating reg_covar={reg} ...")
