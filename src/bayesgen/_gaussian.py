@@ -47,9 +47,10 @@ def _shrink(cov: np.ndarray, shrinkage: float, diagonal: bool) -> np.ndarray:
     if shrinkage == 0.0:
         return cov
     mu = float(np.trace(cov) if not diagonal else cov.sum()) / cov.shape[0]
-    shrunk = (1.0 - shrinkage) * cov
+    shrunk = np.multiply(cov, 1.0 - shrinkage)
     if diagonal:
-        return shrunk + shrinkage * mu
+        shrunk += shrinkage * mu
+        return shrunk
     shrunk.flat[:: cov.shape[0] + 1] += shrinkage * mu
     return shrunk
 
@@ -90,10 +91,10 @@ def _covariance_from_stats(
         if not np.all(variances > 0):
             raise FitError("some variances are zero; increase reg_covar")
         return DiagonalCovariance(variances), intensity
-    cov = cov.copy() if cov is stats.scatter else cov
+    cov = cov.copy() if cov is stats.scatter else cov  # from here on cov is scratch
     cov.flat[:: cov.shape[0] + 1] += reg_covar
     try:
-        return FullCovariance.from_matrix(cov), intensity
+        return FullCovariance.from_matrix(cov, overwrite=True), intensity
     except np.linalg.LinAlgError:
         raise FitError(
             f"the covariance is singular (reg_covar={reg_covar:g}); increase reg_covar, "
@@ -238,7 +239,7 @@ class GaussianDensity(Density):
         self._check_params()
         fitted = []
         if self.covariance_type != "tied":
-            for label, stats in zip(labels, stats_list):
+            for label, stats in zip(labels, stats_list, strict=True):
                 density = GaussianDensity(**self.get_params())
                 try:
                     density._fit_stats(stats)
@@ -270,7 +271,7 @@ class GaussianDensity(Density):
 
     # kernels -----------------------------------------------------------------------
     def _score_samples(self, X: np.ndarray) -> np.ndarray:
-        return self.covariance_.log_pdf(X - self.mean_)
+        return self.covariance_.log_pdf(X - self.mean_, overwrite=True)
 
     def _factor(self, dtype: np.dtype) -> tuple[np.ndarray, Covariance]:
         """Mean and covariance in ``dtype``, cast once and cached."""
@@ -284,9 +285,28 @@ class GaussianDensity(Density):
     def _sample(self, n: int, rng: np.random.Generator, dtype: np.dtype) -> np.ndarray:
         mean, covariance = self._factor(dtype)
         Z = rng.standard_normal((n, covariance.latent_dim), dtype=dtype)
-        X = covariance.colorize(Z)
+        X = covariance.colorize_inplace(Z)
         X += mean
         return X
+
+    def _colorize_into(self, out: np.ndarray) -> bool:
+        """Turn standard normals in ``out`` into rows drawn from p(x), in place.
+
+        ``out`` (C-contiguous, float32 or float64, one row per sample) holds i.i.d.
+        standard normals; they are coloured where they lie (one triangular BLAS product
+        for a full covariance) and the mean added, so sampling needs no temporary of the
+        output's size and the caller may draw the normals however it likes (e.g. in
+        parallel).  Returns False, leaving ``out`` alone, when this covariance cannot (its
+        latent width differs from the number of features).
+        """
+        mean, covariance = self._factor(out.dtype)
+        if covariance.latent_dim != out.shape[1] or not out.flags.c_contiguous:
+            return False
+        X = covariance.colorize_inplace(out)
+        if X is not out:  # pragma: no cover - representations without an in-place path
+            out[...] = X
+        out += mean
+        return True
 
     def mean(self) -> np.ndarray:
         """E[x], shape (n_features,)."""
@@ -304,6 +324,15 @@ class GaussianDensity(Density):
         return int(self.n_features_in_ + self.covariance_.n_parameters)
 
     def _after_load(self) -> None:
+        self._check_params()
+        if not isinstance(self.covariance_, Covariance):
+            raise ValueError("covariance_ must be a covariance representation")
+        if not isinstance(self.mean_, np.ndarray) or self.mean_.dtype.kind != "f":
+            raise ValueError("mean_ must be a float array")
+        for name in ("shrinkage_", "n_samples_seen_"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Real) or isinstance(value, bool):
+                raise ValueError(f"{name} must be a number")
         if self.mean_.shape != (self.covariance_.n_features,):
             raise ValueError(
                 f"mean has shape {self.mean_.shape} but the covariance has "

@@ -126,12 +126,12 @@ class _Decoder:
             raise ModelFileError(f"malformed model file: unexpected value at {where}")
         if "__ndarray__" in value and len(value) == 1:
             key = value["__ndarray__"]
-            if key not in self.arrays:
+            if not isinstance(key, str) or key not in self.arrays:
                 raise ModelFileError(f"malformed model file: array {key!r} is missing")
             return self.arrays[key]
         if "__float__" in value and len(value) == 1:
             text = value["__float__"]
-            if text not in ("nan", "inf", "-inf"):
+            if not isinstance(text, str) or text not in ("nan", "inf", "-inf"):
                 raise ModelFileError(f"malformed model file: bad float {text!r} at {where}")
             return float(text)
         if "__tuple__" in value and len(value) == 1:
@@ -159,7 +159,7 @@ class _Decoder:
                 return cls._from_state(state)
             except ModelFileError:
                 raise
-            except (KeyError, TypeError, ValueError, IndexError) as exc:
+            except Exception as exc:  # any failure to rebuild means a bad file
                 raise ModelFileError(
                     f"model file holds an invalid {name} at {where}: {exc}"
                 ) from None
