@@ -171,3 +171,45 @@ def test_python_dash_m(tmp_path):
     )
     assert result.returncode == 0 and len(result.stdout.strip().splitlines()) == 2
     assert result.stderr == ""
+
+
+def test_check_writes_verdict_and_plots(kaggle_csv, tmp_path, capsys):
+    out = tmp_path / "check"
+    code, stdout, err = run(capsys, "check", kaggle_csv, "--out", out, "--max-plots", "3")
+    assert code == 0, err
+    assert "overall:" in stdout
+    report = json.loads((out / "check.json").read_text())
+    assert len(report["classes"]) == 10 and report["verdict"]
+    assert (out / "qq_chi2.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_inpaint_keeps_observed_pixels(model_file, kaggle_csv, tmp_path, capsys):
+    out = tmp_path / "inpaint.npz"
+    code, _, err = run(capsys, "inpaint", model_file, "--input", kaggle_csv, "--rows", "2",
+                       "-n", "3", "--label", "3", "--seed", "0", "-o", out)
+    assert code == 0, err
+    with np.load(out, allow_pickle=False) as z:
+        X, y = z["X"], z["y"]
+    assert X.shape == (6, 784) and set(y.tolist()) == {3}
+    from bayesgen.io import read_labelled
+
+    original = read_labelled(kaggle_csv).X[:2]
+    top = np.zeros((28, 28), bool)
+    top[:14] = True
+    np.testing.assert_allclose(X[:3, top.ravel()], np.repeat(original[:1, top.ravel()], 3, 0),
+                               atol=1e-12)
+    png = tmp_path / "inpaint.png"
+    code, _, err = run(capsys, "inpaint", model_file, "--input", kaggle_csv, "--rows", "2",
+                       "-n", "2", "--use-true-label", "--seed", "0", "-o", png)
+    assert code == 0, err and png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_inpaint_bad_input(model_file, tmp_path, capsys):
+    small = tmp_path / "small.csv"
+    small.write_text("label,a,b\n0,1,2\n1,2,3\n")
+    code, _, err = run(capsys, "inpaint", model_file, "--input", small, "-o", tmp_path / "o.png")
+    assert code == 1 and "2 features" in err and "784" in err
+    assert not (tmp_path / "o.png").exists()
+    code, _, err = run(capsys, "inpaint", model_file, "--input", small, "--observe", "zz",
+                       "-o", tmp_path / "o.png")
+    assert code == 1

@@ -36,6 +36,7 @@ __all__ = [
     "figure_to_png_bytes",
     "plot_confusion_matrix",
     "plot_feature_pairs",
+    "plot_inpainting",
     "plot_model_means",
     "plot_qq_chi2",
     "plot_sample_grid",
@@ -355,6 +356,67 @@ def plot_sample_grid(
         _show_image(ax, X_arr[idx], shape, vmin, vmax, cmap)
         if labels is not None:
             ax.set_title(_label_text(labels[idx]), fontsize=9, pad=2)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_inpainting(
+    originals: Any,
+    observed_masks: Any,
+    completions: Any,
+    image_shape: Sequence[int],
+    *,
+    labels: Sequence[Any] | None = None,
+    vmin: float = 0.0,
+    vmax: float = 1.0,
+    cmap: str = "gray",
+    title: str | None = None,
+) -> Figure:
+    """Conditional generation at a glance: a row per input image.
+
+    Columns: the original, what the model saw (unobserved pixels shown at mid-grey), then
+    every completion sampled from the exact conditional.
+
+    Parameters
+    ----------
+    originals : array_like of shape (n_rows, n_features)
+    observed_masks : array_like of bool, shape (n_rows, n_features) or (n_features,)
+    completions : array_like of shape (n_rows, n_completions, n_features)
+    image_shape : sequence of int
+    labels : sequence, optional
+        Class used for each row's completions, shown as the row title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    originals = _as_2d(originals, "originals")
+    n_rows, d = originals.shape
+    shape = _check_image_shape(image_shape, d)
+    completions = np.asarray(completions, dtype=float)
+    if completions.ndim != 3 or completions.shape[0] != n_rows or completions.shape[2] != d:
+        raise DataError(
+            f"completions must have shape ({n_rows}, n_completions, {d}); got "
+            f"{completions.shape}"
+        )
+    masks = np.broadcast_to(np.asarray(observed_masks, dtype=bool), originals.shape)
+    vmin, vmax = _check_range(vmin, vmax)
+    n_cols = 2 + completions.shape[1]
+    fig = _new_figure((1.3 * n_cols, 1.4 * n_rows + 0.4))
+    axes = np.atleast_2d(fig.subplots(n_rows, n_cols, squeeze=False))
+    seen = np.where(masks, originals, 0.5 * (vmin + vmax))
+    for i in range(n_rows):
+        row_images = [originals[i], seen[i], *completions[i]]
+        for j, image in enumerate(row_images):
+            ax = axes[i, j]
+            _show_image(ax, image, shape, vmin, vmax, cmap)
+            _bare_axes(ax)
+            if i == 0:
+                ax.set_title(["original", "observed"][j] if j < 2 else f"sample {j - 1}",
+                             fontsize=8)
+        if labels is not None:
+            axes[i, 0].set_ylabel(_label_text(labels[i]), rotation=0, labelpad=12)
     if title:
         fig.suptitle(title)
     return fig
