@@ -12,6 +12,9 @@ model generates labelled data: draw ``y ~ p(y)`` then ``x ~ p(x | y)``.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -26,9 +29,182 @@ from ._random import check_random_state
 from ._stats import GaussianStats
 from .densities import make_density
 
-__all__ = ["BayesClassifier"]
+__all__ = ["BayesClassifier", "default_block_size"]
+
+
+def _is_dask(obj) -> bool:
+    """True for dask collections, recognised by module name (dask is never imported here)."""
+    module = type(obj).__module__ or ""
+    return module.split(".", 1)[0] in ("dask", "dask_expr")
+
 
 _ROW_BLOCK_ELEMENTS = 2**23  # rows per block when scoring: bounded memory, BLAS-sized work
+#: elements (rows x features) of one generation block of iter_samples when no block_size is
+#: given; the block, not the chunk, fixes which random numbers a row gets
+_SAMPLE_BLOCK_ELEMENTS = 2**22
+
+
+def default_block_size(n_features: int) -> int:
+    """Rows per generation block used by :meth:`BayesClassifier.iter_samples` by default.
+
+    A power of two between 1,024 and 65,536 rows with about 4 M values (32 MiB of float64)
+    per block; it depends on the number of features only, so a model always uses the same.
+    """
+    rows = _SAMPLE_BLOCK_ELEMENTS // max(1, int(n_features))
+    return int(min(65536, max(1024, 1 << max(0, rows.bit_length() - 1))))
+
+
+def _seed_sequence(random_state) -> np.random.SeedSequence:
+    """The root SeedSequence of a chunked draw; block ``b`` uses its child number ``b``.
+
+    An int or a SeedSequence seeds it directly (same seed, same rows); None takes fresh OS
+    entropy; a Generator (or legacy RandomState) gives up 128 bits of its stream, so
+    successive calls with one Generator differ but are reproducible from its seed.
+    """
+    if isinstance(random_state, np.random.SeedSequence):
+        return random_state
+    if random_state is None:
+        return np.random.SeedSequence()
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        check_random_state(random_state)  # same validation (and messages) as elsewhere
+        return np.random.SeedSequence(int(random_state))
+    rng = check_random_state(random_state)
+    return np.random.SeedSequence(rng.integers(0, 2**32, size=4, dtype=np.uint64).tolist())
+
+
+def block_generator(root: np.random.SeedSequence, block: int) -> np.random.Generator:
+    """Generator of generation block ``block``: child ``block`` of ``root``.
+
+    Built from ``root``'s entropy and spawn key directly, so it is the same whatever the
+    order in which blocks are made or which process makes them.
+    """
+    child = np.random.SeedSequence(
+        root.entropy, spawn_key=(*root.spawn_key, int(block)), pool_size=root.pool_size
+    )
+    return np.random.Generator(np.random.PCG64(child))
+
+
+#: values per thread below which standard normals are drawn on the calling thread
+_PARALLEL_FILL_MIN = 1 << 20
+_FILL_POOL = None
+
+
+def _fill_standard_normal(jobs) -> None:
+    """Draw standard normals into each ``out`` of ``jobs = [(out, generator)]``.
+
+    Large draws are cut into pieces drawn concurrently (numpy releases the GIL while
+    filling), each piece from its own generator spawned deterministically from the job's,
+    so the numbers depend on neither the thread count nor the timing.
+    """
+    pieces = []
+    for out, rng in jobs:
+        flat = out.reshape(-1)
+        n_pieces = max(1, flat.shape[0] // _PARALLEL_FILL_MIN)
+        if n_pieces == 1:
+            pieces.append((flat, rng))
+            continue
+        seeds = rng.integers(0, 2**63, size=(n_pieces, 2), dtype=np.int64)
+        cuts = np.linspace(0, flat.shape[0], n_pieces + 1).astype(np.intp)
+        for seed, a, b in zip(seeds, cuts[:-1], cuts[1:], strict=True):
+            pieces.append((flat[a:b], np.random.Generator(np.random.PCG64(seed.tolist()))))
+
+    def fill(piece):
+        out, rng = piece
+        rng.standard_normal(dtype=out.dtype, out=out)
+
+    workers = min(os.cpu_count() or 1, 8)
+    if workers < 2 or sum(p[0].shape[0] for p in pieces) < 2 * _PARALLEL_FILL_MIN:
+        for piece in pieces:
+            fill(piece)
+        return
+    global _FILL_POOL
+    if _FILL_POOL is None:
+        _FILL_POOL = ThreadPoolExecutor(workers, thread_name_prefix="bayesgen-normals")
+    list(_FILL_POOL.map(fill, pieces))
+
+
+def _forget_pool() -> None:
+    """A forked child has the pool object but not its threads: start afresh there."""
+    global _FILL_POOL
+    _FILL_POOL = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _rechunk(blocks, chunk: int):
+    """Re-cut a stream of ``(X, y)`` blocks into chunks of exactly ``chunk`` rows."""
+    pending_X: list = []
+    pending_y: list = []
+    have = 0
+    for X, y in blocks:
+        pos = 0
+        while pos < X.shape[0]:
+            take = min(chunk - have, X.shape[0] - pos)
+            pending_X.append(X[pos : pos + take])
+            pending_y.append(y[pos : pos + take])
+            have += take
+            pos += take
+            if have == chunk:
+                yield _join(pending_X, pending_y)
+                pending_X, pending_y, have = [], [], 0
+    if have:
+        yield _join(pending_X, pending_y)
+
+
+def _join(parts_X, parts_y):
+    if len(parts_X) == 1:
+        return parts_X[0], parts_y[0]
+    return np.concatenate(parts_X), np.concatenate(parts_y)
+
+
+def _class_rows(y_index: np.ndarray, n_classes: int) -> list[np.ndarray]:
+    """Row numbers of each class, in their original order (one stable sort for all)."""
+    order = np.argsort(y_index, kind="stable")
+    bounds = np.zeros(n_classes + 1, dtype=np.intp)
+    np.cumsum(np.bincount(y_index, minlength=n_classes), out=bounds[1:])
+    return [order[bounds[k] : bounds[k + 1]] for k in range(n_classes)]
+
+
+def class_stats(X: np.ndarray, y_index: np.ndarray, n_classes: int, *, diagonal: bool):
+    """Per-class :class:`GaussianStats` of validated rows (a private kernel).
+
+    Each class's rows are gathered once into a work buffer, centred in cache-sized blocks
+    and reduced with one BLAS rank-k update; classes absent from the batch get ``None``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float64
+    y_index : ndarray of int of shape (n_samples,)
+        Class position of each row, in ``range(n_classes)``.
+    n_classes : int
+    diagonal : bool
+
+    Returns
+    -------
+    list of GaussianStats or None, of length n_classes
+    """
+    out: list = []
+    for rows in _class_rows(y_index, n_classes):
+        if rows.shape[0] == 0:
+            out.append(None)
+        elif rows.shape[0] == X.shape[0]:  # one class only: no gather needed
+            out.append(GaussianStats.from_data(X, diagonal=diagonal))
+        else:
+            out.append(GaussianStats.from_data(X, rows=rows, diagonal=diagonal))
+    return out
+
+
+def stats_are_finite(stats_list) -> bool:
+    """False when some rows summarised were NaN or infinite (their statistics are not)."""
+    for stats in stats_list:
+        if stats is None:
+            continue
+        diag = stats.scatter if stats.diagonal else np.diagonal(stats.scatter)
+        if not (np.isfinite(diag).all() and np.isfinite(stats.mean).all()):
+            return False
+    return True
 
 
 @persistable("BayesClassifier")
@@ -105,23 +281,31 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             f"sample; got {self.density!r}"
         )
 
-    def _validate_xy(self, X, y, *, reset: bool):
+    def _validate_xy(self, X, y, *, reset: bool, finite: bool = True):
         X, y = validate_data(
             self, X, y, reset=reset, dtype=np.float64, ensure_all_finite=False, order="C",
             y_numeric=False,
         )
-        check_finite(X)
+        if finite:
+            check_finite(X)
         check_classification_targets(y)
         return X, y
 
     def fit(self, X, y):
         """Fit p(x | y) for every class and the prior p(y).
 
+        Gaussian densities are fitted from per-class sufficient statistics, computed in one
+        pass over each class's rows; the factor of every class is computed once.  Dask input
+        (a dask array or DataFrame; dask is imported only then) is reduced block by block
+        to the same statistics, merged as a tree, and gives the same model to rounding.
+        For files bigger than memory see :func:`bayesgen.streaming.fit_file`.
+
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-            Labels of any sortable type.
+        X : array-like of shape (n_samples, n_features), dask array or dask DataFrame
+        y : array-like of shape (n_samples,), dask array or Series, or a column name
+            Labels of any sortable type.  With a dask DataFrame ``X``, a column name takes
+            the labels from that column and the features from the others.
 
         Returns
         -------
@@ -135,32 +319,72 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             A class density cannot be fitted; the message names the class and the parameter
             to change (``reg_covar``, ``shrinkage`` or ``density``).
         """
-        X, y = self._validate_xy(X, y, reset=True)
+        if _is_dask(X) or _is_dask(y):
+            from ._dask import fit_dask
+
+            return fit_dask(self, X, y)
+        template = self._density_template()
+        uses_stats = bool(getattr(template, "_uses_gaussian_stats", False))
+        # With sufficient statistics the finiteness scan is folded into the statistics pass
+        X, y = self._validate_xy(X, y, reset=True, finite=not uses_stats)
         classes, y_index = np.unique(y, return_inverse=True)
+        y_index = y_index.reshape(-1)
         if classes.shape[0] < 2:
             raise DataError(
-                f"y has only one class ({format_label(classes[0])}); a Bayes classifier needs at least "
-                "two classes. To model a single class, fit a density such as "
+                f"y has only one class ({format_label(classes[0])}); a Bayes classifier needs "
+                "at least two classes. To model a single class, fit a density such as "
                 "bayesgen.GaussianDensity directly."
             )
-        self.classes_ = classes
-        template = self._density_template()
-        if getattr(template, "_uses_gaussian_stats", False):
+        if uses_stats:
             diagonal = bool(getattr(template, "_diagonal_stats", False))
-            self._stats = [
-                GaussianStats.from_data(X[y_index == k], diagonal=diagonal)
-                for k in range(classes.shape[0])
-            ]
-            self.densities_ = template._fit_class_stats(self._stats, classes)
-        else:
-            self._stats = None
-            self.densities_ = [
-                self._fit_one(template, label, X[y_index == k])
-                for k, label in enumerate(classes)
-            ]
+            stats = class_stats(X, y_index, classes.shape[0], diagonal=diagonal)
+            if not stats_are_finite(stats):
+                check_finite(X)  # names the first bad cell
+            self._set_from_stats(classes, stats, template)
+            return self
+        self.classes_ = classes
+        self._stats = None
+        self.densities_ = [
+            self._fit_one(template, label, X[y_index == k])
+            for k, label in enumerate(classes)
+        ]
         self.class_count_ = np.bincount(y_index, minlength=classes.shape[0]).astype(float)
         self._set_prior()
         return self
+
+    def _set_from_stats(self, classes, stats, template=None, n_features=None) -> None:
+        """Finalise a fit from per-class statistics (``None`` for a class with no rows).
+
+        The accumulate-then-finalise path shared by :meth:`fit`, streaming fits and Dask:
+        statistics are gathered (and merged) first and the class factors computed once here.
+        """
+        if template is None:
+            template = self._density_template()
+        if not getattr(template, "_uses_gaussian_stats", False):
+            raise FitError(
+                f"density {self.density!r} is fitted from raw data, not from sufficient "
+                "statistics; use fit on in-memory arrays, or a Gaussian density "
+                "('gaussian', 'diag', 'tied')"
+            )
+        classes = np.asarray(classes)
+        if classes.ndim != 1 or classes.shape[0] < 2:
+            shown = ", ".join(format_label(c) for c in classes.reshape(-1)[:1])
+            raise DataError(
+                f"the data have only one class ({shown}); a Bayes classifier needs at least "
+                "two classes."
+            )
+        present = [s for s in stats if s is not None]
+        if not present:
+            raise DataError("no rows were given; fit needs at least one labelled row")
+        d = present[0].n_features if n_features is None else int(n_features)
+        diagonal = bool(getattr(template, "_diagonal_stats", False))
+        self._stats = [
+            GaussianStats.empty(d, diagonal=diagonal) if st is None else st for st in stats
+        ]
+        self.classes_ = classes
+        self._template = template
+        self.n_features_in_ = d
+        self._refit_from_stats()
 
     @staticmethod
     def _fit_one(template: Density, label, Xk: np.ndarray) -> Density:
@@ -200,7 +424,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
                 "have (it was loaded from a file or uses a density fitted from raw data, such "
                 f"as {self.density!r}); call fit on all the data instead"
             )
-        X, y = self._validate_xy(X, y, reset=first)
+        X, y = self._validate_xy(X, y, reset=first, finite=False)
         if first:
             template = self._density_template()
             if not getattr(template, "_uses_gaussian_stats", False):
@@ -211,8 +435,8 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             known = np.unique(y) if classes is None else np.unique(np.asarray(classes))
             if known.shape[0] < 2:
                 raise DataError(
-                    f"partial_fit got only one class ({format_label(known[0])}) and no classes=...; pass "
-                    "classes=[...] with every label on the first call"
+                    f"partial_fit got only one class ({format_label(known[0])}) and no "
+                    "classes=...; pass classes=[...] with every label on the first call"
                 )
             self.classes_ = known
             diagonal = bool(getattr(template, "_diagonal_stats", False))
@@ -222,9 +446,12 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             self._template = template
         y_index = self._label_index(y)
         diagonal = self._stats[0].diagonal
-        for k in np.unique(y_index):
-            batch = GaussianStats.from_data(X[y_index == k], diagonal=diagonal)
-            self._stats[k] = self._stats[k].merge(batch)
+        batches = class_stats(X, y_index, len(self._stats), diagonal=diagonal)
+        if not stats_are_finite(batches):
+            check_finite(X)
+        for k, batch in enumerate(batches):
+            if batch is not None:
+                self._stats[k] = self._stats[k].merge(batch)
         self._refit_from_stats()
         return self
 
@@ -236,7 +463,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             [self._stats[k] for k in present], self.classes_[present]
         )
         densities: list = [None] * len(self._stats)
-        for k, density in zip(present, fitted):
+        for k, density in zip(present, fitted, strict=True):
             densities[k] = density
         self.densities_ = densities
         self.class_count_ = counts
@@ -397,6 +624,8 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         random_state : None, int or numpy.random.Generator
             The same seed gives the same rows; None gives different rows on every call.
         dtype : {numpy.float64, numpy.float32}, default=numpy.float64
+            float32 halves the memory and roughly doubles the speed.  For more rows than
+            fit in memory, see :meth:`iter_samples`.
 
         Returns
         -------
@@ -406,37 +635,163 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         """
         self._check_fitted()
         rng = check_random_state(random_state)
-        n_classes = self.classes_.shape[0]
+        dtype = self._sample_dtype(dtype)
+        plan = self._sample_plan(n_samples, y, prior)
+        if plan[0] == "prior":
+            return self._generate(rng, dtype, n=plan[1], prior=plan[2])
+        return self._generate(rng, dtype, index=plan[1])
+
+    def iter_samples(self, n_samples=None, *, chunk_size=None, block_size=None, y=None,
+                     prior="learned", random_state=None, dtype=np.float64):
+        """Generate labelled rows chunk by chunk, with memory bounded by the block size.
+
+        Rows are made in fixed blocks of ``block_size`` rows; block ``b`` draws from its own
+        generator, child ``b`` of a :class:`numpy.random.SeedSequence` built from
+        ``random_state``, and the blocks are re-cut into chunks of ``chunk_size`` rows.  So
+        the same seed gives the same rows **whatever the chunk size** (and the same rows as
+        :func:`bayesgen.streaming.sample_dask` with ``chunks=block_size``, on any cluster).
+
+        Parameters
+        ----------
+        n_samples : int, optional
+            Total rows.  Defaults to 1, or to ``len(y)`` when ``y`` is an array.
+        chunk_size : int, optional
+            Rows per yielded chunk (the last may be shorter); defaults to ``block_size``.
+        block_size : int, optional
+            Rows per generation block; defaults to :func:`default_block_size` of the number
+            of features (a power of two, ~32 MiB of float64 per block).  Changing it changes
+            the rows drawn; keep it fixed to reproduce a stream.
+        y, prior : see :meth:`sample`
+            An array ``y`` is consumed block by block, in order.
+        random_state : None, int, numpy.random.SeedSequence or numpy.random.Generator
+        dtype : {numpy.float64, numpy.float32}, default=numpy.float64
+
+        Yields
+        ------
+        X : ndarray of shape (chunk_rows, n_features)
+        y : ndarray of shape (chunk_rows,)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_iris
+        >>> from bayesgen import BayesClassifier
+        >>> model = BayesClassifier().fit(*load_iris(return_X_y=True))
+        >>> a = np.vstack([X for X, _ in model.iter_samples(1000, chunk_size=300,
+        ...                                                 random_state=0)])
+        >>> b = np.vstack([X for X, _ in model.iter_samples(1000, chunk_size=64,
+        ...                                                 random_state=0)])
+        >>> bool((a == b).all())
+        True
+        """
+        self._check_fitted()
+        dtype = self._sample_dtype(dtype)
+        plan = self._sample_plan(n_samples, y, prior)
+        block = self._check_rows_arg(block_size, "block_size", default_block_size(
+            self.n_features_in_))
+        chunk = self._check_rows_arg(chunk_size, "chunk_size", block)
+        root = _seed_sequence(random_state)
+        return _rechunk(self._iter_blocks(plan, block, root, dtype), chunk)
+
+    def _iter_blocks(self, plan, block: int, root, dtype, first: int = 0, stop=None):
+        """Yield ``(X, y)`` for generation blocks ``first .. stop - 1`` of a plan."""
+        n = plan[1] if plan[0] == "prior" else plan[1].shape[0]
+        n_blocks = -(-n // block)
+        for b in range(first, n_blocks if stop is None else min(stop, n_blocks)):
+            yield self._generate_block(plan, b, block, root, dtype)
+
+    def _generate_block(self, plan, b: int, block: int, root, dtype):
+        """Rows of generation block ``b`` (deterministic given ``root``)."""
+        rng = block_generator(root, b)
+        if plan[0] == "prior":
+            rows = min(block, plan[1] - b * block)
+            return self._generate(rng, dtype, n=rows, prior=plan[2])
+        return self._generate(rng, dtype, index=plan[1][b * block : (b + 1) * block])
+
+    @staticmethod
+    def _check_rows_arg(value, name: str, default: int) -> int:
+        if value is None:
+            return default
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
+                or value < 1:
+            raise DataError(f"{name} must be a positive integer; got {value!r}")
+        return int(value)
+
+    @staticmethod
+    def _sample_dtype(dtype) -> np.dtype:
+        dtype = np.dtype(dtype)
+        if dtype not in (np.float32, np.float64):
+            raise DataError(f"dtype must be numpy.float32 or numpy.float64; got {dtype}")
+        return dtype
+
+    def _sample_plan(self, n_samples, y, prior):
+        """``("prior", n, p)`` for labels drawn from a prior, ``("index", positions)`` else."""
         if y is None:
             n = 1 if n_samples is None else check_n_samples(n_samples)
-            counts = rng.multinomial(n, self._resolve_prior(prior))
-            index = rng.permutation(np.repeat(np.arange(n_classes), counts))
-        elif np.ndim(y) == 0:
+            return ("prior", n, self._resolve_prior(prior))
+        if np.ndim(y) == 0:
             n = 1 if n_samples is None else check_n_samples(n_samples)
-            index = np.full(n, self._label_index([self._coerce_label(y)])[0])
-        else:
-            labels = column_or_1d(np.asarray(y))
-            if n_samples is not None and check_n_samples(n_samples) != labels.shape[0]:
-                raise DataError(
-                    f"n_samples={n_samples} but y has {labels.shape[0]} labels; give one or "
-                    "the other, or make them agree"
-                )
-            index = self._label_index(labels)
-        return self._sample_index(index, rng, np.dtype(dtype))
+            return ("index", np.full(n, self._label_index([self._coerce_label(y)])[0]))
+        labels = column_or_1d(np.asarray(y))
+        if n_samples is not None and check_n_samples(n_samples) != labels.shape[0]:
+            raise DataError(
+                f"n_samples={n_samples} but y has {labels.shape[0]} labels; give one or "
+                "the other, or make them agree"
+            )
+        return ("index", self._label_index(labels))
 
-    def _sample_index(self, index: np.ndarray, rng: np.random.Generator, dtype: np.dtype):
-        """Rows for the class positions in ``index``, one batched draw per class."""
-        n = index.shape[0]
-        X = np.empty((n, self.n_features_in_), dtype=dtype)
-        for k in np.unique(index):
-            density = self.densities_[k]
-            if density is None:
+    def _generate(self, rng: np.random.Generator, dtype: np.dtype, *, n=None, prior=None,
+                  index=None):
+        """The sampling engine: labelled rows with one batched draw per class.
+
+        Labels come from ``prior`` (``n`` rows: class counts ~ Multinomial(n, prior), rows in
+        random order) or are the class positions ``index``.  The rows of all classes are
+        drawn into one buffer sorted by class, where each class's standard normals are
+        coloured in place (one triangular BLAS product with the cached factor) and its mean
+        added; a single gather then puts the rows in output order.
+        """
+        n_classes = self.classes_.shape[0]
+        if index is None:
+            counts = rng.multinomial(n, prior)
+            # output row i is row perm[i] of the class-sorted buffer
+            perm = rng.permutation(n) if np.count_nonzero(counts) > 1 else None
+            index = np.repeat(np.arange(n_classes), counts)
+            if perm is not None:
+                index = index[perm]
+        else:
+            index = np.asarray(index, dtype=np.intp)
+            n = index.shape[0]
+            counts = np.bincount(index, minlength=n_classes)
+            if np.count_nonzero(counts) > 1:
+                order = np.argsort(index, kind="stable")
+                perm = np.empty(n, dtype=np.intp)
+                perm[order] = np.arange(n)
+            else:
+                perm = None
+        buffer = np.empty((n, self.n_features_in_), dtype=dtype)
+        present = np.flatnonzero(counts)
+        for k in present:
+            if self.densities_[k] is None:
                 raise DataError(
-                    f"class {format_label(self.classes_[k])} has no training rows yet, so it cannot be "
-                    "sampled; feed it data with partial_fit first"
+                    f"class {format_label(self.classes_[k])} has no training rows yet, so it "
+                    "cannot be sampled; feed it data with partial_fit first"
                 )
-            rows = index == k
-            X[rows] = density._sample(int(rows.sum()), rng, dtype)
+        # one child generator per class: the numbers do not depend on how the work is
+        # spread over threads
+        seeds = rng.integers(0, 2**63, size=(present.shape[0], 2), dtype=np.int64)
+        bounds = np.concatenate([[0], np.cumsum(counts[present])])
+        jobs = []
+        for j, k in enumerate(present):
+            density = self.densities_[k]
+            child = np.random.Generator(np.random.PCG64(seeds[j].tolist()))
+            in_place = hasattr(density, "_colorize_into")
+            jobs.append((density, buffer[bounds[j] : bounds[j + 1]], child, in_place))
+        # Gaussian classes: all standard normals first (in parallel), then colour in place
+        _fill_standard_normal([(out, child) for _, out, child, in_place in jobs if in_place])
+        for density, out, child, in_place in jobs:
+            if not (in_place and density._colorize_into(out)):
+                out[...] = density._sample(out.shape[0], child, dtype)
+        X = buffer if perm is None else np.take(buffer, perm, axis=0)
         return X, self.classes_[index]
 
     def class_means(self) -> np.ndarray:

@@ -74,9 +74,23 @@ class Covariance:
         W = self.whiten(X)
         return np.einsum("ij,ij->i", W, W)
 
-    def log_pdf(self, X: np.ndarray) -> np.ndarray:
-        """``log N(x | 0, Sigma)`` of each centred row, shape (n,)."""
-        return -0.5 * (self.n_features * LOG_2PI + self.log_det + self.mahalanobis(X))
+    def mahalanobis_inplace(self, X: np.ndarray) -> np.ndarray:
+        """:meth:`mahalanobis` that may overwrite ``X`` (a scratch array of the caller's)."""
+        return self.mahalanobis(X)
+
+    def log_pdf(self, X: np.ndarray, *, overwrite: bool = False) -> np.ndarray:
+        """``log N(x | 0, Sigma)`` of each centred row, shape (n,).
+
+        ``overwrite=True`` lets the kernel reuse ``X`` as scratch (no copy of the rows).
+        """
+        maha = self.mahalanobis_inplace(X) if overwrite else self.mahalanobis(X)
+        maha += self.n_features * LOG_2PI + self.log_det
+        maha *= -0.5
+        return maha
+
+    def colorize_inplace(self, Z: np.ndarray) -> np.ndarray:
+        """:meth:`colorize` that may overwrite ``Z`` (the result may be ``Z`` itself)."""
+        return self.colorize(Z)
 
     def dense(self) -> np.ndarray:  # pragma: no cover - abstract
         """The covariance as a dense (d, d) matrix (for tests and small d)."""
@@ -123,18 +137,40 @@ class FullCovariance(Covariance):
         self._log_det = 2.0 * float(np.sum(np.log(diag, dtype=np.float64)))
 
     @classmethod
-    def from_matrix(cls, matrix: np.ndarray) -> FullCovariance:
+    def from_matrix(cls, matrix: np.ndarray, *, overwrite: bool = False) -> FullCovariance:
         """Factor a symmetric positive-definite matrix once.
+
+        Parameters
+        ----------
+        matrix : ndarray of shape (d, d)
+            Symmetric positive definite.
+        overwrite : bool, default=False
+            ``matrix`` is scratch (a C-contiguous float array the caller no longer needs):
+            factor it in place, without any copy.
 
         Raises
         ------
         numpy.linalg.LinAlgError
             If ``matrix`` is not positive definite.
         """
-        try:
-            chol = linalg.cholesky(matrix, lower=True, check_finite=False)
-        except linalg.LinAlgError as exc:
-            raise np.linalg.LinAlgError(str(exc)) from None
+        matrix = np.asarray(matrix)
+        if matrix.dtype not in (np.float32, np.float64):
+            matrix = matrix.astype(np.float64)
+            overwrite = True
+        if not (overwrite and matrix.flags.c_contiguous):
+            matrix = np.array(matrix, order="C")
+        # The transpose of a C-ordered symmetric matrix is the same matrix in Fortran order;
+        # LAPACK's upper factor U (A = U^T U) of it, read back in C order, is the lower
+        # factor L = U^T.  So potrf works in place and hands back L C-contiguous.
+        (potrf,) = linalg.get_lapack_funcs(("potrf",), (matrix,))
+        factor, info = potrf(matrix.T, lower=0, clean=1, overwrite_a=1)
+        if info != 0:
+            raise np.linalg.LinAlgError(
+                "matrix is not positive definite"
+                if info > 0
+                else f"illegal value in argument {-info} of potrf"
+            )
+        chol = factor.T
         if not np.all(np.diag(chol) > 0):
             raise np.linalg.LinAlgError("matrix is not positive definite")
         return cls(chol)
@@ -158,8 +194,31 @@ class FullCovariance(Covariance):
             self.cholesky, X.T, lower=True, check_finite=False
         ).T
 
+    def mahalanobis_inplace(self, X: np.ndarray) -> np.ndarray:
+        if X.dtype != self.cholesky.dtype or not X.flags.c_contiguous:
+            return self.mahalanobis(X)
+        W = linalg.solve_triangular(
+            self.cholesky, X.T, lower=True, check_finite=False, overwrite_b=True
+        ).T
+        return np.einsum("ij,ij->i", W, W)
+
     def colorize(self, Z: np.ndarray) -> np.ndarray:
         return Z @ self.cholesky.T
+
+    def colorize_inplace(self, Z: np.ndarray) -> np.ndarray:
+        """``Z L^T`` written over ``Z`` with one triangular BLAS product (trmm).
+
+        trmm uses the triangle of ``L``: half the flops of a general matrix product.
+        """
+        L = self.cholesky
+        if not (Z.flags.c_contiguous and Z.dtype == L.dtype and Z.ndim == 2) or Z.size == 0:
+            return self.colorize(Z)
+        # In Fortran order Z^T is (d, n) and L^T is upper: Z^T <- L Z^T = op(L^T) Z^T.
+        (trmm,) = linalg.get_blas_funcs(("trmm",), (L,))
+        out = trmm(1.0, L.T, Z.T, side=0, lower=0, trans_a=1, diag=0, overwrite_b=1)
+        if not np.shares_memory(out, Z):  # pragma: no cover - the wrapper had to copy
+            Z[...] = out.T
+        return Z
 
     def dense(self) -> np.ndarray:
         return self.cholesky @ self.cholesky.T
@@ -215,6 +274,10 @@ class DiagonalCovariance(Covariance):
     def colorize(self, Z: np.ndarray) -> np.ndarray:
         # Standard deviations, not variances (pomegranate's sampler got this wrong).
         return Z * self.std
+
+    def colorize_inplace(self, Z: np.ndarray) -> np.ndarray:
+        Z *= self.std
+        return Z
 
     def dense(self) -> np.ndarray:
         return np.diag(self.variances_)

@@ -37,6 +37,16 @@ import numpy as np
 
 __all__ = ["GaussianStats"]
 
+#: with more than this share of columns non-zero, the Gram matrix is computed dense
+_DENSE_GRAM_SHARE = 0.9
+#: rows averaged for the pilot centre
+_PILOT_ROWS = 64
+#: elements per cache block of the centring pass (~1 MiB of float64)
+_BLOCK_ELEMENTS = 1 << 17
+#: a pilot offset with n e^2 above this share of a raw sum of squares is redone exactly
+#: (below it the shift costs at most ~(1 + share) / (1 - share) roundings, ~200)
+_SHIFT_TOLERANCE = 0.99
+
 
 @dataclass
 class GaussianStats:
@@ -84,32 +94,65 @@ class GaussianStats:
         )
 
     @classmethod
-    def from_data(cls, X: np.ndarray, *, diagonal: bool = False) -> GaussianStats:
-        """Summarise the rows of ``X`` (a private kernel: ``X`` is a finite 2-D float array).
+    def from_data(
+        cls,
+        X: np.ndarray,
+        *,
+        diagonal: bool = False,
+        rows: np.ndarray | None = None,
+        overwrite: bool = False,
+    ) -> GaussianStats:
+        """Summarise rows of ``X`` (a private kernel: ``X`` is a 2-D float64 array).
+
+        One pass over the data: rows are copied (gathered, when ``rows`` is given) into a
+        work buffer and centred there cache-block by cache-block, and the row norms that
+        ``skew`` and ``kurt`` need are taken while the block is still in cache; the scatter
+        is then one BLAS symmetric rank-k update of the buffer.  Rows are centred on a pilot
+        mean (the mean of the first rows) and the statistics moved to the exact mean
+        afterwards (see :func:`_shift_stats`), which keeps them exact to rounding without a
+        second pass; a pilot far from the mean (measured per feature) triggers one exact
+        re-centring pass instead.
+
+        Non-finite input gives non-finite statistics (``kurt`` or the scatter diagonal);
+        callers check those rather than scanning ``X`` separately.
 
         Parameters
         ----------
-        X : ndarray of shape (n_samples, n_features)
+        X : ndarray of shape (n_rows_total, n_features)
         diagonal : bool, default=False
             Keep only per-feature sums of squares (O(n d) instead of O(n d^2)).
+        rows : ndarray of int of shape (n_samples,), optional
+            Summarise only these rows of ``X`` (gathered block by block, no full copy).
+        overwrite : bool, default=False
+            ``X`` is a scratch array the caller does not need any more: centre it in place
+            instead of copying (ignored when ``rows`` is given).
 
         Returns
         -------
         GaussianStats
         """
-        n, d = X.shape
+        n = X.shape[0] if rows is None else int(rows.shape[0])
+        d = X.shape[1]
         if n == 0:
             return cls.empty(d, diagonal=diagonal)
-        mean = X.mean(axis=0)
-        centred = X - mean
-        if diagonal:
-            return cls(float(n), mean, np.einsum("ij,ij->j", centred, centred))
-        # X^T X of a C-contiguous array: numpy hands this to BLAS (a symmetric rank-k update).
-        scatter = centred.T @ centred
-        sq_norm = np.einsum("ij,ij->i", centred, centred)
-        skew = sq_norm @ centred
-        kurt = float(sq_norm @ sq_norm)
-        return cls(float(n), mean, scatter, skew, kurt)
+        pilot_rows = X[: min(n, _PILOT_ROWS)] if rows is None else X[rows[:_PILOT_ROWS]]
+        centre = pilot_rows.mean(axis=0, dtype=np.float64)
+        if not (overwrite and rows is None and X.flags.c_contiguous and X.dtype == np.float64):
+            work = np.empty((n, d))
+        else:
+            work = X
+        source, subtract = X, centre
+        # non-finite input propagates into the statistics silently; callers check them
+        with np.errstate(invalid="ignore", over="ignore"):
+            for attempt in range(2):
+                stats = _centred_pass(source, rows, work, subtract, diagonal)
+                offset = stats[0] / n
+                if attempt or not _pilot_too_far(n, offset, stats[1], diagonal):
+                    break
+                # redo exactly, in place on the buffer, which holds the rows minus the pilot
+                source, rows, subtract = work, None, offset
+                centre = centre + offset
+            return _shift_stats(n, centre, offset, *stats, diagonal=diagonal)
 
     def _recentred(self, centre: np.ndarray) -> tuple[np.ndarray | None, float | None]:
         """``skew`` and ``kurt`` of this group about ``centre`` instead of its own mean."""
@@ -184,12 +227,108 @@ class GaussianStats:
         if self.diagonal:
             raise ValueError("Ledoit-Wolf shrinkage needs the full scatter matrix")
         n, d = self.count, self.n_features
-        emp = self.scatter / n
-        mu = float(np.trace(emp)) / d
-        frob = float(np.einsum("ij,ij->", emp, emp))
-        delta = (frob - 2.0 * mu * float(np.trace(emp)) + d * mu * mu) / d
+        trace = float(np.trace(self.scatter)) / n
+        mu = trace / d
+        frob = float(np.einsum("ij,ij->", self.scatter, self.scatter)) / (n * n)
+        delta = (frob - 2.0 * mu * trace + d * mu * mu) / d
         beta = (self.kurt / n - frob) / (d * n)
         beta = min(beta, delta)
         if beta <= 0.0 or delta <= 0.0:
             return 0.0
         return float(beta / delta)
+
+
+def _pilot_too_far(n, offset, second, diagonal) -> bool:
+    """True when shifting from the pilot centre would cancel digits of a sum of squares.
+
+    ``n e_j^2`` is what the shift subtracts from the raw sum of squares ``second_j`` of
+    feature j; features whose sum of squares is negligible next to the largest (constant
+    columns, where the pilot may be off by one rounding) are not judged.
+    """
+    second = second if diagonal else np.diagonal(second)
+    top = float(second.max()) if second.size else 0.0
+    judged = second > 1e-24 * top
+    return bool(np.any(n * offset[judged] ** 2 > _SHIFT_TOLERANCE * second[judged]))
+
+
+def _centred_pass(X, rows, work, centre, diagonal):
+    """Copy (or gather) rows of ``X`` minus ``centre`` into ``work``; raw moments about it.
+
+    Returns ``(s, M, a_sum, v, q)`` for full statistics (``s = sum y``, ``M = Y^T Y``,
+    ``a_sum = sum |y|^2``, ``v = sum |y|^2 y``, ``q = sum |y|^4`` with ``y = x - centre``)
+    and ``(s, sq)`` with ``sq = sum y * y`` per feature for diagonal statistics.
+    """
+    n, d = work.shape
+    block = max(1, _BLOCK_ELEMENTS // max(d, 1))
+    s = np.zeros(d)
+    if diagonal:
+        sq = np.zeros(d)
+    else:
+        norms = np.empty(n)
+        v = np.zeros(d)
+        col_sq = np.zeros(d)
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        out = work[start:stop]
+        if rows is not None and X.dtype == out.dtype:
+            # mode="clip" skips numpy's buffered bounds check (indices come from the caller)
+            np.take(X, rows[start:stop], axis=0, out=out, mode="clip")
+            out -= centre
+        elif rows is not None:
+            np.subtract(X[rows[start:stop]], centre, out=out)
+        else:
+            np.subtract(X[start:stop], centre, out=out)
+        s += out.sum(axis=0)
+        if diagonal:
+            sq += np.einsum("ij,ij->j", out, out)
+        else:
+            a = np.einsum("ij,ij->i", out, out, out=norms[start:stop])
+            v += a @ out
+            col_sq += np.einsum("ij,ij->j", out, out)
+    if diagonal:
+        return s, sq
+    return s, _gram(work, col_sq), float(norms.sum()), v, float(norms @ norms)
+
+
+def _gram(work: np.ndarray, col_sq: np.ndarray) -> np.ndarray:
+    """``work^T work``, skipping columns that are exactly zero throughout.
+
+    A column whose sum of squares is exactly 0 holds only zeros (a feature constant in this
+    group and equal to the pilot, such as an image's blank border pixels), so its row and
+    column of the Gram matrix are exactly 0.  When there are enough of them, the other
+    columns are compacted and only those go through BLAS: k of d columns cost (k/d)^2 of
+    the flops (about half for an MNIST digit class).
+    """
+    d = work.shape[1]
+    active = np.flatnonzero(col_sq != 0.0)  # NaN counts as active
+    if active.shape[0] > _DENSE_GRAM_SHARE * d:
+        # Y^T Y of a C-contiguous array: numpy hands this to BLAS syrk (half a gemm's flops)
+        return work.T @ work
+    packed = np.take(work, active, axis=1)
+    M = np.zeros((d, d))
+    M[np.ix_(active, active)] = packed.T @ packed
+    return M
+
+
+def _shift_stats(n, centre, e, s, *moments, diagonal):
+    """Statistics about the exact mean ``centre + e`` from raw moments about ``centre``.
+
+    With ``y = x - centre``, ``e = mean(y)``, ``a = |y|^2``, ``A = sum a``, ``M = sum y y^T``,
+    ``v = sum a y`` and ``q = sum a^2``, the rows ``z = y - e`` have::
+
+        sum z z^T     = M - n e e^T
+        sum |z|^2 z   = v - A e - 2 M e + 2 n |e|^2 e
+        sum |z|^4     = q - 4 e.v + 4 e^T M e + 2 |e|^2 A - 3 n |e|^4
+    """
+    mean = centre + e
+    if diagonal:
+        (sq,) = moments
+        return GaussianStats(float(n), mean, sq - n * e * e)
+    M, A, v, q = moments
+    Me = M @ e
+    ee = float(e @ e)
+    scatter = M
+    scatter -= n * np.outer(e, e)
+    skew = v - A * e - 2.0 * Me + (2.0 * n * ee) * e
+    kurt = q - 4.0 * float(e @ v) + 4.0 * float(e @ Me) + 2.0 * ee * A - 3.0 * n * ee * ee
+    return GaussianStats(float(n), mean, scatter, skew, float(kurt))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -170,8 +169,12 @@ def _demo(args) -> int:
     X_grid, y_grid = model.sample(40, random_state=rng)
     order_grid = np.argsort(y_grid, kind="stable")
     grid_fig = plotting.plot_sample_grid(
-        np.clip(X_grid[order_grid], 0, 1), y_grid[order_grid], image_shape,
-        n_rows=10, n_cols=4, title="Samples drawn with y ~ p(y), x ~ p(x | y)",
+        np.clip(X_grid[order_grid], 0, 1),
+        y_grid[order_grid],
+        image_shape,
+        n_rows=10,
+        n_cols=4,
+        title="Samples drawn with y ~ p(y), x ~ p(x | y)",
     )
     plotting.save_figure(means_fig, out / "samples_vs_means.png")
     plotting.save_figure(grid_fig, out / "sample_grid.png")
@@ -195,7 +198,7 @@ def _demo(args) -> int:
             {"check": d, "expected": int(e), "got": int(g)} for d, e, g in checks
         ],
         "inverse_transform_samples": [
-            {"z": float(a), "x": float(b)} for a, b in zip(z, x)
+            {"z": float(a), "x": float(b)} for a, b in zip(z, x, strict=True)
         ],
         "figures": ["samples_vs_means.png", "sample_grid.png"],
         "seconds": None,
@@ -208,21 +211,28 @@ def _demo(args) -> int:
     for description, expected, got in checks:
         status = "ok" if expected == got else "FAILED"
         print(f"   {description}: expected {expected}, got {got} [{status}]")
-    for a, b in zip(z, x):
+    for a, b in zip(z, x, strict=True):
         print(f"   latent z = {a:.3f} => x_new = {b:.2f}")
-    print(f"\n2. Bayes classifier as a generative model on {args.dataset} "
-          f"({X.shape[0]} rows, {X.shape[1]} features)")
-    print(f"   reg_covar chosen on a validation split: {reg_covar} "
-          f"(validation accuracy {scores[reg_covar]:.3f})")
+    print(
+        f"\n2. Bayes classifier as a generative model on {args.dataset} "
+        f"({X.shape[0]} rows, {X.shape[1]} features)"
+    )
+    print(
+        f"   reg_covar chosen on a validation split: {reg_covar} "
+        f"(validation accuracy {scores[reg_covar]:.3f})"
+    )
     priors = ", ".join(
-        f"{_label_text(c)}: {p:.3f}" for c, p in zip(model.classes_, model.class_prior_)
+        f"{_label_text(c)}: {p:.3f}"
+        for c, p in zip(model.classes_, model.class_prior_, strict=True)
     )
     print(f"   learned prior p(y): {priors}")
     print(f"   held-out accuracy: {accuracy:.4f} on {test.shape[0]} rows")
     print(f"   held-out log p(x): {np.mean(log_px):.1f} nats per sample")
     print(f"   fit: {fit_seconds:.2f} s; sampling: {samples_per_second:,.0f} samples/s")
-    print(f"\nwrote {out / 'samples_vs_means.png'}, {out / 'sample_grid.png'} and "
-          f"{out / 'summary.json'}")
+    print(
+        f"\nwrote {out / 'samples_vs_means.png'}, {out / 'sample_grid.png'} and "
+        f"{out / 'summary.json'}"
+    )
     return EXIT_OK
 
 
@@ -251,8 +261,10 @@ def _fit(args) -> int:
         "n_rows": int(data.X.shape[0]),
     }
     model.save(args.output, metadata=metadata)
-    print(f"fitted {len(model.classes_)} classes on {data.X.shape[0]} rows x "
-          f"{data.X.shape[1]} features; wrote {args.output}")
+    print(
+        f"fitted {len(model.classes_)} classes on {data.X.shape[0]} rows x "
+        f"{data.X.shape[1]} features; wrote {args.output}"
+    )
     return EXIT_OK
 
 
@@ -267,7 +279,9 @@ def _sample(args) -> int:
     label = None if args.label is None else model._coerce_label(args.label)
     X, y = model.sample(args.n, y=label, prior=prior, random_state=args.seed)
     bio.write_labelled(
-        args.output, X, y,
+        args.output,
+        X,
+        y,
         like=metadata.get("source_format"),
         image_shape=_image_shape(metadata),
         pixel_scale=metadata.get("pixel_scale"),
@@ -325,7 +339,11 @@ def _inspect(args) -> int:
                 **({"selection": d.selection_} if hasattr(d, "selection_") else {}),
             }
             for c, p, n, d in zip(
-                model.classes_, model.class_prior_, model.class_count_, model.densities_
+                model.classes_,
+                model.class_prior_,
+                model.class_count_,
+                model.densities_,
+                strict=True,
             )
         ],
         "data": metadata,
@@ -335,18 +353,27 @@ def _inspect(args) -> int:
         return EXIT_OK
     print(f"model file:   {args.model}")
     print(f"density:      {density} (reg_covar={model.reg_covar}, shrinkage={model.shrinkage})")
-    print(f"features:     {model.n_features_in_}"
-          + (f" (images {'x'.join(map(str, _image_shape(metadata)))})"
-             if _image_shape(metadata) else ""))
+    print(
+        f"features:     {model.n_features_in_}"
+        + (
+            f" (images {'x'.join(map(str, _image_shape(metadata)))})"
+            if _image_shape(metadata)
+            else ""
+        )
+    )
     print(f"parameters:   {model.n_parameters():,}")
     print(f"classes:      {len(model.classes_)}")
     print(f"  {'label':<12} {'prior':>8} {'rows':>8}  density")
     for entry in info["classes"]:
-        print(f"  {entry['label']:<12} {entry['prior']:>8.4f} {entry['count']:>8.0f}  "
-              f"{entry['density']}")
-        for row in entry.get("selection", []):
-            mark = "*" if row.get("chosen") else " "
-            print(f"      {mark} {row.get('name', '?'):<28} score={row.get('score', float('nan')):.4g}")
+        print(
+            f"  {entry['label']:<12} {entry['prior']:>8.4f} {entry['count']:>8.0f}  "
+            f"{entry['density']}"
+        )
+    for label, density in zip(model.classes_, model.densities_, strict=True):
+        if hasattr(density, "selection_table"):
+            print(f"  density chosen for class {_label_text(label)} (* = chosen):")
+            for line in density.selection_table().splitlines():
+                print(f"      {line}")
     if metadata.get("source"):
         print(f"fitted on:    {metadata['source']} ({metadata.get('n_rows', '?')} rows)")
     return EXIT_OK
@@ -366,7 +393,7 @@ def _sample_1d(args) -> int:
         for description, expected, got in tutorial_sanity_checks():
             print(f"# {description}: expected {expected}, got {got}")
     z, x = sampler.sample(args.n, random_state=args.seed, return_latent=True)
-    for a, b in zip(z, x):
+    for a, b in zip(z, x, strict=True):
         print(f"{a:.6f}\t{b:.6f}")
     return EXIT_OK
 
@@ -395,60 +422,113 @@ def build_parser() -> argparse.ArgumentParser:
 
     def command(name, func, help_text, example):
         p = sub.add_parser(
-            name, help=help_text, description=help_text, formatter_class=_Formatter,
+            name,
+            help=help_text,
+            description=help_text,
+            formatter_class=_Formatter,
             epilog=f"Example:\n  {example}",
         )
         p.set_defaults(func=func)
         return p
 
-    p = command("demo", _demo, "Run the tutorial end to end, offline, on bundled data.",
-                "bayesgen demo --out demo-out --seed 0")
+    p = command(
+        "demo",
+        _demo,
+        "Run the tutorial end to end, offline, on bundled data.",
+        "bayesgen demo --out demo-out --seed 0",
+    )
     p.add_argument("--out", default="bayesgen-demo", help="output folder (default: %(default)s)")
-    p.add_argument("--dataset", choices=["mnist", "digits"], default="mnist",
-                   help="bundled data set (default: %(default)s)")
+    p.add_argument(
+        "--dataset",
+        choices=["mnist", "digits"],
+        default="mnist",
+        help="bundled data set (default: %(default)s)",
+    )
     p.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default: 0)")
 
-    p = command("fit", _fit, "Fit a Bayes classifier to a labelled data file.",
-                "bayesgen fit train.csv --density gaussian --reg-covar 0.03 -o model.bgm")
+    p = command(
+        "fit",
+        _fit,
+        "Fit a Bayes classifier to a labelled data file.",
+        "bayesgen fit train.csv --density gaussian --reg-covar 0.03 -o model.bgm",
+    )
     p.add_argument("data", help="CSV, Parquet, NPZ, MNIST IDX file or a folder of images")
-    p.add_argument("--label-column", help="label column name or index (default: 'label', else the first)")
+    p.add_argument(
+        "--label-column", help="label column name or index (default: 'label', else the first)"
+    )
     p.add_argument("--density", default="gaussian", help="class density (default: %(default)s)")
-    p.add_argument("--reg-covar", type=_non_negative_float, default=1e-6,
-                   help="ridge added to covariance diagonals (default: %(default)s)")
-    p.add_argument("--shrinkage", type=_parse_shrinkage, default=None,
-                   help="covariance shrinkage: none, auto (Ledoit-Wolf) or a number in [0, 1]")
+    p.add_argument(
+        "--reg-covar",
+        type=_non_negative_float,
+        default=1e-6,
+        help="ridge added to covariance diagonals (default: %(default)s)",
+    )
+    p.add_argument(
+        "--shrinkage",
+        type=_parse_shrinkage,
+        default=None,
+        help="covariance shrinkage: none, auto (Ledoit-Wolf) or a number in [0, 1]",
+    )
     p.add_argument("--seed", type=_non_negative_int, default=None, help="seed for fitting")
     p.add_argument("-o", "--output", required=True, help="model file to write")
 
-    p = command("sample", _sample, "Generate labelled samples from a fitted model.",
-                "bayesgen sample model.bgm -n 1000 --seed 1 -o generated.csv")
+    p = command(
+        "sample",
+        _sample,
+        "Generate labelled samples from a fitted model.",
+        "bayesgen sample model.bgm -n 1000 --seed 1 -o generated.csv",
+    )
     p.add_argument("model", help="model file written by `bayesgen fit`")
     p.add_argument("-n", type=_non_negative_int, required=True, help="number of samples")
     p.add_argument("--label", help="generate only this class")
-    p.add_argument("--prior", choices=["learned", "uniform"], default="learned",
-                   help="class distribution to draw labels from (default: %(default)s)")
+    p.add_argument(
+        "--prior",
+        choices=["learned", "uniform"],
+        default="learned",
+        help="class distribution to draw labels from (default: %(default)s)",
+    )
     p.add_argument("--seed", type=_non_negative_int, default=None, help="random seed")
-    p.add_argument("-o", "--output", required=True,
-                   help="output: .csv, .npz, .parquet, .png (grid) or a folder (one PNG per sample)")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="output: .csv, .npz, .parquet, .png (grid) or a folder (one PNG per sample)",
+    )
 
-    p = command("plot", _plot, "Draw a grid of samples or the sample-vs-mean figure.",
-                "bayesgen plot model.bgm --kind means -o means.png")
+    p = command(
+        "plot",
+        _plot,
+        "Draw a grid of samples or the sample-vs-mean figure.",
+        "bayesgen plot model.bgm --kind means -o means.png",
+    )
     p.add_argument("model")
     p.add_argument("--kind", choices=["grid", "means"], default="grid")
     p.add_argument("--seed", type=_non_negative_int, default=None)
     p.add_argument("-o", "--output", required=True, help="PNG file to write")
 
-    p = command("inspect", _inspect, "Show a model's classes, priors, family and size.",
-                "bayesgen inspect model.bgm")
+    p = command(
+        "inspect",
+        _inspect,
+        "Show a model's classes, priors, family and size.",
+        "bayesgen inspect model.bgm",
+    )
     p.add_argument("model")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
-    p = command("sample-1d", _sample_1d,
-                "Inverse-transform sampling of a 1-D distribution: prints z and x = ppf(z).",
-                "bayesgen sample-1d --dist norm --params 200 40 -n 5 --seed 0")
+    p = command(
+        "sample-1d",
+        _sample_1d,
+        "Inverse-transform sampling of a 1-D distribution: prints z and x = ppf(z).",
+        "bayesgen sample-1d --dist norm --params 200 40 -n 5 --seed 0",
+    )
     p.add_argument("--dist", default="norm", help="scipy.stats continuous family (default: norm)")
-    p.add_argument("--params", type=float, nargs="*", default=[200.0, 40.0],
-                   help="shape parameters, then loc and scale (default: 200 40)")
+    p.add_argument(
+        "--params",
+        type=float,
+        nargs="*",
+        default=[200.0, 40.0],
+        help="shape parameters, then loc and scale (default: 200 40)",
+    )
     p.add_argument("-n", type=_non_negative_int, default=5)
     p.add_argument("--seed", type=_non_negative_int, default=None)
     p.add_argument("--check", action="store_true", help="print the tutorial's sanity checks first")
@@ -476,8 +556,14 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"bayesgen {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (BayesgenError, FileNotFoundError, IsADirectoryError, PermissionError,
-            NotADirectoryError, ValueError) as exc:
+    except (
+        BayesgenError,
+        FileNotFoundError,
+        IsADirectoryError,
+        PermissionError,
+        NotADirectoryError,
+        ValueError,
+    ) as exc:
         print(f"bayesgen {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except OSError as exc:

@@ -1,0 +1,265 @@
+"""Dask support: fit from dask arrays/dataframes, sample into dask arrays.
+
+Imported only when the input is a dask collection (the classifier recognises those by the
+module name of their type), so dask stays an optional dependency.
+
+Fitting reduces every block to per-class sufficient statistics (one task per block), then
+merges them pairwise as a binary tree (Chan's exact update, :meth:`GaussianStats.merge`), so
+the result equals the in-memory fit to rounding whatever the partitioning.  Only the
+statistics travel: d x d per class per block.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._classifier import BayesClassifier, class_stats, stats_are_finite
+from ._density import check_finite
+from ._errors import DataError, FitError
+
+__all__ = ["fit_dask", "sample_blocks"]
+
+
+def _is_dask(obj) -> bool:
+    module = type(obj).__module__ or ""
+    return module.split(".", 1)[0] in ("dask", "dask_expr")
+
+
+def _dask_kind(obj) -> str | None:
+    """"DataFrame", "Series", "Array" (or another dask class name); None for non-dask."""
+    if not _is_dask(obj):
+        return None
+    for cls in type(obj).__mro__:
+        if cls.__name__ in ("DataFrame", "Series", "Array"):
+            return cls.__name__
+    return type(obj).__name__
+
+
+def _is_dask_frame(obj) -> bool:
+    return _dask_kind(obj) == "DataFrame"
+
+
+def _is_dask_series(obj) -> bool:
+    return _dask_kind(obj) == "Series"
+
+
+# ------------------------------------------------------------------------------ fitting
+def fit_dask(model: BayesClassifier, X, y) -> BayesClassifier:
+    """``model.fit(X, y)`` for dask input; see :meth:`BayesClassifier.fit`.
+
+    Parameters
+    ----------
+    X : dask.array.Array of shape (n_samples, n_features) or dask.dataframe.DataFrame
+    y : dask array, dask Series, numpy array, or (with a dask DataFrame) a column name
+        Labels.  A column name takes the labels from that column of ``X`` and the features
+        from all the other columns.
+    """
+    import dask
+
+    template = model._density_template()
+    if not getattr(template, "_uses_gaussian_stats", False):
+        raise FitError(
+            f"density {model.density!r} is fitted from raw data and cannot be fitted block by "
+            "block; compute the data into memory first (X.compute()), or use a Gaussian "
+            "density ('gaussian', 'diag', 'tied')"
+        )
+    diagonal = bool(getattr(template, "_diagonal_stats", False))
+    if not _is_dask(X):
+        # labels on a cluster, features in memory: bring the labels over
+        return model.fit(X, np.asarray(y.compute()))
+    parts, feature_names = _blocks(X, y)
+    if not parts:
+        raise DataError("X has no rows; fit needs labelled rows")
+    level = [dask.delayed(_block_stats, pure=True)(xb, yb, diagonal, label)
+             for xb, yb, label in parts]
+    while len(level) > 1:  # binary tree of exact pairwise merges
+        pairs = zip(level[::2], level[1::2], strict=False)
+        merged = [dask.delayed(_merge, pure=True)(a, b) for a, b in pairs]
+        if len(level) % 2:
+            merged.append(level[-1])
+        level = merged
+    (stats,) = dask.compute(level[0])
+    if not stats["classes"]:
+        raise DataError("X has no rows; fit needs labelled rows")
+    labels = sorted(stats["classes"])
+    classes = np.array(labels)
+    model._set_from_stats(
+        classes, [stats["classes"][label] for label in labels], template,
+        n_features=stats["n_features"],
+    )
+    if feature_names is not None:
+        model.feature_names_in_ = feature_names
+    elif hasattr(model, "feature_names_in_"):
+        del model.feature_names_in_
+    return model
+
+
+def _blocks(X, y):
+    """``[(features_block, labels_block, description)]`` as dask delayed objects."""
+    if _is_dask_frame(X):
+        return _frame_blocks(X, y)
+    if X.ndim != 2:
+        raise DataError(
+            f"X must be 2-D (n_samples, n_features); got a dask array with shape {X.shape}"
+        )
+    if len(X.chunks[1]) > 1:
+        X = X.rechunk({1: -1})
+    if any(np.isnan(c) for c in X.chunks[0]):
+        X = X.compute_chunk_sizes()
+    row_chunks = X.chunks[0]
+    x_parts = list(X.to_delayed().ravel())
+    y_parts = _label_blocks(y, row_chunks)
+    starts = np.concatenate([[0], np.cumsum(row_chunks)[:-1]])
+    parts = zip(x_parts, y_parts, starts, strict=True)
+    return [(xb, yb, f"rows {int(s)}..") for xb, yb, s in parts], None
+
+
+def _label_blocks(y, row_chunks):
+    """Labels cut to the row chunks of X, as a list of delayed objects (or arrays)."""
+    import dask
+
+    n = int(sum(row_chunks))
+    if _is_dask_series(y):
+        y = y.to_dask_array(lengths=True)
+    if _is_dask(y):
+        if y.ndim != 1 or y.shape[0] != n:
+            raise DataError(
+                f"y must be 1-D with one label per row of X ({n}); got shape {y.shape}"
+            )
+        return list(y.rechunk((tuple(row_chunks),)).to_delayed().ravel())
+    y = np.asarray(y)
+    if y.ndim != 1 or y.shape[0] != n:
+        raise DataError(f"y must be 1-D with one label per row of X ({n}); got shape {y.shape}")
+    cuts = np.cumsum(row_chunks)[:-1]
+    return [dask.delayed(part) for part in np.split(y, cuts)]
+
+
+def _frame_blocks(X, y):
+    columns = list(X.columns)
+    if isinstance(y, (str, int)) and not isinstance(y, bool) and not _is_dask(y):
+        if y not in columns:
+            raise DataError(
+                f"label column {y!r} is not a column of X; its columns are "
+                f"{', '.join(map(repr, columns[:10]))}{' ...' if len(columns) > 10 else ''}"
+            )
+        features = [c for c in columns if c != y]
+        parts = [(p, None, y) for p in X.to_delayed()]
+        return parts, _feature_names(features)
+    if _is_dask_series(y):
+        if y.npartitions != X.npartitions:
+            raise DataError(
+                f"y has {y.npartitions} partitions but X has {X.npartitions}; give y with "
+                "the partitions of X (e.g. a column of the same dataframe)"
+            )
+        ys = y.to_delayed()
+    elif _is_dask(y):
+        ys = list(y.to_delayed().ravel())
+        if len(ys) != X.npartitions:
+            raise DataError(
+                f"y has {len(ys)} chunks but X has {X.npartitions} partitions; rechunk y to "
+                "the partition lengths of X"
+            )
+    else:
+        raise DataError(
+            "with a dask DataFrame, y must be the name of its label column, a dask Series "
+            "or a dask array; for in-memory labels, compute X first"
+        )
+    parts = [(p, yb, None) for p, yb in zip(X.to_delayed(), ys, strict=True)]
+    return parts, _feature_names(columns)
+
+
+def _feature_names(columns):
+    if columns and all(isinstance(c, str) for c in columns):
+        return np.asarray(columns, dtype=object)
+    return None
+
+
+def _as_features(block) -> np.ndarray:
+    if hasattr(block, "to_numpy"):
+        try:
+            block = block.to_numpy(dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise DataError(
+                f"the feature columns must be numeric; converting them failed ({exc})"
+            ) from None
+    X = np.ascontiguousarray(block, dtype=np.float64)
+    if X.ndim != 2:
+        raise DataError(f"feature blocks must be 2-D; got shape {X.shape}")
+    return X
+
+
+def _block_stats(xb, yb, diagonal: bool, label_column) -> dict:
+    """Per-class statistics of one block: ``{"classes": {label: stats}, "n_features": d}``."""
+    if label_column is not None and yb is None:
+        yb = xb[label_column]
+        xb = xb.drop(columns=[label_column])
+    X = _as_features(xb)
+    y = np.asarray(yb.to_numpy() if hasattr(yb, "to_numpy") else yb)
+    if y.ndim != 1 or y.shape[0] != X.shape[0]:
+        raise DataError(
+            f"a block has {X.shape[0]} rows of features but {y.shape[0] if y.ndim else 1} "
+            "labels; X and y must have the same rows"
+        )
+    if y.dtype == object:
+        try:
+            y = y.astype(str) if all(isinstance(v, str) for v in y) else y.astype(np.int64)
+        except (TypeError, ValueError):
+            raise DataError("labels must be all integers or all strings") from None
+    if y.dtype.kind == "f":
+        if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
+            raise DataError(
+                "labels must be class labels (integers or strings); got non-integer floats"
+            )
+    out = {"classes": {}, "n_features": X.shape[1]}
+    if X.shape[0] == 0:
+        return out
+    labels, inverse = np.unique(y, return_inverse=True)
+    stats = class_stats(X, inverse.reshape(-1), labels.shape[0], diagonal=diagonal)
+    if not stats_are_finite(stats):
+        check_finite(X)
+    for label, part in zip(labels, stats, strict=True):
+        out["classes"][label.item() if isinstance(label, np.generic) else label] = part
+    return out
+
+
+def _merge(a: dict, b: dict) -> dict:
+    """Exact union of two blocks' statistics (inputs untouched)."""
+    if a["n_features"] != b["n_features"]:
+        raise DataError(
+            f"blocks have {a['n_features']} and {b['n_features']} features; every block "
+            "must have the same columns"
+        )
+    classes = dict(a["classes"])
+    for label, stats in b["classes"].items():
+        classes[label] = stats if label not in classes else classes[label].merge(stats)
+    return {"classes": classes, "n_features": a["n_features"]}
+
+
+# ------------------------------------------------------------------------------ sampling
+def sample_blocks(model: BayesClassifier, plan, block: int, root, dtype):
+    """Dask arrays ``(X, y)`` with generation block ``b`` as chunk ``b`` (see streaming)."""
+    import dask
+    import dask.array as da
+
+    n = plan[1] if plan[0] == "prior" else plan[1].shape[0]
+    d = model.n_features_in_
+    model_ref = dask.delayed(model, pure=True)
+    plan_ref = dask.delayed(plan, pure=True)
+    xs, ys = [], []
+    for b in range(-(-n // block)):
+        rows = min(block, n - b * block)
+        part = dask.delayed(_sample_block, pure=True, nout=2)(
+            model_ref, plan_ref, b, block, root, dtype
+        )
+        xs.append(da.from_delayed(part[0], shape=(rows, d), dtype=dtype))
+        ys.append(da.from_delayed(part[1], shape=(rows,), dtype=model.classes_.dtype))
+    if not xs:
+        return (da.zeros((0, d), dtype=dtype, chunks=(block, d)),
+                da.from_array(model.classes_[:0], chunks=block))
+    return da.concatenate(xs, axis=0), da.concatenate(ys, axis=0)
+
+
+def _sample_block(model, plan, b, block, root, dtype):
+    return model._generate_block(plan, b, block, root, dtype)
+
+

@@ -1,0 +1,441 @@
+"""Data bigger than memory: fit from a file in chunks, generate to a file in chunks.
+
+Fitting
+-------
+:func:`fit_file` reads a CSV, Parquet, NPZ or IDX file chunk by chunk
+(:func:`bayesgen.io.iter_chunks`) and reduces every chunk to per-class sufficient statistics
+(count, mean, centred scatter; see :mod:`bayesgen._stats`), merged exactly as they come.
+The class factors are computed once, at the end.  Peak memory is set by ``chunk_rows``
+(plus one d x d scatter per class), not by the number of rows, and the model equals the
+in-memory ``fit`` to rounding (1e-10 relative).  Labels need not be known up front: classes
+are collected as they appear.
+
+Generating
+----------
+:meth:`bayesgen.BayesClassifier.iter_samples` yields labelled rows chunk by chunk;
+:func:`write_samples` streams them to a CSV, NPZ or Parquet file with bounded memory.  Rows
+are made in fixed generation blocks, each with its own child of a
+:class:`numpy.random.SeedSequence`, so the same seed gives the same rows whatever the chunk
+size.  :func:`sample_dask` builds the same blocks as a dask array, one task per block, so the
+result does not depend on the cluster either.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ._classifier import (
+    BayesClassifier,
+    _seed_sequence,
+    class_stats,
+    default_block_size,
+    stats_are_finite,
+)
+from ._density import check_finite
+from ._errors import DataError, FitError
+from ._gaussian import format_label
+
+__all__ = ["Progress", "default_block_size", "fit_file", "sample_dask", "write_samples"]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a streaming job stands; passed to the ``progress`` callback after each chunk.
+
+    Attributes
+    ----------
+    rows : int
+        Rows processed so far.
+    chunks : int
+        Chunks processed so far.
+    total_rows : int or None
+        Rows the job will process: exact for generation, Parquet, NPZ and IDX input,
+        estimated from the file size for uncompressed CSV, None when unknown.
+    total_exact : bool
+        Whether ``total_rows`` is exact.
+    elapsed : float
+        Seconds since the job started.
+    done : bool
+        True on the final call, made once after the last chunk.
+    like : LabelledData or None
+        For :func:`fit_file`: the source's metadata (feature names, image shape, pixel
+        scale, format) as a zero-row :class:`~bayesgen.io.LabelledData`, to write generated
+        rows in the same layout.
+    """
+
+    rows: int
+    chunks: int
+    total_rows: int | None
+    total_exact: bool
+    elapsed: float
+    done: bool = False
+    like: object = None
+
+    @property
+    def fraction(self) -> float | None:
+        """Share done in [0, 1] (1 only when done), or None when the total is unknown."""
+        if self.done:
+            return 1.0
+        if not self.total_rows:
+            return None
+        return min(self.rows / self.total_rows, 0.999)
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.elapsed if self.elapsed > 0 else 0.0
+
+
+# ------------------------------------------------------------------------------ fitting
+def fit_file(
+    model: BayesClassifier,
+    path,
+    *,
+    chunk_rows: int = 10_000,
+    label_column=None,
+    classes=None,
+    progress: Callable[[Progress], None] | None = None,
+    prefetch: bool = True,
+    **read_options,
+) -> BayesClassifier:
+    """Fit ``model`` on a file read in chunks; memory is bounded by ``chunk_rows``.
+
+    Equivalent to ``model.fit(*bayesgen.io.read_labelled(path))`` (to 1e-10 relative) for
+    Gaussian class densities ("gaussian", "diag", "tied"), without holding the data.
+
+    Parameters
+    ----------
+    model : BayesClassifier
+        Unfitted or fitted; its parameters are used and its fitted state replaced.
+    path : str or os.PathLike
+        A CSV/TSV (optionally gzip), Parquet, NPZ or IDX file (see
+        :func:`bayesgen.io.iter_chunks`).
+    chunk_rows : int, default=10000
+        Rows per chunk.  Memory is about ``chunk_rows * n_features * 8`` bytes a few times
+        over, plus one ``n_features**2`` scatter per class.
+    label_column : str, int or None
+        Label column of a CSV/Parquet file (default: ``label``, else the first column).
+    classes : array-like, optional
+        Every label expected.  Labels outside it raise :class:`DataError`; listed classes
+        absent from the file are kept with no rows (as ``partial_fit(classes=...)`` does).
+        By default the classes are the labels found.
+    progress : callable, optional
+        Called with a :class:`Progress` after every chunk and once more at the end
+        (``done=True``); the command line draws its progress bar from it.
+    prefetch : bool, default=True
+        Read the next chunk in a background thread while the current one is reduced
+        (about one more chunk of memory; the result is the same either way).
+    **read_options
+        Passed to :func:`bayesgen.io.iter_chunks` (``image_shape``, ``format``,
+        ``labels_path``, ``delimiter``, ``kaggle``, ``label_dtype``).
+
+    Returns
+    -------
+    BayesClassifier
+        ``model``, fitted.
+
+    Raises
+    ------
+    DataError
+        Unreadable input, non-finite values (the message gives the row in the file), labels
+        outside ``classes``, or fewer than two classes.
+    FitError
+        A density that cannot be fitted from sufficient statistics, or a class that cannot
+        be fitted (the message names the class and the parameter to change).
+    """
+    from . import io
+
+    template = model._density_template()
+    if not getattr(template, "_uses_gaussian_stats", False):
+        raise FitError(
+            f"density {model.density!r} is fitted from raw data and cannot be fitted in "
+            "chunks; read the file with bayesgen.io.read_labelled and call fit, or use a "
+            "Gaussian density ('gaussian', 'diag', 'tied')"
+        )
+    diagonal = bool(getattr(template, "_diagonal_stats", False))
+    known = None if classes is None else _as_label_set(classes)
+    total, exact = _estimate_rows(path, read_options.get("format"))
+    started = time.perf_counter()
+    stats: dict = {}
+    rows = chunks = 0
+    like = None
+    n_features = None
+    chunks_iter = io.iter_chunks(path, chunk_rows, label_column=label_column, **read_options)
+    # parse the next chunk (pyarrow / numpy, mostly without the GIL) while this one is
+    # reduced (BLAS): one chunk in flight, so memory stays ~2 chunks
+    for chunk in _prefetch(chunks_iter) if prefetch else chunks_iter:
+        X = np.ascontiguousarray(chunk.X, dtype=np.float64)
+        y = np.asarray(chunk.y)
+        if like is None:
+            like = _metadata_of(chunk)
+            n_features = X.shape[1]
+        _add_chunk(stats, X, y, diagonal, rows, known)
+        rows += X.shape[0]
+        chunks += 1
+        if progress is not None:
+            progress(Progress(rows, chunks, total, exact, time.perf_counter() - started,
+                              like=like))
+    if not stats:
+        raise DataError(f"{os.fspath(path)!r} holds no rows; fit needs labelled rows")
+    labels = sorted(stats) if known is None else sorted(known)
+    class_array = np.array(labels)
+    model._set_from_stats(
+        class_array, [stats.get(label) for label in labels], template, n_features=n_features
+    )
+    if hasattr(model, "feature_names_in_"):
+        del model.feature_names_in_
+    if progress is not None:
+        progress(Progress(rows, chunks, rows, True, time.perf_counter() - started, done=True,
+                          like=like))
+    return model
+
+
+_DONE = object()
+
+
+def _prefetch(iterator, depth: int = 1):
+    """Iterate ``iterator`` in a background thread, ``depth`` items ahead.
+
+    Exceptions raised by the iterator are re-raised here, in the consumer; when the
+    consumer stops early, the thread is told to stop and the iterator closed there.
+    """
+    import queue
+    import threading
+
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce():
+        try:
+            for item in iterator:
+                if not put((item, None)):
+                    break
+            else:
+                put((_DONE, None))
+        except BaseException as exc:  # handed to the consumer
+            put((_DONE, exc))
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="bayesgen-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, exc = items.get()
+            if item is _DONE:
+                if exc is not None:
+                    raise exc
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                items.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        thread.join()
+
+
+def _as_label_set(classes) -> set:
+    values = np.unique(np.asarray(classes))
+    if values.shape[0] < 2:
+        raise DataError(
+            f"classes must list at least two labels; got {list(values)!r}"
+        )
+    return {_plain(v) for v in values}
+
+
+def _plain(label):
+    """A label as a hashable Python value (``np.int64(7)`` -> ``7``)."""
+    return label.item() if isinstance(label, np.generic) else label
+
+
+def _add_chunk(stats: dict, X: np.ndarray, y: np.ndarray, diagonal: bool, offset: int,
+               known) -> None:
+    """Merge one chunk's per-class statistics into ``stats`` (label -> GaussianStats)."""
+    if X.shape[0] == 0:
+        return
+    labels, inverse = np.unique(y, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    if known is not None:
+        unknown = [_plain(v) for v in labels if _plain(v) not in known]
+        if unknown:
+            shown = ", ".join(format_label(u) for u in unknown[:5])
+            raise DataError(
+                f"label(s) {shown} (near row {offset}) are not in classes=...; known labels "
+                f"are {', '.join(format_label(c) for c in sorted(known))}"
+            )
+    batch = class_stats(X, inverse, labels.shape[0], diagonal=diagonal)
+    if not stats_are_finite(batch):
+        try:
+            check_finite(X)
+        except DataError as exc:
+            raise DataError(f"{exc} (row numbers count from row {offset} of the file)") \
+                from None
+    for label, part in zip(labels, batch, strict=True):
+        key = _plain(label)
+        stats[key] = part if key not in stats else stats[key].merge(part)
+
+
+def _metadata_of(chunk):
+    """The chunk's metadata as a zero-row LabelledData (a ``like=`` for writers)."""
+    from .io import LabelledData
+
+    return LabelledData(
+        np.empty((0, chunk.X.shape[1])),
+        np.asarray(chunk.y)[:0],
+        feature_names=chunk.feature_names,
+        image_shape=chunk.image_shape,
+        source_format=chunk.source_format,
+        pixel_scale=chunk.pixel_scale,
+        label_column=getattr(chunk, "label_column", None),
+    )
+
+
+def _estimate_rows(path, format=None) -> tuple[int | None, bool]:
+    """Rows in a file without reading it: exact for Parquet, estimated for plain CSV."""
+    try:
+        path = Path(os.fspath(path))
+        name = path.name.lower()
+        if format in (None, "parquet") and name.endswith((".parquet", ".pq")):
+            import pyarrow.parquet as pq
+
+            return int(pq.ParquetFile(path).metadata.num_rows), True
+        if format in (None, "csv", "kaggle-csv") and name.endswith((".csv", ".tsv")):
+            size = path.stat().st_size
+            with open(path, "rb") as handle:
+                head = handle.read(1 << 20)
+            lines = head.count(b"\n")
+            if lines < 2:
+                return None, False
+            if len(head) == size:
+                return lines - 1 + (not head.endswith(b"\n")), True
+            header = head.index(b"\n") + 1
+            per_row = (len(head) - header) / (lines - 1)
+            return max(1, round((size - header) / per_row)), False
+    except Exception:  # an estimate only: never fail the fit because of it
+        return None, False
+    return None, False
+
+
+# ------------------------------------------------------------------------------ generating
+def write_samples(
+    model: BayesClassifier,
+    n_samples,
+    path,
+    *,
+    chunk_size: int | None = None,
+    block_size: int | None = None,
+    random_state=None,
+    like=None,
+    y=None,
+    prior="learned",
+    dtype=np.float64,
+    progress: Callable[[Progress], None] | None = None,
+    **writer_options,
+) -> int:
+    """Generate labelled rows and stream them to a CSV, NPZ or Parquet file.
+
+    Memory is bounded by one generation block plus one chunk, whatever ``n_samples``.
+    The file is written atomically (it appears only once complete).  The same
+    ``random_state`` gives the same rows whatever ``chunk_size``.
+
+    Parameters
+    ----------
+    model : BayesClassifier
+        A fitted model.
+    n_samples : int
+        Rows to write (ignored when ``y`` is an array: one row per label).
+    path : str or os.PathLike
+        ``.csv``/``.tsv`` (optionally ``.gz``), ``.npz`` or ``.parquet``.
+    chunk_size, block_size, random_state, y, prior, dtype
+        As for :meth:`~bayesgen.BayesClassifier.iter_samples`.
+    like : LabelledData or str, optional
+        Write in the layout of this source (e.g. Kaggle CSV with 0-255 pixels); see
+        :func:`bayesgen.io.open_chunked_writer`.
+    progress : callable, optional
+        Called with a :class:`Progress` after every chunk and once at the end.
+    **writer_options
+        Passed to :func:`bayesgen.io.open_chunked_writer` (``image_shape``,
+        ``pixel_scale``, ``label_column``, ``feature_names``, ``format``).
+
+    Returns
+    -------
+    int
+        Rows written.
+    """
+    from .io import open_chunked_writer
+
+    if y is not None and np.ndim(y) > 0:
+        n_samples = None
+    chunks = model.iter_samples(
+        n_samples, chunk_size=chunk_size, block_size=block_size, y=y, prior=prior,
+        random_state=random_state, dtype=dtype,
+    )
+    total = None if n_samples is None else int(n_samples)
+    if total is None:
+        total = int(np.shape(y)[0])
+    started = time.perf_counter()
+    rows = count = 0
+    with open_chunked_writer(path, like=like, **writer_options) as writer:
+        for X, labels in chunks:
+            writer.write(X, labels)
+            rows += X.shape[0]
+            count += 1
+            if progress is not None:
+                progress(Progress(rows, count, total, True, time.perf_counter() - started))
+    if progress is not None:
+        progress(Progress(rows, count, total, True, time.perf_counter() - started, done=True))
+    return rows
+
+
+def sample_dask(model: BayesClassifier, n_samples=None, *, chunks: int | None = None,
+                y=None, prior="learned", random_state=None, dtype=np.float64):
+    """Labelled samples as dask arrays, one generation block per dask chunk.
+
+    Block ``b`` draws from child ``b`` of a :class:`numpy.random.SeedSequence` built from
+    ``random_state``, whichever worker computes it, so the values do not depend on the
+    cluster layout, and equal ``model.iter_samples(..., block_size=chunks)``.
+
+    Parameters
+    ----------
+    model : BayesClassifier
+        A fitted model.
+    n_samples : int, optional
+    chunks : int, optional
+        Rows per dask chunk (= generation block); defaults to
+        :func:`default_block_size` of the number of features.
+    y, prior, random_state, dtype
+        As for :meth:`~bayesgen.BayesClassifier.iter_samples`.  ``random_state=None``
+        fixes fresh entropy when the graph is built, so computing the arrays twice gives
+        the same rows.
+
+    Returns
+    -------
+    X : dask.array.Array of shape (n_samples, n_features)
+    y : dask.array.Array of shape (n_samples,)
+    """
+    from ._dask import sample_blocks
+
+    model._check_fitted()
+    dtype = model._sample_dtype(dtype)
+    plan = model._sample_plan(n_samples, y, prior)
+    block = model._check_rows_arg(chunks, "chunks", default_block_size(model.n_features_in_))
+    return sample_blocks(model, plan, block, _seed_sequence(random_state), dtype)
