@@ -25,7 +25,7 @@ def kaggle_csv(tmp_path):
     digits = load_digits()
     rng = np.random.default_rng(0)
     rows = []
-    for image, label in zip(digits.images[:300], digits.target[:300]):
+    for image, label in zip(digits.images[:300], digits.target[:300], strict=False):
         big = np.kron(image / 16.0, np.ones((3, 3)))  # 24 x 24
         canvas = np.zeros((28, 28))
         canvas[2:26, 2:26] = big
@@ -48,8 +48,18 @@ def model_file(kaggle_csv, tmp_path, capsys):
 def test_help_for_every_command(capsys):
     code, out, _ = run(capsys, "--help")
     assert code == 0 and "demo" in out and "sample-1d" in out
-    for command in ["demo", "fit", "sample", "plot", "inspect", "sample-1d", "check",
-                    "inpaint", "evaluate", "report"]:
+    for command in [
+        "demo",
+        "fit",
+        "sample",
+        "plot",
+        "inspect",
+        "sample-1d",
+        "check",
+        "inpaint",
+        "evaluate",
+        "report",
+    ]:
         code, out, _ = run(capsys, command, "--help")
         assert code == 0, command
         assert "Example:" in out and f"bayesgen {command}" in out
@@ -63,15 +73,29 @@ def test_usage_errors_exit_2(capsys):
 
 
 def test_sample_1d_matches_the_tutorial(capsys):
-    code, out, _ = run(capsys, "sample-1d", "--dist", "norm", "--params", "200", "40",
-                       "-n", "5", "--seed", "3", "--check")
+    code, out, _ = run(
+        capsys,
+        "sample-1d",
+        "--dist",
+        "norm",
+        "--params",
+        "200",
+        "40",
+        "-n",
+        "5",
+        "--seed",
+        "3",
+        "--check",
+    )
     assert code == 0
     lines = out.strip().splitlines()
     checks = [line for line in lines if line.startswith("#")]
     assert len(checks) == 3 and all("expected" in c for c in checks)
     from scipy.stats import norm
 
-    values = np.array([[float(v) for v in line.split()] for line in lines if not line.startswith("#")])
+    values = np.array(
+        [[float(v) for v in line.split()] for line in lines if not line.startswith("#")]
+    )
     assert values.shape == (5, 2)
     np.testing.assert_allclose(values[:, 1], norm(200, 40).ppf(values[:, 0]), rtol=1e-5)
     code2, out2, _ = run(capsys, "sample-1d", "-n", "5", "--seed", "3")
@@ -104,7 +128,9 @@ def test_fit_inspect_sample_plot_round_trip(model_file, tmp_path, capsys):
     run(capsys, "sample", model_file, "-n", "25", "--seed", "1", "-o", again)
     assert again.read_text() == out_csv.read_text()
 
-    code, _, _ = run(capsys, "sample", model_file, "-n", "5", "--label", "7", "-o", tmp_path / "s.npz")
+    code, _, _ = run(
+        capsys, "sample", model_file, "-n", "5", "--label", "7", "-o", tmp_path / "s.npz"
+    )
     assert code == 0
     with np.load(tmp_path / "s.npz", allow_pickle=False) as z:
         assert z["X"].shape == (5, 784) and set(z["y"].tolist()) == {7}
@@ -126,8 +152,9 @@ def test_bad_inputs_exit_1_and_leave_nothing(model_file, tmp_path, capsys):
     assert code == 1 and "missing.csv" in err
     assert not (tmp_path / "m.bgm").exists()
 
-    code, _, err = run(capsys, "sample", model_file, "-n", "3", "--label", "banana",
-                       "-o", tmp_path / "x.csv")
+    code, _, err = run(
+        capsys, "sample", model_file, "-n", "3", "--label", "banana", "-o", tmp_path / "x.csv"
+    )
     assert code == 1 and "known labels" in err
     assert not (tmp_path / "x.csv").exists()
 
@@ -138,7 +165,9 @@ def test_bad_inputs_exit_1_and_leave_nothing(model_file, tmp_path, capsys):
     code, _, err = run(capsys, "inspect", tmp_path / "junk.bgm")
     assert code == 1 and "model file" in err
 
-    code, _, err = run(capsys, "sample", model_file, "-n", "3", "-o", tmp_path / "no" / "dir" / "x.csv")
+    code, _, err = run(
+        capsys, "sample", model_file, "-n", "3", "-o", tmp_path / "no" / "dir" / "x.csv"
+    )
     assert code == 1 and "does not exist" in err
 
 
@@ -167,7 +196,9 @@ def test_demo_smoke(tmp_path, capsys):
 def test_python_dash_m(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "bayesgen", "sample-1d", "-n", "2", "--seed", "0"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0 and len(result.stdout.strip().splitlines()) == 2
     assert result.stderr == ""
@@ -185,8 +216,23 @@ def test_check_writes_verdict_and_plots(kaggle_csv, tmp_path, capsys):
 
 def test_inpaint_keeps_observed_pixels(model_file, kaggle_csv, tmp_path, capsys):
     out = tmp_path / "inpaint.npz"
-    code, _, err = run(capsys, "inpaint", model_file, "--input", kaggle_csv, "--rows", "2",
-                       "-n", "3", "--label", "3", "--seed", "0", "-o", out)
+    code, _, err = run(
+        capsys,
+        "inpaint",
+        model_file,
+        "--input",
+        kaggle_csv,
+        "--rows",
+        "2",
+        "-n",
+        "3",
+        "--label",
+        "3",
+        "--seed",
+        "0",
+        "-o",
+        out,
+    )
     assert code == 0, err
     with np.load(out, allow_pickle=False) as z:
         X, y = z["X"], z["y"]
@@ -196,11 +242,26 @@ def test_inpaint_keeps_observed_pixels(model_file, kaggle_csv, tmp_path, capsys)
     original = read_labelled(kaggle_csv).X[:2]
     top = np.zeros((28, 28), bool)
     top[:14] = True
-    np.testing.assert_allclose(X[:3, top.ravel()], np.repeat(original[:1, top.ravel()], 3, 0),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        X[:3, top.ravel()], np.repeat(original[:1, top.ravel()], 3, 0), atol=1e-12
+    )
     png = tmp_path / "inpaint.png"
-    code, _, err = run(capsys, "inpaint", model_file, "--input", kaggle_csv, "--rows", "2",
-                       "-n", "2", "--use-true-label", "--seed", "0", "-o", png)
+    code, _, err = run(
+        capsys,
+        "inpaint",
+        model_file,
+        "--input",
+        kaggle_csv,
+        "--rows",
+        "2",
+        "-n",
+        "2",
+        "--use-true-label",
+        "--seed",
+        "0",
+        "-o",
+        png,
+    )
     assert code == 0, err and png.read_bytes()[:4] == b"\x89PNG"
 
 
@@ -210,6 +271,32 @@ def test_inpaint_bad_input(model_file, tmp_path, capsys):
     code, _, err = run(capsys, "inpaint", model_file, "--input", small, "-o", tmp_path / "o.png")
     assert code == 1 and "2 features" in err and "784" in err
     assert not (tmp_path / "o.png").exists()
-    code, _, err = run(capsys, "inpaint", model_file, "--input", small, "--observe", "zz",
-                       "-o", tmp_path / "o.png")
+    code, _, err = run(
+        capsys, "inpaint", model_file, "--input", small, "--observe", "zz", "-o", tmp_path / "o.png"
+    )
     assert code == 1
+
+
+def test_streamed_fit_equals_in_memory_fit(kaggle_csv, tmp_path, capsys):
+    streamed, whole = tmp_path / "s.bgm", tmp_path / "w.bgm"
+    code, _, err = run(capsys, "fit", kaggle_csv, "--reg-covar", "0.05", "--stream", "always",
+                       "--chunk-rows", "37", "-o", streamed)
+    assert code == 0, err
+    code, _, err = run(capsys, "fit", kaggle_csv, "--reg-covar", "0.05", "--stream", "never",
+                       "-o", whole)
+    assert code == 0, err
+    a, b = load(streamed), load(whole)
+    X = np.random.default_rng(0).uniform(size=(5, 784))
+    np.testing.assert_allclose(a.score_samples(X), b.score_samples(X), rtol=1e-10)
+    code, out, _ = run(capsys, "inspect", streamed, "--json")
+    assert json.loads(out)["data"]["image_shape"] == [28, 28]
+    code, _, err = run(capsys, "fit", kaggle_csv, "--density", "mixture", "--stream", "always",
+                       "-o", tmp_path / "m.bgm")
+    assert code == 2 and "Gaussian density" in err
+
+
+def test_sample_is_chunk_size_invariant(model_file, tmp_path, capsys):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    run(capsys, "sample", model_file, "-n", "30", "--seed", "4", "--chunk-rows", "7", "-o", a)
+    run(capsys, "sample", model_file, "-n", "30", "--seed", "4", "--chunk-rows", "1000", "-o", b)
+    assert a.read_text() == b.read_text()

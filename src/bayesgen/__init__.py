@@ -15,6 +15,7 @@ Importing bayesgen loads neither the command line nor matplotlib.
 from ._classifier import BayesClassifier, load
 from ._errors import BayesgenError, DataError, FitError, ModelFileError, NotFittedError
 from ._gaussian import GaussianDensity
+from . import streaming  # noqa: E402  (light: io and dask are imported lazily)
 
 __version__ = "0.1.0"
 
@@ -28,4 +29,5 @@ __all__ = [
     "NotFittedError",
     "__version__",
     "load",
+    "streaming",
 ]

@@ -401,6 +401,8 @@ def write_samples(
             count += 1
             if progress is not None:
                 progress(Progress(rows, count, total, True, time.perf_counter() - started))
+        if rows == 0:  # n = 0: an empty file of the right width, not no file
+            writer.write(np.empty((0, model.n_features_in_), dtype=dtype), model.classes_[:0])
     if progress is not None:
         progress(Progress(rows, count, total, True, time.perf_counter() - started, done=True))
     return rows
