@@ -845,12 +845,29 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         params = dict(state["params"])
         if not isinstance(params.get("density"), (str, Density)):
             raise ValueError("density parameter must be a name or a density")
+        for name in ("reg_covar",):
+            value = params.get(name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{name} must be a non-negative number")
+        shrinkage = params.get("shrinkage")
+        if shrinkage is not None and shrinkage != "auto" and (
+            not isinstance(shrinkage, (int, float)) or isinstance(shrinkage, bool)
+        ):
+            raise ValueError("shrinkage must be None, 'auto' or a number")
         obj = cls(**params)
-        classes = np.asarray(state["classes"])
+        classes = state["classes"]
         densities = state["densities"]
         n_features = state["n_features_in"]
+        if not isinstance(classes, np.ndarray) or classes.dtype.kind not in "biuU":
+            raise ValueError("classes must be an array of integer or string labels")
+        if not isinstance(n_features, int) or isinstance(n_features, bool) or n_features < 1:
+            raise ValueError("n_features_in must be a positive integer")
         if classes.ndim != 1 or classes.shape[0] < 2:
             raise ValueError("classes must be a 1-D array of at least two labels")
+        if np.unique(classes).shape[0] != classes.shape[0] or np.any(
+            np.sort(classes) != classes
+        ):
+            raise ValueError("classes must be sorted and distinct")
         if not isinstance(densities, list) or len(densities) != classes.shape[0]:
             raise ValueError("there must be one density per class")
         for density in densities:
@@ -861,11 +878,15 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
                     f"a class density has {density.n_features_in_} features, expected "
                     f"{n_features}"
                 )
-        counts = np.asarray(state["class_count"], dtype=float)
-        prior = np.asarray(state["class_prior"], dtype=float)
+        for key in ("class_count", "class_prior"):
+            value = state[key]
+            if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
+                raise ValueError(f"{key} must be a float array")
+        counts = state["class_count"]
+        prior = state["class_prior"]
         if counts.shape != classes.shape or prior.shape != classes.shape:
             raise ValueError("class counts and priors must have one entry per class")
-        if np.any(prior < 0) or not np.isclose(prior.sum(), 1.0):
+        if not np.all(np.isfinite(prior)) or np.any(prior < 0) or not np.isclose(prior.sum(), 1.0):
             raise ValueError("class prior must be non-negative and sum to 1")
         obj.classes_ = classes
         obj.class_count_ = counts
