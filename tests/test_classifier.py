@@ -70,9 +70,7 @@ def test_invariants_posteriors_and_evidence():
     np.testing.assert_allclose(proba.sum(1), 1.0)
     np.testing.assert_array_equal(model.predict(X), model.classes_[proba.argmax(1)])
     joint = model.predict_joint_log_proba(X)
-    np.testing.assert_allclose(
-        model.score_samples(X), np.log(np.exp(joint).sum(1)), rtol=1e-10
-    )
+    np.testing.assert_allclose(model.score_samples(X), np.log(np.exp(joint).sum(1)), rtol=1e-10)
     assert model.classes_.tolist() == ["cat", "dog", "emu"]
     assert model.score(X, y) > 0.8
 
@@ -183,7 +181,11 @@ def test_single_sample_class_fits_through_ridge():
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 10_000), n_batches=st.integers(1, 6), kind=st.sampled_from(["gaussian", "diag", "tied"]))
+@given(
+    seed=st.integers(0, 10_000),
+    n_batches=st.integers(1, 6),
+    kind=st.sampled_from(["gaussian", "diag", "tied"]),
+)
 def test_partial_fit_over_random_batches_equals_fit(seed, n_batches, kind):
     X, y = _blobs(n=300, seed=seed)
     X = X + 1e4  # a large offset must not cost precision
@@ -195,7 +197,7 @@ def test_partial_fit_over_random_batches_equals_fit(seed, n_batches, kind):
     for idx in np.split(order, cuts):
         parts.partial_fit(X[idx], y[idx], classes=[0, 1, 2])
     np.testing.assert_allclose(parts.class_prior_, whole.class_prior_, rtol=1e-12)
-    for a, b in zip(parts.densities_, whole.densities_):
+    for a, b in zip(parts.densities_, whole.densities_, strict=False):
         np.testing.assert_allclose(a.mean_, b.mean_, rtol=1e-10)
         np.testing.assert_allclose(a.covariance(), b.covariance(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(parts.score_samples(X), whole.score_samples(X), rtol=1e-10)

@@ -36,7 +36,9 @@ def test_diagonal_matches_scipy_and_uses_standard_deviations():
     var = np.array([0.5, 2.0, 9.0])
     cov = DiagonalCovariance(var)
     X = np.random.default_rng(4).normal(size=(30, 3))
-    np.testing.assert_allclose(cov.log_pdf(X), multivariate_normal(np.zeros(3), np.diag(var)).logpdf(X))
+    np.testing.assert_allclose(
+        cov.log_pdf(X), multivariate_normal(np.zeros(3), np.diag(var)).logpdf(X)
+    )
     np.testing.assert_allclose(cov.colorize(np.ones((1, 3)))[0], np.sqrt(var))
     assert cov.n_parameters == 3
 

@@ -38,7 +38,9 @@ def test_shrinkage_float_and_ridge(data):
     density = GaussianDensity(reg_covar=0.5, shrinkage=0.3).fit(data)
     C = np.cov(data.T, bias=True)
     mu = np.trace(C) / 4
-    np.testing.assert_allclose(density.covariance(), 0.7 * C + 0.3 * mu * np.eye(4) + 0.5 * np.eye(4))
+    np.testing.assert_allclose(
+        density.covariance(), 0.7 * C + 0.3 * mu * np.eye(4) + 0.5 * np.eye(4)
+    )
 
 
 def test_auto_shrinkage_matches_sklearn_ledoit_wolf(data):
@@ -85,7 +87,9 @@ def test_sample_moments_match_parameters(data, covariance_type, dtype):
 
 def test_sampling_is_reproducible(data):
     density = GaussianDensity().fit(data)
-    np.testing.assert_array_equal(density.sample(5, random_state=1), density.sample(5, random_state=1))
+    np.testing.assert_array_equal(
+        density.sample(5, random_state=1), density.sample(5, random_state=1)
+    )
     assert not np.array_equal(density.sample(5), density.sample(5))
     gen = np.random.default_rng(7)
     first = density.sample(3, random_state=gen)

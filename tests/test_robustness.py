@@ -38,7 +38,9 @@ def _load_bytes(tmp_path, data: bytes):
         return None
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_fuzz_model_file_bytes(tmp_path, model_bytes, data):
     """Flip, cut or splice bytes: loading fails cleanly with ModelFileError (or loads)."""
@@ -60,16 +62,35 @@ def test_fuzz_model_file_bytes(tmp_path, model_bytes, data):
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.sampled_from(["__ndarray__", "__object__", "state", "__dict__",
-                                       "__tuple__", "__float__", "params", "x"]),
-                      children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "__ndarray__",
+                    "__object__",
+                    "state",
+                    "__dict__",
+                    "__tuple__",
+                    "__float__",
+                    "params",
+                    "x",
+                ]
+            ),
+            children,
+            max_size=3,
+        )
+    ),
     max_leaves=12,
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(replacement=json_values, where=st.sampled_from(["model", "arrays", "format_version", "root"]))
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    replacement=json_values, where=st.sampled_from(["model", "arrays", "format_version", "root"])
+)
 def test_fuzz_manifest_structure(tmp_path, model_bytes, replacement, where):
     """A manifest with arbitrary JSON in any place is refused with ModelFileError."""
     with zipfile.ZipFile(io.BytesIO(model_bytes)) as z:
@@ -87,7 +108,9 @@ def test_fuzz_manifest_structure(tmp_path, model_bytes, replacement, where):
     _load_bytes(tmp_path, out.getvalue())
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(path=st.lists(st.integers(0, 50), min_size=1, max_size=6), replacement=json_values)
 def test_fuzz_nested_state(tmp_path, model_bytes, path, replacement):
     """Replace a random node deep inside the object tree."""
@@ -101,7 +124,9 @@ def test_fuzz_nested_state(tmp_path, model_bytes, path, replacement):
             break
         child = children[step % len(children)]
         if not isinstance(child, (dict, list)):
-            key = list(node)[step % len(children)] if isinstance(node, dict) else step % len(children)
+            key = (
+                list(node)[step % len(children)] if isinstance(node, dict) else step % len(children)
+            )
             node[key] = replacement
             break
         node = child
@@ -208,7 +233,7 @@ def test_float32_input_and_large_offsets_are_stable():
     X[y == 1] += 1.0
     reference = BayesClassifier().fit(X, y)
     shifted = BayesClassifier().fit(X + 1e8, y)
-    for a, b in zip(reference.densities_, shifted.densities_):
+    for a, b in zip(reference.densities_, shifted.densities_, strict=False):
         np.testing.assert_allclose(a.covariance(), b.covariance(), rtol=1e-6)
     as32 = BayesClassifier().fit(X.astype(np.float32), y)
     np.testing.assert_allclose(

@@ -39,7 +39,7 @@ def test_merge_over_any_split_equals_one_pass(seed, cuts, diagonal):
     X = rng.normal(size=(120, 4)) * rng.uniform(0.1, 10, size=4) + rng.normal(0, 100, size=4)
     edges = sorted(set([0, 120, *cuts]))
     total = GaussianStats.empty(4, diagonal=diagonal)
-    for a, b in zip(edges[:-1], edges[1:]):
+    for a, b in zip(edges[:-1], edges[1:], strict=False):
         total = total.merge(GaussianStats.from_data(X[a:b], diagonal=diagonal))
     whole = GaussianStats.from_data(X, diagonal=diagonal)
     assert total.count == whole.count

@@ -1,7 +1,312 @@
-"""Evaluation commands: evaluate and report."""
+"""Evaluation commands: ``bayesgen evaluate`` (table + JSON) and ``bayesgen report`` (HTML).
+
+Both load a model written by ``bayesgen fit``, read real labelled data with
+:func:`bayesgen.io.read_labelled`, check that it has the model's number of features and run
+:func:`bayesgen.metrics.evaluate`.  Outputs are written atomically (a temporary file beside
+the target, moved into place when complete) and their folders are checked before any work
+starts, so a failed run leaves nothing half-written.
+"""
 
 from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ._errors import DataError
+
+#: ``--feature-space`` shortcuts for the hidden layer of the reference MLP.
+_MLP_DEFAULT_UNITS = 128
+
+
+def _feature_space(text: str) -> str:
+    """argparse type: 'pca-<k>', 'mlp-hidden[-<k>]' or 'input' (normalised)."""
+    s = text.strip().lower()
+    if s == "mlp-hidden":
+        return f"mlp-hidden-{_MLP_DEFAULT_UNITS}"
+    for prefix in ("pca-", "mlp-hidden-"):
+        if s.startswith(prefix) and s[len(prefix) :].isdigit() and int(s[len(prefix) :]) > 0:
+            return s
+    if s == "input":
+        return s
+    raise argparse.ArgumentTypeError(
+        f"expected 'pca-<k>' (e.g. pca-50), 'mlp-hidden' (or 'mlp-hidden-<units>') or "
+        f"'input'; got {text!r}"
+    )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected 1 or more; got {value}")
+    return value
+
+
+def _check_output_folder(path: str | None, what: str) -> None:
+    """Fail before any work when an output's folder is missing or the path is a folder."""
+    if path is None:
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise IsADirectoryError(f"{what} {path!r} is a folder; give a file name")
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise FileNotFoundError(
+            f"output folder {str(parent)!r} for {what} does not exist; create it first or "
+            "choose another path"
+        )
+
+
+def _read_real(path: str, label_column, what: str, n_features: int, model_path: str):
+    """Read labelled real data and check its width against the model."""
+    from . import cli
+    from . import io as bio
+
+    cli._progress(f"reading {what} {path} ...")
+    data = bio.read_labelled(path, label_column=cli._label_column(label_column))
+    d = int(data.X.shape[1])
+    if d != n_features:
+        raise DataError(
+            f"{what} {path!r} has {d} features per row but the model {model_path!r} was "
+            f"fitted on {n_features}; pass data in the layout the model was trained on "
+            "(same columns, same image size)"
+        )
+    return data
+
+
+def _load_inputs(args):
+    """Model, metadata, test data, optional training data and the pixel scale to report."""
+    from . import cli
+
+    model, metadata = cli._load_model(args.model)
+    d = int(model.n_features_in_)
+    test = _read_real(args.real, args.label_column, "--real data", d, args.model)
+    train = None
+    if args.train is not None:
+        train = _read_real(args.train, args.label_column, "--train data", d, args.model)
+    pixel_scale = metadata.get("pixel_scale")
+    if pixel_scale != test.pixel_scale:
+        print(
+            f"bayesgen {args.command}: warning: the model was fitted on data with pixel "
+            f"scale {pixel_scale} but {args.real} reads with pixel scale "
+            f"{test.pixel_scale}; the metrics compare values on different scales unless "
+            "both files hold the same kind of data",
+            file=sys.stderr,
+        )
+    return model, metadata, test, train, pixel_scale
+
+
+def _evaluate_inputs(args, model, test, train, pixel_scale):
+    from . import cli, metrics
+
+    cli._progress(
+        "generating samples and computing the metrics (reference classifier, feature "
+        "space, neighbours, k-means) ..."
+    )
+    return metrics.evaluate(
+        model,
+        test.X,
+        test.y,
+        X_train=None if train is None else train.X,
+        y_train=None if train is None else train.y,
+        n_samples=args.n,
+        feature_space=args.feature_space,
+        random_state=args.seed,
+        pixel_scale=pixel_scale,
+        max_train=args.max_train,
+    )
+
+
+def _describe_inputs(args, model, test, train) -> dict:
+    density = model.density if isinstance(model.density, str) else type(model.density).__name__
+    return {
+        "model": str(args.model),
+        "density": density,
+        "n_classes": int(len(model.classes_)),
+        "n_features": int(model.n_features_in_),
+        "real": str(args.real),
+        "n_real_rows": int(test.X.shape[0]),
+        "train": None if train is None else str(args.train),
+        "n_train_rows": None if train is None else int(train.X.shape[0]),
+    }
+
+
+# ---------------------------------------------------------------------------- evaluate
+
+
+def _evaluate(args) -> int:
+    from . import __version__
+    from . import metrics as m
+    from .report import atomic_write_bytes
+
+    _check_output_folder(args.json, "--json file")
+    model, _metadata, test, train, pixel_scale = _load_inputs(args)
+    report = _evaluate_inputs(args, model, test, train, pixel_scale)
+    inputs = _describe_inputs(args, model, test, train)
+
+    print(
+        f"model {inputs['model']}: {inputs['density']} densities, {inputs['n_classes']} "
+        f"classes, {inputs['n_features']} features"
+    )
+    print(
+        f"real test data {inputs['real']}: {inputs['n_real_rows']} rows"
+        + (
+            f"; training data {inputs['train']}: {inputs['n_train_rows']} rows"
+            if train is not None
+            else "; no --train file (reference and floors from halves of the test data)"
+        )
+    )
+    print()
+    print(report.format_table())
+
+    if args.json:
+        s = report.settings
+        settings = {
+            "feature_space": s.get("feature_space", args.feature_space),
+            "feature_space_requested": args.feature_space,
+            "k_precision_recall": s.get("k_precision_recall"),
+            "k_density_coverage": s.get("k_density_coverage"),
+            "n": s.get("n"),
+            "n_generated": s.get("n_generated"),
+            "n_requested": args.n,
+            "seed": args.seed,
+            "max_train": args.max_train,
+            "pixel_scale": pixel_scale,
+            "ndb_bins": s.get("ndb_bins"),
+            "ndb_alpha": s.get("ndb_alpha"),
+            "reference_classifier": s.get("reference_classifier"),
+            "reference_training": s.get("reference_training"),
+            "floor_split": s.get("floor_split"),
+        }
+        payload = {
+            "command": "bayesgen evaluate",
+            "bayesgen_version": __version__,
+            "inputs": inputs,
+            "settings": settings,
+            "table": [
+                {"metric": name, "generated": gen, "floor": floor, "unit": unit}
+                for name, gen, floor, unit in report.rows()
+            ],
+            "metrics": report.to_dict(),
+            "notes": list(report.notes),
+        }
+        data = json.dumps(m._jsonable(payload), indent=2, allow_nan=False) + "\n"
+        atomic_write_bytes(args.json, data.encode())
+        print(f"wrote {args.json}", file=sys.stderr)
+    return 0
+
+
+# ---------------------------------------------------------------------------- report
+
+
+def _report(args) -> int:
+    from . import cli
+    from .report import build_report, write_report
+
+    _check_output_folder(args.output, "report")
+    model, metadata, test, train, pixel_scale = _load_inputs(args)
+    image_shape = cli._image_shape(metadata) or test.image_shape
+    report = _evaluate_inputs(args, model, test, train, pixel_scale)
+    cli._progress("drawing the figures and writing the page ...")
+    sources = {
+        "model file": str(args.model),
+        "real data": f"{args.real} ({test.X.shape[0]} rows)",
+        "training data": (
+            "none given" if train is None else f"{args.train} ({train.X.shape[0]} rows)"
+        ),
+        "command seed": args.seed,
+    }
+    page = build_report(
+        model,
+        test.X,
+        test.y,
+        image_shape=image_shape,
+        pixel_scale=pixel_scale,
+        random_state=args.seed,
+        title=args.title,
+        sources=sources,
+        evaluation=report,
+    )
+    write_report(args.output, page)
+    print(report.format_table())
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+# ---------------------------------------------------------------------------- parser
+
+
+def _common_options(p) -> None:
+    from .cli import _non_negative_int
+
+    p.add_argument("model", help="model file written by `bayesgen fit`")
+    p.add_argument(
+        "--real",
+        required=True,
+        metavar="TEST",
+        help="held-out real labelled data (CSV, Parquet, NPZ, IDX or image folder) in the "
+        "layout the model was fitted on",
+    )
+    p.add_argument(
+        "--train",
+        metavar="TRAIN",
+        help="the real training data: the reference classifier, feature space and floors "
+        "are built from it and memorisation is measured against it (default: split --real "
+        "in halves; no memorisation check)",
+    )
+    p.add_argument("--label-column", help="label column name or index for CSV/Parquet input")
+    p.add_argument(
+        "-n",
+        type=_positive_int,
+        default=None,
+        help="samples to generate (default: min(10000, half the real pool))",
+    )
+    p.add_argument(
+        "--seed",
+        type=_non_negative_int,
+        default=0,
+        help="random seed for sampling, splits and classifiers (default: %(default)s; the "
+        "same seed gives the same numbers)",
+    )
+    p.add_argument(
+        "--feature-space",
+        type=_feature_space,
+        default="pca-50",
+        help="space of the Frechet distance, precision/recall and density/coverage: pca-<k> "
+        "(principal components of the real training data), mlp-hidden (hidden layer of a "
+        "reference MLP) or input (default: %(default)s)",
+    )
+    p.add_argument(
+        "--max-train",
+        type=_positive_int,
+        default=20000,
+        help="cap on real rows used to fit the reference classifier, TSTR and PCA "
+        "(default: %(default)s)",
+    )
 
 
 def register(command) -> None:
     """Add ``evaluate`` and ``report`` through ``command(name, func, help, example)``."""
+    p = command(
+        "evaluate",
+        _evaluate,
+        "Judge generated data: every metric beside its real-vs-real floor.",
+        "bayesgen evaluate model.bgm --real test.csv --train train.csv -n 5000 --seed 0 "
+        "--json metrics.json",
+    )
+    _common_options(p)
+    p.add_argument("--json", metavar="OUT", help="also write every number and setting here")
+
+    p = command(
+        "report",
+        _report,
+        "Write one self-contained HTML page: samples, metrics with floors, confusion.",
+        "bayesgen report model.bgm --real test.csv --train train.csv -n 2000 -o report.html",
+    )
+    _common_options(p)
+    p.add_argument("-o", "--output", required=True, help="HTML file to write")
+    p.add_argument("--title", help="page title (default: a generic one)")

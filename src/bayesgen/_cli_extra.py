@@ -24,18 +24,25 @@ def _check(args) -> int:
     data = bio.read_labelled(args.data, label_column=_label_column(args.label_column))
     _progress(f"checking {len(np.unique(data.y))} classes of {data.X.shape[0]} rows ...")
     result = check_gaussian(data.X, data.y, alpha=args.alpha)
-    print(f"Gaussian-assumption check of {args.data} "
-          f"({data.X.shape[0]} rows, {data.X.shape[1]} features, alpha={args.alpha})")
+    print(
+        f"Gaussian-assumption check of {args.data} "
+        f"({data.X.shape[0]} rows, {data.X.shape[1]} features, alpha={args.alpha})"
+    )
     print(result)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     from .plotting import save_figure
 
     save_figure(result.plot(max_classes=args.max_plots), out / "qq_chi2.png")
-    _write_json(out / "check.json", {
-        "data": str(args.data), "alpha": args.alpha, "verdict": result.verdict,
-        "classes": result.as_dicts(),
-    })
+    _write_json(
+        out / "check.json",
+        {
+            "data": str(args.data),
+            "alpha": args.alpha,
+            "verdict": result.verdict,
+            "classes": result.as_dicts(),
+        },
+    )
     print(f"wrote {out / 'qq_chi2.png'} and {out / 'check.json'}", file=sys.stderr)
     return EXIT_OK
 
@@ -113,7 +120,11 @@ def _inpaint(args) -> int:
     if label is None and args.use_true_label:
         label = np.asarray(data.y[: args.rows])
     completions, labels = sample_conditional(
-        model, rows, np.broadcast_to(mask, rows.shape), y=label, n_samples=args.n,
+        model,
+        rows,
+        np.broadcast_to(mask, rows.shape),
+        y=label,
+        n_samples=args.n,
         random_state=args.seed,
     )
     out = Path(args.output)
@@ -123,18 +134,29 @@ def _inpaint(args) -> int:
         if shape is None:
             raise DataError("a PNG needs image data; write .csv or .npz for tabular data")
         first = [lab[0] for lab in labels]
-        fig = plot_inpainting(np.clip(rows, 0, 1), mask, np.clip(completions, 0, 1), shape,
-                              labels=first, title=f"observed: {args.observe}")
+        fig = plot_inpainting(
+            np.clip(rows, 0, 1),
+            mask,
+            np.clip(completions, 0, 1),
+            shape,
+            labels=first,
+            title=f"observed: {args.observe}",
+        )
         save_figure(fig, out)
     else:
         bio.write_labelled(
-            out, completions.reshape(-1, d), np.asarray(labels).reshape(-1),
-            like=metadata.get("source_format"), image_shape=shape,
+            out,
+            completions.reshape(-1, d),
+            np.asarray(labels).reshape(-1),
+            like=metadata.get("source_format"),
+            image_shape=shape,
             pixel_scale=metadata.get("pixel_scale"),
             feature_names=metadata.get("feature_names"),
         )
-    print(f"wrote {completions.shape[0]} x {completions.shape[1]} completions to {out}",
-          file=sys.stderr)
+    print(
+        f"wrote {completions.shape[0]} x {completions.shape[1]} completions to {out}",
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 
@@ -142,34 +164,59 @@ def register(command) -> None:
     """Add the extra sub-commands through ``command(name, func, help, example)``."""
     from .cli import _non_negative_int
 
-    p = command("check", _check,
-                "Check the one-Gaussian-per-class assumption: Mahalanobis distances vs "
-                "chi-squared, marginal normality, effective rank, constant features.",
-                "bayesgen check train.csv --out check-out")
+    p = command(
+        "check",
+        _check,
+        "Check the one-Gaussian-per-class assumption: Mahalanobis distances vs "
+        "chi-squared, marginal normality, effective rank, constant features.",
+        "bayesgen check train.csv --out check-out",
+    )
     p.add_argument("data", help="labelled data file (CSV, Parquet, NPZ, IDX, image folder)")
     p.add_argument("--label-column", help="label column name or index")
     p.add_argument("--alpha", type=float, default=0.05, help="test level (default: 0.05)")
-    p.add_argument("--max-plots", type=_non_negative_int, default=10,
-                   help="QQ plots for at most this many classes (default: 10)")
-    p.add_argument("--out", default="bayesgen-check",
-                   help="folder for qq_chi2.png and check.json (default: %(default)s)")
+    p.add_argument(
+        "--max-plots",
+        type=_non_negative_int,
+        default=10,
+        help="QQ plots for at most this many classes (default: 10)",
+    )
+    p.add_argument(
+        "--out",
+        default="bayesgen-check",
+        help="folder for qq_chi2.png and check.json (default: %(default)s)",
+    )
 
-    p = command("inpaint", _inpaint,
-                "Complete partly observed rows by sampling the rest from the exact conditional "
-                "p(x_missing | x_observed, y).",
-                "bayesgen inpaint model.bgm --input test.csv --observe top-half -n 4 -o inpaint.png")
+    p = command(
+        "inpaint",
+        _inpaint,
+        "Complete partly observed rows by sampling the rest from the exact conditional "
+        "p(x_missing | x_observed, y).",
+        "bayesgen inpaint model.bgm --input test.csv --observe top-half -n 4 -o inpaint.png",
+    )
     p.add_argument("model", help="model file written by `bayesgen fit`")
     p.add_argument("--input", required=True, help="rows to complete (any supported data file)")
     p.add_argument("--label-column", help="label column of the input file")
-    p.add_argument("--observe", default="top-half",
-                   help="observed part: top-half, bottom-half, left-half, right-half, or column "
-                        "ranges like 0:392 (default: %(default)s)")
-    p.add_argument("--rows", type=_non_negative_int, default=8,
-                   help="complete the first ROWS rows (default: 8)")
+    p.add_argument(
+        "--observe",
+        default="top-half",
+        help="observed part: top-half, bottom-half, left-half, right-half, or column "
+        "ranges like 0:392 (default: %(default)s)",
+    )
+    p.add_argument(
+        "--rows",
+        type=_non_negative_int,
+        default=8,
+        help="complete the first ROWS rows (default: 8)",
+    )
     p.add_argument("-n", type=_non_negative_int, default=4, help="completions per row (default: 4)")
-    p.add_argument("--label", help="condition on this class (default: drawn from p(y | x_observed))")
-    p.add_argument("--use-true-label", action="store_true",
-                   help="condition each row on its own label from the input file")
+    p.add_argument(
+        "--label", help="condition on this class (default: drawn from p(y | x_observed))"
+    )
+    p.add_argument(
+        "--use-true-label",
+        action="store_true",
+        help="condition each row on its own label from the input file",
+    )
     p.add_argument("--seed", type=_non_negative_int, default=None)
     p.add_argument("-o", "--output", required=True, help=".png figure, or .csv/.npz completions")
 

@@ -41,9 +41,7 @@ def check_finite(X: np.ndarray, name: str = "X") -> None:
 
 def check_n_samples(n_samples) -> int:
     """Validate a requested number of samples (a non-negative integer)."""
-    if isinstance(n_samples, (bool, np.bool_)) or not isinstance(
-        n_samples, (int, np.integer)
-    ):
+    if isinstance(n_samples, (bool, np.bool_)) or not isinstance(n_samples, (int, np.integer)):
         if isinstance(n_samples, (float, np.floating)) and float(n_samples).is_integer():
             n_samples = int(n_samples)
         else:
@@ -124,9 +122,7 @@ class Density(DensityMixin, BaseEstimator):
     def bic(self, X) -> float:
         """Bayesian information criterion on ``X`` (lower is better)."""
         X = self._validate_input(X, reset=False)
-        return float(
-            -2.0 * self._score_samples(X).sum() + self.n_parameters() * np.log(X.shape[0])
-        )
+        return float(-2.0 * self._score_samples(X).sum() + self.n_parameters() * np.log(X.shape[0]))
 
     def aic(self, X) -> float:
         """Akaike information criterion on ``X`` (lower is better)."""

@@ -234,7 +234,10 @@ def _demo(args) -> int:
     )
     print(f"   learned prior p(y): {priors}")
     print(f"   held-out accuracy: {accuracy:.4f} on {test.shape[0]} rows")
-    print(f"   held-out log p(x): {np.mean(log_px):.1f} nats per sample")
+    print(
+        f"   held-out log p(x): {np.mean(log_px):.1f} nats per image (density of pixel/255 "
+        "values, not dequantised; bits/pixel on the standard protocol: benchmarks/README.md)"
+    )
     print(f"   fit: {fit_seconds:.2f} s; sampling: {samples_per_second:,.0f} samples/s")
     print(
         f"\nwrote {out / 'samples_vs_means.png'}, {out / 'sample_grid.png'} and "

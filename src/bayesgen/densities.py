@@ -1,23 +1,72 @@
 """Class-density families and the string shortcuts that name them.
 
 ``BayesClassifier(density=...)`` and ``bayesgen fit --density`` accept either a density
-object or one of the names in :data:`DENSITY_SHORTCUTS`.  A shortcut is built with the
-classifier's regularisation settings (``reg_covar``, ``shrinkage``) and its ``random_state``
+object or a shortcut string.  A shortcut is built with the classifier's regularisation
+settings (``reg_covar``; ``shrinkage`` for the Gaussian families) and its ``random_state``
 where the family uses one.
+
+Shortcut grammar
+----------------
+``NAME[:SIZE][+TRANSFORM]``
+
+NAME (see :data:`DENSITY_SHORTCUTS`)
+    ========== ===================================================================
+    gaussian   one Gaussian, full covariance (alias: full)
+    diag       one Gaussian, diagonal covariance
+    tied       one full covariance shared by all classes (LDA)
+    lowrank    probabilistic PCA, low rank plus isotropic noise (10 factors)
+    fa         factor analysis, low rank plus diagonal noise (10 factors)
+    mixture    Gaussian mixture, full covariances (3 components)
+    diagmix    Gaussian mixture, diagonal covariances (3 components)
+    mfa        mixture of factor analysers (3 components of rank 5)
+    mppca      mixture of probabilistic PCA: isotropic noise per component (3 x rank 5)
+    copula     Gaussian copula with smoothed empirical marginals
+    auto       chosen per class on held-out likelihood (see :class:`AutoDensity`)
+    ========== ===================================================================
+
+SIZE (optional)
+    ``lowrank:20`` / ``fa:20`` = 20 factors; ``mixture:5`` / ``diagmix:5`` = 5 components;
+    ``mfa:5x10`` / ``mppca:5x10`` = 5 components of rank 10 (``mfa:5`` keeps rank 5).
+
+TRANSFORM (optional)
+    ``+logit``: dequantise and logit-transform pixel data before fitting (see
+    :class:`TransformedDensity`; inputs are pixel/255 in [0, 1] or raw 0..255 counts);
+    ``+deq``: dequantise only (a density of ``(pixel + u) / 256``, samples quantised back).
+    Example: ``BayesClassifier(density="mfa:10x10+logit")``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
+from ._copula import GaussianCopulaDensity
 from ._density import Density
 from ._gaussian import GaussianDensity
+from ._lowrank import FactorAnalysisDensity, LowRankCovariance
+from ._mixture import GaussianMixtureDensity, MixtureOfFactorAnalysersDensity
+from ._select import AutoDensity
+from ._transform import LogitTransform, TransformedDensity
 
-__all__ = ["DENSITY_SHORTCUTS", "Density", "GaussianDensity", "make_density"]
+__all__ = [
+    "DENSITY_SHORTCUTS",
+    "AutoDensity",
+    "Density",
+    "FactorAnalysisDensity",
+    "GaussianCopulaDensity",
+    "GaussianDensity",
+    "GaussianMixtureDensity",
+    "LogitTransform",
+    "LowRankCovariance",
+    "MixtureOfFactorAnalysersDensity",
+    "TransformedDensity",
+    "make_density",
+    "parse_density_name",
+]
 
 
 def _gaussian(covariance_type: str) -> Callable[..., Density]:
-    def build(*, reg_covar, shrinkage, random_state):
+    def build(*, reg_covar, shrinkage, random_state, size=None):
         return GaussianDensity(
             covariance_type=covariance_type, reg_covar=reg_covar, shrinkage=shrinkage
         )
@@ -26,35 +75,135 @@ def _gaussian(covariance_type: str) -> Callable[..., Density]:
     return build
 
 
-#: name -> factory(reg_covar=..., shrinkage=..., random_state=...) -> unfitted density
+def _factor(method: str) -> Callable[..., Density]:
+    def build(*, reg_covar, shrinkage, random_state, size=None):
+        k = 10 if size is None else size[0]
+        return FactorAnalysisDensity(n_components=k, method=method, reg_covar=reg_covar)
+
+    build.__doc__ = f"low rank plus diagonal covariance, method={method!r}"
+    return build
+
+
+def _mixture(covariance_type: str) -> Callable[..., Density]:
+    def build(*, reg_covar, shrinkage, random_state, size=None):
+        k = 3 if size is None else size[0]
+        return GaussianMixtureDensity(
+            n_components=k, covariance_type=covariance_type, reg_covar=reg_covar,
+            random_state=random_state,
+        )
+
+    build.__doc__ = f"Gaussian mixture, covariance_type={covariance_type!r}"
+    return build
+
+
+def _mfa_factory(noise: str) -> Callable[..., Density]:
+    def build(*, reg_covar, shrinkage, random_state, size=None):
+        k, rank = (3, 5) if size is None else (size[0], size[1] if len(size) > 1 else 5)
+        return MixtureOfFactorAnalysersDensity(
+            n_components=k, rank=rank, noise=noise, reg_covar=reg_covar,
+            random_state=random_state,
+        )
+
+    build.__doc__ = f"mixture of low-rank Gaussians, noise={noise!r}"
+    return build
+
+
+def _copula(*, reg_covar, shrinkage, random_state, size=None):
+    """Gaussian copula with smoothed empirical marginals"""
+    return GaussianCopulaDensity(
+        reg_covar=reg_covar, shrinkage=0.0 if shrinkage is None else shrinkage,
+        random_state=random_state,
+    )
+
+
+def _auto(*, reg_covar, shrinkage, random_state, size=None):
+    """family chosen per class on held-out log-likelihood"""
+    return AutoDensity(reg_covar=reg_covar, random_state=random_state)
+
+
+#: name -> factory(reg_covar=..., shrinkage=..., random_state=..., size=None) -> density
 DENSITY_SHORTCUTS: dict[str, Callable[..., Density]] = {
     "gaussian": _gaussian("full"),
     "full": _gaussian("full"),
     "diag": _gaussian("diag"),
     "tied": _gaussian("tied"),
+    "lowrank": _factor("ppca"),
+    "fa": _factor("fa"),
+    "mixture": _mixture("full"),
+    "diagmix": _mixture("diag"),
+    "mfa": _mfa_factory("diagonal"),
+    "mppca": _mfa_factory("isotropic"),
+    "copula": _copula,
+    "auto": _auto,
 }
+
+_TRANSFORMS = {
+    "logit": lambda: LogitTransform(),
+    "deq": lambda: LogitTransform(logit=False),
+}
+_NAME = re.compile(r"^(?P<name>[a-z]+)(?::(?P<size>\d+(?:x\d+)?))?(?:\+(?P<tf>[a-z]+))?$")
+
+
+def parse_density_name(name: str) -> tuple[str, tuple[int, ...] | None, str | None]:
+    """Split a shortcut ``NAME[:SIZE][+TRANSFORM]`` into its parts.
+
+    Returns
+    -------
+    name : str
+    size : tuple of int or None
+    transform : str or None
+
+    Raises
+    ------
+    ValueError
+        Unknown family or transform, or a malformed string.
+    """
+    match = _NAME.match(name.strip().lower()) if isinstance(name, str) else None
+    if match is None or match["name"] not in DENSITY_SHORTCUTS:
+        raise ValueError(
+            f"unknown density {name!r}; choose one of {sorted(DENSITY_SHORTCUTS)}, optionally "
+            "with a size and a transform such as 'mfa:5x10+logit', or pass a density object"
+        )
+    size = None
+    if match["size"]:
+        size = tuple(int(v) for v in match["size"].split("x"))
+        if any(v < 1 for v in size):
+            raise ValueError(f"sizes in {name!r} must be positive integers")
+    tf = match["tf"]
+    if tf is not None and tf not in _TRANSFORMS:
+        raise ValueError(
+            f"unknown transform {tf!r} in {name!r}; choose one of {sorted(_TRANSFORMS)}"
+        )
+    return match["name"], size, tf
 
 
 def make_density(name: str, *, reg_covar=1e-6, shrinkage=None, random_state=None) -> Density:
-    """Build an unfitted density from a shortcut name.
+    """Build an unfitted density from a shortcut string.
 
     Parameters
     ----------
     name : str
-        One of :data:`DENSITY_SHORTCUTS`.
+        ``NAME[:SIZE][+TRANSFORM]``, see the module docstring; NAME is one of
+        :data:`DENSITY_SHORTCUTS`.
     reg_covar, shrinkage : see :class:`~bayesgen.GaussianDensity`
+        ``shrinkage`` applies to the Gaussian families and the copula.
     random_state : None, int or numpy.random.Generator
-        Used by families with random initialisation (mixtures).
+        Used by families with random initialisation (mixtures, auto) and by dequantisation.
 
     Returns
     -------
     Density
     """
-    try:
-        factory = DENSITY_SHORTCUTS[name]
-    except (KeyError, TypeError):
+    family, size, tf = parse_density_name(name)
+    if tf is not None and family == "tied":
         raise ValueError(
-            f"unknown density {name!r}; choose one of {sorted(DENSITY_SHORTCUTS)} "
-            "or pass a density object"
-        ) from None
-    return factory(reg_covar=reg_covar, shrinkage=shrinkage, random_state=random_state)
+            "a tied covariance cannot be combined with a transform; use 'gaussian+logit'"
+        )
+    density = DENSITY_SHORTCUTS[family](
+        reg_covar=reg_covar, shrinkage=shrinkage, random_state=random_state, size=size
+    )
+    if tf is not None:
+        density = TransformedDensity(
+            base=density, transform=_TRANSFORMS[tf](), random_state=random_state
+        )
+    return density
