@@ -21,12 +21,15 @@ NAME (see :data:`DENSITY_SHORTCUTS`)
     mfa        mixture of factor analysers (3 components of rank 5)
     mppca      mixture of probabilistic PCA: isotropic noise per component (3 x rank 5)
     copula     Gaussian copula with smoothed empirical marginals
+    mfacopula  empirical marginals + mixture of factor analysers on the normal scores
+               (3 components of rank 5)
     auto       chosen per class on held-out likelihood (see :class:`AutoDensity`)
     ========== ===================================================================
 
 SIZE (optional)
     ``lowrank:20`` / ``fa:20`` = 20 factors; ``mixture:5`` / ``diagmix:5`` = 5 components;
-    ``mfa:5x10`` / ``mppca:5x10`` = 5 components of rank 10 (``mfa:5`` keeps rank 5).
+    ``mfa:5x10`` / ``mppca:5x10`` / ``mfacopula:5x10`` = 5 components of rank 10
+    (``mfa:5`` keeps rank 5).
 
 TRANSFORM (optional)
     ``+logit``: dequantise and logit-transform pixel data before fitting (see
@@ -116,6 +119,15 @@ def _copula(*, reg_covar, shrinkage, random_state, size=None):
     )
 
 
+def _mfacopula(*, reg_covar, shrinkage, random_state, size=None):
+    """empirical marginals with a mixture of factor analysers on the normal scores"""
+    k, rank = (3, 5) if size is None else (size[0], size[1] if len(size) > 1 else 5)
+    dependence = MixtureOfFactorAnalysersDensity(
+        n_components=k, rank=rank, reg_covar=max(reg_covar, 1e-3), random_state=random_state
+    )
+    return GaussianCopulaDensity(dependence=dependence, random_state=random_state)
+
+
 def _auto(*, reg_covar, shrinkage, random_state, size=None):
     """family chosen per class on held-out log-likelihood"""
     return AutoDensity(reg_covar=reg_covar, random_state=random_state)
@@ -134,6 +146,7 @@ DENSITY_SHORTCUTS: dict[str, Callable[..., Density]] = {
     "mfa": _mfa_factory("diagonal"),
     "mppca": _mfa_factory("isotropic"),
     "copula": _copula,
+    "mfacopula": _mfacopula,
     "auto": _auto,
 }
 

@@ -1,0 +1,156 @@
+"""Gaussian copula with empirical / parametric marginals; point masses."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import bayesgen
+from bayesgen import BayesClassifier
+from bayesgen.densities import GaussianCopulaDensity
+
+R_TRUE = np.array([[1.0, 0.6, 0.3], [0.6, 1.0, 0.2], [0.3, 0.2, 1.0]])
+
+
+def _latent(n=4000, seed=0):
+    return np.random.default_rng(seed).multivariate_normal(np.zeros(3), R_TRUE, size=n)
+
+
+def test_continuous_marginals_recover_the_copula_correlation():
+    Z = _latent()
+    X = np.column_stack([np.exp(Z[:, 0]), Z[:, 1] ** 3, stats.norm.cdf(Z[:, 2])])
+    density = GaussianCopulaDensity(shrinkage=0.0, random_state=0).fit(X)
+    np.testing.assert_allclose(density.correlation_.dense(), R_TRUE, atol=0.05)
+    S = density.sample(50_000, random_state=1)
+    # the marginals of samples follow the training marginals (two-sample KS)
+    for j in range(3):
+        assert stats.ks_2samp(S[:, j], X[:, j]).statistic < 0.03
+    # and the dependence: Spearman correlation is preserved
+    rho_x = stats.spearmanr(X).statistic
+    rho_s = stats.spearmanr(S[:10_000]).statistic
+    np.testing.assert_allclose(rho_s, rho_x, atol=0.05)
+
+
+def test_point_mass_fraction_is_reproduced():
+    Z = _latent()
+    X = np.maximum(Z - 0.85, 0.0)  # about 80% exact zeros per feature
+    X[:, 2] = np.round(255 * stats.norm.cdf(Z[:, 2])) / 255  # 8-bit pixel-like feature
+    X[:, 2] = np.where(Z[:, 2] < 0.8, 0.0, X[:, 2])
+    density = GaussianCopulaDensity(random_state=0).fit(X)
+    n = 40_000
+    S = density.sample(n, random_state=1)
+    for j in range(3):
+        p = np.mean(X[:, j] == 0)
+        se = np.sqrt(p * (1 - p) / n + p * (1 - p) / X.shape[0])
+        assert abs(np.mean(S[:, j] == 0) - p) < 4 * se
+    # pixel-like feature: samples stay on its lattice and in its range
+    assert np.all(S[:, 2] >= 0) and np.all(S[:, 2] <= 1)
+    np.testing.assert_allclose(S[:, 2] * 255, np.round(S[:, 2] * 255), atol=1e-9)
+    # log-densities are finite everywhere, including at the point masses
+    assert np.all(np.isfinite(density.score_samples(X)))
+
+
+def test_marginal_density_integrates_to_one_and_matches_the_mean():
+    # zero-inflated, recorded to 3 decimals (too many levels for a lattice: binned + atom)
+    x = np.round(np.maximum(np.random.default_rng(2).normal(0.3, 1.0, size=(3000, 1)), 0.0), 3)
+    density = GaussianCopulaDensity(random_state=0).fit(x)
+    # a grid fine enough for the narrow bin that holds the point mass at 0
+    grid = np.unique(np.r_[np.linspace(-2, 6, 400_001), np.linspace(-0.01, 0.01, 400_001)])
+    grid = grid[:, None]
+    p = np.exp(density.score_samples(grid))
+    assert np.trapezoid(p, grid[:, 0]) == pytest.approx(1.0, abs=2e-3)
+    S = density.sample(100_000, random_state=0)
+    assert S.mean() == pytest.approx(density.mean()[0], abs=4 * S.std() / np.sqrt(1e5) + 2e-3)
+    assert density.mean()[0] == pytest.approx(x.mean(), abs=0.01)
+
+
+def test_one_feature_copula_is_its_marginal():
+    x = np.random.default_rng(3).gamma(2.0, size=(2000, 1))
+    density = GaussianCopulaDensity(random_state=0).fit(x)
+    S = density.normal_scores(x)
+    assert abs(S.mean()) < 0.05 and abs(S.std() - 1) < 0.05
+
+
+def test_parametric_marginals():
+    pytest.importorskip("bayesgen.univariate")
+    Z = _latent(n=1500)
+    X = np.column_stack([np.exp(Z[:, 0]), Z[:, 1], np.maximum(Z[:, 2], 0.0)])
+    density = GaussianCopulaDensity("parametric", shrinkage=0.0, random_state=0).fit(X)
+    # features 0 and 1 are continuous and get a scipy family; feature 2 has a point mass
+    np.testing.assert_array_equal(density.parametric_["features"], [0, 1])
+    assert density.parametric_["families"][0] in ("lognorm", "gamma")
+    np.testing.assert_allclose(density.correlation_.dense()[0, 1], 0.6, atol=0.07)
+    S = density.sample(20_000, random_state=0)
+    assert abs(np.mean(S[:, 2] == 0) - np.mean(X[:, 2] == 0)) < 0.03
+    assert np.all(np.isfinite(density.score_samples(X)))
+
+
+@pytest.mark.parametrize("marginals", ["empirical", "parametric"])
+def test_classifier_round_trip(tmp_path, marginals):
+    if marginals == "parametric":
+        pytest.importorskip("bayesgen.univariate")
+    Z = _latent(n=600)
+    X = np.column_stack([np.exp(Z[:, 0]), Z[:, 1], np.maximum(Z[:, 2], 0.0)])
+    y = (Z[:, 0] + 0.5 * np.random.default_rng(1).normal(size=600) > 0).astype(int)
+    model = BayesClassifier("copula", random_state=0) if marginals == "empirical" else \
+        BayesClassifier(GaussianCopulaDensity(marginals, random_state=0))
+    model.fit(X, y)
+    assert model.score(X, y) > 0.7
+    path = tmp_path / "c.bgm"
+    if marginals == "empirical":
+        model.save(path)
+        loaded = bayesgen.load(path)
+    else:  # a density object as the classifier's parameter: save the fitted densities
+        from bayesgen._persist import save_object
+
+        for density in model.densities_:
+            save_object(density, path, library_version=bayesgen.__version__)
+            reloaded = bayesgen.load(path)
+            np.testing.assert_allclose(reloaded.score_samples(X[:30]),
+                                       density.score_samples(X[:30]))
+        return
+    np.testing.assert_allclose(loaded.score_samples(X[:30]), model.score_samples(X[:30]))
+    np.testing.assert_array_equal(loaded.sample(8, random_state=0)[0],
+                                  model.sample(8, random_state=0)[0])
+    np.testing.assert_allclose(loaded.class_means(), model.class_means())
+
+
+def test_bad_parameters():
+    X = _latent(n=50)
+    with pytest.raises(ValueError, match="marginals"):
+        GaussianCopulaDensity("kde").fit(X)
+    with pytest.raises(ValueError, match="shrinkage"):
+        GaussianCopulaDensity(shrinkage=2.0).fit(X)
+
+
+def test_mixture_dependence_on_normal_scores(tmp_path):
+    from bayesgen.conditional import sample_conditional
+    from bayesgen.densities import MixtureOfFactorAnalysersDensity
+
+    rng = np.random.default_rng(4)
+    # two clusters in the latent scores: a Gaussian copula cannot represent them
+    Z = np.vstack([rng.normal(-1.5, 0.4, size=(1500, 3)), rng.normal(1.5, 0.4, size=(1500, 3))])
+    X = np.maximum(Z, 0.0)  # half exact zeros
+    mix = GaussianCopulaDensity(
+        dependence=MixtureOfFactorAnalysersDensity(2, rank=1, random_state=0), random_state=0
+    ).fit(X)
+    gauss = GaussianCopulaDensity(random_state=0).fit(X)
+    assert mix.correlation_ is None and mix.dependence_ is not None
+    X_new = np.maximum(np.vstack([rng.normal(-1.5, 0.4, size=(500, 3)),
+                                  rng.normal(1.5, 0.4, size=(500, 3))]), 0.0)
+    assert mix.score(X_new) > gauss.score(X_new)
+    S = mix.sample(20_000, random_state=1)
+    p = np.mean(X == 0, axis=0)
+    np.testing.assert_allclose(np.mean(S == 0, axis=0), p, atol=0.02)
+    # conditional on a positive first feature: the others come from the upper cluster
+    # (within a component the scores are only roughly Gaussian: not all of them, but far
+    # more than under the Gaussian copula)
+    given = (np.array([1.5, 0.0, 0.0]), np.array([True, False, False]))
+    rows = sample_conditional(mix, *given, n_samples=4000, random_state=0)
+    rows_gauss = sample_conditional(gauss, *given, n_samples=4000, random_state=0)
+    assert np.mean(rows[:, 1] > 0) > 0.8
+    assert np.mean(rows[:, 1] > 0) > np.mean(rows_gauss[:, 1] > 0) + 0.05
+    model = BayesClassifier("mfacopula:2x1", random_state=0).fit(X, (Z[:, 0] > 0).astype(int))
+    path = tmp_path / "mc.bgm"
+    model.save(path)
+    loaded = bayesgen.load(path)
+    np.testing.assert_allclose(loaded.score_samples(X[:20]), model.score_samples(X[:20]))
