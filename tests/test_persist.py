@@ -191,3 +191,26 @@ def test_density_round_trip(tmp_path):
     save_object(d, tmp_path / "d.bgm", library_version="test")
     loaded, manifest = load_object(tmp_path / "d.bgm")
     np.testing.assert_array_equal(loaded.score_samples(X), d.score_samples(X))
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        lambda: GaussianDensity(shrinkage=0.2),
+        lambda: bayesgen.FactorAnalysisDensity(n_components=2),
+        lambda: bayesgen.GaussianMixtureDensity(n_components=2, random_state=0),
+        lambda: bayesgen.GaussianCopulaDensity(),
+        lambda: bayesgen.TransformedDensity(GaussianDensity(), bayesgen.LogitTransform(dequantize=False)),
+    ],
+)
+def test_classifier_with_density_object_round_trips(template, tmp_path):
+    rng = np.random.default_rng(3)
+    X = rng.uniform(0.05, 0.95, size=(200, 4))
+    y = np.arange(200) % 2
+    X[y == 1] = X[y == 1] ** 2
+    model = BayesClassifier(template()).fit(X, y)
+    model.save(tmp_path / "o.bgm")
+    loaded = bayesgen.load(tmp_path / "o.bgm")
+    np.testing.assert_allclose(loaded.score_samples(X), model.score_samples(X), rtol=1e-12)
+    assert type(loaded.density) is type(model.density)
+    assert loaded.density.get_params(deep=False).keys() == model.density.get_params(deep=False).keys()

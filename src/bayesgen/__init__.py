@@ -12,22 +12,36 @@ The same fitted model is a Bayes classifier (p(y | x)) and a density (p(x)).
 Importing bayesgen loads neither the command line nor matplotlib.
 """
 
+from . import conditional, diagnostics, streaming  # noqa: E402  (light modules)
 from ._classifier import BayesClassifier, load
+from ._copula import GaussianCopulaDensity
 from ._errors import BayesgenError, DataError, FitError, ModelFileError, NotFittedError
 from ._gaussian import GaussianDensity
-from . import streaming  # noqa: E402  (light: io and dask are imported lazily)
+from ._lowrank import FactorAnalysisDensity
+from ._mixture import GaussianMixtureDensity, MixtureOfFactorAnalysersDensity
+from ._select import AutoDensity
+from ._transform import LogitTransform, TransformedDensity
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AutoDensity",
     "BayesClassifier",
     "BayesgenError",
     "DataError",
+    "FactorAnalysisDensity",
     "FitError",
+    "GaussianCopulaDensity",
     "GaussianDensity",
+    "GaussianMixtureDensity",
+    "LogitTransform",
+    "MixtureOfFactorAnalysersDensity",
     "ModelFileError",
     "NotFittedError",
+    "TransformedDensity",
     "__version__",
+    "conditional",
+    "diagnostics",
     "load",
     "streaming",
 ]

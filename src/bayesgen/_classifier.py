@@ -794,6 +794,26 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         X = buffer if perm is None else np.take(buffer, perm, axis=0)
         return X, self.classes_[index]
 
+    def sample_conditional(self, x_observed, observed_mask, *, y=None, n_samples=1,
+                           random_state=None):
+        """Complete partly observed rows from the exact conditional ``p(x_m | x_o, y)``.
+
+        See :func:`bayesgen.conditional.sample_conditional` (Schur complement for Gaussians,
+        Woodbury for low rank, posterior component weights for mixtures); without ``y`` the
+        class is drawn from ``p(y | x_o)``.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features) or (n_rows, n_samples, n_features)
+        labels : ndarray of the class used for each completion
+        """
+        from .conditional import sample_conditional
+
+        return sample_conditional(
+            self, x_observed, observed_mask, y=y, n_samples=n_samples,
+            random_state=random_state,
+        )
+
     def class_means(self) -> np.ndarray:
         """E[x | y=k] for every class, shape (n_classes, n_features)."""
         self._check_fitted()

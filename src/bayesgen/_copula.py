@@ -526,6 +526,8 @@ class GaussianCopulaDensity(Density):
 
     # persistence ---------------------------------------------------------------------
     def _get_state(self) -> dict:
+        if not self._is_fitted():
+            return self._unfitted_state()
         state = super()._get_state()
         state["fitted"]["marginals_"] = self.marginals_.state()
         state["params"]["dependence"] = None  # rebuilt from the fitted dependence_

@@ -146,8 +146,19 @@ class Density(DensityMixin, BaseEstimator):
             ) from None
 
     # persistence -------------------------------------------------------------------
+    def _is_fitted(self) -> bool:
+        return hasattr(self, "n_features_in_") and all(
+            hasattr(self, name) for name in self._fitted_attributes
+        )
+
+    def _unfitted_state(self) -> dict:
+        """State of an unfitted template (a classifier's ``density`` parameter): parameters
+        only; nested templates are stored the same way."""
+        return {"params": self.get_params(deep=False), "fitted": None}
+
     def _get_state(self) -> dict:
-        self._check_fitted()
+        if not self._is_fitted():
+            return self._unfitted_state()
         fitted = {name: getattr(self, name) for name in self._fitted_attributes}
         fitted["n_features_in_"] = int(self.n_features_in_)
         return {"params": self.get_params(deep=False), "fitted": fitted}
@@ -156,6 +167,10 @@ class Density(DensityMixin, BaseEstimator):
     def _from_state(cls, state: dict):
         obj = cls(**state["params"])
         fitted = state["fitted"]
+        if fitted is None:  # an unfitted template
+            return obj
+        if not isinstance(fitted, dict):
+            raise ValueError(f"{cls.__name__} state is malformed")
         expected = set(cls._fitted_attributes) | {"n_features_in_"}
         if set(fitted) != expected:
             raise ValueError(

@@ -220,7 +220,8 @@ class LogitTransform:
 
     # persistence ---------------------------------------------------------------------
     def _get_state(self) -> dict:
-        self._check_fitted()
+        if not hasattr(self, "input_scale_"):  # unfitted (part of a template)
+            return {"params": self.get_params(), "input_scale_": None}
         return {"params": self.get_params(), "input_scale_": self.input_scale_}
 
     @classmethod
@@ -228,6 +229,8 @@ class LogitTransform:
         params = dict(state["params"])
         obj = cls(**params)
         obj._check_params()
+        if state["input_scale_"] is None:
+            return obj
         obj.input_scale_ = float(state["input_scale_"])
         if not obj.input_scale_ > 0:
             raise ValueError("input_scale_ must be positive")
@@ -377,7 +380,8 @@ class TransformedDensity(Density):
 
     # persistence -------------------------------------------------------------------
     def _get_state(self) -> dict:
-        self._check_fitted()
+        if not self._is_fitted():
+            return self._unfitted_state()
         params = self.get_params(deep=False)
         params["base"] = None  # rebuilt from the fitted base_ (an unfitted object has no state)
         params["transform"] = None  # rebuilt from the fitted transform_
