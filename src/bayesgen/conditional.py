@@ -107,34 +107,59 @@ def gaussian_conditional(mean: np.ndarray, cov: Covariance, observed: np.ndarray
         # M^{1/2} (any square root): L^{-T} with inner = L L^T gives L^{-T} L^{-1} = inner^{-1}
         root = linalg.solve_triangular(c, np.eye(k), lower=True, trans="T", check_finite=False)
         return _GaussianPiece(log_marg, cond_mean, LowRankCovariance(W[m] @ root, psi[m]))
-    S = cov.dense()
     if o.size == 0:
-        chol = linalg.cholesky(S, lower=True, check_finite=False)
+        chol = linalg.cholesky(cov.dense(), lower=True, check_finite=False)
         return _GaussianPiece(0.0, mean.copy(), None, chol)
-    L = linalg.cholesky(S[np.ix_(o, o)], lower=True, check_finite=False)
+    L, A, chol, half_log_det = _dense_conditional_factors(cov, observed, o, m)
     white = linalg.solve_triangular(L, r, lower=True, check_finite=False)
-    log_marg = -0.5 * float(
-        o.size * LOG_2PI + 2.0 * np.sum(np.log(np.diag(L))) + white @ white
-    )
+    log_marg = -0.5 * float(o.size * LOG_2PI + 2.0 * half_log_det + white @ white)
     if m.size == 0:
         return _GaussianPiece(log_marg, np.zeros(0), None, np.zeros((0, 0)))
-    A = linalg.solve_triangular(L, S[np.ix_(o, m)], lower=True, check_finite=False)
     cond_mean = mean[m] + A.T @ white
-    cond_cov = S[np.ix_(m, m)] - A.T @ A
-    cond_cov = 0.5 * (cond_cov + cond_cov.T)
-    jitter = 0.0
-    scale = float(np.mean(np.diag(cond_cov))) if m.size else 1.0
-    for _ in range(6):
-        try:
-            chol = linalg.cholesky(
-                cond_cov + jitter * np.eye(m.size), lower=True, check_finite=False
-            )
-            break
-        except linalg.LinAlgError:  # round-off on a (numerically) singular conditional
-            jitter = max(jitter * 10.0, 1e-12 * max(scale, 1e-300))
-    else:  # pragma: no cover - pathological
-        raise np.linalg.LinAlgError("the conditional covariance is not positive definite")
     return _GaussianPiece(log_marg, cond_mean, None, chol)
+
+
+_CACHE_SIZE = 4
+
+
+def _dense_conditional_factors(cov: Covariance, observed, o, m):
+    """Factors of a dense conditional that depend only on the mask, not on the row.
+
+    ``Sigma_oo = L L^T``, ``A = L^{-1} Sigma_om`` and the Cholesky factor of
+    ``Sigma_m|o = Sigma_mm - A^T A`` are computed once per (covariance, mask) and cached on
+    the covariance object (which never changes after construction), so completing many
+    rows with the same mask costs one factorisation, not one per row.
+    """
+    cache = cov.__dict__.setdefault("_conditional_cache", {})
+    key = np.packbits(observed).tobytes()
+    if key in cache:
+        return cache[key]
+    S = cov.dense()
+    L = linalg.cholesky(S[np.ix_(o, o)], lower=True, check_finite=False)
+    half_log_det = float(np.sum(np.log(np.diag(L))))
+    if m.size == 0:
+        factors = (L, np.zeros((o.size, 0)), np.zeros((0, 0)), half_log_det)
+    else:
+        A = linalg.solve_triangular(L, S[np.ix_(o, m)], lower=True, check_finite=False)
+        cond_cov = S[np.ix_(m, m)] - A.T @ A
+        cond_cov = 0.5 * (cond_cov + cond_cov.T)
+        jitter = 0.0
+        scale = float(np.mean(np.diag(cond_cov)))
+        for _ in range(6):
+            try:
+                chol = linalg.cholesky(
+                    cond_cov + jitter * np.eye(m.size), lower=True, check_finite=False
+                )
+                break
+            except linalg.LinAlgError:  # round-off on a (numerically) singular conditional
+                jitter = max(jitter * 10.0, 1e-12 * max(scale, 1e-300))
+        else:  # pragma: no cover - pathological
+            raise np.linalg.LinAlgError("the conditional covariance is not positive definite")
+        factors = (L, A, chol, half_log_det)
+    if len(cache) >= _CACHE_SIZE:
+        cache.pop(next(iter(cache)))
+    cache[key] = factors
+    return factors
 
 
 # -- per-family conditioners: (log p(x_o), sampler of full rows) --------------------------
