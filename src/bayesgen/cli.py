@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -676,6 +677,12 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     try:
         return args.func(args)
+    except BrokenPipeError:  # e.g. `bayesgen inspect m.bgm | head`: the reader left
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the final flush
+        except OSError:
+            pass
+        return EXIT_OK
     except UsageError as exc:
         print(f"bayesgen {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
