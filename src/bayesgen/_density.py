@@ -183,3 +183,27 @@ class Density(DensityMixin, BaseEstimator):
 
     def _after_load(self) -> None:
         """Rebuild caches and check consistency after loading (override as needed)."""
+
+
+class LocationScaleDensity(Density):
+    """A density ``x = mean_ + colorize(z)``, ``z ~ N(0, I)``: the Gaussian families.
+
+    Subclasses set ``mean_`` (d,) and ``covariance_`` (a :class:`~bayesgen._covariance.
+    Covariance`); sampling is shared here, with float32 copies of the factor cast once.
+    """
+
+    def _factor(self, dtype: np.dtype):
+        """Mean and covariance in ``dtype``, cast once and cached."""
+        if dtype == np.float64:
+            return self.mean_, self.covariance_
+        cache = self.__dict__.setdefault("_cast_cache", {})
+        if dtype not in cache:
+            cache[dtype] = (self.mean_.astype(dtype), self.covariance_.astype(dtype))
+        return cache[dtype]
+
+    def _sample(self, n: int, rng: np.random.Generator, dtype: np.dtype) -> np.ndarray:
+        mean, covariance = self._factor(dtype)
+        Z = rng.standard_normal((n, covariance.latent_dim), dtype=dtype)
+        X = covariance.colorize_inplace(Z)
+        X += mean
+        return X

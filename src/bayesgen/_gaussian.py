@@ -32,7 +32,7 @@ import numbers
 import numpy as np
 
 from ._covariance import Covariance, DiagonalCovariance, FullCovariance
-from ._density import Density
+from ._density import LocationScaleDensity
 from ._errors import FitError
 from ._persist import persistable
 from ._stats import GaussianStats
@@ -118,7 +118,7 @@ def _class_error(label, stats: GaussianStats, exc: Exception) -> FitError:
 
 
 @persistable("GaussianDensity")
-class GaussianDensity(Density):
+class GaussianDensity(LocationScaleDensity):
     """Multivariate Gaussian density with a full, diagonal or tied covariance.
 
     Parameters
@@ -272,22 +272,6 @@ class GaussianDensity(Density):
     # kernels -----------------------------------------------------------------------
     def _score_samples(self, X: np.ndarray) -> np.ndarray:
         return self.covariance_.log_pdf(X - self.mean_, overwrite=True)
-
-    def _factor(self, dtype: np.dtype) -> tuple[np.ndarray, Covariance]:
-        """Mean and covariance in ``dtype``, cast once and cached."""
-        if dtype == np.float64:
-            return self.mean_, self.covariance_
-        cache = self.__dict__.setdefault("_cast_cache", {})
-        if dtype not in cache:
-            cache[dtype] = (self.mean_.astype(dtype), self.covariance_.astype(dtype))
-        return cache[dtype]
-
-    def _sample(self, n: int, rng: np.random.Generator, dtype: np.dtype) -> np.ndarray:
-        mean, covariance = self._factor(dtype)
-        Z = rng.standard_normal((n, covariance.latent_dim), dtype=dtype)
-        X = covariance.colorize_inplace(Z)
-        X += mean
-        return X
 
     def _colorize_into(self, out: np.ndarray) -> bool:
         """Turn standard normals in ``out`` into rows drawn from p(x), in place.

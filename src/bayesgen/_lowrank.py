@@ -56,7 +56,7 @@ import numpy as np
 from scipy import linalg
 
 from ._covariance import LOG_2PI, Covariance
-from ._density import Density
+from ._density import LocationScaleDensity
 from ._errors import FitError
 from ._gaussian import _class_error
 from ._persist import persistable
@@ -258,7 +258,7 @@ def fa_from_covariance(
 
 
 @persistable("FactorAnalysisDensity")
-class FactorAnalysisDensity(Density):
+class FactorAnalysisDensity(LocationScaleDensity):
     """Gaussian with a low-rank plus diagonal covariance: PPCA or factor analysis.
 
     ``x = mu + W z + eps`` with ``z ~ N(0, I_k)`` and ``eps ~ N(0, Psi)``; scoring and
@@ -393,21 +393,6 @@ class FactorAnalysisDensity(Density):
     # kernels -----------------------------------------------------------------------
     def _score_samples(self, X: np.ndarray) -> np.ndarray:
         return self.covariance_.log_pdf(X - self.mean_)
-
-    def _factor(self, dtype: np.dtype):
-        if dtype == np.float64:
-            return self.mean_, self.covariance_
-        cache = self.__dict__.setdefault("_cast_cache", {})
-        if dtype not in cache:
-            cache[dtype] = (self.mean_.astype(dtype), self.covariance_.astype(dtype))
-        return cache[dtype]
-
-    def _sample(self, n: int, rng: np.random.Generator, dtype: np.dtype) -> np.ndarray:
-        mean, cov = self._factor(dtype)
-        Z = rng.standard_normal((n, cov.latent_dim), dtype=dtype)
-        X = cov.colorize(Z)
-        X += mean
-        return X
 
     def mean(self) -> np.ndarray:
         """E[x], shape (n_features,)."""
