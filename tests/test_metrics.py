@@ -434,7 +434,7 @@ def test_evaluate_end_to_end_with_fake_model(digits):
     assert rep.frechet.value > rep.frechet_floor.value
     assert rep.memorisation is not None and rep.memorisation.n_exact_copies == 0
     assert rep.tstr.trtr_accuracy > 0.9
-    assert "held-out bits/dim (0-256 scale)" in table
+    assert "held-out bits/dim (pixel values 0-" in table
     # same seed, same report
     rep2 = M.evaluate(model, Xte, yte, X_train=Xtr, y_train=ytr, random_state=0, pixel_scale=1.0)
     assert rep2.to_dict() == d

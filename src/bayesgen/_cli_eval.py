@@ -16,6 +16,12 @@ from pathlib import Path
 
 from ._errors import DataError
 
+
+def _positive_int(text: str) -> int:
+    from .cli import _positive_int as parse
+
+    return parse(text)
+
 #: ``--feature-space`` shortcuts for the hidden layer of the reference MLP.
 _MLP_DEFAULT_UNITS = 128
 
@@ -36,14 +42,6 @@ def _feature_space(text: str) -> str:
     )
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number; got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected 1 or more; got {value}")
-    return value
 
 
 def _check_output_folder(path: str | None, what: str) -> None:

@@ -179,6 +179,12 @@ def _npy_bytes(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes_via(path: Path, write) -> None:
     """Call ``write(fileobj)`` on a temporary file beside ``path``, then move it into place."""
     path = Path(path)
@@ -193,6 +199,8 @@ def atomic_write_bytes_via(path: Path, write) -> None:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
+        # mkstemp creates 0600; give the file the mode a plain open() would have
+        os.chmod(tmp_name, 0o666 & ~_current_umask())
         os.replace(tmp_name, path)
     except BaseException:
         try:

@@ -1518,8 +1518,10 @@ class EvaluationReport(_Result):
             out.append(("held-out log-likelihood", ll.mean_log_likelihood, None, "nats/sample"))
             out.append(("held-out bits/dim (data scale)", ll.bits_per_dim, None, "bits/dim"))
             if ll.bits_per_dim_8bit is not None:
+                scale = f"{ll.pixel_scale:g}" if ll.pixel_scale else "raw"
                 out.append(
-                    ("held-out bits/dim (0-256 scale)", ll.bits_per_dim_8bit, None, "bits/dim")
+                    (f"held-out bits/dim (pixel values 0-{scale})", ll.bits_per_dim_8bit, None,
+                     "bits/dim")
                 )
         if self.classification is not None:
             out.append(("model accuracy on test", self.classification.accuracy, None, "fraction"))

@@ -450,7 +450,7 @@ def _cards(ev) -> str:
     if ev.log_likelihood is not None:
         ll = ev.log_likelihood
         extra = (
-            f"{_fmt(ll.bits_per_dim_8bit)} bits/dim on the 0-256 scale"
+            f"{_fmt(ll.bits_per_dim_8bit)} bits/dim on the 0-{ll.pixel_scale:g} pixel scale"
             if ll.bits_per_dim_8bit is not None
             else f"{_fmt(ll.bits_per_dim)} bits/dim"
         )
