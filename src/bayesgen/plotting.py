@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import numbers
 import os
-import secrets
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -690,21 +689,9 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 100) -> Pa
         raise FileNotFoundError(
             f"cannot write {target}: directory {directory} does not exist; create it first."
         )
-    tmp = directory / f".{target.name}.{secrets.token_hex(6)}.tmp"
-    # os.open with mode 0o666 lets the umask decide the final permissions, as for open().
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format="png", dpi=dpi)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            tmp.unlink()
-        except FileNotFoundError:
-            pass
-        raise
+    from ._persist import atomic_write_bytes_via
+
+    atomic_write_bytes_via(target, lambda handle: fig.savefig(handle, format="png", dpi=dpi))
     return target
 
 

@@ -34,8 +34,6 @@ import html
 import json
 import math
 import numbers
-import os
-import secrets
 import struct
 import zlib
 from pathlib import Path
@@ -43,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from ._errors import DataError
+from ._persist import atomic_write_bytes_via
 from ._random import check_random_state
 
 __all__ = ["build_report", "png_bytes", "write_report"]
@@ -785,21 +784,7 @@ def atomic_write_bytes(path, data: bytes) -> Path:
         raise FileNotFoundError(
             f"output folder {str(parent)!r} does not exist; create it first or choose another path"
         )
-    tmp = parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
-    # mode 0o666 lets the umask decide, as open() would (mkstemp would give 0o600)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            tmp.unlink()
-        except FileNotFoundError:
-            pass
-        raise
+    atomic_write_bytes_via(target, lambda handle: handle.write(data))
     return target
 
 
