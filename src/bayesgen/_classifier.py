@@ -919,11 +919,6 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             obj._log_prior = np.log(prior)
         return obj
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        return tags
-
 
 def load(path) -> BayesClassifier | Density:
     """Load a model written by ``save``; never executes code from the file.

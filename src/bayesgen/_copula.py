@@ -558,8 +558,3 @@ class GaussianCopulaDensity(Density):
         if self.marginals_.n_features != d or inner != d:
             raise ValueError("marginals, dependence and n_features_in_ disagree")
         self._mean_cache = None
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        return tags

@@ -325,8 +325,3 @@ class GaussianDensity(LocationScaleDensity):
         if self.n_features_in_ != self.mean_.shape[0]:
             raise ValueError("n_features_in_ does not match the mean")
         self._cast_cache = {}
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        return tags

@@ -430,8 +430,3 @@ class FactorAnalysisDensity(LocationScaleDensity):
         self.lower_bound_ = float(self.lower_bound_)
         self.lower_bound_history_ = [float(v) for v in self.lower_bound_history_]
         self._cast_cache = {}
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        return tags

@@ -471,11 +471,6 @@ class _MixtureBase(Density):
         self.lower_bound_history_ = [float(v) for v in self.lower_bound_history_]
         self._cast_cache = {}
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        return tags
-
 
 @persistable("GaussianMixtureDensity")
 class GaussianMixtureDensity(_MixtureBase):

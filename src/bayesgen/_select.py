@@ -225,8 +225,3 @@ class AutoDensity(Density):
         if name.endswith("_") and not name.startswith("_") and "best_" in self.__dict__:
             return getattr(self.__dict__["best_"], name)
         raise AttributeError(name)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        return tags

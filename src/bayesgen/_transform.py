@@ -401,8 +401,3 @@ class TransformedDensity(Density):
         self.base = clone(self.base_)
         self.transform = LogitTransform(**self.transform_.get_params())
         self._mean_cache = None
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        return tags
