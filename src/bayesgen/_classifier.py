@@ -281,6 +281,22 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             f"sample; got {self.density!r}"
         )
 
+    def _stats_template(self, cannot: str, instead: str) -> tuple[Density, bool]:
+        """The density template of a fit built from Gaussian sufficient statistics, and
+        whether those statistics are diagonal.
+
+        Families fitted from raw rows (mixtures, copulas, ...) are refused with
+        ``FitError``: "density ... is fitted from raw data and <cannot>; <instead>, or use
+        a Gaussian density".  Shared by partial_fit, streaming and Dask fits.
+        """
+        template = self._density_template()
+        if not getattr(template, "_uses_gaussian_stats", False):
+            raise FitError(
+                f"density {self.density!r} is fitted from raw data and {cannot}; {instead}, "
+                "or use a Gaussian density ('gaussian', 'diag', 'tied')"
+            )
+        return template, bool(getattr(template, "_diagonal_stats", False))
+
     def _validate_xy(self, X, y, *, reset: bool, finite: bool = True):
         X, y = validate_data(
             self, X, y, reset=reset, dtype=np.float64, ensure_all_finite=False, order="C",
@@ -359,12 +375,8 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         statistics are gathered (and merged) first and the class factors computed once here.
         """
         if template is None:
-            template = self._density_template()
-        if not getattr(template, "_uses_gaussian_stats", False):
-            raise FitError(
-                f"density {self.density!r} is fitted from raw data, not from sufficient "
-                "statistics; use fit on in-memory arrays, or a Gaussian density "
-                "('gaussian', 'diag', 'tied')"
+            template, _ = self._stats_template(
+                "cannot be fitted from sufficient statistics", "use fit on in-memory arrays"
             )
         classes = np.asarray(classes)
         if classes.ndim != 1 or classes.shape[0] < 2:
@@ -426,12 +438,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             )
         X, y = self._validate_xy(X, y, reset=first, finite=False)
         if first:
-            template = self._density_template()
-            if not getattr(template, "_uses_gaussian_stats", False):
-                raise FitError(
-                    f"density {self.density!r} is fitted from raw data and does not support "
-                    "partial_fit; use fit, or a Gaussian density ('gaussian', 'diag', 'tied')"
-                )
+            template, diagonal = self._stats_template("does not support partial_fit", "use fit")
             known = np.unique(y) if classes is None else np.unique(np.asarray(classes))
             if known.shape[0] < 2:
                 raise DataError(
@@ -439,7 +446,6 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
                     "classes=...; pass classes=[...] with every label on the first call"
                 )
             self.classes_ = known
-            diagonal = bool(getattr(template, "_diagonal_stats", False))
             self._stats = [
                 GaussianStats.empty(X.shape[1], diagonal=diagonal) for _ in known
             ]

@@ -15,7 +15,7 @@ import numpy as np
 
 from ._classifier import BayesClassifier, class_stats, stats_are_finite
 from ._density import check_finite
-from ._errors import DataError, FitError
+from ._errors import DataError
 
 __all__ = ["fit_dask", "sample_blocks"]
 
@@ -56,14 +56,9 @@ def fit_dask(model: BayesClassifier, X, y) -> BayesClassifier:
     """
     import dask
 
-    template = model._density_template()
-    if not getattr(template, "_uses_gaussian_stats", False):
-        raise FitError(
-            f"density {model.density!r} is fitted from raw data and cannot be fitted block by "
-            "block; compute the data into memory first (X.compute()), or use a Gaussian "
-            "density ('gaussian', 'diag', 'tied')"
-        )
-    diagonal = bool(getattr(template, "_diagonal_stats", False))
+    template, diagonal = model._stats_template(
+        "cannot be fitted block by block", "compute the data into memory first (X.compute())"
+    )
     if not _is_dask(X):
         # labels on a cluster, features in memory: bring the labels over
         return model.fit(X, np.asarray(y.compute()))

@@ -38,7 +38,7 @@ from ._classifier import (
     stats_are_finite,
 )
 from ._density import check_finite
-from ._errors import DataError, FitError
+from ._errors import DataError
 from ._gaussian import format_label
 
 __all__ = ["Progress", "default_block_size", "fit_file", "sample_dask", "write_samples"]
@@ -150,14 +150,9 @@ def fit_file(
     """
     from . import io
 
-    template = model._density_template()
-    if not getattr(template, "_uses_gaussian_stats", False):
-        raise FitError(
-            f"density {model.density!r} is fitted from raw data and cannot be fitted in "
-            "chunks; read the file with bayesgen.io.read_labelled and call fit, or use a "
-            "Gaussian density ('gaussian', 'diag', 'tied')"
-        )
-    diagonal = bool(getattr(template, "_diagonal_stats", False))
+    template, diagonal = model._stats_template(
+        "cannot be fitted in chunks", "read the file with bayesgen.io.read_labelled and call fit"
+    )
     known = None if classes is None else _as_label_set(classes)
     total, exact = _estimate_rows(path, read_options.get("format"))
     started = time.perf_counter()
