@@ -25,6 +25,7 @@ import math
 import os
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,11 @@ _MAX_MANIFEST_BYTES = 64 * 2**20
 _ALLOWED_DTYPE_KINDS = "biufU"  # bool, ints, floats, unicode strings; never objects
 
 _REGISTRY: dict[str, type] = {}
+
+#: what the zip module raises for a damaged archive: bad structure, truncation, a bad
+#: deflate stream, or a zip version / compression method it does not implement
+_ZIP_ERRORS = (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error,
+               NotImplementedError)
 
 
 def persistable(name: str):
@@ -293,7 +299,7 @@ def read_manifest(path) -> tuple[dict, zipfile.ZipFile]:
         raise FileNotFoundError(f"model file {str(path)!r} does not exist")
     try:
         archive = zipfile.ZipFile(path, "r")
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+    except _ZIP_ERRORS as exc:
         raise ModelFileError(
             f"{str(path)!r} is not a readable bayesgen model file ({exc}); it may be "
             "truncated or not a model file at all — save the model again"
@@ -311,7 +317,7 @@ def read_manifest(path) -> tuple[dict, zipfile.ZipFile]:
     except ModelFileError:
         archive.close()
         raise
-    except (ValueError, zipfile.BadZipFile, OSError, EOFError) as exc:
+    except _ZIP_ERRORS as exc:
         archive.close()
         raise ModelFileError(f"{str(path)!r}: cannot read the manifest ({exc})") from None
     try:
@@ -346,7 +352,7 @@ def load_object(path):
                 raise ModelFileError(
                     f"model file is incomplete: array {key!r} is missing"
                 ) from None
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            except _ZIP_ERRORS as exc:
                 raise ModelFileError(
                     f"model file is damaged: array {key!r} cannot be read ({exc})"
                 ) from None
