@@ -53,3 +53,69 @@ def test_float32_copy_agrees():
     c32 = cov.astype(np.float32)
     assert c32.cholesky.dtype == np.float32
     np.testing.assert_allclose(c32.dense(), cov.dense(), rtol=1e-5)
+
+
+def _with_isolated(d=12, isolated=(0, 3, 4, 7, 11), seed=5):
+    """An SPD matrix whose ``isolated`` features have no covariance with any other."""
+    C = _spd(d, seed)
+    for j in isolated:
+        C[j, :] = 0.0
+        C[:, j] = 0.0
+        C[j, j] = 0.5 + j
+    return C
+
+
+@pytest.mark.parametrize("isolated", [(0, 3, 4, 7, 11), tuple(range(12)), (5, 6)])
+def test_isolated_features_are_exact(isolated):
+    C = _with_isolated(isolated=isolated)
+    cov = FullCovariance.from_matrix(C)
+    split = len(isolated) >= 0.1 * 12
+    assert cov.n_isolated == (len(isolated) if split else 0)
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(40, 12)) * 2
+    np.testing.assert_allclose(cov.log_pdf(X), multivariate_normal(np.zeros(12), C).logpdf(X))
+    np.testing.assert_allclose(cov.log_pdf(X.copy(), overwrite=True), cov.log_pdf(X))
+    np.testing.assert_allclose(cov.dense(), C, atol=1e-12)
+    np.testing.assert_allclose(cov.variances(), np.diag(C))
+    L = np.linalg.cholesky(C)
+    np.testing.assert_allclose(cov.cholesky, L, atol=1e-12)
+    Z = rng.normal(size=(30, 12))
+    np.testing.assert_allclose(cov.colorize(Z), Z @ L.T, atol=1e-12)
+    np.testing.assert_allclose(cov.colorize_inplace(Z.copy()), Z @ L.T, atol=1e-12)
+    np.testing.assert_allclose(cov.whiten(Z @ L.T), Z, atol=1e-10)
+    # built from the factor (model files, float32 copies) the same features are found
+    again = FullCovariance._from_state(cov._get_state())
+    assert again.n_isolated == cov.n_isolated
+    assert again.log_det == pytest.approx(np.linalg.slogdet(C)[1])
+    c32 = cov.astype(np.float32)
+    Z32 = Z.astype(np.float32)
+    np.testing.assert_allclose(c32.colorize_inplace(Z32.copy()), Z @ L.T, rtol=1e-4, atol=1e-4)
+
+
+def test_isolated_feature_without_variance_is_refused():
+    C = _with_isolated()
+    C[3, 3] = 0.0
+    with pytest.raises(np.linalg.LinAlgError):
+        FullCovariance.from_matrix(C)
+
+
+def test_gaussian_on_blank_pixels_splits_and_matches_scipy():
+    """Constant columns inside a class (blank border pixels) become isolated features."""
+    from bayesgen import BayesClassifier
+
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(300, 10))
+    X[:, :4] = 0.0  # blank in every row
+    y = np.repeat([0, 1], 150)
+    model = BayesClassifier(reg_covar=1e-3).fit(X, y)
+    for k, density in enumerate(model.densities_):
+        assert density.covariance_.n_isolated == 4
+        ref = multivariate_normal(density.mean_, density.covariance()).logpdf(X)
+        np.testing.assert_allclose(density.score_samples(X), ref, rtol=1e-10)
+    S, labels = model.sample(20_000, random_state=0)
+    for k in (0, 1):
+        rows = S[labels == k]
+        cov = model.densities_[k].covariance()
+        # sample variances of the blank pixels: the ridge, chi-squared spread
+        np.testing.assert_allclose(rows[:, :4].var(0), np.diag(cov)[:4], rtol=0.06)
+        np.testing.assert_allclose(np.cov(rows.T), cov, atol=0.06)

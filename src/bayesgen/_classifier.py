@@ -112,7 +112,7 @@ def _fill_standard_normal(jobs) -> None:
         out, rng = piece
         rng.standard_normal(dtype=out.dtype, out=out)
 
-    workers = min(os.cpu_count() or 1, 8)
+    workers = min(_usable_cores(), 8)
     if workers < 2 or sum(p[0].shape[0] for p in pieces) < 2 * _PARALLEL_FILL_MIN:
         for piece in pieces:
             fill(piece)
@@ -121,6 +121,13 @@ def _fill_standard_normal(jobs) -> None:
     if _FILL_POOL is None:
         _FILL_POOL = ThreadPoolExecutor(workers, thread_name_prefix="bayesgen-normals")
     list(_FILL_POOL.map(fill, pieces))
+
+
+def _usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 def _forget_pool() -> None:
