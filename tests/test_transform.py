@@ -94,7 +94,9 @@ def test_dequantize_only_transform():
     assert S.min() >= 0 and S.max() <= 255 and np.all(S == np.round(S))
 
 
-@pytest.mark.parametrize("name", ["gaussian+logit", "lowrank:2+logit", "copula+deq"])
+@pytest.mark.parametrize(
+    "name", ["gaussian+logit", "lowrank:2+logit", "copula+deq", "mppca:2x1+glogit"]
+)
 def test_classifier_with_transform_round_trip(tmp_path, name):
     P = _pixels(n=1200)
     y = (P[:, 0] > 128).astype(int)
@@ -113,3 +115,90 @@ def test_classifier_with_transform_round_trip(tmp_path, name):
 def test_tied_with_transform_is_refused():
     with pytest.raises(ValueError, match="tied"):
         BayesClassifier("tied+logit").fit(np.zeros((4, 2)), [0, 0, 1, 1])
+
+
+# --- Gaussian end cells ("glogit") -------------------------------------------------------
+def _glogit(**kw):
+    return LogitTransform(end_cells="gaussian", **kw).fit(np.array([[0.0, 1.0]]))
+
+
+@pytest.mark.parametrize("scale,cut", [(1.0, 2.0), (0.5, 1.0), (2.0, 3.0)])
+def test_gaussian_end_cells_forward_inverse_and_jacobian(scale, cut):
+    tf = _glogit(end_scale=scale, end_cut=cut)
+    rng = np.random.default_rng(1)
+    # every cell, with the two end cells heavily represented
+    Y = np.concatenate([rng.uniform(1e-6, 1 / 256 - 1e-6, 200),
+                        rng.uniform(1 / 256 + 1e-6, 1 - 1 / 256 - 1e-6, 200),
+                        1 - rng.uniform(1e-6, 1 / 256 - 1e-6, 200)])[:, None]
+    Z = tf.forward(Y)
+    np.testing.assert_allclose(tf.inverse(Z), Y, rtol=1e-9, atol=1e-15)
+    inner = (Y[:, 0] > 1 / 256) & (Y[:, 0] < 1 - 1 / 256)
+    np.testing.assert_allclose(Z[inner], logit(1e-6 + (1 - 2e-6) * Y[inner]))  # unchanged
+    h = 1e-10
+    numeric = np.log((tf.forward(Y + h) - tf.forward(Y - h)) / (2 * h))[:, 0]
+    np.testing.assert_allclose(tf.log_det_jacobian(Y), numeric, rtol=1e-5)
+    # monotone and continuous where the end cells meet the inner cells
+    grid = np.linspace(1e-9, 1 - 1e-9, 200_001)[:, None]
+    assert np.all(np.diff(tf.forward(grid)[:, 0]) > 0)
+    for edge in (1 / 256, 1 - 1 / 256):
+        lo, hi = tf.forward(np.array([[edge - 1e-12], [edge + 1e-12]]))[:, 0]
+        assert abs(hi - lo) < 1e-6
+    # a uniform position inside the first cell becomes a cut normal of scale `scale`
+    u = rng.random(400_000)
+    z0 = tf.forward((u / 256)[:, None])[:, 0]
+    b = logit(1e-6 + (1 - 2e-6) / 256)
+    assert z0.max() < b
+    ref = stats.truncnorm(-np.inf, cut, loc=b - scale * cut, scale=scale)
+    assert z0.mean() == pytest.approx(ref.mean(), abs=5 * ref.std() / math.sqrt(u.size))
+    assert z0.std() == pytest.approx(ref.std(), rel=0.01)
+
+
+def test_gaussian_end_cells_density_integrates_to_one_and_samples_quantise():
+    P = _pixels(d=1)
+    P[:600] = 0  # many blank pixels, as in MNIST
+    density = TransformedDensity(GaussianDensity(), transform="glogit", random_state=0)
+    density.fit(P / 255)
+    assert density.transform_.end_cells == "gaussian"
+    # the Gaussian tails of the end cells reach very close to 0 and 1: a grid dense there
+    ends = np.geomspace(1e-300, 1 / 256, 50_000)
+    grid = np.unique(np.concatenate([
+        ends, np.linspace(0.0, 1.0, 400_001)[1:-1], 1 - np.geomspace(1e-15, 1 / 256, 50_000)
+    ]))[:, None]
+    p = np.exp(density.score_unit(grid))
+    assert np.trapezoid(p, grid[:, 0]) == pytest.approx(1.0, abs=2e-3)
+    S = density.sample(50_000, random_state=2)
+    assert S.min() >= 0 and S.max() <= 1
+    np.testing.assert_allclose(np.round(S * 255), S * 255, atol=1e-9)
+    # P(pixel = 0) is the base mass below the join b
+    mu = density.base_.mean_[0]
+    sd = math.sqrt(density.base_.covariance()[0, 0])
+    b = density.transform_.forward(np.array([[1 / 256]]))[0, 0]
+    p0 = stats.norm.cdf(b, mu, sd)
+    se = math.sqrt(p0 * (1 - p0) / S.shape[0])
+    assert abs((S[:, 0] == 0).mean() - p0) < 5 * se
+
+
+def test_gaussian_end_cells_fit_blank_pixels_better_than_the_logit():
+    """The point of the option: a blank-heavy pixel costs fewer bits under a Gaussian."""
+    rng = np.random.default_rng(3)
+    P = np.where(rng.random((4000, 1)) < 0.8, 0, rng.integers(1, 256, (4000, 1)))
+    train, test = P[:3000] / 255, P[3000:] / 255
+    bits = {}
+    for name in ("logit", "glogit"):
+        density = TransformedDensity(
+            bayesgen.densities.GaussianMixtureDensity(3, random_state=0), transform=name,
+            random_state=0,
+        ).fit(train)
+        bits[name] = density.bits_per_dim(test, random_state=4)
+    assert bits["glogit"] < bits["logit"] - 0.1
+
+
+def test_gaussian_end_cells_options_are_checked():
+    with pytest.raises(ValueError, match="end_cells"):
+        LogitTransform(end_cells="cubic").fit(np.zeros((2, 1)))
+    with pytest.raises(ValueError, match="end_scale"):
+        LogitTransform(end_cells="gaussian", end_scale=0).fit(np.zeros((2, 1)))
+    with pytest.raises(ValueError, match="dequantize=True"):
+        LogitTransform(end_cells="gaussian", dequantize=False).fit(np.zeros((2, 1)))
+    with pytest.raises(ValueError, match="glogit"):
+        TransformedDensity(transform="probit").fit(np.zeros((4, 1)))

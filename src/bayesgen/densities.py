@@ -34,6 +34,9 @@ SIZE (optional)
 TRANSFORM (optional)
     ``+logit``: dequantise and logit-transform pixel data before fitting (see
     :class:`TransformedDensity`; inputs are pixel/255 in [0, 1] or raw 0..255 counts);
+    ``+glogit``: the same with Gaussian end cells, so that the many pixels at exactly 0
+    (or 255) are Gaussian tails in the logit space instead of skewed intervals (see
+    :class:`LogitTransform`; the best MNIST family in benchmarks/README.md uses it);
     ``+deq``: dequantise only (a density of ``(pixel + u) / 256``, samples quantised back).
     Example: ``BayesClassifier(density="mfa:10x10+logit")``.
 """
@@ -49,7 +52,7 @@ from ._gaussian import GaussianDensity
 from ._lowrank import FactorAnalysisDensity, LowRankCovariance
 from ._mixture import GaussianMixtureDensity, MixtureOfFactorAnalysersDensity
 from ._select import AutoDensity
-from ._transform import LogitTransform, TransformedDensity
+from ._transform import NAMED_TRANSFORMS, LogitTransform, TransformedDensity
 
 __all__ = [
     "DENSITY_SHORTCUTS",
@@ -151,8 +154,8 @@ DENSITY_SHORTCUTS: dict[str, Callable[..., Density]] = {
 }
 
 _TRANSFORMS = {
-    "logit": lambda: LogitTransform(),
-    "deq": lambda: LogitTransform(logit=False),
+    name: (lambda params=params: LogitTransform(**params))
+    for name, params in NAMED_TRANSFORMS.items()
 }
 _NAME = re.compile(r"^(?P<name>[a-z]+)(?::(?P<size>\d+(?:x\d+)?))?(?:\+(?P<tf>[a-z]+))?$")
 
