@@ -73,3 +73,59 @@ def test_ledoit_wolf_survives_batching():
     merged = GaussianStats.from_data(X[:77]).merge(GaussianStats.from_data(X[77:]))
     expected = ledoit_wolf_shrinkage(X - X.mean(0), assume_centered=True)
     assert merged.ledoit_wolf_shrinkage() == pytest.approx(expected, rel=1e-9)
+
+
+def _assert_same_stats(got, ref, diagonal, X):
+    assert got.count == ref.count
+    np.testing.assert_allclose(got.mean, ref.mean, rtol=1e-12, atol=1e-12)
+    scale = np.abs(ref.scatter).max()
+    np.testing.assert_allclose(got.scatter, ref.scatter, rtol=1e-10, atol=1e-10 * scale)
+    if not diagonal:
+        # skew sums |y|^2 y terms that cancel: judge it against the size of the terms
+        norms = np.linalg.norm(X - ref.mean, axis=1)
+        np.testing.assert_allclose(got.skew, ref.skew, rtol=1e-7,
+                                   atol=1e-11 * float(np.sum(norms**3)))
+        assert got.kurt == pytest.approx(ref.kurt, rel=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    cuts=st.lists(st.integers(0, 150), min_size=1, max_size=8),
+    drift=st.sampled_from([0.0, 1.0, 1e4]),
+    diagonal=st.booleans(),
+)
+def test_accumulator_over_any_split_equals_one_pass(seed, cuts, drift, diagonal):
+    """Streamed batches give the statistics of one pass, also when the mean drifts far."""
+    from bayesgen._stats import StatsAccumulator
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(150, 4)) * rng.uniform(0.1, 10, size=4) + rng.normal(0, 100, size=4)
+    X += drift * np.linspace(0, 1, 150)[:, None] ** 2  # later batches far from the first
+    edges = sorted(set([0, 150, *cuts]))
+    acc = StatsAccumulator(4, diagonal=diagonal)
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        rows = np.arange(a, b)[rng.permutation(b - a)]  # gathered rows, any order
+        assert acc.add(X, rows=rows)
+    ref = GaussianStats.from_data(X, diagonal=diagonal)
+    _assert_same_stats(acc.result(), ref, diagonal, X)
+
+
+def test_accumulator_restarts_when_a_batch_is_far_and_reports_non_finite_rows():
+    from bayesgen._stats import StatsAccumulator
+
+    rng = np.random.default_rng(1)
+    A = rng.normal(size=(5, 3))
+    B = rng.normal(size=(1000, 3)) + 1e7  # the running mean moves ~1e7 from A's centre
+    acc = StatsAccumulator(3)
+    acc.add(A)
+    acc.add(B)
+    assert acc._closed is not None  # the first part was closed exactly
+    X = np.vstack([A, B])
+    _assert_same_stats(acc.result(), GaussianStats.from_data(X), False, X)
+    empty = StatsAccumulator(3).result()
+    assert empty.count == 0 and empty.scatter.shape == (3, 3)
+    bad = B.copy()
+    bad[5, 1] = np.nan
+    assert not StatsAccumulator(3).add(bad)
+    assert not StatsAccumulator(3, diagonal=True).add(bad)

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["GaussianStats"]
+__all__ = ["GaussianStats", "StatsAccumulator"]
 
 #: with more than this share of columns non-zero, the Gram matrix is computed dense
 _DENSE_GRAM_SHARE = 0.9
@@ -135,24 +135,11 @@ class GaussianStats:
         d = X.shape[1]
         if n == 0:
             return cls.empty(d, diagonal=diagonal)
-        pilot_rows = X[: min(n, _PILOT_ROWS)] if rows is None else X[rows[:_PILOT_ROWS]]
-        centre = pilot_rows.mean(axis=0, dtype=np.float64)
-        if not (overwrite and rows is None and X.flags.c_contiguous and X.dtype == np.float64):
-            work = np.empty((n, d))
-        else:
-            work = X
-        source, subtract = X, centre
-        # non-finite input propagates into the statistics silently; callers check them
+        centre, stats = _moments_about(
+            X, rows, _pilot(X, rows), diagonal, overwrite=overwrite
+        )
         with np.errstate(invalid="ignore", over="ignore"):
-            for attempt in range(2):
-                stats = _centred_pass(source, rows, work, subtract, diagonal)
-                offset = stats[0] / n
-                if attempt or not _pilot_too_far(n, offset, stats[1], diagonal):
-                    break
-                # redo exactly, in place on the buffer, which holds the rows minus the pilot
-                source, rows, subtract = work, None, offset
-                centre = centre + offset
-            return _shift_stats(n, centre, offset, *stats, diagonal=diagonal)
+            return _shift_stats(n, centre, stats[0] / n, *stats, diagonal=diagonal)
 
     def _recentred(self, centre: np.ndarray) -> tuple[np.ndarray | None, float | None]:
         """``skew`` and ``kurt`` of this group about ``centre`` instead of its own mean."""
@@ -236,6 +223,135 @@ class GaussianStats:
         if beta <= 0.0 or delta <= 0.0:
             return 0.0
         return float(beta / delta)
+
+
+class StatsAccumulator:
+    """Statistics of a stream of batches: raw moments about one centre, shifted once.
+
+    Merging :class:`GaussianStats` batch by batch costs several ``d x d`` passes per batch
+    (re-centring ``skew`` and ``kurt``, outer products, new arrays); over a file of
+    hundreds of chunks that is most of the work.  An accumulator instead keeps the raw
+    moments of every row about a fixed centre (the pilot mean of its first batch), adds
+    each batch's moments to them (its Gram matrix is one BLAS update, as in
+    :meth:`GaussianStats.from_data`) and moves them to the exact mean once, in
+    :meth:`result`.
+
+    Exactness is not traded for this: if adding a batch would put the running mean so far
+    from the centre that the final shift cancels digits (the test
+    :meth:`GaussianStats.from_data` applies to its pilot, judged on the running totals),
+    the moments so far are closed into exact statistics and accumulation restarts with this
+    batch (re-centred on its own mean if it is far from the centre by itself); closed parts
+    merge with Chan's formula.
+
+    Parameters
+    ----------
+    n_features : int
+    diagonal : bool, default=False
+        Keep only per-feature sums of squares.
+    """
+
+    def __init__(self, n_features: int, *, diagonal: bool = False):
+        self.n_features = int(n_features)
+        self.diagonal = bool(diagonal)
+        self._count = 0
+        self._centre = None
+        self._moments = None
+        self._closed = None
+
+    def add(self, X: np.ndarray, rows: np.ndarray | None = None) -> bool:
+        """Add the rows of ``X`` (or ``X[rows]``); returns False if any was not finite.
+
+        Non-finite rows make the statistics non-finite (as in
+        :meth:`GaussianStats.from_data`); the caller decides whether to raise.
+        """
+        n = X.shape[0] if rows is None else int(rows.shape[0])
+        if n == 0:
+            return True
+        fresh = not self._count
+        centre = _pilot(X, rows) if fresh else self._centre
+        work = np.empty((n, X.shape[1]))
+        with np.errstate(invalid="ignore", over="ignore"):
+            moments = _centred_pass(X, rows, work, centre, self.diagonal)
+            finite = bool(np.isfinite(moments[0]).all() and np.isfinite(
+                moments[1] if self.diagonal else np.diagonal(moments[1])).all())
+            if not fresh and not self._too_far_with(n, moments):
+                self._count += n
+                for total, part in zip(self._moments, moments, strict=True):
+                    if isinstance(total, np.ndarray):
+                        total += part
+                if not self.diagonal:  # the scalars A and q
+                    self._moments[2] += moments[2]
+                    self._moments[4] += moments[4]
+                return finite
+            offset = moments[0] / n
+            if _pilot_too_far(n, offset, moments[1], self.diagonal):
+                # far from the centre on its own: re-centre exactly on its mean, in place
+                moments = _centred_pass(work, None, work, offset, self.diagonal)
+                centre = centre + offset
+        self._close()
+        self._count, self._centre, self._moments = n, centre, list(moments)
+        return finite
+
+    def _too_far_with(self, n: int, moments) -> bool:
+        """Would the shift of the running moments plus this batch's cancel digits?"""
+        count = self._count + n
+        offset = (self._moments[0] + moments[0]) / count
+        if self.diagonal:
+            second = self._moments[1] + moments[1]
+        else:
+            second = np.diagonal(self._moments[1]) + np.diagonal(moments[1])
+        return _pilot_too_far(count, offset, second, True)
+
+    def _close(self) -> None:
+        if not self._count:
+            return
+        with np.errstate(invalid="ignore", over="ignore"):
+            part = _shift_stats(
+                self._count, self._centre, self._moments[0] / self._count, *self._moments,
+                diagonal=self.diagonal,
+            )
+        self._closed = part if self._closed is None else self._closed.merge(part)
+        self._count, self._centre, self._moments = 0, None, None
+
+    def result(self) -> GaussianStats:
+        """The exact statistics of every row added (empty statistics if none)."""
+        self._close()
+        if self._closed is None:
+            return GaussianStats.empty(self.n_features, diagonal=self.diagonal)
+        return self._closed
+
+
+def _pilot(X: np.ndarray, rows) -> np.ndarray:
+    """Mean of the first rows: the centre a pass over the data starts from."""
+    pilot_rows = X[:_PILOT_ROWS] if rows is None else X[rows[:_PILOT_ROWS]]
+    return pilot_rows.mean(axis=0, dtype=np.float64)
+
+
+def _moments_about(X, rows, centre, diagonal, *, overwrite=False):
+    """Raw moments of the rows about ``centre`` (see :func:`_centred_pass`).
+
+    When ``centre`` is too far from the rows' mean (:func:`_pilot_too_far`), the rows are
+    re-centred exactly on it in a second pass over the work buffer.  Returns the centre
+    used (the very object passed in when it was kept) and the moments about it.
+    """
+    n = X.shape[0] if rows is None else int(rows.shape[0])
+    d = X.shape[1]
+    if not (overwrite and rows is None and X.flags.c_contiguous and X.dtype == np.float64):
+        work = np.empty((n, d))
+    else:
+        work = X
+    source, subtract = X, centre
+    # non-finite input propagates into the statistics silently; callers check them
+    with np.errstate(invalid="ignore", over="ignore"):
+        for attempt in range(2):
+            stats = _centred_pass(source, rows, work, subtract, diagonal)
+            offset = stats[0] / n
+            if attempt or not _pilot_too_far(n, offset, stats[1], diagonal):
+                break
+            # redo exactly, in place on the buffer, which holds the rows minus the centre
+            source, rows, subtract = work, None, offset
+            centre = centre + offset
+    return centre, stats
 
 
 def _pilot_too_far(n, offset, second, diagonal) -> bool:

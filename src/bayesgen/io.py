@@ -867,6 +867,12 @@ class _CsvChunkState:
 
     def finish(self, B, texts, lines) -> LabelledData:
         plan = self.plan
+        if B.dtype == np.uint8:  # parsed as decimal pixels 0..255: Kaggle values by type
+            if self.is_kaggle is False:
+                B = B.astype(np.float64)  # earlier chunks were not pixels: keep their scale
+            else:
+                self.is_kaggle = True
+                return self._data(np.divide(B, 255.0, dtype=np.float64), texts)
         if self.is_kaggle is None:
             ok = plan.kaggle_header and _kaggle_values_ok(B)
             if plan.kaggle_header and self.kaggle and not ok:
@@ -878,7 +884,10 @@ class _CsvChunkState:
                 f"{err} (The first chunks were read as Kaggle layout and scaled by 1/255; "
                 "pass kaggle=False to read every chunk unscaled.)"
             )
-        X = B / 255.0 if self.is_kaggle else B
+        return self._data(B / 255.0 if self.is_kaggle else B, texts)
+
+    def _data(self, X, texts) -> LabelledData:
+        plan = self.plan
         if self.label_kind is None:
             self.label_kind = "int" if all(_INT_RE.fullmatch(t) for t in texts) else "str"
         elif self.label_kind == "int" and not all(_INT_RE.fullmatch(t) for t in texts):
@@ -893,15 +902,62 @@ class _CsvChunkState:
         return _csv_data(plan, X, y, bool(self.is_kaggle), self.image_shape)
 
 
-def _csv_arrow_chunks(plan: _CsvPlan, chunk_rows: int):
+class _HexGuard:
+    """A read-only byte stream for pyarrow that refuses data holding an ``x`` or ``X``.
+
+    pyarrow's integer parser also accepts hexadecimal (``0x1f``), which a CSV of decimal
+    pixels never holds; the fast uint8 route is only taken while no such letter passes by
+    (the header line, where ``pixel0`` has one, is not judged).
+    """
+
+    def __init__(self, raw):
+        self._raw = raw
+        self._in_header = True
+        self.closed = False
+
+    def read(self, nbytes=-1):
+        data = self._raw.read(nbytes)
+        view = data
+        if self._in_header:
+            end = data.find(b"\n")
+            if end < 0:
+                return data
+            self._in_header = False
+            view = data[end + 1 :]
+        if view.find(b"x") >= 0 or view.find(b"X") >= 0:
+            raise ValueError("hexadecimal-looking value: not a decimal pixel file")
+        return data
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return False
+
+    def close(self):
+        self.closed = True
+        self._raw.close()
+
+
+def _csv_arrow_chunks(plan: _CsvPlan, chunk_rows: int, *, pixels: bool = False, skip: int = 0):
     """Yield ``(X_raw, texts)`` chunks of exactly ``chunk_rows`` rows via pyarrow's streaming
-    reader; raise _Fallback on anything the exact python reader should judge."""
+    reader, from data row ``skip`` on; raise _Fallback on anything the exact python reader
+    should judge.
+
+    ``pixels=True`` (Kaggle-layout files) parses the features as uint8 -- decimal integers
+    0..255 only, anything else falls back -- which is faster than parsing doubles and
+    needs no check of the values afterwards; ``X_raw`` is then uint8.
+    """
     pa, pacsv = _pyarrow_csv()
     names, read, parse, convert = _arrow_csv_options(
-        plan, pa.float64(), newlines=False, block_size=1 << 20
+        plan, pa.uint8() if pixels else pa.float64(), newlines=False, block_size=1 << 20
     )
+    if skip:
+        read.skip_rows_after_names = skip
     try:
         stream = pa.input_stream(str(plan.path), compression="gzip" if plan.gz else None)
+        if pixels:
+            stream = pa.PythonFile(_HexGuard(stream), mode="r")
     except (pa.ArrowException, OSError, ValueError):
         raise _Fallback from None
     with stream:
@@ -925,16 +981,18 @@ def _csv_arrow_chunks(plan: _CsvPlan, chunk_rows: int):
             while pending_rows >= chunk_rows:
                 table = pa.Table.from_batches(pending, schema=schema)
                 head, rest = table.slice(0, chunk_rows), table.slice(chunk_rows)
-                yield _arrow_chunk(head, names, plan)
+                yield _arrow_chunk(head, names, plan, pixels)
                 pending, pending_rows = rest.to_batches(), rest.num_rows
         if pending_rows:
-            yield _arrow_chunk(pa.Table.from_batches(pending, schema=schema), names, plan)
+            yield _arrow_chunk(pa.Table.from_batches(pending, schema=schema), names, plan,
+                               pixels)
 
 
-def _arrow_chunk(table, names, plan):
+def _arrow_chunk(table, names, plan, pixels=False):
     texts = _arrow_labels(table, names, plan.label_idx)
-    B = _arrow_table_features(table, names, plan.label_idx, np.float64)
-    if not np.isfinite(B).all():
+    B = _arrow_table_features(table, names, plan.label_idx,
+                              np.uint8 if pixels else np.float64)
+    if not pixels and not np.isfinite(B).all():
         raise _Fallback
     return B, texts
 
@@ -944,23 +1002,25 @@ def _iter_csv(path, chunk_rows, *, label_column, delimiter, kaggle, label_dtype,
     state = _CsvChunkState(plan, kaggle, label_dtype, image_shape)
     emitted = 0
     if plan.simple and _pyarrow_csv() is not None:
-        gen = _csv_arrow_chunks(plan, chunk_rows)
-        fell_back = False
-        try:
-            while True:
-                try:
-                    B, texts = next(gen)
-                except StopIteration:
-                    break
-                except _Fallback:
-                    fell_back = True
-                    break
-                emitted += len(texts)
-                yield state.finish(B, texts, None)
-        finally:
-            gen.close()
-        if not fell_back and emitted:
-            return
+        # Kaggle-layout files: uint8 pixels first; anything else (or the first value that
+        # is not a decimal 0..255) goes on with doubles from the row reached
+        routes = [True, False] if plan.kaggle_header else [False]
+        for pixels in routes:
+            gen = _csv_arrow_chunks(plan, chunk_rows, pixels=pixels, skip=emitted)
+            try:
+                while True:
+                    try:
+                        B, texts = next(gen)
+                    except StopIteration:
+                        if emitted:
+                            return
+                        break
+                    except _Fallback:
+                        break
+                    emitted += len(texts)
+                    yield state.finish(B, texts, None)
+            finally:
+                gen.close()
     for B, texts, lines in _csv_text_blocks(plan, chunk_rows, skip_rows=emitted):
         emitted += len(texts)
         yield state.finish(B, texts, lines)

@@ -32,14 +32,14 @@ import numpy as np
 
 from ._classifier import (
     BayesClassifier,
+    _class_rows,
     _seed_sequence,
-    class_stats,
     default_block_size,
-    stats_are_finite,
 )
 from ._density import check_finite
 from ._errors import DataError
 from ._gaussian import format_label
+from ._stats import StatsAccumulator
 
 __all__ = ["Progress", "default_block_size", "fit_file", "sample_dask", "write_samples"]
 
@@ -180,7 +180,10 @@ def fit_file(
     labels = sorted(stats) if known is None else sorted(known)
     class_array = np.array(labels)
     model._set_from_stats(
-        class_array, [stats.get(label) for label in labels], template, n_features=n_features
+        class_array,
+        [stats[label].result() if label in stats else None for label in labels],
+        template,
+        n_features=n_features,
     )
     if hasattr(model, "feature_names_in_"):
         del model.feature_names_in_
@@ -264,7 +267,12 @@ def _plain(label):
 
 def _add_chunk(stats: dict, X: np.ndarray, y: np.ndarray, diagonal: bool, offset: int,
                known) -> None:
-    """Merge one chunk's per-class statistics into ``stats`` (label -> GaussianStats)."""
+    """Add one chunk's rows to the per-class accumulators in ``stats`` (label -> acc.).
+
+    Each class keeps a :class:`~bayesgen._stats.StatsAccumulator`: the chunk's rows of that
+    class are gathered, centred and reduced with one BLAS update added to the running
+    moments, with no ``d x d`` merge per chunk.
+    """
     if X.shape[0] == 0:
         return
     labels, inverse = np.unique(y, return_inverse=True)
@@ -277,16 +285,18 @@ def _add_chunk(stats: dict, X: np.ndarray, y: np.ndarray, diagonal: bool, offset
                 f"label(s) {shown} (near row {offset}) are not in classes=...; known labels "
                 f"are {', '.join(format_label(c) for c in sorted(known))}"
             )
-    batch = class_stats(X, inverse, labels.shape[0], diagonal=diagonal)
-    if not stats_are_finite(batch):
+    finite = True
+    for label, rows in zip(labels, _class_rows(inverse, labels.shape[0]), strict=True):
+        key = _plain(label)
+        if key not in stats:
+            stats[key] = StatsAccumulator(X.shape[1], diagonal=diagonal)
+        finite &= stats[key].add(X, rows=None if rows.shape[0] == X.shape[0] else rows)
+    if not finite:
         try:
             check_finite(X)
         except DataError as exc:
             raise DataError(f"{exc} (row numbers count from row {offset} of the file)") \
                 from None
-    for label, part in zip(labels, batch, strict=True):
-        key = _plain(label)
-        stats[key] = part if key not in stats else stats[key].merge(part)
 
 
 def _metadata_of(chunk):
