@@ -288,10 +288,14 @@ def main(argv=None) -> int:
         os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)  # for the subprocesses
         # pyarrow's CSV reader has a thread pool of its own: pin it too, so that the bare
         # read (the baseline) and bayesgen's read + fit get the same number of cores
-        import pyarrow as pa
-
-        pa.set_cpu_count(args.threads)
-        # and the process itself (bayesgen draws standard normals on the usable cores)
+        try:
+            import pyarrow as pa
+        except ImportError:  # pragma: no cover - the CSV rows need it anyway
+            pa = None
+        if pa is not None:
+            pa.set_cpu_count(args.threads)
+        # and the affinity of this thread and those started later (bayesgen's pool for the
+        # standard normals sizes itself by it; BLAS is held by threadpool_limits above)
         if hasattr(os, "sched_setaffinity"):
             cores = sorted(os.sched_getaffinity(0))[: args.threads]
             os.sched_setaffinity(0, cores)

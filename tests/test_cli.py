@@ -65,6 +65,17 @@ def test_help_for_every_command(capsys):
         assert "Example:" in out and f"bayesgen {command}" in out
 
 
+def test_fit_help_names_every_density_and_transform(capsys):
+    from bayesgen.densities import DENSITY_SHORTCUTS
+    from bayesgen.densities import _TRANSFORMS as TRANSFORMS
+
+    code, out, _ = run(capsys, "fit", "--help")
+    assert code == 0
+    words = set(out.replace(",", " ").replace(";", " ").split())
+    missing = [n for n in [*DENSITY_SHORTCUTS, *TRANSFORMS] if n not in words and n != "full"]
+    assert not missing
+
+
 def test_usage_errors_exit_2(capsys):
     assert run(capsys)[0] == 2
     assert run(capsys, "nonsense")[0] == 2

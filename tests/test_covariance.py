@@ -65,7 +65,7 @@ def _with_isolated(d=12, isolated=(0, 3, 4, 7, 11), seed=5):
     return C
 
 
-@pytest.mark.parametrize("isolated", [(0, 3, 4, 7, 11), tuple(range(12)), (5, 6)])
+@pytest.mark.parametrize("isolated", [(0, 3, 4, 7, 11), tuple(range(12)), (5, 6), (4,)])
 def test_isolated_features_are_exact(isolated):
     C = _with_isolated(isolated=isolated)
     cov = FullCovariance.from_matrix(C)

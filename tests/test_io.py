@@ -436,7 +436,7 @@ def test_chunk_kaggle_contradiction_is_an_error(tmp_path, engine):
     np.testing.assert_array_equal(X, pix)
 
 
-def _big_kaggle(tmp_path, n=2500, edit=None, gz=False):
+def _big_kaggle(tmp_path, n=2500, edit=None, gz=False, newline="\n", blank_after=None):
     """A Kaggle-layout file of several MB: pyarrow's streaming reader sees many blocks."""
     pix, labels = kaggle_pixels(n, seed=4)
     cells = pix.astype(str).astype(object)
@@ -445,7 +445,9 @@ def _big_kaggle(tmp_path, n=2500, edit=None, gz=False):
         cells[row, col] = text
     lines = [KAGGLE_HEADER] + [f"{lab}," + ",".join(row) for lab, row in zip(labels, cells,
                                                                           strict=True)]
-    text = "\n".join(lines) + "\n"
+    if blank_after is not None:
+        lines.insert(blank_after + 2, "")  # after data row `blank_after`
+    text = newline.join(lines) + newline
     path = tmp_path / ("train.csv.gz" if gz else "train.csv")
     if gz:
         path.write_bytes(gzip.compress(text.encode()))
@@ -472,6 +474,25 @@ def test_kaggle_stream_never_reads_hexadecimal_as_a_pixel(tmp_path):
         read_labelled(path)
     with pytest.raises(DataError, match="line 2002.*'0x1f'"):
         list(iter_chunks(path, chunk_rows=500))
+
+
+def test_kaggle_stream_hex_guard_with_carriage_return_lines(tmp_path):
+    pytest.importorskip("pyarrow")
+    path, _, _ = _big_kaggle(tmp_path, edit=(1000, 5, "0x1f"), newline="\r")
+    with pytest.raises(DataError, match="'0x1f'"):
+        list(iter_chunks(path, chunk_rows=500))
+
+
+def test_kaggle_stream_resumes_without_losing_or_repeating_rows(tmp_path):
+    """uint8 parsing gives way at '7.0' late in the file; doubles go on from the row reached
+    (a blank line earlier must not shift the count)."""
+    pytest.importorskip("pyarrow")
+    path, pix, labels = _big_kaggle(tmp_path, edit=(2200, 400, "7.0"), blank_after=10)
+    full = read_labelled(path)
+    assert full.X.shape[0] == 2500
+    chunks = list(iter_chunks(path, chunk_rows=500))
+    assert {c.source_format for c in chunks} == {"kaggle-csv"}
+    assert_same(full, *concat(chunks))
 
 
 def test_kaggle_stream_late_value_out_of_pixel_range(tmp_path):

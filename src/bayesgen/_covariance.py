@@ -218,7 +218,8 @@ class FullCovariance(Covariance):
             matrix = matrix.astype(np.float64)
             overwrite = True
         d = matrix.shape[0]
-        isolated = np.count_nonzero(matrix, axis=1) <= 1  # nothing off the diagonal
+        # nothing off the diagonal, in the row or the column (potrf reads a triangle)
+        isolated = np.count_nonzero(matrix, axis=0) + np.count_nonzero(matrix, axis=1) <= 2
         if d and np.count_nonzero(~isolated) <= _COUPLED_SHARE * d:
             coupled = np.flatnonzero(~isolated)
             variances = matrix.diagonal()[isolated].copy()
@@ -292,8 +293,7 @@ class FullCovariance(Covariance):
             W = self._solve(X, overwrite=True)
             return np.einsum("ij,ij->i", W, W)
         W = self._solve(np.take(X, self._coupled, axis=1), overwrite=True)
-        V = np.take(X, self._isolated, axis=1)
-        V /= self._isolated_std
+        V = np.take(X, self._isolated, axis=1) / self._isolated_std
         return np.einsum("ij,ij->i", W, W) + np.einsum("ij,ij->i", V, V)
 
     def colorize(self, Z: np.ndarray) -> np.ndarray:

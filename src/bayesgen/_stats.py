@@ -236,12 +236,12 @@ class StatsAccumulator:
     :meth:`GaussianStats.from_data`) and moves them to the exact mean once, in
     :meth:`result`.
 
-    Exactness is not traded for this: if adding a batch would put the running mean so far
+    Precision is not traded for this: if adding a batch would put the running mean so far
     from the centre that the final shift cancels digits (the test
     :meth:`GaussianStats.from_data` applies to its pilot, judged on the running totals),
     the moments so far are closed into exact statistics and accumulation restarts with this
     batch (re-centred on its own mean if it is far from the centre by itself); closed parts
-    merge with Chan's formula.
+    merge with Chan's formula (as per-batch merging would have done for every batch).
 
     Parameters
     ----------

@@ -188,10 +188,10 @@ class LogitTransform:
             if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
                     math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive number; got {value!r}")
-        if self.end_cells == "gaussian" and not (self.dequantize and self.logit):
+        if self.end_cells == "gaussian" and not (self.dequantize and self.logit and lv >= 2):
             raise ValueError(
                 "end_cells='gaussian' reshapes the dequantised end cells of the logit; it "
-                "needs dequantize=True and logit=True"
+                "needs dequantize=True, logit=True and levels >= 2"
             )
 
     # fitting -------------------------------------------------------------------------
@@ -237,11 +237,12 @@ class LogitTransform:
         return np.log(s) - np.log1p(-s)
 
     def _end_cells(self, Y: np.ndarray):
-        """Masks of the first and last cells and each entry's position ``u`` in (0, 1]."""
+        """Masks of the first and last cells and each entry's position ``u`` in (0, 1)
+        (measured from the outer edge; float64, floored at 1e-300 so 0 and 1 stay finite)."""
         width = 1.0 / self.levels
         low, high = Y < width, Y > 1.0 - width
-        u_low = np.maximum(Y[low] * self.levels, 1e-300)
-        u_high = np.maximum((1.0 - Y[high]) * self.levels, 1e-300)
+        u_low = np.maximum(Y[low].astype(np.float64) * self.levels, 1e-300)
+        u_high = np.maximum((1.0 - Y[high].astype(np.float64)) * self.levels, 1e-300)
         return (low, u_low), (high, u_high)
 
     def _join(self) -> float:
@@ -281,7 +282,11 @@ class LogitTransform:
         return per.sum(axis=1)
 
     def inverse(self, Z: np.ndarray) -> np.ndarray:
-        """``y = (sigmoid(z) - lam) / (1 - 2 lam)`` (``y = z`` when ``logit=False``)."""
+        """``y = (sigmoid(z) - lam) / (1 - 2 lam)`` (``y = z`` when ``logit=False``).
+
+        With ``end_cells="gaussian"``, ``z`` beyond the joins maps back through the normal
+        CDF into the first or last cell.
+        """
         if not self.logit:
             return Z
         Y = (expit(Z) - self.lam) / (1.0 - 2.0 * self.lam)

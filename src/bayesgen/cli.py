@@ -558,7 +558,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--label-column", help="label column name or index (default: 'label', else the first)"
     )
-    p.add_argument("--density", default="gaussian", help="class density (default: %(default)s)")
+    p.add_argument(
+        "--density", default="gaussian",
+        help="class density NAME[:SIZE][+TRANSFORM]: NAME one of gaussian, diag, tied, "
+        "lowrank, fa, mixture, diagmix, mfa, mppca, copula, mfacopula, auto; SIZE e.g. 20 or "
+        "20x30 (components x rank); TRANSFORM logit, glogit or deq for pixel data, e.g. "
+        "mppca:20x30+glogit (default: %(default)s)",
+    )
     p.add_argument(
         "--reg-covar",
         type=_non_negative_float,

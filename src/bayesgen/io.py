@@ -919,11 +919,11 @@ class _HexGuard:
         data = self._raw.read(nbytes)
         view = data
         if self._in_header:
-            end = data.find(b"\n")
-            if end < 0:
+            ends = [i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0]
+            if not ends:
                 return data
-            self._in_header = False
-            view = data[end + 1 :]
+            self._in_header = False  # pyarrow also ends lines at a bare carriage return
+            view = data[min(ends) + 1 :]
         if view.find(b"x") >= 0 or view.find(b"X") >= 0:
             raise ValueError("hexadecimal-looking value: not a decimal pixel file")
         return data
@@ -944,6 +944,10 @@ def _csv_arrow_chunks(plan: _CsvPlan, chunk_rows: int, *, pixels: bool = False, 
     reader, from data row ``skip`` on; raise _Fallback on anything the exact python reader
     should judge.
 
+    The first ``skip`` rows are parsed and dropped here, counted as pyarrow's rows (blank
+    lines are not rows), rather than skipped as lines by the reader: the row counts of the
+    routes then agree.
+
     ``pixels=True`` (Kaggle-layout files) parses the features as uint8 -- decimal integers
     0..255 only, anything else falls back -- which is faster than parsing doubles and
     needs no check of the values afterwards; ``X_raw`` is then uint8.
@@ -952,8 +956,6 @@ def _csv_arrow_chunks(plan: _CsvPlan, chunk_rows: int, *, pixels: bool = False, 
     names, read, parse, convert = _arrow_csv_options(
         plan, pa.uint8() if pixels else pa.float64(), newlines=False, block_size=1 << 20
     )
-    if skip:
-        read.skip_rows_after_names = skip
     try:
         stream = pa.input_stream(str(plan.path), compression="gzip" if plan.gz else None)
         if pixels:
@@ -976,6 +978,9 @@ def _csv_arrow_chunks(plan: _CsvPlan, chunk_rows: int, *, pixels: bool = False, 
                 break
             except (pa.ArrowException, OSError, ValueError, TypeError, EOFError, zlib.error):
                 raise _Fallback from None
+            if skip:
+                dropped = min(skip, batch.num_rows)
+                batch, skip = batch.slice(dropped), skip - dropped
             pending.append(batch)
             pending_rows += batch.num_rows
             while pending_rows >= chunk_rows:

@@ -117,7 +117,8 @@ def fit_file(
         :func:`bayesgen.io.iter_chunks`).
     chunk_rows : int, default=10000
         Rows per chunk.  Memory is about ``chunk_rows * n_features * 8`` bytes a few times
-        over, plus one ``n_features**2`` scatter per class.
+        over, plus one ``n_features**2`` scatter per class (two for a class whose mean drifts
+        far within the file, see :class:`~bayesgen._stats.StatsAccumulator`).
     label_column : str, int or None
         Label column of a CSV/Parquet file (default: ``label``, else the first column).
     classes : array-like, optional
