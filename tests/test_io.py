@@ -507,6 +507,52 @@ def test_kaggle_stream_late_value_out_of_pixel_range(tmp_path):
                 expected, labels)
 
 
+@pytest.mark.parametrize("case", ["plain", "x-labels", "late-quote", "cr-lines", "gz"])
+def test_csv_blocks_of_lines_equal_full_read(tmp_path, monkeypatch, case):
+    """Files cut into blocks of whole lines (tiny blocks here) read like the whole file;
+    where a cut cannot be trusted the streaming reader takes over from the row reached."""
+    pytest.importorskip("pyarrow")
+    monkeypatch.setattr(bio, "_CSV_BLOCK_BYTES", 3000)
+    rng = np.random.default_rng(8)
+    n = 400
+    pix = rng.integers(0, 256, size=(n, 784))
+    labels = [str(i % 10) for i in range(n)]
+    if case == "x-labels":  # 'x' in some blocks only: those are parsed as doubles
+        labels = ["a" if i % 2 else "b" for i in range(n)]
+        labels[150:160] = ["x"] * 10
+    lines = [KAGGLE_HEADER] + [f"{lab}," + ",".join(map(str, row))
+                               for lab, row in zip(labels, pix, strict=True)]
+    if case == "late-quote":
+        lines[300] = '"' + labels[298] + '",' + ",".join(map(str, pix[298]))
+    newline = "\r" if case == "cr-lines" else "\n"
+    text = newline.join(lines) + newline
+    path = tmp_path / ("train.csv.gz" if case == "gz" else "train.csv")
+    if case == "gz":
+        path.write_bytes(gzip.compress(text.encode()))
+    else:
+        write_text(path, text)
+    full = read_labelled(path)
+    assert full.source_format == "kaggle-csv"
+    streamed = []
+    real_stream = bio._csv_arrow_chunks
+
+    def stream(*args, **kwargs):
+        streamed.append(kwargs.get("skip"))
+        return real_stream(*args, **kwargs)
+
+    monkeypatch.setattr(bio, "_csv_arrow_chunks", stream)
+    for chunk_rows in (7, 128, 1000):
+        chunks = list(iter_chunks(path, chunk_rows=chunk_rows))
+        assert all(len(c) == chunk_rows for c in chunks[:-1])
+        assert_same(full, *concat(chunks))
+    if case == "late-quote":  # blocks first, then the streaming reader from a later row
+        assert len(streamed) == 3 and streamed[0] > 0  # (chunk_rows=7: rows were out)
+    elif case == "cr-lines":  # no cut can be trusted: the streaming reader from the start
+        assert streamed == [0, 0, 0]
+    else:
+        assert streamed == []
+
+
 def test_iter_chunks_validates_chunk_rows(tmp_path):
     path = write_text(tmp_path / "d.csv", "label,x\n1,0\n")
     for bad in (0, -1, 2.5, True):

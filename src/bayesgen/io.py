@@ -902,44 +902,7 @@ class _CsvChunkState:
         return _csv_data(plan, X, y, bool(self.is_kaggle), self.image_shape)
 
 
-class _HexGuard:
-    """A read-only byte stream for pyarrow that refuses data holding an ``x`` or ``X``.
-
-    pyarrow's integer parser also accepts hexadecimal (``0x1f``), which a CSV of decimal
-    pixels never holds; the fast uint8 route is only taken while no such letter passes by
-    (the header line, where ``pixel0`` has one, is not judged).
-    """
-
-    def __init__(self, raw):
-        self._raw = raw
-        self._in_header = True
-        self.closed = False
-
-    def read(self, nbytes=-1):
-        data = self._raw.read(nbytes)
-        view = data
-        if self._in_header:
-            ends = [i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0]
-            if not ends:
-                return data
-            self._in_header = False  # pyarrow also ends lines at a bare carriage return
-            view = data[min(ends) + 1 :]
-        if view.find(b"x") >= 0 or view.find(b"X") >= 0:
-            raise ValueError("hexadecimal-looking value: not a decimal pixel file")
-        return data
-
-    def readable(self):
-        return True
-
-    def seekable(self):
-        return False
-
-    def close(self):
-        self.closed = True
-        self._raw.close()
-
-
-def _csv_arrow_chunks(plan: _CsvPlan, chunk_rows: int, *, pixels: bool = False, skip: int = 0):
+def _csv_arrow_chunks(plan: _CsvPlan, chunk_rows: int, *, skip: int = 0):
     """Yield ``(X_raw, texts)`` chunks of exactly ``chunk_rows`` rows via pyarrow's streaming
     reader, from data row ``skip`` on; raise _Fallback on anything the exact python reader
     should judge.
@@ -947,19 +910,13 @@ def _csv_arrow_chunks(plan: _CsvPlan, chunk_rows: int, *, pixels: bool = False, 
     The first ``skip`` rows are parsed and dropped here, counted as pyarrow's rows (blank
     lines are not rows), rather than skipped as lines by the reader: the row counts of the
     routes then agree.
-
-    ``pixels=True`` (Kaggle-layout files) parses the features as uint8 -- decimal integers
-    0..255 only, anything else falls back -- which is faster than parsing doubles and
-    needs no check of the values afterwards; ``X_raw`` is then uint8.
     """
     pa, pacsv = _pyarrow_csv()
     names, read, parse, convert = _arrow_csv_options(
-        plan, pa.uint8() if pixels else pa.float64(), newlines=False, block_size=1 << 20
+        plan, pa.float64(), newlines=False, block_size=1 << 20
     )
     try:
         stream = pa.input_stream(str(plan.path), compression="gzip" if plan.gz else None)
-        if pixels:
-            stream = pa.PythonFile(_HexGuard(stream), mode="r")
     except (pa.ArrowException, OSError, ValueError):
         raise _Fallback from None
     with stream:
@@ -986,11 +943,142 @@ def _csv_arrow_chunks(plan: _CsvPlan, chunk_rows: int, *, pixels: bool = False, 
             while pending_rows >= chunk_rows:
                 table = pa.Table.from_batches(pending, schema=schema)
                 head, rest = table.slice(0, chunk_rows), table.slice(chunk_rows)
-                yield _arrow_chunk(head, names, plan, pixels)
+                yield _arrow_chunk(head, names, plan)
                 pending, pending_rows = rest.to_batches(), rest.num_rows
         if pending_rows:
-            yield _arrow_chunk(pa.Table.from_batches(pending, schema=schema), names, plan,
-                               pixels)
+            yield _arrow_chunk(pa.Table.from_batches(pending, schema=schema), names, plan)
+
+
+#: bytes of whole lines parsed at once by :func:`_csv_block_chunks`
+_CSV_BLOCK_BYTES = 8 << 20
+
+
+def _csv_line_blocks(plan: _CsvPlan, block_bytes: int):
+    """Yield the data after the header line in blocks of whole lines (raw bytes).
+
+    Raises _Fallback where a cut after a newline cannot be trusted: a header not ended by
+    ``\\n`` (e.g. carriage returns only), no newline for many blocks, or a quote (a quoted
+    field may hold a newline).
+    """
+    try:
+        fh = gzip.open(plan.path, "rb") if plan.gz else open(plan.path, "rb")
+    except OSError:
+        raise _Fallback from None
+    with fh:
+        try:
+            buf = fh.read(block_bytes)
+            while buf.find(b"\n") < 0 and len(buf) < max(8 * block_bytes, 1 << 20):
+                more = fh.read(block_bytes)
+                if not more:
+                    break
+                buf += more
+            newline, cr = buf.find(b"\n"), buf.find(b"\r")
+            if newline < 0 or 0 <= cr < newline - 1:
+                raise _Fallback
+            carry = buf[newline + 1 :]
+            while True:
+                data = fh.read(block_bytes)
+                buf = carry + data if carry else data
+                if not data:
+                    if buf.strip():
+                        if b'"' in buf:
+                            raise _Fallback
+                        yield buf
+                    return
+                cut = buf.rfind(b"\n")
+                if cut < 0:
+                    if len(buf) > 8 * block_bytes:
+                        raise _Fallback
+                    carry = buf
+                    continue
+                block, carry = buf[: cut + 1], buf[cut + 1 :]
+                if b'"' in block:
+                    raise _Fallback
+                yield block
+        except (OSError, EOFError, zlib.error):
+            raise _Fallback from None
+
+
+def _csv_block_chunks(plan: _CsvPlan, chunk_rows: int, *, pixels: bool = False, skip: int = 0):
+    """Yield ``(X_raw, texts)`` chunks of exactly ``chunk_rows`` rows, from data row ``skip``
+    on, parsing blocks of whole lines with pyarrow's multi-threaded ``read_csv``.
+
+    The file is cut after newlines into blocks of about ``_CSV_BLOCK_BYTES`` (see
+    :func:`_csv_line_blocks`), so each block parses with all cores, like a whole-file read,
+    and memory stays bounded.  With ``pixels=True`` (Kaggle-layout files) a block is parsed
+    as uint8 -- decimal integers 0..255 -- unless it holds an ``x`` (pyarrow's integer
+    parser accepts hexadecimal) or fails to, and then as doubles; ``X_raw`` is uint8 while
+    every block of a chunk was.  Raises _Fallback on anything the exact python reader
+    should judge.
+    """
+    pa, pacsv = _pyarrow_csv()
+    names = [f"c{i}" for i in range(len(plan.columns))]
+    read = pacsv.ReadOptions(column_names=names)
+    parse = pacsv.ParseOptions(delimiter=plan.delimiter, newlines_in_values=False)
+
+    def convert(ftype):
+        types = {n: ftype for n in names}
+        types[names[plan.label_idx]] = pa.string()
+        return pacsv.ConvertOptions(column_types=types, null_values=[],
+                                    strings_can_be_null=False,
+                                    quoted_strings_can_be_null=False)
+
+    as_pixels, as_doubles = convert(pa.uint8()), convert(pa.float64())
+    pending, pending_rows = [], 0
+    for block in _csv_line_blocks(plan, _CSV_BLOCK_BYTES):
+        table = None
+        if pixels and block.find(b"x") < 0 and block.find(b"X") < 0:
+            try:
+                table = pacsv.read_csv(pa.BufferReader(block), read_options=read,
+                                       parse_options=parse, convert_options=as_pixels)
+                dtype = np.uint8
+            except (pa.ArrowException, ValueError, TypeError):
+                table = None
+        if table is None:
+            try:
+                table = pacsv.read_csv(pa.BufferReader(block), read_options=read,
+                                       parse_options=parse, convert_options=as_doubles)
+            except (pa.ArrowException, ValueError, TypeError):
+                raise _Fallback from None
+            dtype = np.float64
+        del block
+        B, texts = _arrow_chunk(table, names, plan, dtype is np.uint8)
+        del table
+        if skip:
+            dropped = min(skip, len(texts))
+            B, texts, skip = B[dropped:], texts[dropped:], skip - dropped
+        if len(texts):
+            pending.append((B, texts))
+            pending_rows += len(texts)
+        while pending_rows >= chunk_rows:
+            head, pending = _take_rows(pending, chunk_rows)
+            pending_rows -= chunk_rows
+            yield head
+    if pending_rows:
+        yield _take_rows(pending, pending_rows)[0]
+
+
+def _take_rows(pending, rows):
+    """The first ``rows`` rows of a list of ``(B, texts)`` parts, and the rest of the list.
+
+    Parts of uint8 and float64 together become float64 (pixel counts, exact).
+    """
+    parts, rest, need = [], [], rows
+    for B, texts in pending:
+        if need <= 0:
+            rest.append((B, texts))
+        elif len(texts) <= need:
+            parts.append((B, texts))
+            need -= len(texts)
+        else:
+            parts.append((B[:need], texts[:need]))
+            rest.append((B[need:], texts[need:]))
+            need = 0
+    if len(parts) == 1:
+        return parts[0], rest
+    dtype = np.result_type(*(B.dtype for B, _ in parts))
+    B = np.concatenate([B.astype(dtype, copy=False) for B, _ in parts])
+    return (B, [t for _, texts in parts for t in texts]), rest
 
 
 def _arrow_chunk(table, names, plan, pixels=False):
@@ -1007,11 +1095,16 @@ def _iter_csv(path, chunk_rows, *, label_column, delimiter, kaggle, label_dtype,
     state = _CsvChunkState(plan, kaggle, label_dtype, image_shape)
     emitted = 0
     if plan.simple and _pyarrow_csv() is not None:
-        # Kaggle-layout files: uint8 pixels first; anything else (or the first value that
-        # is not a decimal 0..255) goes on with doubles from the row reached
-        routes = [True, False] if plan.kaggle_header else [False]
-        for pixels in routes:
-            gen = _csv_arrow_chunks(plan, chunk_rows, pixels=pixels, skip=emitted)
+        # blocks of whole lines parsed with all cores (uint8 pixels for Kaggle-layout
+        # files); where lines cannot be cut safely (quotes, carriage returns), pyarrow's
+        # streaming reader goes on from the row reached; then the exact python reader
+        routes = [
+            lambda: _csv_block_chunks(plan, chunk_rows, pixels=plan.kaggle_header,
+                                      skip=emitted),
+            lambda: _csv_arrow_chunks(plan, chunk_rows, skip=emitted),
+        ]
+        for route in routes:
+            gen = route()
             try:
                 while True:
                     try:
