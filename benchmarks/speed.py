@@ -204,8 +204,16 @@ def bench_csv(path: Path, repeats):
             Xk.mean(axis=0)
             np.cov(Xk.T)
 
+    def streamed():
+        from bayesgen.streaming import fit_file
+
+        fit_file(BayesClassifier(), path)
+
     t, b = time_pair(ours, baseline, repeats)
     rows = [_row("read_labelled + fit, Kaggle CSV 42000 rows vs pyarrow read_csv", t, b, 1.5)]
+    ts, bs = time_pair(streamed, baseline, repeats)
+    rows.append(_row("fit_file (chunks parsed while the last is reduced) vs pyarrow read_csv",
+                     ts, bs, None))
     t2, p = time_pair(ours, tutorial, max(1, repeats // 2))
     rows.append(_row("read + fit vs tutorial pandas path (read_csv, to_numpy, np.cov/class)",
                      t2, p, None, "speedup"))
