@@ -55,6 +55,7 @@ from ._errors import FitError
 from ._lowrank import LowRankCovariance, ppca_from_covariance
 from ._persist import persistable
 from ._random import check_random_state
+from ._threads import one_blas_thread
 
 __all__ = ["GaussianMixtureDensity", "MixtureOfFactorAnalysersDensity"]
 
@@ -144,7 +145,8 @@ def _lowrank_mstep_all(X, X2, resp, nk, means, reg_covar, previous, isotropic):
     two matrix products.  Returns a list with None for components that failed to factor.
     """
     var = np.maximum((resp.T @ X2) / nk[:, None] - means * means, 0.0)  # (K, d)
-    betas = [c.solve(c.W.T) for c in previous]  # (k_j, d)
+    with one_blas_thread():  # small per-component operands (see bayesgen._threads)
+        betas = [c.solve(c.W.T) for c in previous]  # (k_j, d)
     XB = X @ np.concatenate(betas, axis=0).T  # (n, sum k)
     Ew = np.empty_like(XB)
     start = 0
@@ -155,6 +157,14 @@ def _lowrank_mstep_all(X, X2, resp, nk, means, reg_covar, previous, isotropic):
         spans.append((start, k))
         start += k
     XtE = X.T @ Ew  # (d, sum k)
+    with one_blas_thread():
+        return _lowrank_components(previous, betas, spans, XtE, Ew, means, nk, var,
+                                   reg_covar, isotropic)
+
+
+def _lowrank_components(previous, betas, spans, XtE, Ew, means, nk, var, reg_covar,
+                        isotropic):
+    """The per-component end of :func:`_lowrank_mstep_all` (small operands)."""
     out = []
     floor = max(reg_covar, 1e-12)
     for j, (c, beta, (start, k)) in enumerate(zip(previous, betas, spans, strict=True)):
