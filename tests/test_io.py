@@ -456,16 +456,6 @@ def _big_kaggle(tmp_path, n=2500, edit=None, gz=False, newline="\n", blank_after
     return path, pix, labels
 
 
-@pytest.mark.parametrize("gz", [False, True])
-def test_kaggle_stream_of_many_blocks_equals_full_read(tmp_path, gz):
-    path, pix, labels = _big_kaggle(tmp_path, gz=gz)
-    full = read_labelled(path)
-    assert_same(full, pix / 255.0, labels)
-    chunks = list(iter_chunks(path, chunk_rows=333))
-    assert {c.source_format for c in chunks} == {"kaggle-csv"}
-    assert_same(full, *concat(chunks))
-
-
 def test_kaggle_stream_never_reads_hexadecimal_as_a_pixel(tmp_path):
     """pyarrow's integer parser takes '0x1f' as 31; the streamed uint8 route must not."""
     pytest.importorskip("pyarrow")
@@ -483,14 +473,17 @@ def test_kaggle_stream_hex_guard_with_carriage_return_lines(tmp_path):
         list(iter_chunks(path, chunk_rows=500))
 
 
-def test_kaggle_stream_resumes_without_losing_or_repeating_rows(tmp_path):
-    """uint8 parsing gives way at '7.0' late in the file; doubles go on from the row reached
-    (a blank line earlier must not shift the count)."""
-    pytest.importorskip("pyarrow")
-    path, pix, labels = _big_kaggle(tmp_path, edit=(2200, 400, "7.0"), blank_after=10)
+@pytest.mark.parametrize("case", ["plain", "gz", "late-7.0"])
+def test_kaggle_stream_of_many_blocks_equals_full_read(tmp_path, case):
+    """Streamed in many blocks (uint8 pixels), with gzip, or with a block that must be parsed
+    as doubles ('7.0') after a blank line that must not shift the row count."""
+    edit, blank = ((2200, 400, "7.0"), 10) if case == "late-7.0" else (None, None)
+    path, pix, labels = _big_kaggle(tmp_path, gz=case == "gz", edit=edit, blank_after=blank)
     full = read_labelled(path)
     assert full.X.shape[0] == 2500
-    chunks = list(iter_chunks(path, chunk_rows=500))
+    if case != "late-7.0":
+        assert_same(full, pix / 255.0, labels)
+    chunks = list(iter_chunks(path, chunk_rows=333))
     assert {c.source_format for c in chunks} == {"kaggle-csv"}
     assert_same(full, *concat(chunks))
 
