@@ -546,6 +546,23 @@ def test_csv_blocks_of_lines_equal_full_read(tmp_path, monkeypatch, case):
         assert streamed == []
 
 
+def test_csv_blocks_judge_a_blank_last_line_and_a_mid_file_bom_like_the_whole_read(
+        tmp_path, monkeypatch):
+    pytest.importorskip("pyarrow")
+    monkeypatch.setattr(bio, "_CSV_BLOCK_BYTES", 64)
+    rows = "".join(f"{i % 10},{i},{i * 2}\n" for i in range(200))
+    spaced = write_text(tmp_path / "spaced.csv", "label,a,b\n" + rows + " ")
+    with pytest.raises(DataError, match="line 202"):
+        read_labelled(spaced)
+    with pytest.raises(DataError, match="line 202"):
+        list(iter_chunks(spaced, chunk_rows=3))
+    lines = [f"c{i % 3},{i},{2 * i}" for i in range(60)]
+    lines[29] = "\ufeff" + lines[29]
+    bom = write_text(tmp_path / "bom.csv", "label,a,b\n" + "\n".join(lines) + "\n")
+    monkeypatch.setattr(bio, "_CSV_BLOCK_BYTES", 21)
+    assert_same(read_labelled(bom), *concat(iter_chunks(bom, chunk_rows=4)))
+
+
 def test_iter_chunks_validates_chunk_rows(tmp_path):
     path = write_text(tmp_path / "d.csv", "label,x\n1,0\n")
     for bad in (0, -1, 2.5, True):

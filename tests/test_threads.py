@@ -15,3 +15,34 @@ def test_one_blas_thread_limits_inside_and_restores_after():
         with one_blas_thread():
             assert all(n == 1 for n in _blas_threads())
         assert _blas_threads() == before
+
+
+def test_overlapping_limits_from_two_threads_restore_the_original_count():
+    """A enters, B enters, A leaves, B leaves: the limit holds until B leaves, and BLAS
+    must not stay on one thread afterwards."""
+    import threading
+
+    before = _blas_threads()
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def first():
+        with one_blas_thread():
+            a_in.set()
+            b_in.wait(5)
+        a_out.set()
+
+    def second():
+        a_in.wait(5)
+        with one_blas_thread():
+            b_in.set()
+            a_out.wait(5)
+            seen["inside"] = _blas_threads()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert all(n == 1 for n in seen["inside"])
+    assert _blas_threads() == before

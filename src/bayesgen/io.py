@@ -951,14 +951,15 @@ def _csv_arrow_chunks(plan: _CsvPlan, chunk_rows: int, *, skip: int = 0):
 
 #: bytes of whole lines parsed at once by :func:`_csv_block_chunks`
 _CSV_BLOCK_BYTES = 8 << 20
+_BOM = b"\xef\xbb\xbf"
 
 
 def _csv_line_blocks(plan: _CsvPlan, block_bytes: int):
     """Yield the data after the header line in blocks of whole lines (raw bytes).
 
     Raises _Fallback where a cut after a newline cannot be trusted: a header not ended by
-    ``\\n`` (e.g. carriage returns only), no newline for many blocks, or a quote (a quoted
-    field may hold a newline).
+    ``\\n`` (e.g. carriage returns only), no newline for many blocks, a quote (a quoted
+    field may hold a newline) or a block opening with a byte-order mark.
     """
     try:
         fh = gzip.open(plan.path, "rb") if plan.gz else open(plan.path, "rb")
@@ -980,8 +981,8 @@ def _csv_line_blocks(plan: _CsvPlan, block_bytes: int):
                 data = fh.read(block_bytes)
                 buf = carry + data if carry else data
                 if not data:
-                    if buf.strip():
-                        if b'"' in buf:
+                    if buf:  # a last line without a newline (pyarrow judges what it holds)
+                        if b'"' in buf or buf.startswith(_BOM):
                             raise _Fallback
                         yield buf
                     return
@@ -992,7 +993,8 @@ def _csv_line_blocks(plan: _CsvPlan, block_bytes: int):
                     carry = buf
                     continue
                 block, carry = buf[: cut + 1], buf[cut + 1 :]
-                if b'"' in block:
+                # pyarrow would drop a byte-order mark opening a block: leave it to the others
+                if b'"' in block or block.startswith(_BOM):
                     raise _Fallback
                 yield block
         except (OSError, EOFError, zlib.error):
@@ -1024,6 +1026,8 @@ def _csv_block_chunks(plan: _CsvPlan, chunk_rows: int, *, pixels: bool = False, 
                                     quoted_strings_can_be_null=False)
 
     as_pixels, as_doubles = convert(pa.uint8()), convert(pa.float64())
+    # parsed blocks wait as pyarrow tables (sliced without copies); a chunk becomes numpy
+    # only when it is handed out
     pending, pending_rows = [], 0
     for block in _csv_line_blocks(plan, _CSV_BLOCK_BYTES):
         table = None
@@ -1031,7 +1035,7 @@ def _csv_block_chunks(plan: _CsvPlan, chunk_rows: int, *, pixels: bool = False, 
             try:
                 table = pacsv.read_csv(pa.BufferReader(block), read_options=read,
                                        parse_options=parse, convert_options=as_pixels)
-                dtype = np.uint8
+                as_uint8 = True
             except (pa.ArrowException, ValueError, TypeError):
                 table = None
         if table is None:
@@ -1040,45 +1044,47 @@ def _csv_block_chunks(plan: _CsvPlan, chunk_rows: int, *, pixels: bool = False, 
                                        parse_options=parse, convert_options=as_doubles)
             except (pa.ArrowException, ValueError, TypeError):
                 raise _Fallback from None
-            dtype = np.float64
+            as_uint8 = False
         del block
-        B, texts = _arrow_chunk(table, names, plan, dtype is np.uint8)
-        del table
         if skip:
-            dropped = min(skip, len(texts))
-            B, texts, skip = B[dropped:], texts[dropped:], skip - dropped
-        if len(texts):
-            pending.append((B, texts))
-            pending_rows += len(texts)
+            dropped = min(skip, table.num_rows)
+            table, skip = table.slice(dropped), skip - dropped
+        if table.num_rows:
+            pending.append((table, as_uint8))
+            pending_rows += table.num_rows
         while pending_rows >= chunk_rows:
-            head, pending = _take_rows(pending, chunk_rows)
+            chunk, pending = _first_rows(pending, chunk_rows)
             pending_rows -= chunk_rows
-            yield head
+            yield _table_chunk(chunk, names, plan)
     if pending_rows:
-        yield _take_rows(pending, pending_rows)[0]
+        yield _table_chunk(pending, names, plan)
 
 
-def _take_rows(pending, rows):
-    """The first ``rows`` rows of a list of ``(B, texts)`` parts, and the rest of the list.
-
-    Parts of uint8 and float64 together become float64 (pixel counts, exact).
-    """
-    parts, rest, need = [], [], rows
-    for B, texts in pending:
+def _first_rows(pending, rows):
+    """Split a list of ``(table, as_uint8)`` after ``rows`` rows (zero-copy slices)."""
+    head, rest, need = [], [], rows
+    for table, as_uint8 in pending:
         if need <= 0:
-            rest.append((B, texts))
-        elif len(texts) <= need:
-            parts.append((B, texts))
-            need -= len(texts)
+            rest.append((table, as_uint8))
+        elif table.num_rows <= need:
+            head.append((table, as_uint8))
+            need -= table.num_rows
         else:
-            parts.append((B[:need], texts[:need]))
-            rest.append((B[need:], texts[need:]))
+            head.append((table.slice(0, need), as_uint8))
+            rest.append((table.slice(need), as_uint8))
             need = 0
-    if len(parts) == 1:
-        return parts[0], rest
-    dtype = np.result_type(*(B.dtype for B, _ in parts))
-    B = np.concatenate([B.astype(dtype, copy=False) for B, _ in parts])
-    return (B, [t for _, texts in parts for t in texts]), rest
+    return head, rest
+
+
+def _table_chunk(parts, names, plan):
+    """``(B, texts)`` of consecutive table pieces; uint8 beside float64 pieces becomes
+    float64 (pixel counts, exact)."""
+    chunks = [_arrow_chunk(table, names, plan, as_uint8) for table, as_uint8 in parts]
+    if len(chunks) == 1:
+        return chunks[0]
+    dtype = np.result_type(*(B.dtype for B, _ in chunks))
+    B = np.concatenate([B.astype(dtype, copy=False) for B, _ in chunks])
+    return B, [t for _, texts in chunks for t in texts]
 
 
 def _arrow_chunk(table, names, plan, pixels=False):
