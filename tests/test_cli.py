@@ -311,3 +311,17 @@ def test_sample_is_chunk_size_invariant(model_file, tmp_path, capsys):
     run(capsys, "sample", model_file, "-n", "30", "--seed", "4", "--chunk-rows", "7", "-o", a)
     run(capsys, "sample", model_file, "-n", "30", "--seed", "4", "--chunk-rows", "1000", "-o", b)
     assert a.read_text() == b.read_text()
+
+
+def test_library_messages_name_the_command_line_flag(capsys, tmp_path):
+    """io says label_column= (its Python argument); through the CLI it says --label-column."""
+    from bayesgen.cli import _flag_wording
+
+    assert _flag_wording("pass label_column=<index>.") == "pass --label-column <index>."
+    assert _flag_wording("choose it as label_column=.") == "choose it as --label-column."
+    assert _flag_wording("label_column=7 is out of range") == "--label-column 7 is out of range"
+    path = tmp_path / "d.csv"
+    path.write_text("label,x\n1,2\n")
+    code, _, err = run(capsys, "fit", path, "--label-column", "nope", "-o", tmp_path / "m.bgm")
+    assert code == 1
+    assert "--label-column" in err and "label_column=" not in err

@@ -674,6 +674,24 @@ def _register_extra_commands(command) -> None:
     _cli_extra.register(command)
 
 
+#: Python keyword arguments named in library messages -> the command line's flag
+_FLAG_WORDS = {"label_column": "--label-column"}
+
+
+def _flag_wording(message: str) -> str:
+    """Name the command line's flags where a library message names Python arguments.
+
+    ``label_column=3`` becomes ``--label-column 3``; ``with label_column=.`` becomes ``with
+    --label-column.``
+    """
+    import re
+
+    for word, flag in _FLAG_WORDS.items():
+        message = re.sub(rf"\b{word}=(?=[\s,.;:)]|$)", flag, message)
+        message = re.sub(rf"\b{word}=", f"{flag} ", message)
+    return message
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``bayesgen`` command; returns the exit code."""
     parser = build_parser()
@@ -700,7 +718,7 @@ def main(argv: list[str] | None = None) -> int:
         NotADirectoryError,
         ValueError,
     ) as exc:
-        print(f"bayesgen {args.command}: error: {exc}", file=sys.stderr)
+        print(f"bayesgen {args.command}: error: {_flag_wording(str(exc))}", file=sys.stderr)
         return EXIT_FAILED
     except OSError as exc:
         print(f"bayesgen {args.command}: error: {exc}", file=sys.stderr)
