@@ -189,8 +189,34 @@ class LocationScaleDensity(Density):
     """A density ``x = mean_ + colorize(z)``, ``z ~ N(0, I)``: the Gaussian families.
 
     Subclasses set ``mean_`` (d,) and ``covariance_`` (a :class:`~bayesgen._covariance.
-    Covariance`); sampling is shared here, with float32 copies of the factor cast once.
+    Covariance`); scoring, sampling (with float32 copies of the factor cast once), the mean,
+    the dense covariance and the shape checks after loading are shared here.
     """
+
+    def _score_samples(self, X: np.ndarray) -> np.ndarray:
+        # X - mean_ is a fresh array: the kernel may use it as scratch
+        return self.covariance_.log_pdf(X - self.mean_, overwrite=True)
+
+    def mean(self) -> np.ndarray:
+        """E[x], shape (n_features,)."""
+        self._check_fitted()
+        return self.mean_
+
+    def covariance(self) -> np.ndarray:
+        """The fitted covariance as a dense (d, d) matrix."""
+        self._check_fitted()
+        return self.covariance_.dense()
+
+    def _check_mean_and_covariance(self) -> None:
+        """After loading: ``mean_``, ``covariance_`` and ``n_features_in_`` agree."""
+        if self.mean_.shape != (self.covariance_.n_features,):
+            raise ValueError(
+                f"mean has shape {self.mean_.shape} but the covariance has "
+                f"{self.covariance_.n_features} features"
+            )
+        if self.n_features_in_ != self.mean_.shape[0]:
+            raise ValueError("n_features_in_ does not match the mean")
+        self._cast_cache = {}
 
     def _factor(self, dtype: np.dtype):
         """Mean and covariance in ``dtype``, cast once and cached."""

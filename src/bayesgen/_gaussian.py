@@ -270,9 +270,6 @@ class GaussianDensity(LocationScaleDensity):
         return fitted
 
     # kernels -----------------------------------------------------------------------
-    def _score_samples(self, X: np.ndarray) -> np.ndarray:
-        return self.covariance_.log_pdf(X - self.mean_, overwrite=True)
-
     def _colorize_into(self, out: np.ndarray) -> bool:
         """Turn standard normals in ``out`` into rows drawn from p(x), in place.
 
@@ -292,16 +289,6 @@ class GaussianDensity(LocationScaleDensity):
         out += mean
         return True
 
-    def mean(self) -> np.ndarray:
-        """E[x], shape (n_features,)."""
-        self._check_fitted()
-        return self.mean_
-
-    def covariance(self) -> np.ndarray:
-        """The fitted covariance as a dense (d, d) matrix."""
-        self._check_fitted()
-        return self.covariance_.dense()
-
     def n_parameters(self) -> int:
         """Free parameters: d for the mean plus those of the covariance."""
         self._check_fitted()
@@ -317,11 +304,4 @@ class GaussianDensity(LocationScaleDensity):
             value = getattr(self, name)
             if not isinstance(value, numbers.Real) or isinstance(value, bool):
                 raise ValueError(f"{name} must be a number")
-        if self.mean_.shape != (self.covariance_.n_features,):
-            raise ValueError(
-                f"mean has shape {self.mean_.shape} but the covariance has "
-                f"{self.covariance_.n_features} features"
-            )
-        if self.n_features_in_ != self.mean_.shape[0]:
-            raise ValueError("n_features_in_ does not match the mean")
-        self._cast_cache = {}
+        self._check_mean_and_covariance()

@@ -390,20 +390,8 @@ class FactorAnalysisDensity(LocationScaleDensity):
             out.append(density)
         return out
 
-    # kernels -----------------------------------------------------------------------
-    def _score_samples(self, X: np.ndarray) -> np.ndarray:
-        return self.covariance_.log_pdf(X - self.mean_)
-
-    def mean(self) -> np.ndarray:
-        """E[x], shape (n_features,)."""
-        self._check_fitted()
-        return self.mean_
-
-    def covariance(self) -> np.ndarray:
-        """The fitted covariance ``W W^T + Psi`` as a dense (d, d) matrix."""
-        self._check_fitted()
-        return self.covariance_.dense()
-
+    # kernels (scoring, sampling, mean, dense covariance ``W W^T + Psi``: shared in
+    # LocationScaleDensity) ----------------------------------------------------------
     @property
     def components_(self) -> np.ndarray:
         """Loadings ``W^T``, shape (k, n_features)."""
@@ -421,12 +409,8 @@ class FactorAnalysisDensity(LocationScaleDensity):
         return int(d + d * k - k * (k - 1) // 2 + noise)
 
     def _after_load(self) -> None:
-        if self.mean_.shape != (self.covariance_.n_features,):
-            raise ValueError("mean and covariance disagree on the number of features")
-        if self.n_features_in_ != self.mean_.shape[0]:
-            raise ValueError("n_features_in_ does not match the mean")
+        self._check_mean_and_covariance()
         self.n_iter_ = int(self.n_iter_)
         self.converged_ = bool(self.converged_)
         self.lower_bound_ = float(self.lower_bound_)
         self.lower_bound_history_ = [float(v) for v in self.lower_bound_history_]
-        self._cast_cache = {}
