@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -684,8 +685,6 @@ def _flag_wording(message: str) -> str:
     ``label_column=3`` becomes ``--label-column 3``; ``with label_column=.`` becomes ``with
     --label-column.``
     """
-    import re
-
     for word, flag in _FLAG_WORDS.items():
         message = re.sub(rf"\b{word}=(?=[\s,.;:)]|$)", flag, message)
         message = re.sub(rf"\b{word}=", f"{flag} ", message)

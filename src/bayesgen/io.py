@@ -905,48 +905,63 @@ class _CsvChunkState:
 def _csv_arrow_chunks(plan: _CsvPlan, chunk_rows: int, *, skip: int = 0):
     """Yield ``(X_raw, texts)`` chunks of exactly ``chunk_rows`` rows via pyarrow's streaming
     reader, from data row ``skip`` on; raise _Fallback on anything the exact python reader
-    should judge.
-
-    The first ``skip`` rows are parsed and dropped here, counted as pyarrow's rows (blank
-    lines are not rows), rather than skipped as lines by the reader: the row counts of the
-    routes then agree.
+    should judge (see :func:`_rechunked` for how rows are skipped and cut).
     """
     pa, pacsv = _pyarrow_csv()
     names, read, parse, convert = _arrow_csv_options(
         plan, pa.float64(), newlines=False, block_size=1 << 20
     )
-    try:
-        stream = pa.input_stream(str(plan.path), compression="gzip" if plan.gz else None)
-    except (pa.ArrowException, OSError, ValueError):
-        raise _Fallback from None
-    with stream:
+
+    def tables():
         try:
-            reader = pacsv.open_csv(
-                stream, read_options=read, parse_options=parse, convert_options=convert
-            )
-        except (pa.ArrowException, OSError, ValueError, TypeError):
+            stream = pa.input_stream(str(plan.path), compression="gzip" if plan.gz else None)
+        except (pa.ArrowException, OSError, ValueError):
             raise _Fallback from None
-        schema = reader.schema
-        pending, pending_rows = [], 0
-        while True:
+        with stream:
             try:
-                batch = reader.read_next_batch()
-            except StopIteration:
-                break
-            except (pa.ArrowException, OSError, ValueError, TypeError, EOFError, zlib.error):
+                reader = pacsv.open_csv(
+                    stream, read_options=read, parse_options=parse, convert_options=convert
+                )
+            except (pa.ArrowException, OSError, ValueError, TypeError):
                 raise _Fallback from None
+            while True:
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    return
+                except (pa.ArrowException, OSError, ValueError, TypeError, EOFError,
+                        zlib.error):
+                    raise _Fallback from None
+                yield pa.Table.from_batches([batch]), False
+
+    return _rechunked(tables(), chunk_rows, skip, names, plan)
+
+
+def _rechunked(tables, chunk_rows: int, skip: int, names, plan):
+    """Cut a stream of parsed ``(table, as_uint8)`` pieces into ``(X_raw, texts)`` chunks of
+    exactly ``chunk_rows`` rows, after dropping the first ``skip`` rows.
+
+    Rows are skipped as parsed rows (blank lines are not rows), not as lines, so every route
+    counts them alike when one resumes where another gave way.  Pieces wait as pyarrow
+    tables, sliced without copies; a chunk becomes numpy only when it is handed out.
+    """
+    pending, pending_rows = [], 0
+    try:
+        for table, as_uint8 in tables:
             if skip:
-                dropped = min(skip, batch.num_rows)
-                batch, skip = batch.slice(dropped), skip - dropped
-            pending.append(batch)
-            pending_rows += batch.num_rows
+                dropped = min(skip, table.num_rows)
+                table, skip = table.slice(dropped), skip - dropped
+            if table.num_rows:
+                pending.append((table, as_uint8))
+                pending_rows += table.num_rows
             while pending_rows >= chunk_rows:
-                table = pa.Table.from_batches(pending, schema=schema)
-                head, rest = table.slice(0, chunk_rows), table.slice(chunk_rows)
-                yield _arrow_chunk(head, names, plan)
-                pending, pending_rows = rest.to_batches(), rest.num_rows
+                chunk, pending = _first_rows(pending, chunk_rows)
+                pending_rows -= chunk_rows
+                yield _table_chunk(chunk, names, plan)
         if pending_rows:
-            yield _arrow_chunk(pa.Table.from_batches(pending, schema=schema), names, plan)
+            yield _table_chunk(pending, names, plan)
+    finally:
+        tables.close()  # the file closes when the consumer stops early, too
 
 
 #: bytes of whole lines parsed at once by :func:`_csv_block_chunks`
@@ -1014,50 +1029,31 @@ def _csv_block_chunks(plan: _CsvPlan, chunk_rows: int, *, pixels: bool = False, 
     should judge.
     """
     pa, pacsv = _pyarrow_csv()
-    names = [f"c{i}" for i in range(len(plan.columns))]
-    read = pacsv.ReadOptions(column_names=names)
-    parse = pacsv.ParseOptions(delimiter=plan.delimiter, newlines_in_values=False)
+    names, _, parse, as_doubles = _arrow_csv_options(plan, pa.float64(), newlines=False)
+    as_pixels = _arrow_csv_options(plan, pa.uint8(), newlines=False)[3]
+    read = pacsv.ReadOptions(column_names=names)  # a block has no header line
 
-    def convert(ftype):
-        types = {n: ftype for n in names}
-        types[names[plan.label_idx]] = pa.string()
-        return pacsv.ConvertOptions(column_types=types, null_values=[],
-                                    strings_can_be_null=False,
-                                    quoted_strings_can_be_null=False)
+    def parsed(block, convert):
+        return pacsv.read_csv(pa.BufferReader(block), read_options=read,
+                              parse_options=parse, convert_options=convert)
 
-    as_pixels, as_doubles = convert(pa.uint8()), convert(pa.float64())
-    # parsed blocks wait as pyarrow tables (sliced without copies); a chunk becomes numpy
-    # only when it is handed out
-    pending, pending_rows = [], 0
-    for block in _csv_line_blocks(plan, _CSV_BLOCK_BYTES):
-        table = None
-        if pixels and block.find(b"x") < 0 and block.find(b"X") < 0:
-            try:
-                table = pacsv.read_csv(pa.BufferReader(block), read_options=read,
-                                       parse_options=parse, convert_options=as_pixels)
-                as_uint8 = True
-            except (pa.ArrowException, ValueError, TypeError):
-                table = None
-        if table is None:
-            try:
-                table = pacsv.read_csv(pa.BufferReader(block), read_options=read,
-                                       parse_options=parse, convert_options=as_doubles)
-            except (pa.ArrowException, ValueError, TypeError):
-                raise _Fallback from None
-            as_uint8 = False
-        del block
-        if skip:
-            dropped = min(skip, table.num_rows)
-            table, skip = table.slice(dropped), skip - dropped
-        if table.num_rows:
-            pending.append((table, as_uint8))
-            pending_rows += table.num_rows
-        while pending_rows >= chunk_rows:
-            chunk, pending = _first_rows(pending, chunk_rows)
-            pending_rows -= chunk_rows
-            yield _table_chunk(chunk, names, plan)
-    if pending_rows:
-        yield _table_chunk(pending, names, plan)
+    def tables():
+        for block in _csv_line_blocks(plan, _CSV_BLOCK_BYTES):
+            table, as_uint8 = None, False
+            if pixels and block.find(b"x") < 0 and block.find(b"X") < 0:
+                try:
+                    table, as_uint8 = parsed(block, as_pixels), True
+                except (pa.ArrowException, ValueError, TypeError):
+                    table = None
+            if table is None:
+                try:
+                    table = parsed(block, as_doubles)
+                except (pa.ArrowException, ValueError, TypeError):
+                    raise _Fallback from None
+            del block
+            yield table, as_uint8
+
+    return _rechunked(tables(), chunk_rows, skip, names, plan)
 
 
 def _first_rows(pending, rows):
