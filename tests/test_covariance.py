@@ -92,6 +92,30 @@ def test_isolated_features_are_exact(isolated):
     np.testing.assert_allclose(c32.colorize_inplace(Z32.copy()), Z @ L.T, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_colour_flat_puts_each_normal_in_its_feature(dtype):
+    """The engine's layout: the first m*k normals are the coupled features row by row,
+    the rest the isolated ones; the result is Z L^T for that Z, in the features' order."""
+    isolated = [0, 3, 4, 7, 11]
+    coupled = [j for j in range(12) if j not in isolated]
+    cov = FullCovariance.from_matrix(_with_isolated(isolated=isolated)).astype(dtype)
+    L = cov.cholesky.astype(np.float64)
+    rng = np.random.default_rng(8)
+    for m in (7, 1, 30, 7):  # the layout is cached per chunk size and rebuilt when it changes
+        flat = rng.normal(size=m * 12).astype(dtype)
+        Z = np.empty((m, 12))
+        Z[:, coupled] = flat[: m * 7].reshape(m, 7)
+        Z[:, isolated] = flat[m * 7 :].reshape(m, 5)
+        got = cov.colour_flat(flat.copy(), m, np.empty((m, 12), dtype=dtype))
+        assert got.shape == (m, 12) and got.dtype == dtype
+        tol = 1e-4 if dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(got, Z @ L.T, rtol=tol, atol=tol)
+    whole = FullCovariance.from_matrix(_spd(6, 3))
+    flat = rng.normal(size=4 * 6)
+    np.testing.assert_allclose(whole.colour_flat(flat.copy(), 4, np.empty((4, 6))),
+                               flat.reshape(4, 6) @ whole.cholesky.T, atol=1e-12)
+
+
 def test_isolated_feature_without_variance_is_refused():
     C = _with_isolated()
     C[3, 3] = 0.0

@@ -12,9 +12,6 @@ model generates labelled data: draw ``y ~ p(y)`` then ``x ~ p(x | y)``.
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -26,6 +23,7 @@ from ._errors import DataError, FitError, NotFittedError
 from ._gaussian import format_label
 from ._persist import persistable
 from ._random import check_random_state
+from ._sampler import draw_location_scale
 from ._stats import GaussianStats
 from .densities import make_density
 
@@ -84,60 +82,6 @@ def block_generator(root: np.random.SeedSequence, block: int) -> np.random.Gener
     return np.random.Generator(np.random.PCG64(child))
 
 
-#: values per thread below which standard normals are drawn on the calling thread
-_PARALLEL_FILL_MIN = 1 << 20
-_FILL_POOL = None
-
-
-def _fill_standard_normal(jobs) -> None:
-    """Draw standard normals into each ``out`` of ``jobs = [(out, generator)]``.
-
-    Large draws are cut into pieces drawn concurrently (numpy releases the GIL while
-    filling), each piece from its own generator spawned deterministically from the job's,
-    so the numbers depend on neither the thread count nor the timing.
-    """
-    pieces = []
-    for out, rng in jobs:
-        flat = out.reshape(-1)
-        n_pieces = max(1, flat.shape[0] // _PARALLEL_FILL_MIN)
-        if n_pieces == 1:
-            pieces.append((flat, rng))
-            continue
-        seeds = rng.integers(0, 2**63, size=(n_pieces, 2), dtype=np.int64)
-        cuts = np.linspace(0, flat.shape[0], n_pieces + 1).astype(np.intp)
-        for seed, a, b in zip(seeds, cuts[:-1], cuts[1:], strict=True):
-            pieces.append((flat[a:b], np.random.Generator(np.random.PCG64(seed.tolist()))))
-
-    def fill(piece):
-        out, rng = piece
-        rng.standard_normal(dtype=out.dtype, out=out)
-
-    workers = min(_usable_cores(), 8)
-    if workers < 2 or sum(p[0].shape[0] for p in pieces) < 2 * _PARALLEL_FILL_MIN:
-        for piece in pieces:
-            fill(piece)
-        return
-    global _FILL_POOL
-    if _FILL_POOL is None:
-        _FILL_POOL = ThreadPoolExecutor(workers, thread_name_prefix="bayesgen-normals")
-    list(_FILL_POOL.map(fill, pieces))
-
-
-def _usable_cores() -> int:
-    """Cores this process may run on (its CPU affinity where the OS has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
-
-
-def _forget_pool() -> None:
-    """A forked child has the pool object but not its threads: start afresh there."""
-    global _FILL_POOL
-    _FILL_POOL = None
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool)
 
 
 def _rechunk(blocks, chunk: int):
@@ -758,30 +702,27 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         """The sampling engine: labelled rows with one batched draw per class.
 
         Labels come from ``prior`` (``n`` rows: class counts ~ Multinomial(n, prior), rows in
-        random order) or are the class positions ``index``.  The rows of all classes are
-        drawn into one buffer sorted by class, where each class's standard normals are
-        coloured in place (one triangular BLAS product with the cached factor) and its mean
-        added; a single gather then puts the rows in output order.
+        random order) or are the class positions ``index``.  Each class draws its rows from
+        its own generator and writes them straight to their places in the output: the
+        location-scale families through :mod:`bayesgen._sampler` (normals drawn, coloured
+        and shifted chunk by chunk in cache), the others in one batch.
         """
         n_classes = self.classes_.shape[0]
         if index is None:
             counts = rng.multinomial(n, prior)
-            # output row i is row perm[i] of the class-sorted buffer
-            perm = rng.permutation(n) if np.count_nonzero(counts) > 1 else None
-            index = np.repeat(np.arange(n_classes), counts)
-            if perm is not None:
-                index = index[perm]
+            sorted_labels = np.repeat(np.arange(n_classes), counts)
+            if np.count_nonzero(counts) > 1:
+                # the rows of class k go to positions order[bounds[k]:bounds[k + 1]]
+                order = rng.permutation(n)
+                index = np.empty(n, dtype=np.intp)
+                index[order] = sorted_labels
+            else:
+                order, index = None, sorted_labels
         else:
             index = np.asarray(index, dtype=np.intp)
             n = index.shape[0]
             counts = np.bincount(index, minlength=n_classes)
-            if np.count_nonzero(counts) > 1:
-                order = np.argsort(index, kind="stable")
-                perm = np.empty(n, dtype=np.intp)
-                perm[order] = np.arange(n)
-            else:
-                perm = None
-        buffer = np.empty((n, self.n_features_in_), dtype=dtype)
+            order = np.argsort(index, kind="stable") if np.count_nonzero(counts) > 1 else None
         present = np.flatnonzero(counts)
         for k in present:
             if self.densities_[k] is None:
@@ -789,6 +730,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
                     f"class {format_label(self.classes_[k])} has no training rows yet, so it "
                     "cannot be sampled; feed it data with partial_fit first"
                 )
+        X = np.empty((n, self.n_features_in_), dtype=dtype)
         # one child generator per class: the numbers do not depend on how the work is
         # spread over threads
         seeds = rng.integers(0, 2**63, size=(present.shape[0], 2), dtype=np.int64)
@@ -797,14 +739,12 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         for j, k in enumerate(present):
             density = self.densities_[k]
             child = np.random.Generator(np.random.PCG64(seeds[j].tolist()))
-            in_place = hasattr(density, "_colorize_into")
-            jobs.append((density, buffer[bounds[j] : bounds[j + 1]], child, in_place))
-        # Gaussian classes: all standard normals first (in parallel), then colour in place
-        _fill_standard_normal([(out, child) for _, out, child, in_place in jobs if in_place])
-        for density, out, child, in_place in jobs:
-            if not (in_place and density._colorize_into(out)):
-                out[...] = density._sample(out.shape[0], child, dtype)
-        X = buffer if perm is None else np.take(buffer, perm, axis=0)
+            rows = slice(0, n) if order is None else order[bounds[j] : bounds[j + 1]]
+            if hasattr(density, "_sampling_job"):
+                jobs.append(density._sampling_job(rows, child, dtype))
+            else:
+                X[rows] = density._sample(int(counts[k]), child, dtype)
+        draw_location_scale(X, jobs)  # the Gaussian classes, all chunks spread over the cores
         return X, self.classes_[index]
 
     def sample_conditional(self, x_observed, observed_mask, *, y=None, n_samples=1,

@@ -24,6 +24,7 @@ import math
 import numpy as np
 from scipy import linalg
 
+from ._blas import trmm_rows_inplace
 from ._persist import persistable
 
 __all__ = [
@@ -92,6 +93,17 @@ class Covariance:
         """:meth:`colorize` that may overwrite ``Z`` (the result may be ``Z`` itself)."""
         return self.colorize(Z)
 
+    def colour_flat(self, flat: np.ndarray, m: int, out: np.ndarray) -> np.ndarray:
+        """Coloured rows from the ``m * latent_dim`` standard normals in ``flat``.
+
+        The sampling engine's kernel (:mod:`bayesgen._sampler`).  ``flat`` is scratch, 1-d
+        and C-contiguous; ``out`` is a C-contiguous (m, d) array of the same dtype that an
+        implementation may write to.  Returns the (m, d) rows ``Z L^T`` (``flat`` itself
+        reshaped, ``out``, or a new array).  Which normal goes where is the
+        implementation's choice: they are independent.
+        """
+        return self.colorize_inplace(flat.reshape(m, self.latent_dim))
+
     def dense(self) -> np.ndarray:  # pragma: no cover - abstract
         """The covariance as a dense (d, d) matrix (for tests and small d)."""
         raise NotImplementedError
@@ -156,7 +168,7 @@ class FullCovariance(Covariance):
     diagonal.  Such features are found once (exact zeros, nothing approximated) and, when
     they are at least a tenth of the features, factoring and whitening run on the coupled
     block only: ``(k/d)^3`` of the factoring flops and ``(k/d)^2`` of the triangular
-    solves (colouring keeps the whole factor; see :meth:`colorize_inplace`).
+    solves, and sampling colours only the coupled block (see :meth:`colour_flat`).
     Everything else (``dense``, ``cholesky``, model files) sees the full ``d x d`` factor.
 
     Parameters
@@ -302,20 +314,46 @@ class FullCovariance(Covariance):
     def colorize_inplace(self, Z: np.ndarray) -> np.ndarray:
         """``Z L^T`` written over ``Z`` with one triangular BLAS product (trmm).
 
-        trmm uses the triangle of ``L``: half the flops of a general matrix product.  It
-        runs on the whole factor even with isolated features: the standard normals are
-        already in place, and gathering the coupled columns out and back costs as much as
-        the flops it would save (measured on MNIST digits).
+        trmm uses the triangle of ``L``: half the flops of a general matrix product.  Here
+        ``Z`` comes in the features' own order, so the whole factor is used; the sampling
+        engine's :meth:`colour_flat` lays the normals out so that only the coupled block is.
         """
         L = self.cholesky
         if not (Z.flags.c_contiguous and Z.dtype == L.dtype and Z.ndim == 2) or Z.size == 0:
             return self.colorize(Z)
-        # In Fortran order Z^T is (d, n) and L^T is upper: Z^T <- L Z^T = op(L^T) Z^T.
-        (trmm,) = linalg.get_blas_funcs(("trmm",), (L,))
-        out = trmm(1.0, L.T, Z.T, side=0, lower=0, trans_a=1, diag=0, overwrite_b=1)
-        if not np.shares_memory(out, Z):  # pragma: no cover - the wrapper had to copy
-            Z[...] = out.T
-        return Z
+        return trmm_rows_inplace(L, Z)
+
+    def colour_flat(self, flat: np.ndarray, m: int, out: np.ndarray) -> np.ndarray:
+        """The engine's kernel: with isolated features, trmm on the coupled block only.
+
+        The first ``m * k`` normals of ``flat`` become the ``k`` coupled features of the
+        ``m`` rows (coloured by the coupled factor: ``(k/d)^2`` of the flops), the rest the
+        isolated ones (scaled by their standard deviations); one gather then puts every
+        value in its feature's column of ``out``.
+        """
+        if self._coupled is None or flat.dtype != self._factor.dtype:
+            return super().colour_flat(flat, m, out)
+        k = self._factor.shape[0]
+        coupled = flat[: m * k].reshape(m, k)
+        if k:
+            trmm_rows_inplace(self._factor, coupled)
+        isolated = flat[m * k :].reshape(m, self._d - k)
+        isolated *= self._isolated_std
+        return np.take(flat, self._flat_layout(m), out=out)
+
+    def _flat_layout(self, m: int) -> np.ndarray:
+        """``index[r, j]``: where :meth:`colour_flat` keeps feature ``j`` of row ``r``."""
+        cached = self.__dict__.get("_layout")
+        if cached is not None and cached.shape[0] == m:
+            return cached
+        k, d = self._factor.shape[0], self._d
+        rows = np.arange(m, dtype=np.intp)[:, None]
+        index = np.empty((m, d), dtype=np.intp)
+        index[:, self._coupled] = rows * k + np.arange(k, dtype=np.intp)
+        index[:, self._isolated] = m * k + rows * (d - k) + np.arange(d - k, dtype=np.intp)
+        if cached is None or m > cached.shape[0]:
+            self._layout = index  # keep the full-chunk layout, not the last short chunk's
+        return index
 
     def dense(self) -> np.ndarray:
         L = self.cholesky

@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._errors import DataError, NotFittedError
 from ._random import check_random_state
+from ._sampler import draw_location_scale
 
 __all__ = ["Density", "check_finite", "check_n_samples"]
 
@@ -228,8 +229,11 @@ class LocationScaleDensity(Density):
         return cache[dtype]
 
     def _sample(self, n: int, rng: np.random.Generator, dtype: np.dtype) -> np.ndarray:
-        mean, covariance = self._factor(dtype)
-        Z = rng.standard_normal((n, covariance.latent_dim), dtype=dtype)
-        X = covariance.colorize_inplace(Z)
-        X += mean
+        X = np.empty((n, self.n_features_in_), dtype=dtype)
+        draw_location_scale(X, [self._sampling_job(slice(0, n), rng, X.dtype)])
         return X
+
+    def _sampling_job(self, rows, rng: np.random.Generator, dtype: np.dtype):
+        """A job for :func:`bayesgen._sampler.draw_location_scale`: draws into ``rows``."""
+        mean, covariance = self._factor(dtype)
+        return rows, mean, covariance, rng

@@ -270,25 +270,6 @@ class GaussianDensity(LocationScaleDensity):
         return fitted
 
     # kernels -----------------------------------------------------------------------
-    def _colorize_into(self, out: np.ndarray) -> bool:
-        """Turn standard normals in ``out`` into rows drawn from p(x), in place.
-
-        ``out`` (C-contiguous, float32 or float64, one row per sample) holds i.i.d.
-        standard normals; they are coloured where they lie (one triangular BLAS product
-        for a full covariance) and the mean added, so sampling needs no temporary of the
-        output's size and the caller may draw the normals however it likes (e.g. in
-        parallel).  Returns False, leaving ``out`` alone, when this covariance cannot (its
-        latent width differs from the number of features).
-        """
-        mean, covariance = self._factor(out.dtype)
-        if covariance.latent_dim != out.shape[1] or not out.flags.c_contiguous:
-            return False
-        X = covariance.colorize_inplace(out)
-        if X is not out:  # pragma: no cover - representations without an in-place path
-            out[...] = X
-        out += mean
-        return True
-
     def n_parameters(self) -> int:
         """Free parameters: d for the mean plus those of the covariance."""
         self._check_fitted()
