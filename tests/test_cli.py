@@ -66,8 +66,8 @@ def test_help_for_every_command(capsys):
 
 
 def test_fit_help_names_every_density_and_transform(capsys):
-    from bayesgen.densities import DENSITY_SHORTCUTS
     from bayesgen.densities import _TRANSFORMS as TRANSFORMS
+    from bayesgen.densities import DENSITY_SHORTCUTS
 
     code, out, _ = run(capsys, "fit", "--help")
     assert code == 0

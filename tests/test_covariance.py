@@ -132,7 +132,7 @@ def test_gaussian_on_blank_pixels_splits_and_matches_scipy():
     X[:, :4] = 0.0  # blank in every row
     y = np.repeat([0, 1], 150)
     model = BayesClassifier(reg_covar=1e-3).fit(X, y)
-    for k, density in enumerate(model.densities_):
+    for density in model.densities_:
         assert density.covariance_.n_isolated == 4
         ref = multivariate_normal(density.mean_, density.covariance()).logpdf(X)
         np.testing.assert_allclose(density.score_samples(X), ref, rtol=1e-10)

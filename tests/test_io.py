@@ -1198,3 +1198,39 @@ def test_labelled_data_unpacks():
     assert X.shape == (3, 2) and len(data) == 3 and data.n_features == 2
     assert data.classes.tolist() == [0, 1]
     assert "n_samples=3" in repr(data)
+
+
+def test_labels_are_checked_per_distinct_value_with_the_same_results(tmp_path, monkeypatch):
+    """The pyarrow routes hand labels on as distinct texts plus codes: padded copies of a
+    label are one label, text labels keep their row order, and a non-integer label under
+    label_dtype='int' is named; chunked reads across blocks agree with whole reads."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(400, 3))
+    texts = [" 5", "5", "12 ", "-3"] * 100
+    path = tmp_path / "padded.csv"
+    path.write_text("label,a,b,c\n" + "".join(
+        f"{t},{r[0]},{r[1]},{r[2]}\n" for t, r in zip(texts, X, strict=True)))
+    data = read_labelled(path)
+    assert data.y.dtype == np.int64
+    np.testing.assert_array_equal(data.y, [5, 5, 12, -3] * 100)
+    monkeypatch.setattr(bio, "_CSV_BLOCK_BYTES", 4096)  # many blocks, each its own texts
+    chunks = list(bio.iter_chunks(path, 70))
+    np.testing.assert_array_equal(np.concatenate([c.y for c in chunks]), data.y)
+
+    words = ["cat", "dog", "cat", "emu"] * 100
+    path = tmp_path / "words.csv"
+    path.write_text("label,a,b,c\n" + "".join(
+        f"{t},{r[0]},{r[1]},{r[2]}\n" for t, r in zip(words, X, strict=True)))
+    assert list(read_labelled(path).y) == words
+    assert [t for c in bio.iter_chunks(path, 70) for t in c.y] == words
+    with pytest.raises(DataError, match="'cat'"):
+        read_labelled(path, label_dtype="int")
+
+
+def test_label_texts_concatenate_and_iterate_in_row_order():
+    a = bio._LabelTexts(["x", "y"], np.array([1, 0, 1]))
+    b = bio._LabelTexts(["z", "x"], np.array([0, 1, 1]))
+    joined = bio._LabelTexts.concat([a, b])
+    assert list(joined) == ["y", "x", "y", "z", "x", "x"]
+    assert len(joined) == 6 and sorted(joined.uniques) == ["x", "y", "z"]
+    assert list(bio._LabelTexts.concat([])) == []

@@ -200,7 +200,8 @@ def test_density_round_trip(tmp_path):
         lambda: bayesgen.FactorAnalysisDensity(n_components=2),
         lambda: bayesgen.GaussianMixtureDensity(n_components=2, random_state=0),
         lambda: bayesgen.GaussianCopulaDensity(),
-        lambda: bayesgen.TransformedDensity(GaussianDensity(), bayesgen.LogitTransform(dequantize=False)),
+        lambda: bayesgen.TransformedDensity(GaussianDensity(),
+                                            bayesgen.LogitTransform(dequantize=False)),
     ],
 )
 def test_classifier_with_density_object_round_trips(template, tmp_path):
@@ -213,4 +214,5 @@ def test_classifier_with_density_object_round_trips(template, tmp_path):
     loaded = bayesgen.load(tmp_path / "o.bgm")
     np.testing.assert_allclose(loaded.score_samples(X), model.score_samples(X), rtol=1e-12)
     assert type(loaded.density) is type(model.density)
-    assert loaded.density.get_params(deep=False).keys() == model.density.get_params(deep=False).keys()
+    params = loaded.density.get_params(deep=False).keys()
+    assert params == model.density.get_params(deep=False).keys()

@@ -129,3 +129,19 @@ def test_accumulator_restarts_when_a_batch_is_far_and_reports_non_finite_rows():
     bad[5, 1] = np.nan
     assert not StatsAccumulator(3).add(bad)
     assert not StatsAccumulator(3, diagonal=True).add(bad)
+
+
+@pytest.mark.parametrize("diagonal", [False, True])
+def test_rescaled_statistics_are_those_of_the_scaled_rows(diagonal):
+    """Pixel counts summarised as read and rescaled by 1/255 equal the statistics of the
+    pixels on [0, 1] (what fit_file does for Kaggle CSV files)."""
+    rng = np.random.default_rng(12)
+    counts = rng.integers(0, 256, size=(500, 6)).astype(np.float64)
+    raw = GaussianStats.from_data(counts, diagonal=diagonal).rescaled(1 / 255)
+    direct = GaussianStats.from_data(counts / 255.0, diagonal=diagonal)
+    assert raw.count == direct.count
+    np.testing.assert_allclose(raw.mean, direct.mean, rtol=1e-13)
+    np.testing.assert_allclose(raw.scatter, direct.scatter, rtol=1e-12, atol=1e-12)
+    if not diagonal:
+        np.testing.assert_allclose(raw.skew, direct.skew, rtol=1e-10, atol=1e-10)
+        assert raw.kurt == pytest.approx(direct.kurt, rel=1e-12)

@@ -262,3 +262,50 @@ def test_write_samples_explicit_labels(tmp_path, model):
     from bayesgen.io import read_labelled
 
     np.testing.assert_array_equal(read_labelled(path).y, labels)
+
+
+def _kaggle_csv(path, n=300, seed=0, odd_cell=None):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, size=n)
+    pixels = np.zeros((n, 784), dtype=np.int64)
+    pixels[:, 300:330] = rng.integers(0, 256, size=(n, 30))
+    pixels[:, 330:340] = (pixels[:, 300:310] // 2 + 10 * y[:, None]).clip(0, 255)
+    lines = ["label," + ",".join(f"pixel{j}" for j in range(784))]
+    for i in range(n):
+        cells = [str(v) for v in pixels[i]]
+        if odd_cell is not None and i == odd_cell:
+            cells[305] = f"{pixels[i, 305]}.0"  # an integer written as a float
+        lines.append(f"{y[i]}," + ",".join(cells))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("odd_cell", [None, 250])
+def test_fit_file_of_raw_kaggle_pixels_equals_the_scaled_fit(tmp_path, monkeypatch, odd_cell):
+    """Kaggle pixels are reduced as read (uint8) and the statistics rescaled; a block that
+    does not parse as uint8 (a '7.0') comes as exact float counts; same model either way."""
+    import bayesgen.io as bio
+
+    monkeypatch.setattr(bio, "_CSV_BLOCK_BYTES", 64 << 10)  # several blocks per chunk
+    path = _kaggle_csv(tmp_path / "train.csv", odd_cell=odd_cell)
+    pairs = list(bio.iter_chunks(path, 100, _raw_pixels=True))
+    assert [divisor for _, divisor in pairs] == [255.0] * 3
+    dtypes = [chunk.X.dtype for chunk, _ in pairs]
+    assert dtypes[0] == np.uint8 and (odd_cell is not None) == (np.float64 in dtypes)
+    data = bio.read_labelled(path)
+    np.testing.assert_array_equal(np.concatenate([c.X for c, _ in pairs]) / 255.0, data.X)
+    for kind, shrinkage in (("gaussian", "auto"), ("diag", 0.1)):
+        whole = BayesClassifier(kind, shrinkage=shrinkage).fit(data.X, data.y)
+        model = streaming.fit_file(BayesClassifier(kind, shrinkage=shrinkage), path,
+                                   chunk_rows=100)
+        _assert_same_model(model, whole)
+
+
+def test_raw_chunks_of_other_files_come_unscaled_with_no_divisor(tmp_path):
+    import bayesgen.io as bio
+
+    X, y = _data(n=120, seed=2)
+    path = _write_csv(tmp_path / "plain.csv", X, y)
+    pairs = list(bio.iter_chunks(path, 50, _raw_pixels=True))
+    assert [divisor for _, divisor in pairs] == [None] * 3
+    np.testing.assert_allclose(np.concatenate([c.X for c, _ in pairs]), X)

@@ -46,3 +46,17 @@ def test_overlapping_limits_from_two_threads_restore_the_original_count():
         t.join(10)
     assert all(n == 1 for n in seen["inside"])
     assert _blas_threads() == before
+
+
+def test_blas_thread_limit_nests_to_the_smallest_and_restores():
+    from bayesgen._threads import blas_thread_limit
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = _blas_threads()
+        with blas_thread_limit(2):
+            assert all(n <= 2 for n in _blas_threads())
+            with one_blas_thread():
+                assert all(n == 1 for n in _blas_threads())
+            with blas_thread_limit(5):  # a looser limit inside does not lift the tighter one
+                assert all(n <= 2 for n in _blas_threads())
+        assert _blas_threads() == before

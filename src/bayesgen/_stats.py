@@ -93,6 +93,18 @@ class GaussianStats:
             None if diagonal else 0.0,
         )
 
+    def rescaled(self, factor: float) -> GaussianStats:
+        """The statistics of the rows multiplied by ``factor`` (moments of degree k scale by
+        ``factor**k``): e.g. pixel counts summarised as read, then put on the [0, 1] scale."""
+        f = float(factor)
+        return GaussianStats(
+            self.count,
+            self.mean * f,
+            self.scatter * (f * f),
+            None if self.skew is None else self.skew * f**3,
+            None if self.kurt is None else self.kurt * f**4,
+        )
+
     @classmethod
     def from_data(
         cls,

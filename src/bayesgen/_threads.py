@@ -1,12 +1,15 @@
-"""BLAS on one thread for loops of small matrix operations.
+"""BLAS thread limits: one thread for loops of small products, a share beside busy threads.
 
 On small operands (a 784 x 30 SVD, a 30 x 30 solve) OpenBLAS spends far longer waking and
 synchronising its threads than computing: on the 2-core machine of benchmarks/README.md
 an EM fit of 20 low-rank components to 154 rows ran 7.5x slower with 2 BLAS threads than
 with one.  Estimators wrap such loops in :func:`one_blas_thread`; the large products
-around them keep every thread.  The limit is process-wide while it lasts (threadpoolctl),
-so BLAS calls made meanwhile by other threads run on one thread too; overlapping uses from
-several threads share one limit, lifted when the last of them ends.
+around them keep every thread.  Code that runs BLAS beside other busy threads (the
+sampling engine's lanes, the reduction of one chunk while the next is parsed) holds it to
+its share of the cores with :func:`blas_thread_limit`: idle OpenBLAS workers spin for a
+while after each call, taking the cores the other threads need.  A limit is process-wide
+while it lasts (threadpoolctl), so BLAS calls made meanwhile by other threads obey it too;
+overlapping uses from several threads share one limit, lifted when the last of them ends.
 """
 
 from __future__ import annotations
@@ -15,17 +18,22 @@ import contextlib
 import threading
 
 _LOCK = threading.Lock()
-_STATE = {"controller": None, "depth": 0, "limiter": None}
+_STATE = {"controller": None, "depth": 0, "limiter": None, "limit": None}
 
 
-def _enter() -> None:
+def _enter(limit: int) -> None:
     with _LOCK:
-        if _STATE["depth"] == 0:
-            if _STATE["controller"] is None:
-                from threadpoolctl import ThreadpoolController
+        if _STATE["controller"] is None:
+            from threadpoolctl import ThreadpoolController
 
-                _STATE["controller"] = ThreadpoolController()
-            _STATE["limiter"] = _STATE["controller"].limit(limits=1, user_api="blas")
+            _STATE["controller"] = ThreadpoolController()
+        if _STATE["depth"] == 0:
+            # this limiter remembers the original thread counts: restored at the last exit
+            _STATE["limiter"] = _STATE["controller"].limit(limits=limit, user_api="blas")
+            _STATE["limit"] = limit
+        elif limit < _STATE["limit"]:
+            _STATE["controller"].limit(limits=limit, user_api="blas")
+            _STATE["limit"] = limit
         _STATE["depth"] += 1
 
 
@@ -34,22 +42,31 @@ def _exit() -> None:
         _STATE["depth"] -= 1
         if _STATE["depth"] == 0 and _STATE["limiter"] is not None:
             _STATE["limiter"].restore_original_limits()
-            _STATE["limiter"] = None
+            _STATE["limiter"] = _STATE["limit"] = None
 
 
 @contextlib.contextmanager
-def _limited():
-    _enter()
+def _limited(limit: int):
+    _enter(limit)
     try:
         yield
     finally:
         _exit()
 
 
-def one_blas_thread():
-    """A context manager limiting BLAS to one thread (a no-op without threadpoolctl)."""
+def blas_thread_limit(limit: int):
+    """A context manager holding BLAS to at most ``limit`` threads (needs threadpoolctl).
+
+    Overlapping uses (from several threads) share one limit, the smallest asked for, until
+    the last of them ends; then the original thread counts come back.
+    """
     try:
         import threadpoolctl  # noqa: F401
     except ImportError:  # pragma: no cover - a declared dependency
         return contextlib.nullcontext()
-    return _limited()
+    return _limited(max(1, int(limit)))
+
+
+def one_blas_thread():
+    """A context manager limiting BLAS to one thread (see :func:`blas_thread_limit`)."""
+    return blas_thread_limit(1)

@@ -286,8 +286,50 @@ def _is_gzip(path: Path) -> bool:
         return fh.read(2) == b"\x1f\x8b"
 
 
+class _LabelTexts:
+    """The label texts of many rows as their distinct values and one code per row.
+
+    What the pyarrow routes hand on instead of a list of strings: a label column has few
+    distinct values, so checking and converting them (:func:`_labels_from_text`) costs
+    per distinct value, not per row.  Iterating gives the rows' texts, like a list.
+    """
+
+    __slots__ = ("uniques", "codes")
+
+    def __init__(self, uniques: list[str], codes: np.ndarray):
+        self.uniques = uniques
+        self.codes = codes
+
+    def __len__(self) -> int:
+        return int(self.codes.shape[0])
+
+    def __iter__(self):
+        uniques = self.uniques
+        return (uniques[c] for c in self.codes.tolist())
+
+    @classmethod
+    def concat(cls, parts) -> _LabelTexts:
+        """The rows of ``parts`` one after the other."""
+        position: dict[str, int] = {}
+        codes = []
+        for part in parts:
+            remap = np.array([position.setdefault(t, len(position)) for t in part.uniques],
+                             dtype=np.intp)
+            codes.append(remap[part.codes])
+        joined = np.concatenate(codes) if codes else np.empty(0, dtype=np.intp)
+        return cls(list(position), joined)
+
+
+def _all_integers(texts) -> bool:
+    """Every text an integer label (``_INT_RE``)."""
+    values = texts.uniques if isinstance(texts, _LabelTexts) else texts
+    return all(_INT_RE.fullmatch(t) for t in values)
+
+
 def _labels_from_text(texts: Sequence[str], label_dtype, where: str) -> np.ndarray:
     """Labels read as text: int64 when every label is an integer, else unicode strings."""
+    if isinstance(texts, _LabelTexts):
+        return _labels_from_text(texts.uniques, label_dtype, where)[texts.codes]
     kind = _label_kind_option(label_dtype)
     if kind is None:
         kind = "int" if all(_INT_RE.fullmatch(t) for t in texts) else "str"
@@ -695,13 +737,19 @@ def _convert_text_rows(plan: _CsvPlan, rows: list[list[str]], lines: list[int]) 
     return B
 
 
+#: bytes pyarrow's CSV reader parses per task: its default (1 MiB) spends more time setting
+#: up and joining the columns of wide files (Kaggle's 785) than parsing; 4 MiB read the
+#: 42,000-row Kaggle file in 0.40 s instead of 0.65 s on 2 cores (benchmarks/README.md)
+_ARROW_BLOCK_BYTES = 4 << 20
+
+
 def _arrow_csv_options(plan: _CsvPlan, ftype, newlines: bool, block_size=None):
     pa, pacsv = _pyarrow_csv()
     names = [f"c{i}" for i in range(len(plan.columns))]
     types = {n: ftype for n in names}
     types[names[plan.label_idx]] = pa.string()
-    kw = {} if block_size is None else {"block_size": block_size}
-    read = pacsv.ReadOptions(column_names=names, skip_rows=1, **kw)
+    read = pacsv.ReadOptions(column_names=names, skip_rows=1,
+                             block_size=_ARROW_BLOCK_BYTES if block_size is None else block_size)
     parse = pacsv.ParseOptions(delimiter=plan.delimiter, newlines_in_values=newlines)
     convert = pacsv.ConvertOptions(
         column_types=types,
@@ -740,11 +788,17 @@ def _arrow_table_features(table, names, label_idx, dtype) -> np.ndarray:
     return X
 
 
-def _arrow_labels(table, names, label_idx) -> list[str]:
-    texts = [t.strip() for t in table.column(names[label_idx]).to_pylist()]
-    if not all(texts):
+def _arrow_labels(table, names, label_idx) -> _LabelTexts:
+    column = table.column(names[label_idx])
+    column = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    encoded = column.dictionary_encode()  # distinct texts and one index per row, in C++
+    stripped = [t.strip() for t in encoded.dictionary.to_pylist()]
+    if not all(stripped):
         raise _Fallback
-    return texts
+    uniques = list(dict.fromkeys(stripped))  # " 5" and "5" are one label
+    position = {t: i for i, t in enumerate(uniques)}
+    remap = np.array([position[t] for t in stripped], dtype=np.intp)
+    return _LabelTexts(uniques, remap[encoded.indices.to_numpy(zero_copy_only=False)])
 
 
 def _csv_read_arrow(plan: _CsvPlan, kaggle):
@@ -857,12 +911,13 @@ def _read_csv(path, *, label_column, delimiter, kaggle, label_dtype, image_shape
 class _CsvChunkState:
     """Decisions taken on the first chunk (Kaggle scaling, label type) and enforced later."""
 
-    def __init__(self, plan, kaggle, label_dtype, image_shape):
+    def __init__(self, plan, kaggle, label_dtype, image_shape, raw_pixels=False):
         self.plan = plan
         self.kaggle = kaggle
         self.is_kaggle = None
         self.label_kind = _label_kind_option(label_dtype)
         self.image_shape = image_shape
+        self.raw_pixels = raw_pixels  # Kaggle pixels handed on unscaled (see iter_raw_chunks)
         self.rows = 0
 
     def finish(self, B, texts, lines) -> LabelledData:
@@ -872,6 +927,8 @@ class _CsvChunkState:
                 B = B.astype(np.float64)  # earlier chunks were not pixels: keep their scale
             else:
                 self.is_kaggle = True
+                if self.raw_pixels:
+                    return self._data(B, texts)
                 return self._data(np.divide(B, 255.0, dtype=np.float64), texts)
         if self.is_kaggle is None:
             ok = plan.kaggle_header and _kaggle_values_ok(B)
@@ -884,13 +941,13 @@ class _CsvChunkState:
                 f"{err} (The first chunks were read as Kaggle layout and scaled by 1/255; "
                 "pass kaggle=False to read every chunk unscaled.)"
             )
-        return self._data(B / 255.0 if self.is_kaggle else B, texts)
+        return self._data(B / 255.0 if self.is_kaggle and not self.raw_pixels else B, texts)
 
     def _data(self, X, texts) -> LabelledData:
         plan = self.plan
         if self.label_kind is None:
-            self.label_kind = "int" if all(_INT_RE.fullmatch(t) for t in texts) else "str"
-        elif self.label_kind == "int" and not all(_INT_RE.fullmatch(t) for t in texts):
+            self.label_kind = "int" if _all_integers(texts) else "str"
+        elif self.label_kind == "int" and not _all_integers(texts):
             bad = next(t for t in texts if not _INT_RE.fullmatch(t))
             raise DataError(
                 f"{plan.where}: the labels of the first chunks were integers, but a later "
@@ -1031,7 +1088,8 @@ def _csv_block_chunks(plan: _CsvPlan, chunk_rows: int, *, pixels: bool = False, 
     pa, pacsv = _pyarrow_csv()
     names, _, parse, as_doubles = _arrow_csv_options(plan, pa.float64(), newlines=False)
     as_pixels = _arrow_csv_options(plan, pa.uint8(), newlines=False)[3]
-    read = pacsv.ReadOptions(column_names=names)  # a block has no header line
+    # a block has no header line
+    read = pacsv.ReadOptions(column_names=names, block_size=_ARROW_BLOCK_BYTES)
 
     def parsed(block, convert):
         return pacsv.read_csv(pa.BufferReader(block), read_options=read,
@@ -1080,7 +1138,7 @@ def _table_chunk(parts, names, plan):
         return chunks[0]
     dtype = np.result_type(*(B.dtype for B, _ in chunks))
     B = np.concatenate([B.astype(dtype, copy=False) for B, _ in chunks])
-    return B, [t for _, texts in chunks for t in texts]
+    return B, _LabelTexts.concat([texts for _, texts in chunks])
 
 
 def _arrow_chunk(table, names, plan, pixels=False):
@@ -1092,9 +1150,16 @@ def _arrow_chunk(table, names, plan, pixels=False):
     return B, texts
 
 
-def _iter_csv(path, chunk_rows, *, label_column, delimiter, kaggle, label_dtype, image_shape):
+def _iter_csv(path, chunk_rows, *, label_column, delimiter, kaggle, label_dtype, image_shape,
+              raw_pixels=False):
+    """The CSV chunks; with ``raw_pixels``, ``(chunk, divisor)`` pairs (see iter_raw_chunks)."""
     plan = _csv_plan(path, label_column, delimiter, kaggle)
-    state = _CsvChunkState(plan, kaggle, label_dtype, image_shape)
+    state = _CsvChunkState(plan, kaggle, label_dtype, image_shape, raw_pixels=raw_pixels)
+    for chunk in _csv_chunks(plan, state, chunk_rows):
+        yield (chunk, 255.0 if state.is_kaggle else None) if raw_pixels else chunk
+
+
+def _csv_chunks(plan: _CsvPlan, state: _CsvChunkState, chunk_rows: int):
     emitted = 0
     if plan.simple and _pyarrow_csv() is not None:
         # blocks of whole lines parsed with all cores (uint8 pixels for Kaggle-layout
@@ -1937,6 +2002,7 @@ def iter_chunks(
     delimiter=None,
     kaggle=None,
     label_dtype=None,
+    _raw_pixels=False,
 ) -> Iterator[LabelledData]:
     """Read a labelled data set in chunks of at most ``chunk_rows`` rows.
 
@@ -1961,6 +2027,15 @@ def iter_chunks(
     iterator of LabelledData
         The chunks, each with ``X`` of shape (chunk_rows, n_features).  A missing file or a
         bad argument raises at the call; problems inside the file raise while iterating.
+
+    Notes
+    -----
+    ``_raw_pixels=True`` (for :func:`bayesgen.streaming.fit_file`) yields ``(chunk,
+    divisor)`` pairs instead: a Kaggle-layout CSV's pixels come as read (uint8 where every
+    value parsed as one, else exact integers in float64) with ``divisor=255.0``, what the
+    chunk would otherwise have been divided by; any other file gives ``divisor=None`` and
+    the usual chunk.  Statistics of raw pixels rescale exactly, and a uint8 chunk is an
+    eighth of the memory traffic of its float64 copy.
     """
     if (
         not isinstance(chunk_rows, (int, np.integer))
@@ -1972,7 +2047,7 @@ def iter_chunks(
     path, fmt = _prepare_read(path, format)
     if fmt == "parquet":
         _require_parquet()
-    return _iter_chunks(
+    chunks = _iter_chunks(
         path,
         fmt,
         chunk_rows,
@@ -1982,11 +2057,16 @@ def iter_chunks(
         delimiter=delimiter,
         kaggle=kaggle,
         label_dtype=label_dtype,
+        raw_pixels=_raw_pixels,
     )
+    if _raw_pixels and fmt not in ("csv", "kaggle-csv"):
+        return ((chunk, None) for chunk in chunks)
+    return chunks
 
 
 def _iter_chunks(
-    path, fmt, chunk_rows, *, label_column, image_shape, labels_path, delimiter, kaggle, label_dtype
+    path, fmt, chunk_rows, *, label_column, image_shape, labels_path, delimiter, kaggle,
+    label_dtype, raw_pixels=False,
 ):
     if fmt in ("csv", "kaggle-csv"):
         yield from _iter_csv(
@@ -1997,6 +2077,7 @@ def _iter_chunks(
             kaggle=True if fmt == "kaggle-csv" and kaggle is None else kaggle,
             label_dtype=label_dtype,
             image_shape=image_shape,
+            raw_pixels=raw_pixels,
         )
     elif fmt == "parquet":
         yield from _iter_parquet(

@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +40,9 @@ from ._classifier import (
 from ._density import check_finite
 from ._errors import DataError
 from ._gaussian import format_label
+from ._sampler import usable_cores
 from ._stats import StatsAccumulator
+from ._threads import blas_thread_limit
 
 __all__ = ["Progress", "default_block_size", "fit_file", "sample_dask", "write_samples"]
 
@@ -161,28 +164,41 @@ def fit_file(
     rows = chunks = 0
     like = None
     n_features = None
-    chunks_iter = io.iter_chunks(path, chunk_rows, label_column=label_column, **read_options)
+    # Kaggle pixels come as read (uint8): their statistics are rescaled by 1/255 at the end
+    chunks_iter = io.iter_chunks(path, chunk_rows, label_column=label_column,
+                                 _raw_pixels=True, **read_options)
+    divisors = set()
     # parse the next chunk (pyarrow / numpy, mostly without the GIL) while this one is
-    # reduced (BLAS): one chunk in flight, so memory stays ~2 chunks
-    for chunk in _prefetch(chunks_iter) if prefetch else chunks_iter:
-        X = np.ascontiguousarray(chunk.X, dtype=np.float64)
-        y = np.asarray(chunk.y)
-        if like is None:
-            like = _metadata_of(chunk)
-            n_features = X.shape[1]
-        _add_chunk(stats, X, y, diagonal, rows, known)
-        rows += X.shape[0]
-        chunks += 1
-        if progress is not None:
-            progress(Progress(rows, chunks, total, exact, time.perf_counter() - started,
-                              like=like))
+    # reduced (BLAS, held to its share of the cores): one chunk in flight, so memory stays
+    # ~2 chunks
+    limit = blas_thread_limit(max(1, usable_cores() // 2)) if prefetch else nullcontext()
+    with limit:
+        for chunk, divisor in _prefetch(chunks_iter) if prefetch else chunks_iter:
+            divisors.add(divisor)
+            X = chunk.X
+            if X.dtype != np.uint8:
+                X = np.ascontiguousarray(X, dtype=np.float64)
+            y = np.asarray(chunk.y)
+            if like is None:
+                like = _metadata_of(chunk)
+                n_features = X.shape[1]
+            _add_chunk(stats, X, y, diagonal, rows, known)
+            rows += X.shape[0]
+            chunks += 1
+            if progress is not None:
+                progress(Progress(rows, chunks, total, exact, time.perf_counter() - started,
+                                  like=like))
     if not stats:
         raise DataError(f"{os.fspath(path)!r} holds no rows; fit needs labelled rows")
     labels = sorted(stats) if known is None else sorted(known)
     class_array = np.array(labels)
+    results = {label: acc.result() for label, acc in stats.items()}
+    (divisor,) = divisors  # decided on the first chunk, enforced on the others
+    if divisor is not None:
+        results = {label: r.rescaled(1.0 / divisor) for label, r in results.items()}
     model._set_from_stats(
         class_array,
-        [stats[label].result() if label in stats else None for label in labels],
+        [results.get(label) for label in labels],
         template,
         n_features=n_features,
     )
