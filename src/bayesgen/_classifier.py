@@ -137,13 +137,19 @@ def class_stats(X: np.ndarray, y_index: np.ndarray, n_classes: int, *, diagonal:
     list of GaussianStats or None, of length n_classes
     """
     out: list = []
-    for rows in _class_rows(y_index, n_classes):
+    groups = _class_rows(y_index, n_classes)
+    # one gather buffer for every class (fresh memory costs a page fault per 4 KiB)
+    largest = max((rows.shape[0] for rows in groups if rows.shape[0] < X.shape[0]),
+                  default=0)
+    buffer = np.empty((largest, X.shape[1])) if largest else None
+    for rows in groups:
         if rows.shape[0] == 0:
             out.append(None)
         elif rows.shape[0] == X.shape[0]:  # one class only: no gather needed
             out.append(GaussianStats.from_data(X, diagonal=diagonal))
         else:
-            out.append(GaussianStats.from_data(X, rows=rows, diagonal=diagonal))
+            out.append(GaussianStats.from_data(X, rows=rows, diagonal=diagonal,
+                                               work=buffer[: rows.shape[0]]))
     return out
 
 

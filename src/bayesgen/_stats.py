@@ -113,6 +113,7 @@ class GaussianStats:
         diagonal: bool = False,
         rows: np.ndarray | None = None,
         overwrite: bool = False,
+        work: np.ndarray | None = None,
     ) -> GaussianStats:
         """Summarise rows of ``X`` (a private kernel: ``X`` is a 2-D float64 array).
 
@@ -138,6 +139,9 @@ class GaussianStats:
         overwrite : bool, default=False
             ``X`` is a scratch array the caller does not need any more: centre it in place
             instead of copying (ignored when ``rows`` is given).
+        work : ndarray of shape (n_samples, n_features), optional
+            A C-contiguous float64 buffer to gather the rows into (instead of a new one),
+            so that one buffer serves every class of a fit.
 
         Returns
         -------
@@ -148,7 +152,7 @@ class GaussianStats:
         if n == 0:
             return cls.empty(d, diagonal=diagonal)
         centre, stats = _moments_about(
-            X, rows, _pilot(X, rows), diagonal, overwrite=overwrite
+            X, rows, _pilot(X, rows), diagonal, overwrite=overwrite, work=work
         )
         with np.errstate(invalid="ignore", over="ignore"):
             return _shift_stats(n, centre, stats[0] / n, *stats, diagonal=diagonal)
@@ -339,7 +343,7 @@ def _pilot(X: np.ndarray, rows) -> np.ndarray:
     return pilot_rows.mean(axis=0, dtype=np.float64)
 
 
-def _moments_about(X, rows, centre, diagonal, *, overwrite=False):
+def _moments_about(X, rows, centre, diagonal, *, overwrite=False, work=None):
     """Raw moments of the rows about ``centre`` (see :func:`_centred_pass`).
 
     When ``centre`` is too far from the rows' mean (:func:`_pilot_too_far`), the rows are
@@ -348,10 +352,10 @@ def _moments_about(X, rows, centre, diagonal, *, overwrite=False):
     """
     n = X.shape[0] if rows is None else int(rows.shape[0])
     d = X.shape[1]
-    if not (overwrite and rows is None and X.flags.c_contiguous and X.dtype == np.float64):
-        work = np.empty((n, d))
-    else:
+    if overwrite and rows is None and X.flags.c_contiguous and X.dtype == np.float64:
         work = X
+    elif work is None:
+        work = np.empty((n, d))
     source, subtract = X, centre
     # non-finite input propagates into the statistics silently; callers check them
     with np.errstate(invalid="ignore", over="ignore"):
