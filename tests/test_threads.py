@@ -60,3 +60,12 @@ def test_blas_thread_limit_nests_to_the_smallest_and_restores():
             with blas_thread_limit(5):  # a looser limit inside does not lift the tighter one
                 assert all(n <= 2 for n in _blas_threads())
         assert _blas_threads() == before
+
+
+def test_a_limit_never_raises_the_thread_count():
+    from bayesgen._threads import blas_thread_limit
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        with blas_thread_limit(4):
+            assert all(n == 1 for n in _blas_threads())
+        assert all(n == 1 for n in _blas_threads())

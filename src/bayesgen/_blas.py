@@ -30,15 +30,15 @@ def _pointer_kernel(prefix: str):
         from scipy.linalg import cython_blas
 
         capsule = cython_blas.__pyx_capi__[prefix + "trmm"]
-        api = ctypes.pythonapi
-        api.PyCapsule_GetName.restype = ctypes.c_char_p
-        api.PyCapsule_GetName.argtypes = [ctypes.py_object]
-        api.PyCapsule_GetPointer.restype = ctypes.c_void_p
-        api.PyCapsule_GetPointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
-        name = api.PyCapsule_GetName(capsule)
+        # private prototypes: the shared ctypes.pythonapi ones are left as they are
+        get_name = ctypes.PYFUNCTYPE(ctypes.c_char_p, ctypes.py_object)(
+            ("PyCapsule_GetName", ctypes.pythonapi))
+        get_pointer = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.py_object, ctypes.c_char_p)(
+            ("PyCapsule_GetPointer", ctypes.pythonapi))
+        name = get_name(capsule)
         if not name or not name.startswith(_SIGNATURE):
             return None
-        address = api.PyCapsule_GetPointer(capsule, name)
+        address = get_pointer(capsule, name)
         if not address:
             return None
         real = ctypes.c_double if prefix == "d" else ctypes.c_float

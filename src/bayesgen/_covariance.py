@@ -349,7 +349,9 @@ class FullCovariance(Covariance):
             trmm_rows_inplace(self._factor, coupled)
         isolated = flat[m * k :].reshape(m, self._d - k)
         isolated *= self._isolated_std
-        return np.take(flat, self._flat_layout(m), out=out)
+        # mode="clip": the indices are valid by construction, and "raise" makes numpy
+        # write to a temporary and copy it into ``out``
+        return np.take(flat, self._flat_layout(m), out=out, mode="clip")
 
     def _flat_layout(self, m: int) -> np.ndarray:
         """``index[r, j]``: where :meth:`colour_flat` keeps feature ``j`` of row ``r``."""
@@ -364,6 +366,13 @@ class FullCovariance(Covariance):
         if cached is None or m > cached.shape[0]:
             self._layout = index  # keep the full-chunk layout, not the last short chunk's
         return index
+
+    def __getstate__(self):
+        # copies (deepcopy, joblib) leave the caches behind; they are rebuilt on use
+        state = dict(self.__dict__)
+        state.pop("_layout", None)
+        state.pop("_whole_factor", None)
+        return state
 
     def dense(self) -> np.ndarray:
         L = self.cholesky

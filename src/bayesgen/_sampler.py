@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
@@ -35,6 +35,7 @@ PARALLEL_MIN = 1 << 18
 MAX_LANES = 8
 
 _POOL = None
+_POOL_LOCK = threading.Lock()
 
 
 def usable_cores() -> int:
@@ -125,25 +126,36 @@ def draw_location_scale(X: np.ndarray, jobs) -> None:
             failed.set()  # the other lanes stop at their next chunk
             raise
 
-    if lanes == 1:
-        lane()
-        return
-    global _POOL
-    if _POOL is None or _POOL._max_workers < lanes - 1:
-        _POOL = ThreadPoolExecutor(MAX_LANES - 1, thread_name_prefix="bayesgen-sample")
+    # BLAS on one thread in every case, so that the products (and their rounding) are the
+    # same whether one lane runs or several
     with one_blas_thread():
-        helpers = [_POOL.submit(guarded_lane) for _ in range(lanes - 1)]
+        if lanes == 1:
+            lane()
+            return
+        helpers = [_pool().submit(guarded_lane) for _ in range(lanes - 1)]
         try:
             guarded_lane()
-        finally:
-            for helper in helpers:
-                helper.result()
+        except BaseException:
+            wait(helpers)  # no lane may still be writing when the caller sees the error
+            raise
+        wait(helpers)
+        for helper in helpers:
+            helper.result()  # re-raises a helper's error
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The helper threads (MAX_LANES - 1 of them, started on first use)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(MAX_LANES - 1, thread_name_prefix="bayesgen-sample")
+        return _POOL
 
 
 def _forget_pool() -> None:
     """A forked child has the pool object but not its threads: start afresh there."""
-    global _POOL
-    _POOL = None
+    global _POOL, _POOL_LOCK
+    _POOL, _POOL_LOCK = None, threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):

@@ -29,12 +29,23 @@ def _enter(limit: int) -> None:
             _STATE["controller"] = ThreadpoolController()
         if _STATE["depth"] == 0:
             # this limiter remembers the original thread counts: restored at the last exit
-            _STATE["limiter"] = _STATE["controller"].limit(limits=limit, user_api="blas")
+            _STATE["limiter"] = _STATE["controller"].limit(limits=_capped(limit))
             _STATE["limit"] = limit
         elif limit < _STATE["limit"]:
-            _STATE["controller"].limit(limits=limit, user_api="blas")
+            _STATE["controller"].limit(limits=_capped(limit))
             _STATE["limit"] = limit
         _STATE["depth"] += 1
+
+
+def _capped(limit: int) -> dict:
+    """Per BLAS library, ``limit`` or its current thread count if lower: a limit never
+    raises a count (under OPENBLAS_NUM_THREADS=1 or an outer threadpoolctl limit)."""
+    caps: dict = {}
+    for lib in _STATE["controller"].info():
+        if lib["user_api"] == "blas":
+            current = lib["num_threads"]
+            caps[lib["prefix"]] = min(caps.get(lib["prefix"], limit), limit, current)
+    return caps
 
 
 def _exit() -> None:

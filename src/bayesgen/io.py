@@ -52,6 +52,7 @@ from pathlib import Path
 import numpy as np
 
 from bayesgen._errors import BayesgenError, DataError
+from bayesgen._sampler import usable_cores
 
 __all__ = [
     "ChunkedWriter",
@@ -760,8 +761,9 @@ def _arrow_csv_options(plan: _CsvPlan, ftype, newlines: bool, block_size=None):
     return names, read, parse, convert
 
 
-def _arrow_table_features(table, names, label_idx, dtype) -> np.ndarray:
-    """(n, d) matrix of the non-label columns of a table (all of type ``dtype``)."""
+def _arrow_table_features(table, names, label_idx, dtype, divide_by=None) -> np.ndarray:
+    """(n, d) matrix of the non-label columns of a table (all of one type), in ``dtype``;
+    with ``divide_by``, divided by it on the way (one pass, no intermediate matrix)."""
     pa, _ = _pyarrow_csv()
     n = table.num_rows
     feature_cols = [nm for i, nm in enumerate(names) if i != label_idx]
@@ -769,12 +771,18 @@ def _arrow_table_features(table, names, label_idx, dtype) -> np.ndarray:
     if any(col.null_count for col in feat.columns):
         raise _Fallback
     X = np.empty((n, len(feature_cols)), dtype=dtype)
-    if hasattr(pa.RecordBatch, "to_tensor"):  # pyarrow >= 14: row-major copy in C++
+    if hasattr(pa.RecordBatch, "to_tensor"):  # pyarrow >= 14
         off = 0
         for batch in feat.to_batches():
             m = batch.num_rows
             if m:
-                X[off : off + m] = np.asarray(batch.to_tensor(row_major=True))
+                # column-major: pyarrow copies column by column (faster than its row-major
+                # interleave), numpy transposes into the rows
+                columns = np.asarray(batch.to_tensor(row_major=False))
+                if divide_by is None:
+                    X[off : off + m] = columns
+                else:
+                    np.divide(columns, divide_by, out=X[off : off + m])
                 off += m
         return X
     XT = np.empty((len(feature_cols), n), dtype=dtype)
@@ -785,6 +793,8 @@ def _arrow_table_features(table, names, label_idx, dtype) -> np.ndarray:
             XT[j, off : off + m] = chunk.to_numpy(zero_copy_only=False)
             off += m
     X[...] = XT.T
+    if divide_by is not None:
+        X /= divide_by
     return X
 
 
@@ -838,7 +848,9 @@ def _csv_read_arrow(plan: _CsvPlan, kaggle):
             return None
         try:
             texts = _arrow_labels(table, names, plan.label_idx)
-            X = _arrow_table_features(table, names, plan.label_idx, dtype)
+            # uint8 pixels become [0, 1] doubles as they are copied out
+            X = _arrow_table_features(table, names, plan.label_idx, np.float64,
+                                      divide_by=255.0 if dtype is np.uint8 else None)
         except _Fallback:
             return None
         del table
@@ -852,7 +864,6 @@ def _csv_read_arrow(plan: _CsvPlan, kaggle):
                 X /= 255.0
         else:
             is_kaggle = True
-            X = np.divide(X, 255.0, dtype=np.float64)
         return X, texts, is_kaggle
     return None
 
@@ -917,7 +928,7 @@ class _CsvChunkState:
         self.is_kaggle = None
         self.label_kind = _label_kind_option(label_dtype)
         self.image_shape = image_shape
-        self.raw_pixels = raw_pixels  # Kaggle pixels handed on unscaled (see iter_raw_chunks)
+        self.raw_pixels = raw_pixels  # Kaggle pixels handed on unscaled (iter_chunks notes)
         self.rows = 0
 
     def finish(self, B, texts, lines) -> LabelledData:
@@ -1088,8 +1099,9 @@ def _csv_block_chunks(plan: _CsvPlan, chunk_rows: int, *, pixels: bool = False, 
     pa, pacsv = _pyarrow_csv()
     names, _, parse, as_doubles = _arrow_csv_options(plan, pa.float64(), newlines=False)
     as_pixels = _arrow_csv_options(plan, pa.uint8(), newlines=False)[3]
-    # a block has no header line
-    read = pacsv.ReadOptions(column_names=names, block_size=_ARROW_BLOCK_BYTES)
+    # a block has no header line; at least one parse task per core for each block
+    task = min(_ARROW_BLOCK_BYTES, max(1 << 20, _CSV_BLOCK_BYTES // usable_cores()))
+    read = pacsv.ReadOptions(column_names=names, block_size=task)
 
     def parsed(block, convert):
         return pacsv.read_csv(pa.BufferReader(block), read_options=read,
@@ -1152,7 +1164,7 @@ def _arrow_chunk(table, names, plan, pixels=False):
 
 def _iter_csv(path, chunk_rows, *, label_column, delimiter, kaggle, label_dtype, image_shape,
               raw_pixels=False):
-    """The CSV chunks; with ``raw_pixels``, ``(chunk, divisor)`` pairs (see iter_raw_chunks)."""
+    """The CSV chunks; with ``raw_pixels``, ``(chunk, divisor)`` pairs (iter_chunks notes)."""
     plan = _csv_plan(path, label_column, delimiter, kaggle)
     state = _CsvChunkState(plan, kaggle, label_dtype, image_shape, raw_pixels=raw_pixels)
     for chunk in _csv_chunks(plan, state, chunk_rows):
