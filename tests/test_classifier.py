@@ -231,3 +231,30 @@ def test_explicit_priors():
     np.testing.assert_allclose(model.class_prior_, [0.2, 0.3, 0.5])
     with pytest.raises(ValueError, match="one entry per class"):
         BayesClassifier(priors=[0.5, 0.5]).fit(X, y)
+
+
+def test_class_statistics_do_not_depend_on_the_number_of_lanes(monkeypatch):
+    import bayesgen._classifier as classifier_module
+
+    rng = np.random.default_rng(21)
+    X = rng.normal(size=(3000, 400)) + 5.0
+    y_index = rng.integers(0, 7, size=3000)
+    y_index[y_index == 3] = 2  # an empty class
+    results = []
+    for cores in (1, 2, 5):
+        monkeypatch.setattr(classifier_module, "usable_cores", lambda cores=cores: cores)
+        results.append(classifier_module.class_stats(X, y_index, 7, diagonal=False))
+    for stats in results[1:]:
+        assert stats[3] is None
+        for a, b in zip(stats, results[0], strict=True):
+            if a is None:
+                continue
+            assert a.count == b.count
+            np.testing.assert_allclose(a.mean, b.mean, rtol=1e-13)
+            np.testing.assert_allclose(a.scatter, b.scatter, rtol=1e-11, atol=1e-9)
+            np.testing.assert_allclose(a.skew, b.skew, rtol=1e-9, atol=1e-6)
+    for k in (0, 1, 2, 4, 5, 6):
+        rows = X[y_index == k]
+        np.testing.assert_allclose(results[1][k].scatter,
+                                   np.cov(rows.T, bias=True) * rows.shape[0], rtol=1e-9,
+                                   atol=1e-8)

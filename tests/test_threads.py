@@ -69,3 +69,48 @@ def test_a_limit_never_raises_the_thread_count():
         with blas_thread_limit(4):
             assert all(n == 1 for n in _blas_threads())
         assert all(n == 1 for n in _blas_threads())
+
+
+def test_run_lanes_shares_the_work_and_reraises_after_every_lane_stopped():
+    import threading
+    import time
+
+    from bayesgen._threads import run_lanes
+
+    items = iter(range(200))
+    lock = threading.Lock()
+    done, workers = [], set()
+
+    def lane(stop):
+        while not stop.is_set():
+            with lock:
+                item = next(items, None)
+            if item is None:
+                return
+            time.sleep(0.0005)
+            with lock:
+                done.append(item)
+                workers.add(threading.get_ident())
+
+    run_lanes(lane, 3)
+    assert sorted(done) == list(range(200))
+
+    running = {"n": 0}
+
+    def failing(stop):
+        with lock:
+            running["n"] += 1
+        try:
+            while not stop.is_set():
+                time.sleep(0.001)
+                if threading.current_thread() is threading.main_thread():
+                    raise ValueError("lane broke")
+        finally:
+            with lock:
+                running["n"] -= 1
+
+    import pytest
+
+    with pytest.raises(ValueError, match="lane broke"):
+        run_lanes(failing, 3)
+    assert running["n"] == 0  # every lane had stopped when the error surfaced

@@ -12,6 +12,8 @@ model generates labelled data: draw ``y ~ p(y)`` then ``x ~ p(x | y)``.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -25,6 +27,7 @@ from ._persist import persistable
 from ._random import check_random_state
 from ._sampler import draw_location_scale
 from ._stats import GaussianStats
+from ._threads import blas_thread_limit, run_lanes, usable_cores
 from .densities import make_density
 
 __all__ = ["BayesClassifier", "default_block_size"]
@@ -136,21 +139,48 @@ def class_stats(X: np.ndarray, y_index: np.ndarray, n_classes: int, *, diagonal:
     -------
     list of GaussianStats or None, of length n_classes
     """
-    out: list = []
     groups = _class_rows(y_index, n_classes)
-    # one gather buffer for every class (fresh memory costs a page fault per 4 KiB)
-    largest = max((rows.shape[0] for rows in groups if rows.shape[0] < X.shape[0]),
-                  default=0)
-    buffer = np.empty((largest, X.shape[1])) if largest else None
-    for rows in groups:
-        if rows.shape[0] == 0:
-            out.append(None)
-        elif rows.shape[0] == X.shape[0]:  # one class only: no gather needed
-            out.append(GaussianStats.from_data(X, diagonal=diagonal))
-        else:
-            out.append(GaussianStats.from_data(X, rows=rows, diagonal=diagonal,
-                                               work=buffer[: rows.shape[0]]))
+    out: list = [None] * n_classes
+    if X.shape[0] and any(rows.shape[0] == X.shape[0] for rows in groups):
+        # one class only: no gather
+        k = next(k for k, rows in enumerate(groups) if rows.shape[0] == X.shape[0])
+        out[k] = GaussianStats.from_data(X, diagonal=diagonal)
+        return out
+    # classes are independent: on several cores, several classes at once, each with its
+    # share of the BLAS threads (the gathers, norms and sums run in parallel too, and
+    # OpenBLAS is more efficient on one thread per product than on two); largest first
+    todo = sorted((k for k, rows in enumerate(groups) if rows.shape[0]),
+                  key=lambda k: -groups[k].shape[0])
+    if not todo:
+        return out
+    cores = usable_cores()
+    lanes = min(cores, len(todo)) if X.shape[0] * X.shape[1] >= _PARALLEL_STATS_MIN else 1
+    queue = iter(todo)
+    lock = threading.Lock()
+
+    def lane(stop: threading.Event) -> None:
+        # one gather buffer per lane, reused for its classes (fresh memory costs a page
+        # fault per 4 KiB)
+        buffer = np.empty((groups[todo[0]].shape[0], X.shape[1]))
+        while not stop.is_set():
+            with lock:
+                k = next(queue, None)
+            if k is None:
+                return
+            rows = groups[k]
+            out[k] = GaussianStats.from_data(X, rows=rows, diagonal=diagonal,
+                                             work=buffer[: rows.shape[0]])
+
+    if lanes == 1:
+        run_lanes(lane, 1)
+    else:
+        with blas_thread_limit(max(1, cores // lanes)):
+            run_lanes(lane, lanes)
     return out
+
+
+#: values (rows x features) from which class statistics are computed on several threads
+_PARALLEL_STATS_MIN = 1 << 20
 
 
 def stats_are_finite(stats_list) -> bool:

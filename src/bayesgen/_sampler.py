@@ -19,30 +19,16 @@ neither the number of cores nor the timing.
 
 from __future__ import annotations
 
-import os
 import threading
-from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
-from ._threads import one_blas_thread
+from ._threads import MAX_LANES, one_blas_thread, run_lanes, usable_cores
 
 #: standard normals per chunk: 4 MiB of float64, which stays in cache while it is coloured
 CHUNK_VALUES = 1 << 19
 #: below this many standard normals in all, everything runs on the calling thread
 PARALLEL_MIN = 1 << 18
-#: most lanes (threads) used
-MAX_LANES = 8
-
-_POOL = None
-_POOL_LOCK = threading.Lock()
-
-
-def usable_cores() -> int:
-    """Cores this process may run on (its CPU affinity where the OS has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
 
 
 def chunk_rows(latent_dim: int) -> int:
@@ -93,12 +79,11 @@ def draw_location_scale(X: np.ndarray, jobs) -> None:
         lanes = 1
     queue = iter(range(len(tasks)))
     lock = threading.Lock()
-    failed = threading.Event()
 
-    def lane() -> None:
+    def lane(stop: threading.Event) -> None:
         scratch = np.empty(width, dtype=X.dtype)
         out = np.empty((rows_per_chunk, X.shape[1]), dtype=X.dtype)
-        while not failed.is_set():
+        while not stop.is_set():
             with lock:
                 t = next(queue, None)
             if t is None:
@@ -119,44 +104,7 @@ def draw_location_scale(X: np.ndarray, jobs) -> None:
             else:
                 X[rows[a:b]] = block
 
-    def guarded_lane() -> None:
-        try:
-            lane()
-        except BaseException:
-            failed.set()  # the other lanes stop at their next chunk
-            raise
-
     # BLAS on one thread in every case, so that the products (and their rounding) are the
     # same whether one lane runs or several
     with one_blas_thread():
-        if lanes == 1:
-            lane()
-            return
-        helpers = [_pool().submit(guarded_lane) for _ in range(lanes - 1)]
-        try:
-            guarded_lane()
-        except BaseException:
-            wait(helpers)  # no lane may still be writing when the caller sees the error
-            raise
-        wait(helpers)
-        for helper in helpers:
-            helper.result()  # re-raises a helper's error
-
-
-def _pool() -> ThreadPoolExecutor:
-    """The helper threads (MAX_LANES - 1 of them, started on first use)."""
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = ThreadPoolExecutor(MAX_LANES - 1, thread_name_prefix="bayesgen-sample")
-        return _POOL
-
-
-def _forget_pool() -> None:
-    """A forked child has the pool object but not its threads: start afresh there."""
-    global _POOL, _POOL_LOCK
-    _POOL, _POOL_LOCK = None, threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool)
+        run_lanes(lane, lanes)

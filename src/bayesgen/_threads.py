@@ -15,7 +15,9 @@ overlapping uses from several threads share one limit, lifted when the last of t
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor, wait
 
 _LOCK = threading.Lock()
 _STATE = {"controller": None, "depth": 0, "limiter": None, "limit": None}
@@ -81,3 +83,65 @@ def blas_thread_limit(limit: int):
 def one_blas_thread():
     """A context manager limiting BLAS to one thread (see :func:`blas_thread_limit`)."""
     return blas_thread_limit(1)
+
+
+#: most threads a pool of lanes uses
+MAX_LANES = 8
+_POOL = None
+_POOL_LOCK = threading.Lock()
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def run_lanes(lane, lanes: int) -> None:
+    """Run ``lane(stop)`` on ``lanes`` threads: this one and ``lanes - 1`` pool threads.
+
+    Each lane pulls work from a queue the caller shares between them until it is empty or
+    ``stop`` (a :class:`threading.Event`) is set.  When a lane raises, ``stop`` is set so
+    the others quit at their next item; the error is re-raised here once every lane has
+    stopped (the calling thread's own error first).
+    """
+    stop = threading.Event()
+
+    def guarded() -> None:
+        try:
+            lane(stop)
+        except BaseException:
+            stop.set()
+            raise
+
+    if lanes <= 1:
+        lane(stop)
+        return
+    helpers = [_pool().submit(guarded) for _ in range(min(lanes, MAX_LANES) - 1)]
+    try:
+        guarded()
+    except BaseException:
+        wait(helpers)  # nothing may still be running when the caller sees the error
+        raise
+    wait(helpers)
+    for helper in helpers:
+        helper.result()  # re-raises a helper's error
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(MAX_LANES - 1, thread_name_prefix="bayesgen-lane")
+        return _POOL
+
+
+def _forget_pool() -> None:
+    """A forked child has the pool object but not its threads: start afresh there."""
+    global _POOL, _POOL_LOCK
+    _POOL, _POOL_LOCK = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)

@@ -52,7 +52,7 @@ from pathlib import Path
 import numpy as np
 
 from bayesgen._errors import BayesgenError, DataError
-from bayesgen._sampler import usable_cores
+from bayesgen._threads import usable_cores
 
 __all__ = [
     "ChunkedWriter",

@@ -40,9 +40,8 @@ from ._classifier import (
 from ._density import check_finite
 from ._errors import DataError
 from ._gaussian import format_label
-from ._sampler import usable_cores
 from ._stats import StatsAccumulator
-from ._threads import blas_thread_limit
+from ._threads import blas_thread_limit, usable_cores
 
 __all__ = ["Progress", "default_block_size", "fit_file", "sample_dask", "write_samples"]
 
