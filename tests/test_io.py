@@ -1234,3 +1234,33 @@ def test_label_texts_concatenate_and_iterate_in_row_order():
     assert list(joined) == ["y", "x", "y", "z", "x", "x"]
     assert len(joined) == 6 and sorted(joined.uniques) == ["x", "y", "z"]
     assert list(bio._LabelTexts.concat([])) == []
+
+
+def test_scanned_file_flags_quotes_and_x_after_the_header_only():
+    import io as stdio
+
+    def scan(text, size):
+        scanned = bio._ScannedFile(stdio.BytesIO(text))
+        while scanned.read(size):
+            pass
+        return scanned.in_header, scanned.quote, scanned.hex
+
+    header = b'"label","pixel0","pixel1"\n'  # quotes and an x in the header do not count
+    assert scan(header + b"1,2,3\n4,5,6\n", 7) == (False, False, False)
+    assert scan(header + b"1,2,3\n4,0x5,6\n", 7) == (False, False, True)
+    assert scan(header + b'1,2,3\n"4",5,6\n', 1000) == (False, True, False)
+    assert scan(b"label,pixel0\r1,2\r", 4) == (True, False, False)  # no newline at all
+
+
+def test_kaggle_read_with_a_quoted_label_after_the_header(tmp_path):
+    """The scanned whole-file route gives way to the bytes route on a quote."""
+    pytest.importorskip("pyarrow")
+    pix, labels = kaggle_pixels(50, seed=9)
+    lines = [KAGGLE_HEADER] + [f"{lab}," + ",".join(map(str, row))
+                               for lab, row in zip(labels, pix, strict=True)]
+    lines[20] = f'"{labels[19]}",' + ",".join(map(str, pix[19]))
+    path = tmp_path / "train.csv"
+    write_text(path, "\n".join(lines) + "\n")
+    data = read_labelled(path)
+    assert data.source_format == "kaggle-csv"
+    assert_same(data, pix / 255.0, labels)
