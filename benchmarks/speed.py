@@ -306,8 +306,8 @@ def main(argv=None) -> int:
             pa = None
         if pa is not None:
             pa.set_cpu_count(args.threads)
-        # and the affinity of this thread and those started later (bayesgen's pool for the
-        # standard normals sizes itself by it; BLAS is held by threadpool_limits above)
+        # and the affinity of this thread and those started later (bayesgen sizes its lanes
+        # of threads by it; BLAS is held by threadpool_limits above)
         if hasattr(os, "sched_setaffinity"):
             cores = sorted(os.sched_getaffinity(0))[: args.threads]
             os.sched_setaffinity(0, cores)
