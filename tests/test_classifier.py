@@ -242,7 +242,7 @@ def test_class_statistics_do_not_depend_on_the_number_of_lanes(monkeypatch):
     y_index[y_index == 3] = 2  # an empty class
     results = []
     for cores in (1, 2, 5):
-        monkeypatch.setattr(classifier_module, "usable_cores", lambda cores=cores: cores)
+        monkeypatch.setattr(classifier_module, "lane_budget", lambda cores=cores: cores)
         results.append(classifier_module.class_stats(X, y_index, 7, diagonal=False))
     for stats in results[1:]:
         assert stats[3] is None

@@ -1249,7 +1249,8 @@ def test_scanned_file_flags_quotes_and_x_after_the_header_only():
     assert scan(header + b"1,2,3\n4,5,6\n", 7) == (False, False, False)
     assert scan(header + b"1,2,3\n4,0x5,6\n", 7) == (False, False, True)
     assert scan(header + b'1,2,3\n"4",5,6\n', 1000) == (False, True, False)
-    assert scan(b"label,pixel0\r1,2\r", 4) == (True, False, False)  # no newline at all
+    # a header ended by a lone carriage return: the data start after it
+    assert scan(header[:-1] + b"\r0x1,2,3\n4,5,6\n", 5) == (False, False, True)
 
 
 def test_kaggle_read_with_a_quoted_label_after_the_header(tmp_path):
@@ -1264,3 +1265,17 @@ def test_kaggle_read_with_a_quoted_label_after_the_header(tmp_path):
     data = read_labelled(path)
     assert data.source_format == "kaggle-csv"
     assert_same(data, pix / 255.0, labels)
+
+
+def test_kaggle_first_row_after_a_carriage_return_header_is_checked(tmp_path):
+    """A header ended by '\\r' then '\\n' lines: the first data row is checked for hex too."""
+    pytest.importorskip("pyarrow")
+    pix, labels = kaggle_pixels(30, seed=10)
+    rows = [f"{lab}," + ",".join(map(str, row)) for lab, row in zip(labels, pix, strict=True)]
+    cells = rows[0].split(",")
+    cells[5] = "0x1f"
+    rows[0] = ",".join(cells)
+    path = tmp_path / "train.csv"
+    path.write_bytes((KAGGLE_HEADER + "\r" + "\n".join(rows) + "\n").encode())
+    with pytest.raises(DataError, match="0x1f"):
+        read_labelled(path)

@@ -61,7 +61,7 @@ def test_draws_do_not_depend_on_cores_or_chunk_threshold(monkeypatch, dtype):
     monkeypatch.setattr(_sampler, "CHUNK_VALUES", 12 * 64)  # many chunks per class
     outputs = []
     for cores, parallel_min in [(1, 1 << 30), (2, 0), (3, 0), (8, 0)]:
-        monkeypatch.setattr(_sampler, "usable_cores", lambda cores=cores: cores)
+        monkeypatch.setattr(_sampler, "lane_budget", lambda cores=cores: cores)
         monkeypatch.setattr(_sampler, "PARALLEL_MIN", parallel_min)
         outputs.append(model.sample(5_000, random_state=3, dtype=dtype))
     for X, y in outputs[1:]:
@@ -92,7 +92,7 @@ def test_rows_land_with_their_labels_and_match_the_fitted_moments(monkeypatch):
 def test_a_failing_chunk_stops_every_lane_and_restores_blas(monkeypatch):
     monkeypatch.setattr(_sampler, "CHUNK_VALUES", 12 * 16)
     monkeypatch.setattr(_sampler, "PARALLEL_MIN", 0)
-    monkeypatch.setattr(_sampler, "usable_cores", lambda: 3)
+    monkeypatch.setattr(_sampler, "lane_budget", lambda: 3)
     model = _model_with_isolated_features()
     calls = {"n": 0}
     lock = threading.Lock()

@@ -114,3 +114,50 @@ def test_run_lanes_shares_the_work_and_reraises_after_every_lane_stopped():
     with pytest.raises(ValueError, match="lane broke"):
         run_lanes(failing, 3)
     assert running["n"] == 0  # every lane had stopped when the error surfaced
+
+
+def test_run_lanes_inside_a_lane_runs_in_place():
+    """A lane that itself runs lanes (on a pool thread) must not wait on the pool."""
+    import threading
+
+    from bayesgen._threads import run_lanes
+
+    pairs = []
+    lock = threading.Lock()
+
+    def outer(stop):
+        caller = threading.current_thread()
+        for _ in range(20):
+            def inner(stop, caller=caller):
+                with lock:
+                    pairs.append((caller, threading.current_thread()))
+            run_lanes(inner, 8)
+
+    run_lanes(outer, 8)  # returns: no pool thread waited on the pool
+    main = threading.main_thread()
+    from_pool = [(c, t) for c, t in pairs if c is not main]
+    assert all(c is t for c, t in from_pool)  # in place on the pool thread
+    assert sum(c is main for c, _ in pairs) >= 20
+
+
+def test_a_caller_does_not_wait_behind_other_callers_queued_work():
+    """Helpers not started when the caller's own lane is done are cancelled."""
+    import threading
+    import time
+
+    from bayesgen._threads import run_lanes
+
+    release = threading.Event()
+
+    def slow(stop):
+        release.wait(5)
+
+    blocker = threading.Thread(target=run_lanes, args=(slow, 8))
+    blocker.start()  # holds the whole pool until released
+    time.sleep(0.2)
+    start = time.perf_counter()
+    run_lanes(lambda stop: None, 8)
+    waited = time.perf_counter() - start
+    release.set()
+    blocker.join()
+    assert waited < 2.0

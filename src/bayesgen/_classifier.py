@@ -27,7 +27,7 @@ from ._persist import persistable
 from ._random import check_random_state
 from ._sampler import draw_location_scale
 from ._stats import GaussianStats
-from ._threads import blas_thread_limit, run_lanes, usable_cores
+from ._threads import blas_thread_limit, lane_budget, run_lanes, usable_cores
 from .densities import make_density
 
 __all__ = ["BayesClassifier", "default_block_size"]
@@ -153,8 +153,13 @@ def class_stats(X: np.ndarray, y_index: np.ndarray, n_classes: int, *, diagonal:
                   key=lambda k: -groups[k].shape[0])
     if not todo:
         return out
-    cores = usable_cores()
-    lanes = min(cores, len(todo)) if X.shape[0] * X.shape[1] >= _PARALLEL_STATS_MIN else 1
+    # each lane gathers into a buffer the size of the largest class: at most a quarter
+    # of X's size in buffers (or two of them), so memory does not grow with the cores
+    buffer_bytes = groups[todo[0]].shape[0] * X.shape[1] * 8
+    affordable = max(2, (X.shape[0] * X.shape[1] * 8 // 4) // max(1, buffer_bytes))
+    lanes = min(lane_budget(), len(todo), affordable)
+    if X.shape[0] * X.shape[1] < _PARALLEL_STATS_MIN:
+        lanes = 1
     queue = iter(todo)
     lock = threading.Lock()
 
@@ -174,7 +179,7 @@ def class_stats(X: np.ndarray, y_index: np.ndarray, n_classes: int, *, diagonal:
     if lanes == 1:
         run_lanes(lane, 1)
     else:
-        with blas_thread_limit(max(1, cores // lanes)):
+        with blas_thread_limit(max(1, usable_cores() // lanes)):
             run_lanes(lane, lanes)
     return out
 

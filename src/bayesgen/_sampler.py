@@ -23,7 +23,7 @@ import threading
 
 import numpy as np
 
-from ._threads import MAX_LANES, one_blas_thread, run_lanes, usable_cores
+from ._threads import lane_budget, one_blas_thread, run_lanes
 
 #: standard normals per chunk: 4 MiB of float64, which stays in cache while it is coloured
 CHUNK_VALUES = 1 << 19
@@ -74,7 +74,7 @@ def draw_location_scale(X: np.ndarray, jobs) -> None:
         return
     rows_per_chunk = max(b - a for _, a, b, _ in tasks)
     total = sum((b - a) * jobs[j][2].latent_dim for j, a, b, _ in tasks)
-    lanes = min(usable_cores(), len(tasks), MAX_LANES)
+    lanes = min(lane_budget(), len(tasks))
     if total < PARALLEL_MIN:
         lanes = 1
     queue = iter(range(len(tasks)))

@@ -53,7 +53,7 @@ from pathlib import Path
 import numpy as np
 
 from bayesgen._errors import BayesgenError, DataError
-from bayesgen._threads import run_lanes, usable_cores
+from bayesgen._threads import lane_budget, run_lanes, usable_cores
 
 __all__ = [
     "ChunkedWriter",
@@ -799,7 +799,7 @@ def _arrow_table_features(table, names, label_idx, dtype, divide_by=None) -> np.
 
         # batches on every core: 0.037 s against 0.075 s for the Kaggle file on 2 cores
         big = X.size >= _PARALLEL_COPY_MIN
-        run_lanes(lane, min(usable_cores(), len(batches)) if big else 1)
+        run_lanes(lane, min(lane_budget(), len(batches)) if big else 1)
         return X
     XT = np.empty((len(feature_cols), n), dtype=dtype)
     for j, col in enumerate(feat.columns):
@@ -837,14 +837,17 @@ class _ScannedFile:
     def __init__(self, fh):
         self._fh = fh
         self.in_header = True
+        self.newline = False  # lines ended by carriage returns alone go to the python reader
         self.quote = False
         self.hex = False
 
     def read(self, size=-1):
         block = self._fh.read(size)
         start = 0
+        if not self.newline and block.find(b"\n") >= 0:
+            self.newline = True
         if self.in_header:
-            cut = block.find(b"\n")
+            cut = _header_end(block)
             if cut < 0:
                 return block
             self.in_header, start = False, cut + 1
@@ -864,6 +867,15 @@ class _ScannedFile:
         self.closed = True
 
 
+def _header_end(data) -> int:
+    """Position of the byte ending the first line (``\n`` or a lone ``\r``), or -1: pyarrow
+    ends a line at either, so the data (and what must be checked in it) start after it."""
+    newline, cr = data.find(b"\n"), data.find(b"\r")
+    if cr < 0 or (0 <= newline <= cr + 1):
+        return newline
+    return cr
+
+
 def _csv_read_arrow(plan: _CsvPlan, kaggle):
     """Whole-file read with pyarrow; returns ``(X, texts, is_kaggle)`` or None to fall back."""
     pa, pacsv = _pyarrow_csv()
@@ -873,7 +885,7 @@ def _csv_read_arrow(plan: _CsvPlan, kaggle):
         # block is scanned; a quote or an 'x' after the header, or a failed parse, and the
         # file is read again below as bytes, where those cases are handled.
         dtype = np.uint8
-        table = None
+        table = scanned = None
         try:
             with open(plan.path, "rb") as fh:
                 scanned = _ScannedFile(fh)
@@ -882,9 +894,14 @@ def _csv_read_arrow(plan: _CsvPlan, kaggle):
             return None
         except (pa.ArrowException, ValueError, TypeError):
             table = None
-        if table is not None and not (scanned.in_header or scanned.quote or scanned.hex):
+        clean = scanned.newline and not (scanned.in_header or scanned.quote or scanned.hex)
+        if table is not None and clean:
             return _arrow_result(table, plan, dtype, kaggle)
+        # the same bytes, parsed the same way, would fail the same way
+        uint8_failed = table is None and clean
         del table
+    else:
+        uint8_failed = False
     try:
         with open(plan.path, "rb") as fh:
             data = fh.read()
@@ -892,14 +909,15 @@ def _csv_read_arrow(plan: _CsvPlan, kaggle):
             data = gzip.decompress(data)
     except (OSError, EOFError, zlib.error):
         return None
-    start = data.find(b"\n") + 1
-    if start <= 0:
+    start = _header_end(data) + 1
+    if start <= 0 or data.find(b"\n") < 0:
         return None
     newlines = data.find(b'"', start) >= 0
     attempts = [np.float64]
     # pyarrow's integer parser also accepts hex ("0x1f"), which a CSV of decimal pixels never
     # holds; only take the (faster) uint8 route when no 'x' appears in the data.
-    if plan.kaggle_header and data.find(b"x", start) < 0 and data.find(b"X", start) < 0:
+    if plan.kaggle_header and data.find(b"x", start) < 0 and data.find(b"X", start) < 0 \
+            and not (uint8_failed and not newlines):
         attempts.insert(0, np.uint8)
     for dtype in attempts:
         try:
