@@ -12,8 +12,6 @@ model generates labelled data: draw ``y ~ p(y)`` then ``x ~ p(x | y)``.
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -27,7 +25,7 @@ from ._persist import persistable
 from ._random import check_random_state
 from ._sampler import draw_location_scale
 from ._stats import GaussianStats
-from ._threads import blas_thread_limit, lane_budget, run_lanes, usable_cores
+from ._threads import blas_thread_limit, lane_budget, run_lanes_over, usable_cores
 from .densities import make_density
 
 __all__ = ["BayesClassifier", "default_block_size"]
@@ -83,8 +81,6 @@ def block_generator(root: np.random.SeedSequence, block: int) -> np.random.Gener
         root.entropy, spawn_key=(*root.spawn_key, int(block)), pool_size=root.pool_size
     )
     return np.random.Generator(np.random.PCG64(child))
-
-
 
 
 def _rechunk(blocks, chunk: int):
@@ -160,27 +156,23 @@ def class_stats(X: np.ndarray, y_index: np.ndarray, n_classes: int, *, diagonal:
     lanes = min(lane_budget(), len(todo), affordable)
     if X.shape[0] * X.shape[1] < _PARALLEL_STATS_MIN:
         lanes = 1
-    queue = iter(todo)
-    lock = threading.Lock()
-
-    def lane(stop: threading.Event) -> None:
+    def make_worker():
         # one gather buffer per lane, reused for its classes (fresh memory costs a page
         # fault per 4 KiB)
         buffer = np.empty((groups[todo[0]].shape[0], X.shape[1]))
-        while not stop.is_set():
-            with lock:
-                k = next(queue, None)
-            if k is None:
-                return
+
+        def work(k) -> None:
             rows = groups[k]
             out[k] = GaussianStats.from_data(X, rows=rows, diagonal=diagonal,
                                              work=buffer[: rows.shape[0]])
 
+        return work
+
     if lanes == 1:
-        run_lanes(lane, 1)
+        run_lanes_over(todo, make_worker, 1)
     else:
         with blas_thread_limit(max(1, usable_cores() // lanes)):
-            run_lanes(lane, lanes)
+            run_lanes_over(todo, make_worker, lanes)
     return out
 
 

@@ -19,11 +19,9 @@ neither the number of cores nor the timing.
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 
-from ._threads import lane_budget, one_blas_thread, run_lanes
+from ._threads import lane_budget, one_blas_thread, run_lanes_over
 
 #: standard normals per chunk: 4 MiB of float64, which stays in cache while it is coloured
 CHUNK_VALUES = 1 << 19
@@ -77,18 +75,12 @@ def draw_location_scale(X: np.ndarray, jobs) -> None:
     lanes = min(lane_budget(), len(tasks))
     if total < PARALLEL_MIN:
         lanes = 1
-    queue = iter(range(len(tasks)))
-    lock = threading.Lock()
-
-    def lane(stop: threading.Event) -> None:
+    def make_worker():
         scratch = np.empty(width, dtype=X.dtype)
         out = np.empty((rows_per_chunk, X.shape[1]), dtype=X.dtype)
-        while not stop.is_set():
-            with lock:
-                t = next(queue, None)
-            if t is None:
-                return
-            j, a, b, seed = tasks[t]
+
+        def work(task) -> None:
+            j, a, b, seed = task
             rows, mean, covariance, _ = jobs[j]
             m = b - a
             flat = scratch[: m * covariance.latent_dim]
@@ -104,7 +96,9 @@ def draw_location_scale(X: np.ndarray, jobs) -> None:
             else:
                 X[rows[a:b]] = block
 
+        return work
+
     # BLAS on one thread in every case, so that the products (and their rounding) are the
     # same whether one lane runs or several
     with one_blas_thread():
-        run_lanes(lane, lanes)
+        run_lanes_over(tasks, make_worker, lanes)

@@ -176,6 +176,28 @@ def run_lanes(lane, lanes: int) -> None:
         helper.result()  # re-raises a helper's error
 
 
+def run_lanes_over(items, make_worker, lanes: int) -> None:
+    """Process ``items`` on ``lanes`` lanes (see :func:`run_lanes`) from one shared queue.
+
+    ``make_worker()`` is called once per lane and returns that lane's ``work(item)`` (so
+    a lane can keep scratch buffers of its own); items are taken in order.
+    """
+    queue = iter(items)
+    lock = threading.Lock()
+    end = object()
+
+    def lane(stop: threading.Event) -> None:
+        work = make_worker()
+        while not stop.is_set():
+            with lock:
+                item = next(queue, end)
+            if item is end:
+                return
+            work(item)
+
+    run_lanes(lane, lanes)
+
+
 def _finish(helpers) -> list:
     """Cancel the helpers not started, wait for the others; those that ran."""
     ran = [helper for helper in helpers if not helper.cancel()]

@@ -43,7 +43,6 @@ import re
 import secrets
 import shutil
 import struct
-import threading
 import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
@@ -53,7 +52,7 @@ from pathlib import Path
 import numpy as np
 
 from bayesgen._errors import BayesgenError, DataError
-from bayesgen._threads import lane_budget, run_lanes, usable_cores
+from bayesgen._threads import lane_budget, run_lanes_over, usable_cores
 
 __all__ = [
     "ChunkedWriter",
@@ -779,27 +778,20 @@ def _arrow_table_features(table, names, label_idx, dtype, divide_by=None) -> np.
     if hasattr(pa.RecordBatch, "to_tensor"):  # pyarrow >= 14
         batches = [batch for batch in feat.to_batches() if batch.num_rows]
         starts = np.concatenate([[0], np.cumsum([batch.num_rows for batch in batches])])
-        queue = iter(range(len(batches)))
-        lock = threading.Lock()
-
-        def lane(stop) -> None:
-            while not stop.is_set():
-                with lock:
-                    i = next(queue, None)
-                if i is None:
-                    return
-                # column-major: pyarrow copies column by column (faster than its row-major
-                # interleave), numpy transposes into the rows (without the GIL)
-                columns = np.asarray(batches[i].to_tensor(row_major=False))
-                rows = X[starts[i] : starts[i + 1]]
-                if divide_by is None:
-                    rows[...] = columns
-                else:
-                    np.divide(columns, divide_by, out=rows)
+        def copy_out(i) -> None:
+            # column-major: pyarrow copies column by column (faster than its row-major
+            # interleave), numpy transposes into the rows (without the GIL)
+            columns = np.asarray(batches[i].to_tensor(row_major=False))
+            rows = X[starts[i] : starts[i + 1]]
+            if divide_by is None:
+                rows[...] = columns
+            else:
+                np.divide(columns, divide_by, out=rows)
 
         # batches on every core: 0.037 s against 0.075 s for the Kaggle file on 2 cores
         big = X.size >= _PARALLEL_COPY_MIN
-        run_lanes(lane, min(lane_budget(), len(batches)) if big else 1)
+        run_lanes_over(range(len(batches)), lambda: copy_out,
+                       min(lane_budget(), len(batches)) if big else 1)
         return X
     XT = np.empty((len(feature_cols), n), dtype=dtype)
     for j, col in enumerate(feat.columns):
