@@ -113,8 +113,12 @@ def describe_machine() -> dict:
         info["scipy"] = scipy.__version__
     except ImportError:  # pragma: no cover
         pass
-    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS",
-                 "OPENBLAS_NUM_THREADS"):
+    for name in (
+        "OPENBLAS_CORETYPE",
+        "OPENBLAS_L2_SIZE",
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+    ):
         if os.environ.get(name):
             info[name] = os.environ[name]
     info["blas"] = blas_description()

@@ -10,7 +10,7 @@ Data: MNIST train 60,000 / test 10,000 from ``../shared/data/mnist`` (or
 ``$BAYESGEN_SHARED_DATA/mnist``), IDX files read by a local helper.  The classifier sees
 ``pixel / 255`` (bayesgen's loader convention).
 
-Protocol (Papamakarios et al. 2017, MAF; see :mod:`bayesgen._transform`)
+Protocol (Papamakarios et al. 2017, MAF; see :mod:`bayesgen.densities.transform`)
 -----------------------------------------------------------------------
 The test images are dequantised once with a fixed seed, ``y = (pixel + u) / 256``,
 ``u ~ U(0, 1)``, and every family is scored on the same ``y``:
@@ -46,8 +46,8 @@ import numpy as np
 from scipy.special import logsumexp
 
 from bayesgen import BayesClassifier
-from bayesgen._transform import TransformedDensity, bits_per_dim
 from bayesgen.densities import GaussianCopulaDensity, MixtureOfFactorAnalysersDensity
+from bayesgen.densities.transform import TransformedDensity, bits_per_dim
 
 D = 784
 LAM = 1e-6
@@ -82,8 +82,14 @@ def _mppca(k, rank, *, logit=False, noise="isotropic", reg_covar=1e-3, transform
 
     def build():
         base = MixtureOfFactorAnalysersDensity(
-            k, rank=rank, noise=noise, reg_covar=reg_covar, max_iter=30, tol=1e-4,
-            init="kmeans", random_state=0,
+            k,
+            rank=rank,
+            noise=noise,
+            reg_covar=reg_covar,
+            max_iter=30,
+            tol=1e-4,
+            init="kmeans",
+            random_state=0,
         )
         if not logit:
             return base
@@ -111,23 +117,39 @@ FAMILIES = {
     "gaussian": ("gaussian", {"reg_covar": 0.05}, "full Gaussian on pixel/255, ridge 0.05"),
     "copula": ("copula", {"shrinkage": 0.2}, "Gaussian copula, empirical marginals"),
     "mppca:10x10+logit": (_mppca(10, 10, logit=True), {}, "10 PPCA components of rank 10"),
-    "mfa:10x10+logit": (_mppca(10, 10, logit=True, noise="diagonal", reg_covar=1e-2), {},
-                        "10 factor analysers of rank 10"),
+    "mfa:10x10+logit": (
+        _mppca(10, 10, logit=True, noise="diagonal", reg_covar=1e-2),
+        {},
+        "10 factor analysers of rank 10",
+    ),
     "mppca:15x30": (_mppca(15, 30), {}, "15 PPCA components of rank 30, pixel/255"),
     "mppca:15x30+logit": (_mppca(15, 30, logit=True), {}, "15 PPCA components of rank 30"),
     "mppca:20x40+logit": (_mppca(20, 40, logit=True), {}, "20 PPCA components of rank 40"),
     "mfacopula:10x30": (_mfacopula(10, 30), {}, "marginals + 10 FA of rank 30 on scores"),
-    "mppca:20x30+glogit": (_mppca(20, 30, logit=True, transform="glogit"), {},
-                           "20 PPCA components of rank 30, logit with Gaussian end cells"),
-    "mppca:20x30+glogit shortcut": ("mppca:20x30+glogit", {"reg_covar": 1e-3},
-                                    "the shortcut string: library EM defaults"),
+    "mppca:20x30+glogit": (
+        _mppca(20, 30, logit=True, transform="glogit"),
+        {},
+        "20 PPCA components of rank 30, logit with Gaussian end cells",
+    ),
+    "mppca:20x30+glogit shortcut": (
+        "mppca:20x30+glogit",
+        {"reg_covar": 1e-3},
+        "the shortcut string: library EM defaults",
+    ),
 }
 
 
 #: the rows of the table in benchmarks/README.md (others: --only NAME)
 TABLE = (
-    "gaussian+logit", "diag+logit", "gaussian", "copula", "mppca:10x10+logit",
-    "mppca:15x30+logit", "mppca:20x40+logit", "mfacopula:10x30", "mppca:20x30+glogit",
+    "gaussian+logit",
+    "diag+logit",
+    "gaussian",
+    "copula",
+    "mppca:10x10+logit",
+    "mppca:15x30+logit",
+    "mppca:20x40+logit",
+    "mfacopula:10x30",
+    "mppca:20x30+glogit",
     "mppca:20x30+glogit shortcut",
 )
 
@@ -169,10 +191,14 @@ def evaluate(name, spec, kwargs, P_fit, y_fit, P_eval, y_eval, *, seed=0, sample
     log_p = logsumexp(joint, axis=1)
     bpd = bits_per_dim(log_p, D)
     row = {
-        "family": name, "spec": spec if isinstance(spec, str) else repr(density),
+        "family": name,
+        "spec": spec if isinstance(spec, str) else repr(density),
         "kwargs": kwargs,
-        "bits_per_pixel": bpd, "accuracy": acc, "fit_seconds": fit_s,
-        "predict_seconds": predict_s, "n_fit": int(P_fit.shape[0]),
+        "bits_per_pixel": bpd,
+        "accuracy": acc,
+        "fit_seconds": fit_s,
+        "predict_seconds": predict_s,
+        "n_fit": int(P_fit.shape[0]),
         "n_eval": int(P_eval.shape[0]),
     }
     if name.split("@")[0].endswith("+logit"):  # MAF's logit space (not for +glogit)
@@ -204,12 +230,22 @@ def format_table(rows) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="family names to run (default: all)")
-    parser.add_argument("--validate", action="store_true",
-                        help="fit on train[:50000 shuffled], score on the other 10,000")
-    parser.add_argument("--protocol-check", action="store_true",
-                        help="also fit gaussian+logit on the first 50,000 (MAF's split)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="pin BLAS to this many threads (needs threadpoolctl)")
+    parser.add_argument(
+        "--validate",
+        action="store_true",
+        help="fit on train[:50000 shuffled], score on the other 10,000",
+    )
+    parser.add_argument(
+        "--protocol-check",
+        action="store_true",
+        help="also fit gaussian+logit on the first 50,000 (MAF's split)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="pin BLAS to this many threads (needs threadpoolctl)",
+    )
     parser.add_argument("--out", default=None, help="append JSON lines of results here")
     args = parser.parse_args(argv)
     if args.threads is not None:
@@ -221,8 +257,11 @@ def main(argv=None) -> int:
         return 1
     P_tr, y_tr, P_te, y_te = load()
     names = args.only or list(TABLE)
-    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
-          f"python {platform.python_version()}, numpy {np.__version__}", flush=True)
+    print(
+        f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
+        f"python {platform.python_version()}, numpy {np.__version__}",
+        flush=True,
+    )
     if args.validate:
         order = np.random.default_rng(0).permutation(P_tr.shape[0])
         fit_rows, val_rows = order[10_000:], order[:10_000]

@@ -88,8 +88,9 @@ def bench_fit(X, y, repeats):
         BayesClassifier().fit(X, y)
 
     t, b = time_pair(ours, baseline, repeats)
-    return _row("fit full Gaussian/class, MNIST train 60000x784 vs Gram + Cholesky/class",
-                t, b, 1.3)
+    return _row(
+        "fit full Gaussian/class, MNIST train 60000x784 vs Gram + Cholesky/class", t, b, 1.3
+    )
 
 
 def bench_sample(model, repeats, loop_calls):
@@ -123,17 +124,31 @@ def bench_sample(model, repeats, loop_calls):
         for k in batch:
             legacy.multivariate_normal(means[k], covs[k])
         per_loop = min(per_loop, (time.perf_counter() - start) / max(1, batch.shape[0]))
-    rows.append(_row(f"sample: per-sample vs tutorial loop (np multivariate_normal, "
-                     f"{loop_calls} calls extrapolated)", t / n, per_loop, 10_000, "speedup"))
+    rows.append(
+        _row(
+            f"sample: per-sample vs tutorial loop (np multivariate_normal, "
+            f"{loop_calls} calls extrapolated)",
+            t / n,
+            per_loop,
+            10_000,
+            "speedup",
+        )
+    )
 
     def ours32():
         model.sample(n, random_state=1, dtype=np.float32)
 
     t32, b32 = time_pair(ours32, baseline, repeats)
-    rows.append(_row("sample 60000 rows, float32 path, vs the float64 bare limit", t32, b32,
-                     None))
-    rows.append(_row("sample: per-sample, float32 path, vs tutorial loop", t32 / n, per_loop,
-                     10_000, "speedup"))
+    rows.append(_row("sample 60000 rows, float32 path, vs the float64 bare limit", t32, b32, None))
+    rows.append(
+        _row(
+            "sample: per-sample, float32 path, vs tutorial loop",
+            t32 / n,
+            per_loop,
+            10_000,
+            "speedup",
+        )
+    )
 
     from sklearn.mixture import GaussianMixture
 
@@ -147,8 +162,9 @@ def bench_sample(model, repeats, loop_calls):
     gmm.converged_, gmm.n_iter_, gmm.lower_bound_ = True, 0, 0.0
     gmm.random_state = 0
     t2, g = time_pair(ours, lambda: gmm.sample(n), max(1, repeats // 2))
-    rows.append(_row("sample 60000 rows vs scikit-learn GaussianMixture.sample", t2, g, None,
-                     "speedup"))
+    rows.append(
+        _row("sample 60000 rows vs scikit-learn GaussianMixture.sample", t2, g, None, "speedup")
+    )
     return rows
 
 
@@ -179,8 +195,9 @@ def write_kaggle_csv(path: Path, X, y) -> None:
 
     pixels = np.rint(X * 255).astype(np.int64)
     names = ["label"] + [f"pixel{j}" for j in range(pixels.shape[1])]
-    columns = [pa.array(y.astype(np.int64))] + [pa.array(pixels[:, j])
-                                                for j in range(pixels.shape[1])]
+    columns = [pa.array(y.astype(np.int64))] + [
+        pa.array(pixels[:, j]) for j in range(pixels.shape[1])
+    ]
     table = pa.Table.from_arrays(columns, names=names)
     pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="none"))
 
@@ -216,11 +233,19 @@ def bench_csv(path: Path, repeats):
     t, b = time_pair(ours, baseline, repeats)
     rows = [_row("read_labelled + fit, Kaggle CSV 42000 rows vs pyarrow read_csv", t, b, 1.5)]
     ts, bs = time_pair(streamed, baseline, repeats)
-    rows.append(_row("fit_file (chunks parsed while the last is reduced) vs pyarrow read_csv",
-                     ts, bs, None))
+    rows.append(
+        _row("fit_file (chunks parsed while the last is reduced) vs pyarrow read_csv", ts, bs, None)
+    )
     t2, p = time_pair(ours, tutorial, max(1, repeats // 2))
-    rows.append(_row("read + fit vs tutorial pandas path (read_csv, to_numpy, np.cov/class)",
-                     t2, p, None, "speedup"))
+    rows.append(
+        _row(
+            "read + fit vs tutorial pandas path (read_csv, to_numpy, np.cov/class)",
+            t2,
+            p,
+            None,
+            "speedup",
+        )
+    )
     return rows
 
 
@@ -247,8 +272,12 @@ print(json.dumps({"seconds": seconds, "peak_rss_mib": peak_mib,
 
 def stream_fit(path: Path, chunk_rows: int) -> dict:
     """Fit ``path`` with fit_file in a fresh interpreter; its time and peak RSS."""
-    out = subprocess.run([sys.executable, "-c", _CHILD, str(path), str(chunk_rows)],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(path), str(chunk_rows)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     result["size_mb"] = path.stat().st_size / 1e6
     result["mb_per_s"] = result["size_mb"] / result["seconds"]
@@ -256,10 +285,15 @@ def stream_fit(path: Path, chunk_rows: int) -> dict:
 
 
 def _stream_row(name, result):
-    return [name, f"{result['seconds']:.4g} s", "-",
-            f"{result['mb_per_s']:.1f} MB/s, peak RSS {result['peak_rss_mib']:.0f} MiB "
-            f"({result['rows']:,} rows, {result['size_mb']:,.0f} MB)",
-            "< 1024 MiB", "ok" if result["peak_rss_mib"] < 1024 else "MISSED"]
+    return [
+        name,
+        f"{result['seconds']:.4g} s",
+        "-",
+        f"{result['mb_per_s']:.1f} MB/s, peak RSS {result['peak_rss_mib']:.0f} MiB "
+        f"({result['rows']:,} rows, {result['size_mb']:,.0f} MB)",
+        "< 1024 MiB",
+        "ok" if result["peak_rss_mib"] < 1024 else "MISSED",
+    ]
 
 
 def make_big_csv(small: Path, big: Path, target_bytes: int) -> None:
@@ -279,17 +313,27 @@ def make_big_csv(small: Path, big: Path, target_bytes: int) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--loop-calls", type=int, default=200,
-                        help="calls of the tutorial's one-sample loop to time")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="cores: pins BLAS and pyarrow threads and the CPU affinity "
-                        "(default: all)")
+    parser.add_argument(
+        "--loop-calls",
+        type=int,
+        default=200,
+        help="calls of the tutorial's one-sample loop to time",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="cores: pins BLAS and pyarrow threads and the CPU affinity (default: all)",
+    )
     parser.add_argument("--big", action="store_true", help="also stream-fit a >= 5 GB CSV")
     parser.add_argument("--big-gb", type=float, default=5.0)
     parser.add_argument("--chunk-rows", type=int, default=10_000)
     parser.add_argument("--tmp", default=None, help="folder for the generated files")
-    parser.add_argument("--readme", action="store_true",
-                        help="write the results into benchmarks/README.md (Speed section)")
+    parser.add_argument(
+        "--readme",
+        action="store_true",
+        help="write the results into benchmarks/README.md (Speed section)",
+    )
     args = parser.parse_args(argv)
 
     limiter = None
@@ -327,17 +371,23 @@ def main(argv=None) -> int:
         csv = tmp / "train.csv"
         write_kaggle_csv(csv, X[:42_000], y[:42_000])
         rows.extend(bench_csv(csv, args.repeats))
-        rows.append(_stream_row("stream-fit (fit_file) of the 42000-row CSV",
-                                stream_fit(csv, args.chunk_rows)))
+        rows.append(
+            _stream_row(
+                "stream-fit (fit_file) of the 42000-row CSV", stream_fit(csv, args.chunk_rows)
+            )
+        )
         if args.big:
             full = tmp / "train60k.csv"
             write_kaggle_csv(full, X, y)
             big = tmp / "big.csv"
             make_big_csv(full, big, int(args.big_gb * 1e9))
             full.unlink()
-            rows.append(_stream_row(f"stream-fit (fit_file) of a generated "
-                                    f"{big.stat().st_size / 1e9:.1f} GB CSV",
-                                    stream_fit(big, args.chunk_rows)))
+            rows.append(
+                _stream_row(
+                    f"stream-fit (fit_file) of a generated {big.stat().st_size / 1e9:.1f} GB CSV",
+                    stream_fit(big, args.chunk_rows),
+                )
+            )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     elapsed = time.perf_counter() - started

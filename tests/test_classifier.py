@@ -234,7 +234,7 @@ def test_explicit_priors():
 
 
 def test_class_statistics_do_not_depend_on_the_number_of_lanes(monkeypatch):
-    import bayesgen._classifier as classifier_module
+    import bayesgen.classifier.estimator as classifier_module
 
     rng = np.random.default_rng(21)
     X = rng.normal(size=(3000, 400)) + 5.0
@@ -255,6 +255,6 @@ def test_class_statistics_do_not_depend_on_the_number_of_lanes(monkeypatch):
             np.testing.assert_allclose(a.skew, b.skew, rtol=1e-9, atol=1e-6)
     for k in (0, 1, 2, 4, 5, 6):
         rows = X[y_index == k]
-        np.testing.assert_allclose(results[1][k].scatter,
-                                   np.cov(rows.T, bias=True) * rows.shape[0], rtol=1e-9,
-                                   atol=1e-8)
+        np.testing.assert_allclose(
+            results[1][k].scatter, np.cov(rows.T, bias=True) * rows.shape[0], rtol=1e-9, atol=1e-8
+        )

@@ -66,8 +66,8 @@ def test_help_for_every_command(capsys):
 
 
 def test_fit_help_names_every_density_and_transform(capsys):
-    from bayesgen.densities import _TRANSFORMS as TRANSFORMS
     from bayesgen.densities import DENSITY_SHORTCUTS
+    from bayesgen.densities.shortcuts import _TRANSFORMS as TRANSFORMS
 
     code, out, _ = run(capsys, "fit", "--help")
     assert code == 0
@@ -290,19 +290,40 @@ def test_inpaint_bad_input(model_file, tmp_path, capsys):
 
 def test_streamed_fit_equals_in_memory_fit(kaggle_csv, tmp_path, capsys):
     streamed, whole = tmp_path / "s.bgm", tmp_path / "w.bgm"
-    code, _, err = run(capsys, "fit", kaggle_csv, "--reg-covar", "0.05", "--stream", "always",
-                       "--chunk-rows", "37", "-o", streamed)
+    code, _, err = run(
+        capsys,
+        "fit",
+        kaggle_csv,
+        "--reg-covar",
+        "0.05",
+        "--stream",
+        "always",
+        "--chunk-rows",
+        "37",
+        "-o",
+        streamed,
+    )
     assert code == 0, err
-    code, _, err = run(capsys, "fit", kaggle_csv, "--reg-covar", "0.05", "--stream", "never",
-                       "-o", whole)
+    code, _, err = run(
+        capsys, "fit", kaggle_csv, "--reg-covar", "0.05", "--stream", "never", "-o", whole
+    )
     assert code == 0, err
     a, b = load(streamed), load(whole)
     X = np.random.default_rng(0).uniform(size=(5, 784))
     np.testing.assert_allclose(a.score_samples(X), b.score_samples(X), rtol=1e-10)
     code, out, _ = run(capsys, "inspect", streamed, "--json")
     assert json.loads(out)["data"]["image_shape"] == [28, 28]
-    code, _, err = run(capsys, "fit", kaggle_csv, "--density", "mixture", "--stream", "always",
-                       "-o", tmp_path / "m.bgm")
+    code, _, err = run(
+        capsys,
+        "fit",
+        kaggle_csv,
+        "--density",
+        "mixture",
+        "--stream",
+        "always",
+        "-o",
+        tmp_path / "m.bgm",
+    )
     assert code == 2 and "Gaussian density" in err
 
 

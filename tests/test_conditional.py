@@ -41,12 +41,16 @@ def _check_moments(rows, mean, cov):
     assert np.all(np.abs(np.cov(rows.T) - cov) < 5 * se_cov)
 
 
-@pytest.mark.parametrize("make", [
-    lambda: GaussianDensity(),
-    lambda: GaussianDensity("diag"),
-    lambda: FactorAnalysisDensity(2, method="fa"),
-    lambda: FactorAnalysisDensity(2),
-], ids=["full", "diag", "fa", "ppca"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: GaussianDensity(),
+        lambda: GaussianDensity("diag"),
+        lambda: FactorAnalysisDensity(2, method="fa"),
+        lambda: FactorAnalysisDensity(2),
+    ],
+    ids=["full", "diag", "fa", "ppca"],
+)
 def test_gaussian_families_match_the_closed_form(data, make):
     density = make().fit(data)
     mean_c, cov_c = _closed_form(density.mean_, density.covariance(), OBS, X_OBS)
@@ -76,15 +80,19 @@ def test_mixture_uses_posterior_component_weights(data):
     # closed form: mixture of the component conditionals with posterior weights
     from scipy.stats import multivariate_normal
 
-    logw = np.array([
-        np.log(w) + multivariate_normal(mu[OBS], cov.dense()[np.ix_(OBS, OBS)]).logpdf(
-            X_OBS[OBS])
-        for w, mu, cov in zip(gm.weights_, gm.means_, gm.covariances_, strict=True)
-    ])
+    logw = np.array(
+        [
+            np.log(w)
+            + multivariate_normal(mu[OBS], cov.dense()[np.ix_(OBS, OBS)]).logpdf(X_OBS[OBS])
+            for w, mu, cov in zip(gm.weights_, gm.means_, gm.covariances_, strict=True)
+        ]
+    )
     post = np.exp(logw - logw.max())
     post /= post.sum()
-    parts = [_closed_form(mu, cov.dense(), OBS, X_OBS)
-             for mu, cov in zip(gm.means_, gm.covariances_, strict=True)]
+    parts = [
+        _closed_form(mu, cov.dense(), OBS, X_OBS)
+        for mu, cov in zip(gm.means_, gm.covariances_, strict=True)
+    ]
     mean = sum(p * m for p, (m, _) in zip(post, parts, strict=True))
     second = sum(p * (c + np.outer(m, m)) for p, (m, c) in zip(post, parts, strict=True))
     cov = second - np.outer(mean, mean)
@@ -99,23 +107,32 @@ def test_classifier_with_and_without_label(data):
     post = class_posterior_given_observed(model, X_OBS, OBS)[0]
     _, drawn = sample_conditional(model, X_OBS, OBS, n_samples=20_000, random_state=0)
     assert abs(np.mean(drawn == 1) - post[1]) < 0.02
-    batch, lab = sample_conditional(model, np.vstack([X_OBS, X_OBS]), OBS, y=[0, 1],
-                                    random_state=0)
+    batch, lab = sample_conditional(model, np.vstack([X_OBS, X_OBS]), OBS, y=[0, 1], random_state=0)
     assert batch.shape == (2, 1, 5) and lab.tolist() == [[0], [1]]
 
 
 def test_copula_and_transformed_conditionals_stay_in_range():
     rng = np.random.default_rng(0)
-    P = np.clip(np.round(rng.multivariate_normal([120, 130, 90], [[900, 700, 300],
-                                                               [700, 900, 300],
-                                                               [300, 300, 900]], 3000)), 0, 255)
+    P = np.clip(
+        np.round(
+            rng.multivariate_normal(
+                [120, 130, 90], [[900, 700, 300], [700, 900, 300], [300, 300, 900]], 3000
+            )
+        ),
+        0,
+        255,
+    )
     mask = np.array([True, False, False])
-    for density in (GaussianCopulaDensity(random_state=0).fit(P / 255),
-                    TransformedDensity(random_state=0).fit(P / 255)):
-        low = sample_conditional(density, np.array([30, 0, 0]) / 255, mask, n_samples=4000,
-                                 random_state=0)
-        high = sample_conditional(density, np.array([220, 0, 0]) / 255, mask, n_samples=4000,
-                                  random_state=0)
+    for density in (
+        GaussianCopulaDensity(random_state=0).fit(P / 255),
+        TransformedDensity(random_state=0).fit(P / 255),
+    ):
+        low = sample_conditional(
+            density, np.array([30, 0, 0]) / 255, mask, n_samples=4000, random_state=0
+        )
+        high = sample_conditional(
+            density, np.array([220, 0, 0]) / 255, mask, n_samples=4000, random_state=0
+        )
         assert low.min() >= 0 and high.max() <= 1
         # strong positive dependence: feature 1 follows the observed feature 0
         assert high[:, 1].mean() > low[:, 1].mean() + 0.2

@@ -91,8 +91,11 @@ def test_classifier_round_trip(tmp_path, marginals):
     Z = _latent(n=600)
     X = np.column_stack([np.exp(Z[:, 0]), Z[:, 1], np.maximum(Z[:, 2], 0.0)])
     y = (Z[:, 0] + 0.5 * np.random.default_rng(1).normal(size=600) > 0).astype(int)
-    model = BayesClassifier("copula", random_state=0) if marginals == "empirical" else \
-        BayesClassifier(GaussianCopulaDensity(marginals, random_state=0))
+    model = (
+        BayesClassifier("copula", random_state=0)
+        if marginals == "empirical"
+        else BayesClassifier(GaussianCopulaDensity(marginals, random_state=0))
+    )
     model.fit(X, y)
     assert model.score(X, y) > 0.7
     path = tmp_path / "c.bgm"
@@ -100,17 +103,19 @@ def test_classifier_round_trip(tmp_path, marginals):
         model.save(path)
         loaded = bayesgen.load(path)
     else:  # a density object as the classifier's parameter: save the fitted densities
-        from bayesgen._persist import save_object
+        from bayesgen.base.persist import save_object
 
         for density in model.densities_:
             save_object(density, path, library_version=bayesgen.__version__)
             reloaded = bayesgen.load(path)
-            np.testing.assert_allclose(reloaded.score_samples(X[:30]),
-                                       density.score_samples(X[:30]))
+            np.testing.assert_allclose(
+                reloaded.score_samples(X[:30]), density.score_samples(X[:30])
+            )
         return
     np.testing.assert_allclose(loaded.score_samples(X[:30]), model.score_samples(X[:30]))
-    np.testing.assert_array_equal(loaded.sample(8, random_state=0)[0],
-                                  model.sample(8, random_state=0)[0])
+    np.testing.assert_array_equal(
+        loaded.sample(8, random_state=0)[0], model.sample(8, random_state=0)[0]
+    )
     np.testing.assert_allclose(loaded.class_means(), model.class_means())
 
 
@@ -135,8 +140,9 @@ def test_mixture_dependence_on_normal_scores(tmp_path):
     ).fit(X)
     gauss = GaussianCopulaDensity(random_state=0).fit(X)
     assert mix.correlation_ is None and mix.dependence_ is not None
-    X_new = np.maximum(np.vstack([rng.normal(-1.5, 0.4, size=(500, 3)),
-                                  rng.normal(1.5, 0.4, size=(500, 3))]), 0.0)
+    X_new = np.maximum(
+        np.vstack([rng.normal(-1.5, 0.4, size=(500, 3)), rng.normal(1.5, 0.4, size=(500, 3))]), 0.0
+    )
     assert mix.score(X_new) > gauss.score(X_new)
     S = mix.sample(20_000, random_state=1)
     p = np.mean(X == 0, axis=0)

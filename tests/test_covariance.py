@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
-from bayesgen._covariance import DiagonalCovariance, FullCovariance
+from bayesgen.kernels.covariance import DiagonalCovariance, FullCovariance
 
 
 def _spd(d, seed=0):
@@ -112,8 +112,11 @@ def test_colour_flat_puts_each_normal_in_its_feature(dtype):
         np.testing.assert_allclose(got, Z @ L.T, rtol=tol, atol=tol)
     whole = FullCovariance.from_matrix(_spd(6, 3))
     flat = rng.normal(size=4 * 6)
-    np.testing.assert_allclose(whole.colour_flat(flat.copy(), 4, np.empty((4, 6))),
-                               flat.reshape(4, 6) @ whole.cholesky.T, atol=1e-12)
+    np.testing.assert_allclose(
+        whole.colour_flat(flat.copy(), 4, np.empty((4, 6))),
+        flat.reshape(4, 6) @ whole.cholesky.T,
+        atol=1e-12,
+    )
 
 
 def test_isolated_feature_without_variance_is_refused():

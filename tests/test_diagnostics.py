@@ -45,8 +45,9 @@ def test_heavy_tails_and_skewed_marginals_are_flagged():
 def test_constant_features_and_effective_rank():
     rng = np.random.default_rng(3)
     X = np.zeros((400, 12))
-    X[:, :10] = rng.normal(size=(400, 2)) @ rng.normal(size=(2, 10)) * 5 + \
-        0.01 * rng.normal(size=(400, 10))
+    X[:, :10] = rng.normal(size=(400, 2)) @ rng.normal(size=(2, 10)) * 5 + 0.01 * rng.normal(
+        size=(400, 10)
+    )
     c = check_gaussian(X).classes[0]
     assert c.n_constant == 2 and c.dof == 10
     assert 1.0 <= c.effective_rank < 2.5

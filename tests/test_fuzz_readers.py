@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bayesgen.io as bio
-from bayesgen._errors import DataError
+from bayesgen.base.errors import DataError
 
 FUZZ = settings(
     max_examples=150,

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import bayesgen.io as bio
-from bayesgen._errors import DataError
+from bayesgen.base.errors import DataError
 from bayesgen.io import (
     LabelledData,
     MissingDependencyError,
@@ -443,8 +443,9 @@ def _big_kaggle(tmp_path, n=2500, edit=None, gz=False, newline="\n", blank_after
     if edit is not None:
         row, col, text = edit
         cells[row, col] = text
-    lines = [KAGGLE_HEADER] + [f"{lab}," + ",".join(row) for lab, row in zip(labels, cells,
-                                                                          strict=True)]
+    lines = [KAGGLE_HEADER] + [
+        f"{lab}," + ",".join(row) for lab, row in zip(labels, cells, strict=True)
+    ]
     if blank_after is not None:
         lines.insert(blank_after + 2, "")  # after data row `blank_after`
     text = newline.join(lines) + newline
@@ -496,8 +497,9 @@ def test_kaggle_stream_late_value_out_of_pixel_range(tmp_path):
         list(iter_chunks(path, chunk_rows=500))
     expected = pix.astype(float)
     expected[2200, 400] = 300
-    assert_same(LabelledData(*concat(iter_chunks(path, chunk_rows=500, kaggle=False))),
-                expected, labels)
+    assert_same(
+        LabelledData(*concat(iter_chunks(path, chunk_rows=500, kaggle=False))), expected, labels
+    )
 
 
 @pytest.mark.parametrize("case", ["plain", "x-labels", "late-quote", "cr-lines", "gz"])
@@ -513,8 +515,9 @@ def test_csv_blocks_of_lines_equal_full_read(tmp_path, monkeypatch, case):
     if case == "x-labels":  # 'x' in some blocks only: those are parsed as doubles
         labels = ["a" if i % 2 else "b" for i in range(n)]
         labels[150:160] = ["x"] * 10
-    lines = [KAGGLE_HEADER] + [f"{lab}," + ",".join(map(str, row))
-                               for lab, row in zip(labels, pix, strict=True)]
+    lines = [KAGGLE_HEADER] + [
+        f"{lab}," + ",".join(map(str, row)) for lab, row in zip(labels, pix, strict=True)
+    ]
     if case == "late-quote":
         lines[300] = '"' + labels[298] + '",' + ",".join(map(str, pix[298]))
     newline = "\r" if case == "cr-lines" else "\n"
@@ -547,7 +550,8 @@ def test_csv_blocks_of_lines_equal_full_read(tmp_path, monkeypatch, case):
 
 
 def test_csv_blocks_judge_a_blank_last_line_and_a_mid_file_bom_like_the_whole_read(
-        tmp_path, monkeypatch):
+    tmp_path, monkeypatch
+):
     pytest.importorskip("pyarrow")
     monkeypatch.setattr(bio, "_CSV_BLOCK_BYTES", 64)
     rows = "".join(f"{i % 10},{i},{i * 2}\n" for i in range(200))
@@ -1208,8 +1212,10 @@ def test_labels_are_checked_per_distinct_value_with_the_same_results(tmp_path, m
     X = rng.normal(size=(400, 3))
     texts = [" 5", "5", "12 ", "-3"] * 100
     path = tmp_path / "padded.csv"
-    path.write_text("label,a,b,c\n" + "".join(
-        f"{t},{r[0]},{r[1]},{r[2]}\n" for t, r in zip(texts, X, strict=True)))
+    path.write_text(
+        "label,a,b,c\n"
+        + "".join(f"{t},{r[0]},{r[1]},{r[2]}\n" for t, r in zip(texts, X, strict=True))
+    )
     data = read_labelled(path)
     assert data.y.dtype == np.int64
     np.testing.assert_array_equal(data.y, [5, 5, 12, -3] * 100)
@@ -1219,8 +1225,10 @@ def test_labels_are_checked_per_distinct_value_with_the_same_results(tmp_path, m
 
     words = ["cat", "dog", "cat", "emu"] * 100
     path = tmp_path / "words.csv"
-    path.write_text("label,a,b,c\n" + "".join(
-        f"{t},{r[0]},{r[1]},{r[2]}\n" for t, r in zip(words, X, strict=True)))
+    path.write_text(
+        "label,a,b,c\n"
+        + "".join(f"{t},{r[0]},{r[1]},{r[2]}\n" for t, r in zip(words, X, strict=True))
+    )
     assert list(read_labelled(path).y) == words
     assert [t for c in bio.iter_chunks(path, 70) for t in c.y] == words
     with pytest.raises(DataError, match="'cat'"):
@@ -1257,8 +1265,9 @@ def test_kaggle_read_with_a_quoted_label_after_the_header(tmp_path):
     """The scanned whole-file route gives way to the bytes route on a quote."""
     pytest.importorskip("pyarrow")
     pix, labels = kaggle_pixels(50, seed=9)
-    lines = [KAGGLE_HEADER] + [f"{lab}," + ",".join(map(str, row))
-                               for lab, row in zip(labels, pix, strict=True)]
+    lines = [KAGGLE_HEADER] + [
+        f"{lab}," + ",".join(map(str, row)) for lab, row in zip(labels, pix, strict=True)
+    ]
     lines[20] = f'"{labels[19]}",' + ",".join(map(str, pix[19]))
     path = tmp_path / "train.csv"
     write_text(path, "\n".join(lines) + "\n")

@@ -62,8 +62,9 @@ def test_lowrank_float32_copy(lowrank):
     X = np.random.default_rng(3).normal(size=(5, 12))
     c32 = lowrank.astype(np.float32)
     assert c32.W.dtype == np.float32
-    np.testing.assert_allclose(c32.mahalanobis(X.astype(np.float32)), lowrank.mahalanobis(X),
-                               rtol=1e-4)
+    np.testing.assert_allclose(
+        c32.mahalanobis(X.astype(np.float32)), lowrank.mahalanobis(X), rtol=1e-4
+    )
 
 
 def test_ppca_equals_sklearn_pca_score_samples():
@@ -90,8 +91,7 @@ def test_fa_matches_sklearn_factor_analysis():
     X = rng.normal(size=(1000, 3)) @ W.T + rng.normal(size=(1000, 10)) * np.sqrt(psi)
     # both fitted to convergence (sklearn's tol is on the total log-likelihood)
     sk = FactorAnalysis(3, tol=1e-6, max_iter=5000).fit(X)
-    ours = FactorAnalysisDensity(3, method="fa", reg_covar=0.0, tol=1e-10,
-                                 max_iter=5000).fit(X)
+    ours = FactorAnalysisDensity(3, method="fa", reg_covar=0.0, tol=1e-10, max_iter=5000).fit(X)
     assert ours.converged_
     assert ours.score(X) == pytest.approx(sk.score(X), abs=1e-5)
     np.testing.assert_allclose(ours.score_samples(X), sk.score_samples(X), atol=2e-3)
@@ -133,8 +133,9 @@ def test_classifier_round_trip_and_partial_fit(tmp_path):
     batched = BayesClassifier("lowrank:8", reg_covar=1e-3)
     for part in np.array_split(np.arange(len(y)), 3):
         batched.partial_fit(X[part], y[part], classes=np.unique(y))
-    np.testing.assert_allclose(batched.score_samples(X[:50]), model.score_samples(X[:50]),
-                               rtol=1e-8)
+    np.testing.assert_allclose(
+        batched.score_samples(X[:50]), model.score_samples(X[:50]), rtol=1e-8
+    )
 
 
 def test_constant_features_fit_through_reg_covar():

@@ -12,7 +12,7 @@ from scipy.spatial.distance import cdist
 from sklearn.datasets import load_digits
 
 import bayesgen.metrics as M
-from bayesgen._errors import DataError, NotFittedError
+from bayesgen.base.errors import DataError, NotFittedError
 
 # ----------------------------------------------------------------------------------------------
 # fixtures and helpers

@@ -6,8 +6,8 @@ from sklearn.mixture import GaussianMixture
 
 import bayesgen
 from bayesgen import BayesClassifier, FitError
-from bayesgen._mixture import initial_responsibilities
 from bayesgen.densities import GaussianMixtureDensity, MixtureOfFactorAnalysersDensity
+from bayesgen.densities.mixture import initial_responsibilities
 
 
 @pytest.fixture(scope="module")
@@ -21,39 +21,53 @@ def _sklearn_same_start(X, resp, covariance_type, reg):
     nk = resp.sum(0)
     mu = resp.T @ X / nk[:, None]
     if covariance_type == "full":
-        covs = np.stack([((X - mu[j]) * resp[:, j, None]).T @ (X - mu[j]) / nk[j]
-                         + reg * np.eye(X.shape[1]) for j in range(len(nk))])
+        covs = np.stack(
+            [
+                ((X - mu[j]) * resp[:, j, None]).T @ (X - mu[j]) / nk[j] + reg * np.eye(X.shape[1])
+                for j in range(len(nk))
+            ]
+        )
         prec = np.linalg.inv(covs)
     else:
-        prec = 1.0 / np.stack([resp[:, j] @ (X - mu[j]) ** 2 / nk[j] + reg
-                               for j in range(len(nk))])
+        prec = 1.0 / np.stack([resp[:, j] @ (X - mu[j]) ** 2 / nk[j] + reg for j in range(len(nk))])
     return GaussianMixture(
-        len(nk), covariance_type=covariance_type, weights_init=nk / nk.sum(), means_init=mu,
-        precisions_init=prec, tol=1e-10, max_iter=1000, reg_covar=reg,
+        len(nk),
+        covariance_type=covariance_type,
+        weights_init=nk / nk.sum(),
+        means_init=mu,
+        precisions_init=prec,
+        tol=1e-10,
+        max_iter=1000,
+        reg_covar=reg,
     ).fit(X)
 
 
 @pytest.mark.parametrize("covariance_type", ["full", "diag"])
 def test_matches_sklearn_from_the_same_start(blobs, covariance_type):
     resp = initial_responsibilities(blobs, 3, "k-means++", np.random.default_rng(1))
-    ours = GaussianMixtureDensity(3, covariance_type=covariance_type, init=resp, tol=1e-10,
-                                  max_iter=1000).fit(blobs)
+    ours = GaussianMixtureDensity(
+        3, covariance_type=covariance_type, init=resp, tol=1e-10, max_iter=1000
+    ).fit(blobs)
     sk = _sklearn_same_start(blobs, resp, covariance_type, 1e-6)
     assert ours.converged_
     assert ours.score(blobs) == pytest.approx(sk.score(blobs), abs=1e-7)
     np.testing.assert_allclose(ours.score_samples(blobs), sk.score_samples(blobs), atol=1e-5)
     order = np.argsort(ours.means_[:, 0])
-    np.testing.assert_allclose(ours.weights_[order], sk.weights_[np.argsort(sk.means_[:, 0])],
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        ours.weights_[order], sk.weights_[np.argsort(sk.means_[:, 0])], atol=1e-6
+    )
 
 
-@pytest.mark.parametrize("density", [
-    GaussianMixtureDensity(3, random_state=0, tol=1e-8),
-    GaussianMixtureDensity(4, covariance_type="diag", random_state=0, tol=1e-8),
-    MixtureOfFactorAnalysersDensity(3, rank=2, random_state=0, tol=1e-8, max_iter=150),
-    MixtureOfFactorAnalysersDensity(3, rank=2, noise="isotropic", random_state=0,
-                                    max_iter=150),
-], ids=["full", "diag", "mfa", "mppca"])
+@pytest.mark.parametrize(
+    "density",
+    [
+        GaussianMixtureDensity(3, random_state=0, tol=1e-8),
+        GaussianMixtureDensity(4, covariance_type="diag", random_state=0, tol=1e-8),
+        MixtureOfFactorAnalysersDensity(3, rank=2, random_state=0, tol=1e-8, max_iter=150),
+        MixtureOfFactorAnalysersDensity(3, rank=2, noise="isotropic", random_state=0, max_iter=150),
+    ],
+    ids=["full", "diag", "mfa", "mppca"],
+)
 def test_em_never_decreases_and_reports(blobs, density):
     density.fit(blobs)
     history = np.asarray(density.lower_bound_history_)
@@ -65,10 +79,14 @@ def test_em_never_decreases_and_reports(blobs, density):
     np.testing.assert_allclose(proba.sum(1), 1.0)
 
 
-@pytest.mark.parametrize("density", [
-    GaussianMixtureDensity(3, random_state=0),
-    MixtureOfFactorAnalysersDensity(3, rank=2, random_state=0),
-], ids=["gmm", "mfa"])
+@pytest.mark.parametrize(
+    "density",
+    [
+        GaussianMixtureDensity(3, random_state=0),
+        MixtureOfFactorAnalysersDensity(3, rank=2, random_state=0),
+    ],
+    ids=["gmm", "mfa"],
+)
 def test_sample_moments_match_mixture_moments(blobs, density):
     density.fit(blobs)
     S = density.sample(200_000, random_state=0)
@@ -80,8 +98,9 @@ def test_sample_moments_match_mixture_moments(blobs, density):
     assert np.all(np.abs(np.cov(S.T) - cov) < 10 * se_cov)
     # every component contributes in proportion to its weight
     labels = np.argmax(density.predict_proba(S[:20_000]), axis=1)
-    np.testing.assert_allclose(np.bincount(labels, minlength=3) / 20_000, density.weights_,
-                               atol=0.03)
+    np.testing.assert_allclose(
+        np.bincount(labels, minlength=3) / 20_000, density.weights_, atol=0.03
+    )
 
 
 def test_same_seed_same_fit_and_samples(blobs):
@@ -132,5 +151,6 @@ def test_classifier_round_trip(tmp_path, name):
     model.save(path)
     loaded = bayesgen.load(path)
     np.testing.assert_allclose(loaded.score_samples(X[:30]), model.score_samples(X[:30]))
-    np.testing.assert_array_equal(loaded.sample(6, random_state=2)[0],
-                                  model.sample(6, random_state=2)[0])
+    np.testing.assert_array_equal(
+        loaded.sample(6, random_state=2)[0], model.sample(6, random_state=2)[0]
+    )

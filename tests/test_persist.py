@@ -185,7 +185,7 @@ def test_missing_output_folder(model, tmp_path):
 
 def test_density_round_trip(tmp_path):
     X = np.random.default_rng(2).normal(size=(100, 3))
-    from bayesgen._persist import load_object, save_object
+    from bayesgen.base.persist import load_object, save_object
 
     d = GaussianDensity(shrinkage="auto").fit(X)
     save_object(d, tmp_path / "d.bgm", library_version="test")
@@ -200,8 +200,9 @@ def test_density_round_trip(tmp_path):
         lambda: bayesgen.FactorAnalysisDensity(n_components=2),
         lambda: bayesgen.GaussianMixtureDensity(n_components=2, random_state=0),
         lambda: bayesgen.GaussianCopulaDensity(),
-        lambda: bayesgen.TransformedDensity(GaussianDensity(),
-                                            bayesgen.LogitTransform(dequantize=False)),
+        lambda: bayesgen.TransformedDensity(
+            GaussianDensity(), bayesgen.LogitTransform(dequantize=False)
+        ),
     ],
 )
 def test_classifier_with_density_object_round_trips(template, tmp_path):

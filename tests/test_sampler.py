@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
 
-from bayesgen import BayesClassifier, _blas, _sampler
-from bayesgen._covariance import FullCovariance
+from bayesgen import BayesClassifier
+from bayesgen.base import blas as _blas
+from bayesgen.kernels import sampler as _sampler
+from bayesgen.kernels.covariance import FullCovariance
 
 
 def _blas_threads():
@@ -118,8 +120,10 @@ def test_lowrank_and_diagonal_covariances_go_through_the_engine():
 
     rng = np.random.default_rng(2)
     X = rng.normal(size=(2000, 6)) @ rng.normal(size=(6, 6)) + 3.0
-    for density in (FactorAnalysisDensity(n_components=2).fit(X),
-                    GaussianDensity(covariance_type="diag").fit(X)):
+    for density in (
+        FactorAnalysisDensity(n_components=2).fit(X),
+        GaussianDensity(covariance_type="diag").fit(X),
+    ):
         S = density.sample(40_000, random_state=0)
         cov = density.covariance()
         se = np.sqrt(np.diag(cov) / S.shape[0])

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.covariance import ledoit_wolf_shrinkage
 
-from bayesgen._stats import GaussianStats
+from bayesgen.kernels.stats import GaussianStats
 
 
 def _reference(X):
@@ -83,8 +83,9 @@ def _assert_same_stats(got, ref, diagonal, X):
     if not diagonal:
         # skew sums |y|^2 y terms that cancel: judge it against the size of the terms
         norms = np.linalg.norm(X - ref.mean, axis=1)
-        np.testing.assert_allclose(got.skew, ref.skew, rtol=1e-7,
-                                   atol=1e-11 * float(np.sum(norms**3)))
+        np.testing.assert_allclose(
+            got.skew, ref.skew, rtol=1e-7, atol=1e-11 * float(np.sum(norms**3))
+        )
         assert got.kurt == pytest.approx(ref.kurt, rel=1e-9)
 
 
@@ -97,7 +98,7 @@ def _assert_same_stats(got, ref, diagonal, X):
 )
 def test_accumulator_over_any_split_equals_one_pass(seed, cuts, drift, diagonal):
     """Streamed batches give the statistics of one pass, also when the mean drifts far."""
-    from bayesgen._stats import StatsAccumulator
+    from bayesgen.kernels.stats import StatsAccumulator
 
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(150, 4)) * rng.uniform(0.1, 10, size=4) + rng.normal(0, 100, size=4)
@@ -112,7 +113,7 @@ def test_accumulator_over_any_split_equals_one_pass(seed, cuts, drift, diagonal)
 
 
 def test_accumulator_restarts_when_a_batch_is_far_and_reports_non_finite_rows():
-    from bayesgen._stats import StatsAccumulator
+    from bayesgen.kernels.stats import StatsAccumulator
 
     rng = np.random.default_rng(1)
     A = rng.normal(size=(5, 3))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from bayesgen import BayesClassifier, DataError, FitError, streaming
-from bayesgen._classifier import default_block_size
+from bayesgen.classifier.estimator import default_block_size
 
 
 def _data(n=1200, d=5, k=3, seed=0, offset=50.0):
@@ -72,8 +72,9 @@ def test_seeds_blocks_and_generators(model):
     assert not np.array_equal(first(random_state=3), first(random_state=4))
     assert not np.array_equal(first(), first())
     # the block size, not the chunk size, decides the numbers
-    assert not np.array_equal(first(random_state=3, block_size=64),
-                              first(random_state=3, block_size=128))
+    assert not np.array_equal(
+        first(random_state=3, block_size=64), first(random_state=3, block_size=128)
+    )
     seq = np.random.SeedSequence(99)
     np.testing.assert_array_equal(first(random_state=seq), first(random_state=99))
     gen = np.random.default_rng(5)
@@ -218,8 +219,11 @@ def test_fit_file_errors(tmp_path):
 
 
 def test_fit_file_real_kaggle_csv(tmp_path):
-    shared = Path(os.environ.get("BAYESGEN_SHARED_DATA",
-                                 Path(__file__).resolve().parents[2] / "shared" / "data"))
+    shared = Path(
+        os.environ.get(
+            "BAYESGEN_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
+        )
+    )
     source = shared / "digit-recognizer" / "train_first1537rows.csv"
     if not source.exists():
         pytest.skip("shared data not available")
@@ -243,8 +247,9 @@ def test_write_samples_npz_and_csv_equal_iter_samples(tmp_path, model):
     for name in ("a.npz", "b.csv"):
         path = tmp_path / name
         ticks = []
-        n = streaming.write_samples(model, 1000, path, chunk_size=77, block_size=256,
-                                    random_state=8, progress=ticks.append)
+        n = streaming.write_samples(
+            model, 1000, path, chunk_size=77, block_size=256, random_state=8, progress=ticks.append
+        )
         assert n == 1000 and ticks[-1].done and ticks[-1].rows == 1000
         back = read_labelled(path)
         np.testing.assert_array_equal(back.y, y_ref)
@@ -257,8 +262,7 @@ def test_write_samples_npz_and_csv_equal_iter_samples(tmp_path, model):
 def test_write_samples_explicit_labels(tmp_path, model):
     labels = np.array([2, 0, 1, 1, 2, 0, 0])
     path = tmp_path / "lab.npz"
-    assert streaming.write_samples(model, None, path, y=labels, chunk_size=3,
-                                   random_state=0) == 7
+    assert streaming.write_samples(model, None, path, y=labels, chunk_size=3, random_state=0) == 7
     from bayesgen.io import read_labelled
 
     np.testing.assert_array_equal(read_labelled(path).y, labels)
@@ -296,8 +300,7 @@ def test_fit_file_of_raw_kaggle_pixels_equals_the_scaled_fit(tmp_path, monkeypat
     np.testing.assert_array_equal(np.concatenate([c.X for c, _ in pairs]) / 255.0, data.X)
     for kind, shrinkage in (("gaussian", "auto"), ("diag", 0.1)):
         whole = BayesClassifier(kind, shrinkage=shrinkage).fit(data.X, data.y)
-        model = streaming.fit_file(BayesClassifier(kind, shrinkage=shrinkage), path,
-                                   chunk_rows=100)
+        model = streaming.fit_file(BayesClassifier(kind, shrinkage=shrinkage), path, chunk_rows=100)
         _assert_same_model(model, whole)
 
 

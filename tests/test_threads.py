@@ -2,7 +2,7 @@
 
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from bayesgen._threads import one_blas_thread
+from bayesgen.base.threads import one_blas_thread
 
 
 def _blas_threads():
@@ -49,7 +49,7 @@ def test_overlapping_limits_from_two_threads_restore_the_original_count():
 
 
 def test_blas_thread_limit_nests_to_the_smallest_and_restores():
-    from bayesgen._threads import blas_thread_limit
+    from bayesgen.base.threads import blas_thread_limit
 
     with threadpool_limits(limits=2, user_api="blas"):
         before = _blas_threads()
@@ -63,7 +63,7 @@ def test_blas_thread_limit_nests_to_the_smallest_and_restores():
 
 
 def test_a_limit_never_raises_the_thread_count():
-    from bayesgen._threads import blas_thread_limit
+    from bayesgen.base.threads import blas_thread_limit
 
     with threadpool_limits(limits=1, user_api="blas"):
         with blas_thread_limit(4):
@@ -75,7 +75,7 @@ def test_run_lanes_shares_the_work_and_reraises_after_every_lane_stopped():
     import threading
     import time
 
-    from bayesgen._threads import run_lanes
+    from bayesgen.base.threads import run_lanes
 
     items = iter(range(200))
     lock = threading.Lock()
@@ -120,7 +120,7 @@ def test_run_lanes_inside_a_lane_runs_in_place():
     """A lane that itself runs lanes (on a pool thread) must not wait on the pool."""
     import threading
 
-    from bayesgen._threads import run_lanes
+    from bayesgen.base.threads import run_lanes
 
     pairs = []
     lock = threading.Lock()
@@ -128,9 +128,11 @@ def test_run_lanes_inside_a_lane_runs_in_place():
     def outer(stop):
         caller = threading.current_thread()
         for _ in range(20):
+
             def inner(stop, caller=caller):
                 with lock:
                     pairs.append((caller, threading.current_thread()))
+
             run_lanes(inner, 8)
 
     run_lanes(outer, 8)  # returns: no pool thread waited on the pool
@@ -145,7 +147,7 @@ def test_a_caller_does_not_wait_behind_other_callers_queued_work():
     import threading
     import time
 
-    from bayesgen._threads import run_lanes
+    from bayesgen.base.threads import run_lanes
 
     release = threading.Event()
 

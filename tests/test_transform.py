@@ -9,8 +9,8 @@ from scipy.special import logit
 
 import bayesgen
 from bayesgen import BayesClassifier, DataError, GaussianDensity
-from bayesgen._transform import bits_per_dim
 from bayesgen.densities import LogitTransform, TransformedDensity
+from bayesgen.densities.transform import bits_per_dim
 
 
 def _pixels(n=2000, d=3, seed=0):
@@ -106,10 +106,12 @@ def test_classifier_with_transform_round_trip(tmp_path, name):
     path = tmp_path / "t.bgm"
     model.save(path)
     loaded = bayesgen.load(path)
-    np.testing.assert_allclose(loaded.score_samples(P[:20] / 255),
-                               model.score_samples(P[:20] / 255))
-    np.testing.assert_array_equal(loaded.sample(5, random_state=4)[0],
-                                  model.sample(5, random_state=4)[0])
+    np.testing.assert_allclose(
+        loaded.score_samples(P[:20] / 255), model.score_samples(P[:20] / 255)
+    )
+    np.testing.assert_array_equal(
+        loaded.sample(5, random_state=4)[0], model.sample(5, random_state=4)[0]
+    )
 
 
 def test_tied_with_transform_is_refused():
@@ -127,9 +129,13 @@ def test_gaussian_end_cells_forward_inverse_and_jacobian(scale, cut):
     tf = _glogit(end_scale=scale, end_cut=cut)
     rng = np.random.default_rng(1)
     # every cell, with the two end cells heavily represented
-    Y = np.concatenate([rng.uniform(1e-6, 1 / 256 - 1e-6, 200),
-                        rng.uniform(1 / 256 + 1e-6, 1 - 1 / 256 - 1e-6, 200),
-                        1 - rng.uniform(1e-6, 1 / 256 - 1e-6, 200)])[:, None]
+    Y = np.concatenate(
+        [
+            rng.uniform(1e-6, 1 / 256 - 1e-6, 200),
+            rng.uniform(1 / 256 + 1e-6, 1 - 1 / 256 - 1e-6, 200),
+            1 - rng.uniform(1e-6, 1 / 256 - 1e-6, 200),
+        ]
+    )[:, None]
     Z = tf.forward(Y)
     np.testing.assert_allclose(tf.inverse(Z), Y, rtol=1e-9, atol=1e-15)
     inner = (Y[:, 0] > 1 / 256) & (Y[:, 0] < 1 - 1 / 256)
@@ -161,9 +167,11 @@ def test_gaussian_end_cells_density_integrates_to_one_and_samples_quantise():
     assert density.transform_.end_cells == "gaussian"
     # the Gaussian tails of the end cells reach very close to 0 and 1: a grid dense there
     ends = np.geomspace(1e-300, 1 / 256, 50_000)
-    grid = np.unique(np.concatenate([
-        ends, np.linspace(0.0, 1.0, 400_001)[1:-1], 1 - np.geomspace(1e-15, 1 / 256, 50_000)
-    ]))[:, None]
+    grid = np.unique(
+        np.concatenate(
+            [ends, np.linspace(0.0, 1.0, 400_001)[1:-1], 1 - np.geomspace(1e-15, 1 / 256, 50_000)]
+        )
+    )[:, None]
     p = np.exp(density.score_unit(grid))
     assert np.trapezoid(p, grid[:, 0]) == pytest.approx(1.0, abs=2e-3)
     S = density.sample(50_000, random_state=2)
@@ -186,7 +194,8 @@ def test_gaussian_end_cells_fit_blank_pixels_better_than_the_logit():
     bits = {}
     for name in ("logit", "glogit"):
         density = TransformedDensity(
-            bayesgen.densities.GaussianMixtureDensity(3, random_state=0), transform=name,
+            bayesgen.densities.GaussianMixtureDensity(3, random_state=0),
+            transform=name,
             random_state=0,
         ).fit(train)
         bits[name] = density.bits_per_dim(test, random_state=4)

@@ -12,15 +12,15 @@ The same fitted model is a Bayes classifier (p(y | x)) and a density (p(x)).
 Importing bayesgen loads neither the command line nor matplotlib.
 """
 
-from . import conditional, diagnostics, streaming  # noqa: E402  (light modules)
-from ._classifier import BayesClassifier, load
-from ._copula import GaussianCopulaDensity
-from ._errors import BayesgenError, DataError, FitError, ModelFileError, NotFittedError
-from ._gaussian import GaussianDensity
-from ._lowrank import FactorAnalysisDensity
-from ._mixture import GaussianMixtureDensity, MixtureOfFactorAnalysersDensity
-from ._select import AutoDensity
-from ._transform import LogitTransform, TransformedDensity
+from bayesgen import conditional, diagnostics, streaming  # noqa: E402  (light modules)
+from bayesgen.base.errors import BayesgenError, DataError, FitError, ModelFileError, NotFittedError
+from bayesgen.classifier.estimator import BayesClassifier, load
+from bayesgen.densities.copula import GaussianCopulaDensity
+from bayesgen.densities.factor import FactorAnalysisDensity
+from bayesgen.densities.gaussian import GaussianDensity
+from bayesgen.densities.mixture import GaussianMixtureDensity, MixtureOfFactorAnalysersDensity
+from bayesgen.densities.select import AutoDensity
+from bayesgen.densities.transform import LogitTransform, TransformedDensity
 
 __version__ = "0.1.0"
 

@@ -14,13 +14,14 @@ import json
 import sys
 from pathlib import Path
 
-from ._errors import DataError
+from bayesgen.base.errors import DataError
 
 
 def _positive_int(text: str) -> int:
-    from .cli import _positive_int as parse
+    from bayesgen.cli import _positive_int as parse
 
     return parse(text)
+
 
 #: ``--feature-space`` shortcuts for the hidden layer of the reference MLP.
 _MLP_DEFAULT_UNITS = 128
@@ -42,8 +43,6 @@ def _feature_space(text: str) -> str:
     )
 
 
-
-
 def _check_output_folder(path: str | None, what: str) -> None:
     """Fail before any work when an output's folder is missing or the path is a folder."""
     if path is None:
@@ -61,8 +60,8 @@ def _check_output_folder(path: str | None, what: str) -> None:
 
 def _read_real(path: str, label_column, what: str, n_features: int, model_path: str):
     """Read labelled real data and check its width against the model."""
-    from . import cli
-    from . import io as bio
+    from bayesgen import cli
+    from bayesgen import io as bio
 
     cli._progress(f"reading {what} {path} ...")
     data = bio.read_labelled(path, label_column=cli._label_column(label_column))
@@ -78,7 +77,7 @@ def _read_real(path: str, label_column, what: str, n_features: int, model_path: 
 
 def _load_inputs(args):
     """Model, metadata, test data, optional training data and the pixel scale to report."""
-    from . import cli
+    from bayesgen import cli
 
     model, metadata = cli._load_model(args.model)
     d = int(model.n_features_in_)
@@ -99,7 +98,7 @@ def _load_inputs(args):
 
 
 def _evaluate_inputs(args, model, test, train, pixel_scale):
-    from . import cli, metrics
+    from bayesgen import cli, metrics
 
     cli._progress(
         "generating samples and computing the metrics (reference classifier, feature "
@@ -137,9 +136,9 @@ def _describe_inputs(args, model, test, train) -> dict:
 
 
 def _evaluate(args) -> int:
-    from . import __version__
-    from . import metrics as m
-    from .report import atomic_write_bytes
+    from bayesgen import __version__
+    from bayesgen import metrics as m
+    from bayesgen.report import atomic_write_bytes
 
     _check_output_folder(args.json, "--json file")
     model, _metadata, test, train, pixel_scale = _load_inputs(args)
@@ -202,8 +201,8 @@ def _evaluate(args) -> int:
 
 
 def _report(args) -> int:
-    from . import cli
-    from .report import build_report, write_report
+    from bayesgen import cli
+    from bayesgen.report import build_report, write_report
 
     _check_output_folder(args.output, "report")
     model, metadata, test, train, pixel_scale = _load_inputs(args)
@@ -239,7 +238,7 @@ def _report(args) -> int:
 
 
 def _common_options(p) -> None:
-    from .cli import _non_negative_int
+    from bayesgen.cli import _non_negative_int
 
     p.add_argument("model", help="model file written by `bayesgen fit`")
     p.add_argument(

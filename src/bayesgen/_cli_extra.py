@@ -11,15 +11,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ._errors import DataError
+from bayesgen.base.errors import DataError
 
 _MASKS = ("top-half", "bottom-half", "left-half", "right-half")
 
 
 def _check(args) -> int:
-    from . import io as bio
-    from .cli import EXIT_OK, _label_column, _progress, _write_json
-    from .diagnostics import check_gaussian
+    from bayesgen import io as bio
+    from bayesgen.cli import EXIT_OK, _label_column, _progress, _write_json
+    from bayesgen.diagnostics import check_gaussian
 
     data = bio.read_labelled(args.data, label_column=_label_column(args.label_column))
     _progress(f"checking {len(np.unique(data.y))} classes of {data.X.shape[0]} rows ...")
@@ -31,7 +31,7 @@ def _check(args) -> int:
     print(result)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    from .plotting import save_figure
+    from bayesgen.plotting import save_figure
 
     save_figure(result.plot(max_classes=args.max_plots), out / "qq_chi2.png")
     _write_json(
@@ -101,9 +101,9 @@ def observed_mask(spec: str, n_features: int, image_shape) -> np.ndarray:
 
 
 def _inpaint(args) -> int:
-    from . import io as bio
-    from .cli import EXIT_OK, _image_shape, _label_column, _load_model
-    from .conditional import sample_conditional
+    from bayesgen import io as bio
+    from bayesgen.cli import EXIT_OK, _image_shape, _label_column, _load_model
+    from bayesgen.conditional import sample_conditional
 
     model, metadata = _load_model(args.model)
     data = bio.read_labelled(args.input, label_column=_label_column(args.label_column))
@@ -129,7 +129,7 @@ def _inpaint(args) -> int:
     )
     out = Path(args.output)
     if out.suffix.lower() == ".png":
-        from .plotting import plot_inpainting, save_figure
+        from bayesgen.plotting import plot_inpainting, save_figure
 
         if shape is None:
             raise DataError("a PNG needs image data; write .csv or .npz for tabular data")
@@ -162,7 +162,7 @@ def _inpaint(args) -> int:
 
 def register(command) -> None:
     """Add the extra sub-commands through ``command(name, func, help, example)``."""
-    from .cli import _non_negative_int
+    from bayesgen.cli import _non_negative_int
 
     p = command(
         "check",
@@ -220,6 +220,6 @@ def register(command) -> None:
     p.add_argument("--seed", type=_non_negative_int, default=None)
     p.add_argument("-o", "--output", required=True, help=".png figure, or .csv/.npz completions")
 
-    from . import _cli_eval
+    from bayesgen import _cli_eval
 
     _cli_eval.register(command)

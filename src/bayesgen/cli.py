@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-from ._errors import BayesgenError
+from bayesgen import __version__
+from bayesgen.base.errors import BayesgenError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -86,14 +86,14 @@ def _label_column(text: str | None):
 
 
 def _load_model(path: str):
-    from ._persist import load_object
+    from bayesgen.base.persist import load_object
 
     if not Path(path).exists():
         raise FileNotFoundError(
             f"model file {path!r} does not exist; create one with `bayesgen fit DATA -o {path}`"
         )
     model, manifest = load_object(path)
-    from ._classifier import BayesClassifier
+    from bayesgen.classifier.estimator import BayesClassifier
 
     if not isinstance(model, BayesClassifier):
         raise BayesgenError(f"{path!r} holds a {type(model).__name__}, not a BayesClassifier")
@@ -101,7 +101,7 @@ def _load_model(path: str):
 
 
 def _write_json(path: Path, payload: dict) -> None:
-    from ._persist import atomic_write_bytes_via
+    from bayesgen.base.persist import atomic_write_bytes_via
 
     data = (json.dumps(payload, indent=2, default=_json_default) + "\n").encode()
     atomic_write_bytes_via(path, lambda handle: handle.write(data))
@@ -130,9 +130,9 @@ def _image_shape(metadata: dict):
 
 
 def _demo(args) -> int:
-    from . import datasets, plotting
-    from ._classifier import BayesClassifier
-    from .univariate import InverseTransformSampler, tutorial_sanity_checks
+    from bayesgen import datasets, plotting
+    from bayesgen.classifier.estimator import BayesClassifier
+    from bayesgen.univariate import InverseTransformSampler, tutorial_sanity_checks
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -307,9 +307,9 @@ def _should_stream(args, template) -> bool:
 
 
 def _fit(args) -> int:
-    from . import io as bio
-    from . import streaming
-    from ._classifier import BayesClassifier
+    from bayesgen import io as bio
+    from bayesgen import streaming
+    from bayesgen.classifier.estimator import BayesClassifier
 
     density = args.density
     model = BayesClassifier(
@@ -360,8 +360,8 @@ def _fit(args) -> int:
 
 
 def _sample(args) -> int:
-    from . import io as bio
-    from . import streaming
+    from bayesgen import io as bio
+    from bayesgen import streaming
 
     model, metadata = _load_model(args.model)
     label = None if args.label is None else model._coerce_label(args.label)
@@ -399,7 +399,7 @@ def _sample(args) -> int:
 
 
 def _plot(args) -> int:
-    from . import plotting
+    from bayesgen import plotting
 
     model, metadata = _load_model(args.model)
     shape = _image_shape(metadata)
@@ -486,7 +486,7 @@ def _inspect(args) -> int:
 
 
 def _sample_1d(args) -> int:
-    from .univariate import InverseTransformSampler, tutorial_sanity_checks
+    from bayesgen.univariate import InverseTransformSampler, tutorial_sanity_checks
 
     try:
         sampler = InverseTransformSampler.from_name(args.dist, *args.params)
@@ -560,7 +560,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--label-column", help="label column name or index (default: 'label', else the first)"
     )
     p.add_argument(
-        "--density", default="gaussian",
+        "--density",
+        default="gaussian",
         help="class density NAME[:SIZE][+TRANSFORM]: NAME one of gaussian, diag, tied, "
         "lowrank, fa, mixture, diagmix, mfa, mppca, copula, mfacopula, auto; SIZE e.g. 20 or "
         "20x30 (components x rank); TRANSFORM logit, glogit or deq for pixel data, e.g. "
@@ -670,7 +671,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _register_extra_commands(command) -> None:
     """Commands whose library parts live in optional modules (evaluation, diagnostics)."""
-    from . import _cli_extra
+    from bayesgen import _cli_extra
 
     _cli_extra.register(command)
 

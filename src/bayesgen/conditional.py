@@ -32,11 +32,11 @@ import numpy as np
 from scipy import linalg
 from scipy.special import logsumexp
 
-from ._covariance import LOG_2PI, Covariance, DiagonalCovariance
-from ._density import check_finite, check_n_samples
-from ._errors import DataError, NotFittedError
-from ._lowrank import LowRankCovariance
-from ._random import check_random_state
+from bayesgen.base.errors import DataError, NotFittedError
+from bayesgen.base.rng import check_random_state
+from bayesgen.densities.base import check_finite, check_n_samples
+from bayesgen.kernels.covariance import LOG_2PI, Covariance, DiagonalCovariance
+from bayesgen.kernels.lowrank import LowRankCovariance
 
 __all__ = ["gaussian_conditional", "sample_conditional"]
 
@@ -44,8 +44,13 @@ __all__ = ["gaussian_conditional", "sample_conditional"]
 class _GaussianPiece:
     """A conditioned Gaussian over the missing features: mean, colorize, log p(x_o)."""
 
-    def __init__(self, log_marginal: float, mean: np.ndarray, cov: Covariance | None,
-                 chol: np.ndarray | None = None):
+    def __init__(
+        self,
+        log_marginal: float,
+        mean: np.ndarray,
+        cov: Covariance | None,
+        chol: np.ndarray | None = None,
+    ):
         self.log_marginal = log_marginal
         self.mean = mean
         self.cov = cov
@@ -63,8 +68,9 @@ class _GaussianPiece:
         return self.mean + self.cov.colorize(rng.standard_normal((n, self.cov.latent_dim)))
 
 
-def gaussian_conditional(mean: np.ndarray, cov: Covariance, observed: np.ndarray,
-                         x_obs: np.ndarray) -> _GaussianPiece:
+def gaussian_conditional(
+    mean: np.ndarray, cov: Covariance, observed: np.ndarray, x_obs: np.ndarray
+) -> _GaussianPiece:
     """Condition ``N(mean, cov)`` on ``x[observed] = x_obs`` (module docstring).
 
     Parameters
@@ -85,9 +91,7 @@ def gaussian_conditional(mean: np.ndarray, cov: Covariance, observed: np.ndarray
     r = x_obs - mean[o]
     if isinstance(cov, DiagonalCovariance):
         var = cov.variances_
-        log_marg = -0.5 * float(
-            o.size * LOG_2PI + np.sum(np.log(var[o])) + np.sum(r * r / var[o])
-        )
+        log_marg = -0.5 * float(o.size * LOG_2PI + np.sum(np.log(var[o])) + np.sum(r * r / var[o]))
         return _GaussianPiece(log_marg, mean[m].copy(), DiagonalCovariance(var[m]))
     if isinstance(cov, LowRankCovariance):
         W, psi = cov.W, cov.psi
@@ -197,12 +201,12 @@ class _Conditioned:
 
 
 def _condition(density, x: np.ndarray, observed: np.ndarray) -> _Conditioned:
-    from ._copula import GaussianCopulaDensity
-    from ._gaussian import GaussianDensity
-    from ._lowrank import FactorAnalysisDensity
-    from ._mixture import _MixtureBase
-    from ._select import AutoDensity
-    from ._transform import TransformedDensity
+    from bayesgen.densities.copula import GaussianCopulaDensity
+    from bayesgen.densities.factor import FactorAnalysisDensity
+    from bayesgen.densities.gaussian import GaussianDensity
+    from bayesgen.densities.mixture import _MixtureBase
+    from bayesgen.densities.select import AutoDensity
+    from bayesgen.densities.transform import TransformedDensity
 
     if isinstance(density, AutoDensity):
         return _condition(density.best_, x, observed)
@@ -224,8 +228,9 @@ def _condition(density, x: np.ndarray, observed: np.ndarray) -> _Conditioned:
         inner = _condition(density.base_, z, observed)
         # log p(x_o): base marginal in z plus the log-Jacobian of the observed features
         s = tf.lam + (1.0 - 2.0 * tf.lam) * y[0, observed]
-        jac = float(np.sum(math.log1p(-2.0 * tf.lam) - np.log(s) - np.log1p(-s))) if tf.logit \
-            else 0.0
+        jac = (
+            float(np.sum(math.log1p(-2.0 * tf.lam) - np.log(s) - np.log1p(-s))) if tf.logit else 0.0
+        )
         jac += observed.sum() * math.log(tf.input_scale_ / tf.levels)
         base_to_x = inner.to_x
 
@@ -234,8 +239,7 @@ def _condition(density, x: np.ndarray, observed: np.ndarray) -> _Conditioned:
                 rows = base_to_x(rows)
             return tf.from_unit(tf.inverse(rows))
 
-        return _Conditioned(inner.log_weights, inner.pieces, observed, z,
-                            to_x=to_x, log_extra=jac)
+        return _Conditioned(inner.log_weights, inner.pieces, observed, z, to_x=to_x, log_extra=jac)
     if isinstance(density, GaussianCopulaDensity):
         s = density._scores(x[None, :])[0][0]
         o = np.flatnonzero(observed)
@@ -245,13 +249,15 @@ def _condition(density, x: np.ndarray, observed: np.ndarray) -> _Conditioned:
         if density.dependence_ is not None:  # any density of the scores
             inner = _condition(density.dependence_, s, observed)
             log_weights, pieces = inner.log_weights, inner.pieces
-            extra += inner.log_marginal - float(logsumexp(
-                inner.log_weights + np.array([p.log_marginal for p in inner.pieces])))
+            extra += inner.log_marginal - float(
+                logsumexp(inner.log_weights + np.array([p.log_marginal for p in inner.pieces]))
+            )
             inner_to_x = inner.to_x
         else:
             log_weights = [0.0]
-            pieces = [gaussian_conditional(np.zeros(s.shape[0]), density.correlation_,
-                                           observed, s[o])]
+            pieces = [
+                gaussian_conditional(np.zeros(s.shape[0]), density.correlation_, observed, s[o])
+            ]
             inner_to_x = None
 
         def to_x(rows):
@@ -264,8 +270,7 @@ def _condition(density, x: np.ndarray, observed: np.ndarray) -> _Conditioned:
                 out[:, j] = density._frozen(i).ppf(ndtr(rows[:, j]))
             return out
 
-        return _Conditioned(log_weights, pieces, observed, s.copy(), to_x=to_x,
-                            log_extra=extra)
+        return _Conditioned(log_weights, pieces, observed, s.copy(), to_x=to_x, log_extra=extra)
     raise DataError(
         f"conditional sampling is not available for {type(density).__name__}; use a "
         "Gaussian, low-rank, mixture, copula or transformed density"
@@ -274,8 +279,9 @@ def _condition(density, x: np.ndarray, observed: np.ndarray) -> _Conditioned:
 
 def _copula_observed_log_f(density, x, observed) -> float:
     skip = np.flatnonzero(~observed)
-    _, log_f = density.marginals_.transform(x[None, :], None, skip=np.union1d(
-        skip, density.parametric_["features"]).astype(int))
+    _, log_f = density.marginals_.transform(
+        x[None, :], None, skip=np.union1d(skip, density.parametric_["features"]).astype(int)
+    )
     total = float(log_f[0])
     for i, j in enumerate(density.parametric_["features"]):
         if observed[j]:
@@ -306,8 +312,9 @@ def _check_inputs(x_observed, observed_mask, n_features):
     return X, np.ascontiguousarray(M), one
 
 
-def sample_conditional(model_or_density, x_observed, observed_mask, *, y=None, n_samples=1,
-                       random_state=None):
+def sample_conditional(
+    model_or_density, x_observed, observed_mask, *, y=None, n_samples=1, random_state=None
+):
     """Sample the unobserved features from their exact conditional distribution.
 
     Parameters
@@ -346,7 +353,7 @@ def sample_conditional(model_or_density, x_observed, observed_mask, *, y=None, n
     >>> rows.shape, bool((rows[:, 0] == 2.0).all())
     ((3, 2), True)
     """
-    from ._classifier import BayesClassifier
+    from bayesgen.classifier.estimator import BayesClassifier
 
     n = check_n_samples(n_samples)
     rng = check_random_state(random_state)

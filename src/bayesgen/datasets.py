@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bayesgen._errors import DataError
+from bayesgen.base.errors import DataError
 from bayesgen.io import KAGGLE_URL, LabelledData, _idx_chunks, _single, read_labelled
 
 __all__ = [

@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import linalg, stats
 
-from ._density import check_finite
-from ._errors import DataError
-from ._gaussian import format_label
+from bayesgen.base.errors import DataError
+from bayesgen.densities.base import check_finite
+from bayesgen.densities.gaussian import format_label
 
 __all__ = ["ClassCheck", "GaussianCheck", "check_gaussian"]
 
@@ -67,12 +67,19 @@ class ClassCheck:
         """JSON-able summary (without the distances)."""
         label = self.label.item() if isinstance(self.label, np.generic) else self.label
         return {
-            "label": label, "n_samples": self.n_samples, "n_features": self.n_features,
-            "n_constant": self.n_constant, "dof": self.dof,
-            "effective_rank": self.effective_rank, "ks_statistic": self.ks_statistic,
-            "ks_pvalue": self.ks_pvalue, "frac_reject": self.frac_reject,
-            "frac_reject_bonferroni": self.frac_reject_bonferroni, "n_tested": self.n_tested,
-            "gaussian_plausible": self.gaussian_plausible, "verdict": self.verdict,
+            "label": label,
+            "n_samples": self.n_samples,
+            "n_features": self.n_features,
+            "n_constant": self.n_constant,
+            "dof": self.dof,
+            "effective_rank": self.effective_rank,
+            "ks_statistic": self.ks_statistic,
+            "ks_pvalue": self.ks_pvalue,
+            "frac_reject": self.frac_reject,
+            "frac_reject_bonferroni": self.frac_reject_bonferroni,
+            "n_tested": self.n_tested,
+            "gaussian_plausible": self.gaussian_plausible,
+            "verdict": self.verdict,
         }
 
 
@@ -88,8 +95,10 @@ class GaussianCheck:
         return [c.as_dict() for c in self.classes]
 
     def __str__(self) -> str:
-        head = (f"{'class':>8} {'n':>6} {'p':>5} {'const':>5} {'eff.rank':>8} {'KS':>6} "
-                f"{'KS p':>8} {'rej':>5} {'rej(B)':>6}  verdict")
+        head = (
+            f"{'class':>8} {'n':>6} {'p':>5} {'const':>5} {'eff.rank':>8} {'KS':>6} "
+            f"{'KS p':>8} {'rej':>5} {'rej(B)':>6}  verdict"
+        )
         lines = [head, "-" * len(head)]
         for c in self.classes:
             lines.append(
@@ -109,7 +118,7 @@ class GaussianCheck:
         -------
         matplotlib.figure.Figure
         """
-        from .plotting import _new_figure, plot_qq_chi2
+        from bayesgen.plotting import _new_figure, plot_qq_chi2
 
         shown = self.classes[:max_classes]
         cols = min(5, len(shown))
@@ -117,9 +126,13 @@ class GaussianCheck:
         fig = _new_figure((3.2 * cols, 3.2 * rows))
         axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
         for ax, check in zip(axes, shown, strict=False):
-            plot_qq_chi2(check.mahalanobis_sq, max(check.dof, 1), ax=ax,
-                         title=f"class {format_label(check.label)}")
-        for ax in axes[len(shown):]:
+            plot_qq_chi2(
+                check.mahalanobis_sq,
+                max(check.dof, 1),
+                ax=ax,
+                title=f"class {format_label(check.label)}",
+            )
+        for ax in axes[len(shown) :]:
             ax.set_visible(False)
         return fig
 
@@ -172,9 +185,7 @@ def _class_check(label, X: np.ndarray, alpha: float, rel_ridge: float) -> ClassC
         n_tested = 0
     problems = []
     if n_tested and frac_b > 0.0:
-        problems.append(
-            f"{100 * frac_b:.0f}% of features fail the normality test after Bonferroni"
-        )
+        problems.append(f"{100 * frac_b:.0f}% of features fail the normality test after Bonferroni")
     if ks is not None and n > p + 1 and ks_p < alpha:
         problems.append(f"Mahalanobis distances do not follow chi-squared (KS {ks_stat:.2f})")
     if ks is not None and n <= p + 1:
@@ -185,15 +196,24 @@ def _class_check(label, X: np.ndarray, alpha: float, rel_ridge: float) -> ClassC
     if p and eff_rank < 0.25 * p:
         notes.append(f"effective rank {eff_rank:.0f} of {p}: consider density='lowrank'")
     plausible = not problems
-    verdict = "consistent with a Gaussian" if plausible else "not Gaussian: " + "; ".join(
-        problems)
+    verdict = "consistent with a Gaussian" if plausible else "not Gaussian: " + "; ".join(problems)
     if notes:
         verdict += " (" + "; ".join(notes) + ")"
     return ClassCheck(
-        label=label, n_samples=n, n_features=d, n_constant=n_constant, dof=p,
-        effective_rank=eff_rank, ks_statistic=ks_stat, ks_pvalue=ks_p, frac_reject=frac,
-        frac_reject_bonferroni=frac_b, n_tested=n_tested, verdict=verdict,
-        gaussian_plausible=plausible, mahalanobis_sq=d2,
+        label=label,
+        n_samples=n,
+        n_features=d,
+        n_constant=n_constant,
+        dof=p,
+        effective_rank=eff_rank,
+        ks_statistic=ks_stat,
+        ks_pvalue=ks_p,
+        frac_reject=frac,
+        frac_reject_bonferroni=frac_b,
+        n_tested=n_tested,
+        verdict=verdict,
+        gaussian_plausible=plausible,
+        mahalanobis_sq=d2,
     )
 
 
@@ -226,9 +246,7 @@ def check_gaussian(X, y=None, *, alpha: float = 0.05, rel_ridge: float = 1e-9) -
     """
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[0] < 2:
-        raise DataError(
-            f"X must be a 2-D array with at least 2 rows; got shape {X.shape}"
-        )
+        raise DataError(f"X must be a 2-D array with at least 2 rows; got shape {X.shape}")
     check_finite(X)
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must be in (0, 1); got {alpha!r}")
@@ -239,8 +257,7 @@ def check_gaussian(X, y=None, *, alpha: float = 0.05, rel_ridge: float = 1e-9) -
         if y.shape != (X.shape[0],):
             raise DataError(f"y must have one label per row ({X.shape[0]}); got {y.shape}")
         labels, index = np.unique(y, return_inverse=True)
-    checks = [_class_check(lab, X[index == k], alpha, rel_ridge) for k, lab in
-              enumerate(labels)]
+    checks = [_class_check(lab, X[index == k], alpha, rel_ridge) for k, lab in enumerate(labels)]
     bad = [c for c in checks if not c.gaussian_plausible]
     if not bad:
         verdict = f"the Gaussian assumption is plausible for all {len(checks)} class(es)"

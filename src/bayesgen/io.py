@@ -25,7 +25,7 @@ bounded memory.  Every write is atomic: the data go to a temporary file beside t
 which replaces the target only once it is complete, so a failure never leaves a half-written
 file nor clobbers the previous one.
 
-Every problem with the input is reported as :class:`bayesgen._errors.DataError` whose message
+Every problem with the input is reported as :class:`bayesgen.base.errors.DataError` whose message
 says what was expected, what was found and how to fix it.
 """
 
@@ -51,8 +51,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bayesgen._errors import BayesgenError, DataError
-from bayesgen._threads import lane_budget, run_lanes_over, usable_cores
+from bayesgen.base.errors import BayesgenError, DataError
+from bayesgen.base.threads import lane_budget, run_lanes_over, usable_cores
 
 __all__ = [
     "ChunkedWriter",
@@ -314,8 +314,9 @@ class _LabelTexts:
         position: dict[str, int] = {}
         codes = []
         for part in parts:
-            remap = np.array([position.setdefault(t, len(position)) for t in part.uniques],
-                             dtype=np.intp)
+            remap = np.array(
+                [position.setdefault(t, len(position)) for t in part.uniques], dtype=np.intp
+            )
             codes.append(remap[part.codes])
         joined = np.concatenate(codes) if codes else np.empty(0, dtype=np.intp)
         return cls(list(position), joined)
@@ -749,8 +750,11 @@ def _arrow_csv_options(plan: _CsvPlan, ftype, newlines: bool, block_size=None):
     names = [f"c{i}" for i in range(len(plan.columns))]
     types = {n: ftype for n in names}
     types[names[plan.label_idx]] = pa.string()
-    read = pacsv.ReadOptions(column_names=names, skip_rows=1,
-                             block_size=_ARROW_BLOCK_BYTES if block_size is None else block_size)
+    read = pacsv.ReadOptions(
+        column_names=names,
+        skip_rows=1,
+        block_size=_ARROW_BLOCK_BYTES if block_size is None else block_size,
+    )
     parse = pacsv.ParseOptions(delimiter=plan.delimiter, newlines_in_values=newlines)
     convert = pacsv.ConvertOptions(
         column_types=types,
@@ -778,6 +782,7 @@ def _arrow_table_features(table, names, label_idx, dtype, divide_by=None) -> np.
     if hasattr(pa.RecordBatch, "to_tensor"):  # pyarrow >= 14
         batches = [batch for batch in feat.to_batches() if batch.num_rows]
         starts = np.concatenate([[0], np.cumsum([batch.num_rows for batch in batches])])
+
         def copy_out(i) -> None:
             # column-major: pyarrow copies column by column (faster than its row-major
             # interleave), numpy transposes into the rows (without the GIL)
@@ -790,8 +795,9 @@ def _arrow_table_features(table, names, label_idx, dtype, divide_by=None) -> np.
 
         # batches on every core: 0.037 s against 0.075 s for the Kaggle file on 2 cores
         big = X.size >= _PARALLEL_COPY_MIN
-        run_lanes_over(range(len(batches)), lambda: copy_out,
-                       min(lane_budget(), len(batches)) if big else 1)
+        run_lanes_over(
+            range(len(batches)), lambda: copy_out, min(lane_budget(), len(batches)) if big else 1
+        )
         return X
     XT = np.empty((len(feature_cols), n), dtype=dtype)
     for j, col in enumerate(feat.columns):
@@ -908,8 +914,12 @@ def _csv_read_arrow(plan: _CsvPlan, kaggle):
     attempts = [np.float64]
     # pyarrow's integer parser also accepts hex ("0x1f"), which a CSV of decimal pixels never
     # holds; only take the (faster) uint8 route when no 'x' appears in the data.
-    if plan.kaggle_header and data.find(b"x", start) < 0 and data.find(b"X", start) < 0 \
-            and not (uint8_failed and not newlines):
+    if (
+        plan.kaggle_header
+        and data.find(b"x", start) < 0
+        and data.find(b"X", start) < 0
+        and not (uint8_failed and not newlines)
+    ):
         attempts.insert(0, np.uint8)
     for dtype in attempts:
         try:
@@ -926,8 +936,7 @@ def _arrow_parse(source, plan: _CsvPlan, dtype, newlines: bool):
     pa, pacsv = _pyarrow_csv()
     ftype = pa.uint8() if dtype is np.uint8 else pa.float64()
     _, read, parse, convert = _arrow_csv_options(plan, ftype, newlines)
-    return pacsv.read_csv(source, read_options=read, parse_options=parse,
-                          convert_options=convert)
+    return pacsv.read_csv(source, read_options=read, parse_options=parse, convert_options=convert)
 
 
 def _arrow_result(table, plan: _CsvPlan, dtype, kaggle):
@@ -938,8 +947,9 @@ def _arrow_result(table, plan: _CsvPlan, dtype, kaggle):
     try:
         texts = _arrow_labels(table, names, plan.label_idx)
         # uint8 pixels become [0, 1] doubles as they are copied out
-        X = _arrow_table_features(table, names, plan.label_idx, np.float64,
-                                  divide_by=255.0 if dtype is np.uint8 else None)
+        X = _arrow_table_features(
+            table, names, plan.label_idx, np.float64, divide_by=255.0 if dtype is np.uint8 else None
+        )
     except _Fallback:
         return None
     del table
@@ -1085,8 +1095,7 @@ def _csv_arrow_chunks(plan: _CsvPlan, chunk_rows: int, *, skip: int = 0):
                     batch = reader.read_next_batch()
                 except StopIteration:
                     return
-                except (pa.ArrowException, OSError, ValueError, TypeError, EOFError,
-                        zlib.error):
+                except (pa.ArrowException, OSError, ValueError, TypeError, EOFError, zlib.error):
                     raise _Fallback from None
                 yield pa.Table.from_batches([batch]), False
 
@@ -1192,8 +1201,9 @@ def _csv_block_chunks(plan: _CsvPlan, chunk_rows: int, *, pixels: bool = False, 
     read = pacsv.ReadOptions(column_names=names, block_size=task)
 
     def parsed(block, convert):
-        return pacsv.read_csv(pa.BufferReader(block), read_options=read,
-                              parse_options=parse, convert_options=convert)
+        return pacsv.read_csv(
+            pa.BufferReader(block), read_options=read, parse_options=parse, convert_options=convert
+        )
 
     def tables():
         for block in _csv_line_blocks(plan, _CSV_BLOCK_BYTES):
@@ -1243,15 +1253,15 @@ def _table_chunk(parts, names, plan):
 
 def _arrow_chunk(table, names, plan, pixels=False):
     texts = _arrow_labels(table, names, plan.label_idx)
-    B = _arrow_table_features(table, names, plan.label_idx,
-                              np.uint8 if pixels else np.float64)
+    B = _arrow_table_features(table, names, plan.label_idx, np.uint8 if pixels else np.float64)
     if not pixels and not np.isfinite(B).all():
         raise _Fallback
     return B, texts
 
 
-def _iter_csv(path, chunk_rows, *, label_column, delimiter, kaggle, label_dtype, image_shape,
-              raw_pixels=False):
+def _iter_csv(
+    path, chunk_rows, *, label_column, delimiter, kaggle, label_dtype, image_shape, raw_pixels=False
+):
     """The CSV chunks; with ``raw_pixels``, ``(chunk, divisor)`` pairs (iter_chunks notes)."""
     plan = _csv_plan(path, label_column, delimiter, kaggle)
     state = _CsvChunkState(plan, kaggle, label_dtype, image_shape, raw_pixels=raw_pixels)
@@ -1266,8 +1276,7 @@ def _csv_chunks(plan: _CsvPlan, state: _CsvChunkState, chunk_rows: int):
         # files); where lines cannot be cut safely (quotes, carriage returns), pyarrow's
         # streaming reader goes on from the row reached; then the exact python reader
         routes = [
-            lambda: _csv_block_chunks(plan, chunk_rows, pixels=plan.kaggle_header,
-                                      skip=emitted),
+            lambda: _csv_block_chunks(plan, chunk_rows, pixels=plan.kaggle_header, skip=emitted),
             lambda: _csv_arrow_chunks(plan, chunk_rows, skip=emitted),
         ]
         for route in routes:
@@ -2165,8 +2174,17 @@ def iter_chunks(
 
 
 def _iter_chunks(
-    path, fmt, chunk_rows, *, label_column, image_shape, labels_path, delimiter, kaggle,
-    label_dtype, raw_pixels=False,
+    path,
+    fmt,
+    chunk_rows,
+    *,
+    label_column,
+    image_shape,
+    labels_path,
+    delimiter,
+    kaggle,
+    label_dtype,
+    raw_pixels=False,
 ):
     if fmt in ("csv", "kaggle-csv"):
         yield from _iter_csv(

@@ -41,8 +41,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bayesgen._errors import DataError, NotFittedError
-from bayesgen._random import check_random_state
+from bayesgen.base.errors import DataError, NotFittedError
+from bayesgen.base.rng import check_random_state
 
 __all__ = [
     "ClassificationReport",
@@ -1520,8 +1520,12 @@ class EvaluationReport(_Result):
             if ll.bits_per_dim_8bit is not None:
                 scale = f"{ll.pixel_scale:g}" if ll.pixel_scale else "raw"
                 out.append(
-                    (f"held-out bits/dim (pixel values 0-{scale})", ll.bits_per_dim_8bit, None,
-                     "bits/dim")
+                    (
+                        f"held-out bits/dim (pixel values 0-{scale})",
+                        ll.bits_per_dim_8bit,
+                        None,
+                        "bits/dim",
+                    )
                 )
         if self.classification is not None:
             out.append(("model accuracy on test", self.classification.accuracy, None, "fraction"))

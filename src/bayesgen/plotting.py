@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bayesgen._errors import DataError, NotFittedError
-from bayesgen._random import check_random_state
+from bayesgen.base.errors import DataError, NotFittedError
+from bayesgen.base.rng import check_random_state
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.axes import Axes
@@ -396,8 +396,7 @@ def plot_inpainting(
     completions = np.asarray(completions, dtype=float)
     if completions.ndim != 3 or completions.shape[0] != n_rows or completions.shape[2] != d:
         raise DataError(
-            f"completions must have shape ({n_rows}, n_completions, {d}); got "
-            f"{completions.shape}"
+            f"completions must have shape ({n_rows}, n_completions, {d}); got {completions.shape}"
         )
     masks = np.broadcast_to(np.asarray(observed_masks, dtype=bool), originals.shape)
     vmin, vmax = _check_range(vmin, vmax)
@@ -412,8 +411,9 @@ def plot_inpainting(
             _show_image(ax, image, shape, vmin, vmax, cmap)
             _bare_axes(ax)
             if i == 0:
-                ax.set_title(["original", "observed"][j] if j < 2 else f"sample {j - 1}",
-                             fontsize=8)
+                ax.set_title(
+                    ["original", "observed"][j] if j < 2 else f"sample {j - 1}", fontsize=8
+                )
         if labels is not None:
             axes[i, 0].set_ylabel(_label_text(labels[i]), rotation=0, labelpad=12)
     if title:
@@ -689,7 +689,7 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 100) -> Pa
         raise FileNotFoundError(
             f"cannot write {target}: directory {directory} does not exist; create it first."
         )
-    from ._persist import atomic_write_bytes_via
+    from bayesgen.base.persist import atomic_write_bytes_via
 
     atomic_write_bytes_via(target, lambda handle: fig.savefig(handle, format="png", dpi=dpi))
     return target

@@ -40,9 +40,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ._errors import DataError
-from ._persist import atomic_write_bytes_via
-from ._random import check_random_state
+from bayesgen.base.errors import DataError
+from bayesgen.base.persist import atomic_write_bytes_via
+from bayesgen.base.rng import check_random_state
 
 __all__ = ["build_report", "png_bytes", "write_report"]
 
@@ -390,7 +390,7 @@ def _sample_figures(model, X_test, image_shape, pixel_scale, rng) -> list[str]:
             )
     elif X_test.shape[1] >= 2:
         try:
-            from . import plotting
+            from bayesgen import plotting
 
             X_gen, _ = model.sample(min(2000, max(200, len(X_test))), random_state=rng)
             fig = plotting.plot_feature_pairs(X_test, X_gen, (0, 1))
@@ -666,7 +666,7 @@ def build_report(
         ``X_test`` does not have the model's number of features, or ``image_shape`` does not
         match it.
     """
-    from . import __version__, metrics
+    from bayesgen import __version__, metrics
 
     Xte = np.asarray(X_test, dtype=np.float64)
     if Xte.ndim != 2:

@@ -4,7 +4,7 @@ Fitting
 -------
 :func:`fit_file` reads a CSV, Parquet, NPZ or IDX file chunk by chunk
 (:func:`bayesgen.io.iter_chunks`) and reduces every chunk to per-class sufficient statistics
-(count, mean, centred scatter; see :mod:`bayesgen._stats`), merged exactly as they come.
+(count, mean, centred scatter; see :mod:`bayesgen.kernels.stats`), merged exactly as they come.
 The class factors are computed once, at the end.  Peak memory is set by ``chunk_rows``
 (plus one d x d scatter per class), not by the number of rows, and the model equals the
 in-memory ``fit`` to rounding (1e-10 relative).  Labels need not be known up front: classes
@@ -31,17 +31,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ._classifier import (
+from bayesgen.base.errors import DataError
+from bayesgen.base.threads import blas_thread_limit, usable_cores
+from bayesgen.classifier.estimator import (
     BayesClassifier,
     _class_rows,
     _seed_sequence,
     default_block_size,
 )
-from ._density import check_finite
-from ._errors import DataError
-from ._gaussian import format_label
-from ._stats import StatsAccumulator
-from ._threads import blas_thread_limit, usable_cores
+from bayesgen.densities.base import check_finite
+from bayesgen.densities.gaussian import format_label
+from bayesgen.kernels.stats import StatsAccumulator
 
 __all__ = ["Progress", "default_block_size", "fit_file", "sample_dask", "write_samples"]
 
@@ -120,7 +120,7 @@ def fit_file(
     chunk_rows : int, default=10000
         Rows per chunk.  Memory is about ``chunk_rows * n_features * 8`` bytes a few times
         over, plus one ``n_features**2`` scatter per class (two for a class whose mean drifts
-        far within the file, see :class:`~bayesgen._stats.StatsAccumulator`).
+        far within the file, see :class:`~bayesgen.kernels.stats.StatsAccumulator`).
     label_column : str, int or None
         Label column of a CSV/Parquet file (default: ``label``, else the first column).
     classes : array-like, optional
@@ -151,7 +151,7 @@ def fit_file(
         A density that cannot be fitted from sufficient statistics, or a class that cannot
         be fitted (the message names the class and the parameter to change).
     """
-    from . import io
+    from bayesgen import io
 
     template, diagonal = model._stats_template(
         "cannot be fitted in chunks", "read the file with bayesgen.io.read_labelled and call fit"
@@ -164,8 +164,9 @@ def fit_file(
     like = None
     n_features = None
     # Kaggle pixels come as read (uint8): their statistics are rescaled by 1/255 at the end
-    chunks_iter = io.iter_chunks(path, chunk_rows, label_column=label_column,
-                                 _raw_pixels=True, **read_options)
+    chunks_iter = io.iter_chunks(
+        path, chunk_rows, label_column=label_column, _raw_pixels=True, **read_options
+    )
     divisors = set()
     # parse the next chunk (pyarrow / numpy, mostly without the GIL) while this one is
     # reduced (BLAS, held to its share of the cores): one chunk in flight, so memory stays
@@ -185,8 +186,9 @@ def fit_file(
             rows += X.shape[0]
             chunks += 1
             if progress is not None:
-                progress(Progress(rows, chunks, total, exact, time.perf_counter() - started,
-                                  like=like))
+                progress(
+                    Progress(rows, chunks, total, exact, time.perf_counter() - started, like=like)
+                )
     if not stats:
         raise DataError(f"{os.fspath(path)!r} holds no rows; fit needs labelled rows")
     labels = sorted(stats) if known is None else sorted(known)
@@ -204,8 +206,9 @@ def fit_file(
     if hasattr(model, "feature_names_in_"):
         del model.feature_names_in_
     if progress is not None:
-        progress(Progress(rows, chunks, rows, True, time.perf_counter() - started, done=True,
-                          like=like))
+        progress(
+            Progress(rows, chunks, rows, True, time.perf_counter() - started, done=True, like=like)
+        )
     return model
 
 
@@ -270,9 +273,7 @@ def _prefetch(iterator, depth: int = 1):
 def _as_label_set(classes) -> set:
     values = np.unique(np.asarray(classes))
     if values.shape[0] < 2:
-        raise DataError(
-            f"classes must list at least two labels; got {list(values)!r}"
-        )
+        raise DataError(f"classes must list at least two labels; got {list(values)!r}")
     return {_plain(v) for v in values}
 
 
@@ -281,11 +282,12 @@ def _plain(label):
     return label.item() if isinstance(label, np.generic) else label
 
 
-def _add_chunk(stats: dict, X: np.ndarray, y: np.ndarray, diagonal: bool, offset: int,
-               known) -> None:
+def _add_chunk(
+    stats: dict, X: np.ndarray, y: np.ndarray, diagonal: bool, offset: int, known
+) -> None:
     """Add one chunk's rows to the per-class accumulators in ``stats`` (label -> acc.).
 
-    Each class keeps a :class:`~bayesgen._stats.StatsAccumulator`: the chunk's rows of that
+    Each class keeps a :class:`~bayesgen.kernels.stats.StatsAccumulator`: the chunk's rows of that
     class are gathered, centred and reduced with one BLAS update added to the running
     moments, with no ``d x d`` merge per chunk.
     """
@@ -311,13 +313,12 @@ def _add_chunk(stats: dict, X: np.ndarray, y: np.ndarray, diagonal: bool, offset
         try:
             check_finite(X)
         except DataError as exc:
-            raise DataError(f"{exc} (row numbers count from row {offset} of the file)") \
-                from None
+            raise DataError(f"{exc} (row numbers count from row {offset} of the file)") from None
 
 
 def _metadata_of(chunk):
     """The chunk's metadata as a zero-row LabelledData (a ``like=`` for writers)."""
-    from .io import LabelledData
+    from bayesgen.io import LabelledData
 
     return LabelledData(
         np.empty((0, chunk.X.shape[1])),
@@ -402,13 +403,18 @@ def write_samples(
     int
         Rows written.
     """
-    from .io import open_chunked_writer
+    from bayesgen.io import open_chunked_writer
 
     if y is not None and np.ndim(y) > 0:
         n_samples = None
     chunks = model.iter_samples(
-        n_samples, chunk_size=chunk_size, block_size=block_size, y=y, prior=prior,
-        random_state=random_state, dtype=dtype,
+        n_samples,
+        chunk_size=chunk_size,
+        block_size=block_size,
+        y=y,
+        prior=prior,
+        random_state=random_state,
+        dtype=dtype,
     )
     total = None if n_samples is None else int(n_samples)
     if total is None:
@@ -429,8 +435,16 @@ def write_samples(
     return rows
 
 
-def sample_dask(model: BayesClassifier, n_samples=None, *, chunks: int | None = None,
-                y=None, prior="learned", random_state=None, dtype=np.float64):
+def sample_dask(
+    model: BayesClassifier,
+    n_samples=None,
+    *,
+    chunks: int | None = None,
+    y=None,
+    prior="learned",
+    random_state=None,
+    dtype=np.float64,
+):
     """Labelled samples as dask arrays, one generation block per dask chunk.
 
     Block ``b`` draws from child ``b`` of a :class:`numpy.random.SeedSequence` built from
@@ -455,7 +469,7 @@ def sample_dask(model: BayesClassifier, n_samples=None, *, chunks: int | None = 
     X : dask.array.Array of shape (n_samples, n_features)
     y : dask.array.Array of shape (n_samples,)
     """
-    from ._dask import sample_blocks
+    from bayesgen.classifier.dask import sample_blocks
 
     model._check_fitted()
     dtype = model._sample_dtype(dtype)

@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from bayesgen._errors import DataError, FitError
-from bayesgen._random import check_random_state
+from bayesgen.base.errors import DataError, FitError
+from bayesgen.base.rng import check_random_state
 
 __all__ = [
     "DEFAULT_CANDIDATES",

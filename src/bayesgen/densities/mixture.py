@@ -4,7 +4,7 @@ Model
 -----
 ``p(x) = sum_j w_j N(x | mu_j, Sigma_j)`` with ``Sigma_j`` full, diagonal, or low rank plus
 diagonal (a mixture of factor analysers, Ghahramani and Hinton 1996).  Every component holds
-a factored :class:`~bayesgen._covariance.Covariance`, so scoring and sampling never refactor.
+a factored :class:`~bayesgen.kernels.covariance.Covariance`, so scoring and sampling never refactor.
 
 EM in log space
 ---------------
@@ -49,13 +49,13 @@ import numpy as np
 from scipy import linalg
 from scipy.special import logsumexp
 
-from ._covariance import LOG_2PI, Covariance, DiagonalCovariance, FullCovariance
-from ._density import Density
-from ._errors import FitError
-from ._lowrank import LowRankCovariance, ppca_from_covariance
-from ._persist import persistable
-from ._random import check_random_state
-from ._threads import one_blas_thread
+from bayesgen.base.errors import FitError
+from bayesgen.base.persist import persistable
+from bayesgen.base.rng import check_random_state
+from bayesgen.base.threads import one_blas_thread
+from bayesgen.densities.base import Density
+from bayesgen.kernels.covariance import LOG_2PI, Covariance, DiagonalCovariance, FullCovariance
+from bayesgen.kernels.lowrank import LowRankCovariance, ppca_from_covariance
 
 __all__ = ["GaussianMixtureDensity", "MixtureOfFactorAnalysersDensity"]
 
@@ -106,7 +106,9 @@ def _ppca_mstep(X, resp_j, nk, mean, reg_covar, previous) -> Covariance:
 
 
 _MSTEP = {
-    "full": _full_mstep, "diag": _diag_mstep, "lowrank": _lowrank_mstep,
+    "full": _full_mstep,
+    "diag": _diag_mstep,
+    "lowrank": _lowrank_mstep,
     "ppca": _ppca_mstep,
 }
 
@@ -145,7 +147,7 @@ def _lowrank_mstep_all(X, X2, resp, nk, means, reg_covar, previous, isotropic):
     two matrix products.  Returns a list with None for components that failed to factor.
     """
     var = np.maximum((resp.T @ X2) / nk[:, None] - means * means, 0.0)  # (K, d)
-    with one_blas_thread():  # small per-component operands (see bayesgen._threads)
+    with one_blas_thread():  # small per-component operands (see bayesgen.base.threads)
         betas = [c.solve(c.W.T) for c in previous]  # (k_j, d)
     XB = X @ np.concatenate(betas, axis=0).T  # (n, sum k)
     Ew = np.empty_like(XB)
@@ -158,19 +160,20 @@ def _lowrank_mstep_all(X, X2, resp, nk, means, reg_covar, previous, isotropic):
         start += k
     XtE = X.T @ Ew  # (d, sum k)
     with one_blas_thread():
-        return _lowrank_components(previous, betas, spans, XtE, Ew, means, nk, var,
-                                   reg_covar, isotropic)
+        return _lowrank_components(
+            previous, betas, spans, XtE, Ew, means, nk, var, reg_covar, isotropic
+        )
 
 
-def _lowrank_components(previous, betas, spans, XtE, Ew, means, nk, var, reg_covar,
-                        isotropic):
+def _lowrank_components(previous, betas, spans, XtE, Ew, means, nk, var, reg_covar, isotropic):
     """The per-component end of :func:`_lowrank_mstep_all` (small operands)."""
     out = []
     floor = max(reg_covar, 1e-12)
     for j, (c, beta, (start, k)) in enumerate(zip(previous, betas, spans, strict=True)):
         try:
-            G = (XtE[:, start : start + k]
-                 - np.outer(means[j], Ew[:, start : start + k].sum(0))) / nk[j]
+            G = (
+                XtE[:, start : start + k] - np.outer(means[j], Ew[:, start : start + k].sum(0))
+            ) / nk[j]
             Ezz = np.eye(k) - beta @ c.W + beta @ G
             W_new = linalg.solve(Ezz, G.T, assume_a="pos", check_finite=False).T
             psi = var[j] - np.einsum("ij,ij->i", W_new, G)
@@ -196,8 +199,12 @@ def _sq_dist(X: np.ndarray, centres: np.ndarray, x_sq: np.ndarray) -> np.ndarray
 
 
 def initial_responsibilities(
-    X: np.ndarray, n_components: int, init: str, rng: np.random.Generator,
-    *, lloyd_iter: int = 100,
+    X: np.ndarray,
+    n_components: int,
+    init: str,
+    rng: np.random.Generator,
+    *,
+    lloyd_iter: int = 100,
 ) -> np.ndarray:
     """Hard (one-hot) initial responsibilities, shape (n, n_components).
 
@@ -237,8 +244,14 @@ class _MixtureBase(Density):
     """EM for mixtures of Gaussians with any :class:`Covariance` per component."""
 
     _fitted_attributes = (
-        "weights_", "means_", "covariances_", "converged_", "n_iter_", "lower_bound_",
-        "lower_bound_history_", "n_reseeds_",
+        "weights_",
+        "means_",
+        "covariances_",
+        "converged_",
+        "n_iter_",
+        "lower_bound_",
+        "lower_bound_history_",
+        "n_reseeds_",
     )
 
     # subclasses set the covariance kind and how to start a component
@@ -284,14 +297,17 @@ class _MixtureBase(Density):
         mstep = _MSTEP[kind]
         covariances: list = []
         bad = []
-        if kind in ("lowrank", "ppca") and covariances_old is not None and all(
-            c is not None and c.rank > 0 for c in covariances_old
+        if (
+            kind in ("lowrank", "ppca")
+            and covariances_old is not None
+            and all(c is not None and c.rank > 0 for c in covariances_old)
         ):
             X2 = getattr(self, "_X2_cache", None)
             if X2 is None or X2.shape != X.shape:
                 X2 = X * X
-            fitted = _lowrank_mstep_all(X, X2, resp, nk, means, self.reg_covar,
-                                        covariances_old, kind == "ppca")
+            fitted = _lowrank_mstep_all(
+                X, X2, resp, nk, means, self.reg_covar, covariances_old, kind == "ppca"
+            )
             for j, cov in enumerate(fitted):
                 if nk[j] < 2.0 or cov is None:
                     bad.append(j)
@@ -366,15 +382,18 @@ class _MixtureBase(Density):
             resp = np.exp(log_prob - log_norm[:, None])
             weights, means, covariances, bad = self._m_step(X, resp, means, covariances, rng)
             if bad:
-                n_reseeds += self._reseed(
-                    X, weights, means, covariances, bad, np.argsort(log_norm)
-                )
+                n_reseeds += self._reseed(X, weights, means, covariances, bad, np.argsort(log_norm))
         if not converged:  # score the final parameters
             log_norm = logsumexp(self._weighted_log_prob(X, weights, means, covariances), axis=1)
             history.append(float(np.mean(log_norm)))
         return dict(
-            weights_=weights, means_=means, covariances_=covariances, converged_=converged,
-            n_iter_=n_iter, lower_bound_=history[-1], lower_bound_history_=history,
+            weights_=weights,
+            means_=means,
+            covariances_=covariances,
+            converged_=converged,
+            n_iter_=n_iter,
+            lower_bound_=history[-1],
+            lower_bound_history_=history,
             n_reseeds_=n_reseeds,
         )
 
@@ -420,9 +439,7 @@ class _MixtureBase(Density):
             return self.means_, self.covariances_
         cache = self.__dict__.setdefault("_cast_cache", {})
         if dtype not in cache:
-            cache[dtype] = (
-                self.means_.astype(dtype), [c.astype(dtype) for c in self.covariances_]
-            )
+            cache[dtype] = (self.means_.astype(dtype), [c.astype(dtype) for c in self.covariances_])
         return cache[dtype]
 
     def _sample(self, n: int, rng: np.random.Generator, dtype: np.dtype) -> np.ndarray:
@@ -458,10 +475,7 @@ class _MixtureBase(Density):
         """Weights (K - 1) plus, per component, the mean and the covariance parameters."""
         self._check_fitted()
         d = self.n_features_in_
-        return int(
-            len(self.weights_) - 1
-            + sum(d + c.n_parameters for c in self.covariances_)
-        )
+        return int(len(self.weights_) - 1 + sum(d + c.n_parameters for c in self.covariances_))
 
     def _after_load(self) -> None:
         K = len(self.covariances_)
@@ -529,8 +543,16 @@ class GaussianMixtureDensity(_MixtureBase):
     """
 
     def __init__(
-        self, n_components=3, *, covariance_type="full", reg_covar=1e-6, max_iter=100,
-        tol=1e-3, n_init=1, init="k-means++", random_state=None,
+        self,
+        n_components=3,
+        *,
+        covariance_type="full",
+        reg_covar=1e-6,
+        max_iter=100,
+        tol=1e-3,
+        n_init=1,
+        init="k-means++",
+        random_state=None,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -575,12 +597,21 @@ class MixtureOfFactorAnalysersDensity(_MixtureBase):
     Attributes
     ----------
     As :class:`GaussianMixtureDensity`; ``covariances_`` holds
-    :class:`~bayesgen._lowrank.LowRankCovariance` objects.
+    :class:`~bayesgen.kernels.lowrank.LowRankCovariance` objects.
     """
 
     def __init__(
-        self, n_components=3, *, rank=5, noise="diagonal", reg_covar=1e-6, max_iter=100,
-        tol=1e-3, n_init=1, init="k-means++", random_state=None,
+        self,
+        n_components=3,
+        *,
+        rank=5,
+        noise="diagonal",
+        reg_covar=1e-6,
+        max_iter=100,
+        tol=1e-3,
+        n_init=1,
+        init="k-means++",
+        random_state=None,
     ):
         self.n_components = n_components
         self.rank = rank

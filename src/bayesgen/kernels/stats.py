@@ -288,8 +288,10 @@ class StatsAccumulator:
         work = np.empty((n, X.shape[1]))
         with np.errstate(invalid="ignore", over="ignore"):
             moments = _centred_pass(X, rows, work, centre, self.diagonal)
-            finite = bool(np.isfinite(moments[0]).all() and np.isfinite(
-                moments[1] if self.diagonal else np.diagonal(moments[1])).all())
+            finite = bool(
+                np.isfinite(moments[0]).all()
+                and np.isfinite(moments[1] if self.diagonal else np.diagonal(moments[1])).all()
+            )
             if not fresh and not self._too_far_with(n, moments):
                 self._count += n
                 for total, part in zip(self._moments, moments, strict=True):
@@ -323,7 +325,10 @@ class StatsAccumulator:
             return
         with np.errstate(invalid="ignore", over="ignore"):
             part = _shift_stats(
-                self._count, self._centre, self._moments[0] / self._count, *self._moments,
+                self._count,
+                self._centre,
+                self._moments[0] / self._count,
+                *self._moments,
                 diagonal=self.diagonal,
             )
         self._closed = part if self._closed is None else self._closed.merge(part)

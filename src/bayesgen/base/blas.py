@@ -32,9 +32,11 @@ def _pointer_kernel(prefix: str):
         capsule = cython_blas.__pyx_capi__[prefix + "trmm"]
         # private prototypes: the shared ctypes.pythonapi ones are left as they are
         get_name = ctypes.PYFUNCTYPE(ctypes.c_char_p, ctypes.py_object)(
-            ("PyCapsule_GetName", ctypes.pythonapi))
+            ("PyCapsule_GetName", ctypes.pythonapi)
+        )
         get_pointer = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.py_object, ctypes.c_char_p)(
-            ("PyCapsule_GetPointer", ctypes.pythonapi))
+            ("PyCapsule_GetPointer", ctypes.pythonapi)
+        )
         name = get_name(capsule)
         if not name or not name.startswith(_SIGNATURE):
             return None
@@ -44,9 +46,18 @@ def _pointer_kernel(prefix: str):
         real = ctypes.c_double if prefix == "d" else ctypes.c_float
         integer = ctypes.POINTER(ctypes.c_int)
         signature = ctypes.CFUNCTYPE(
-            None, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
-            integer, integer, ctypes.POINTER(real), ctypes.c_void_p, integer,
-            ctypes.c_void_p, integer,
+            None,
+            ctypes.c_char_p,
+            ctypes.c_char_p,
+            ctypes.c_char_p,
+            ctypes.c_char_p,
+            integer,
+            integer,
+            ctypes.POINTER(real),
+            ctypes.c_void_p,
+            integer,
+            ctypes.c_void_p,
+            integer,
         )
         function = signature(address)
     except Exception:  # pragma: no cover - any surprise: use SciPy's wrapper instead
@@ -58,9 +69,19 @@ def _pointer_kernel(prefix: str):
         m, d = Z.shape
         rows, width = ctypes.c_int(m), ctypes.c_int(d)
         one = real(1.0)
-        function(b"L", b"U", b"T", b"N", ctypes.byref(width), ctypes.byref(rows),
-                 ctypes.byref(one), L.ctypes.data, ctypes.byref(width), Z.ctypes.data,
-                 ctypes.byref(width))
+        function(
+            b"L",
+            b"U",
+            b"T",
+            b"N",
+            ctypes.byref(width),
+            ctypes.byref(rows),
+            ctypes.byref(one),
+            L.ctypes.data,
+            ctypes.byref(width),
+            Z.ctypes.data,
+            ctypes.byref(width),
+        )
 
     return trmm
 
@@ -114,8 +135,7 @@ def trmm_rows_inplace(L: np.ndarray, Z: np.ndarray) -> np.ndarray:
     if Z.size == 0:
         return Z
     L = np.ascontiguousarray(L)
-    if not (Z.flags.c_contiguous and L.dtype == Z.dtype
-            and L.dtype in (np.float32, np.float64)):
+    if not (Z.flags.c_contiguous and L.dtype == Z.dtype and L.dtype in (np.float32, np.float64)):
         raise ValueError("trmm_rows_inplace needs a C-contiguous Z and one float dtype")
     if max(Z.shape) >= 2**31:  # pragma: no cover - beyond a C int: the wrapper copes
         _wrapper_trmm(L, Z)

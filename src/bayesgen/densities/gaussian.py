@@ -3,7 +3,7 @@
 Estimation
 ----------
 From the sufficient statistics of a class (count n, mean m, centred scatter S, see
-:mod:`bayesgen._stats`) the covariance is built in three steps:
+:mod:`bayesgen.kernels.stats`) the covariance is built in three steps:
 
 1. ``C = S / (n - ddof)``.  ``ddof=0`` (default) is the maximum-likelihood estimate, the one
    that maximises the likelihood the model reports; ``ddof=1`` is the unbiased estimate that
@@ -31,11 +31,11 @@ import numbers
 
 import numpy as np
 
-from ._covariance import Covariance, DiagonalCovariance, FullCovariance
-from ._density import LocationScaleDensity
-from ._errors import FitError
-from ._persist import persistable
-from ._stats import GaussianStats
+from bayesgen.base.errors import FitError
+from bayesgen.base.persist import persistable
+from bayesgen.densities.base import LocationScaleDensity
+from bayesgen.kernels.covariance import Covariance, DiagonalCovariance, FullCovariance
+from bayesgen.kernels.stats import GaussianStats
 
 __all__ = ["GaussianDensity"]
 
@@ -170,15 +170,11 @@ class GaussianDensity(LocationScaleDensity):
                 f"covariance_type must be one of {COVARIANCE_TYPES}; got {self.covariance_type!r}"
             )
         if not isinstance(self.reg_covar, numbers.Real) or not self.reg_covar >= 0:
-            raise ValueError(
-                f"reg_covar must be a non-negative number; got {self.reg_covar!r}"
-            )
+            raise ValueError(f"reg_covar must be a non-negative number; got {self.reg_covar!r}")
         s = self.shrinkage
         if s is not None and not (isinstance(s, str) and s == "auto"):
             if isinstance(s, str) or not isinstance(s, numbers.Real) or not 0.0 <= s <= 1.0:
-                raise ValueError(
-                    f"shrinkage must be None, 'auto' or a number in [0, 1]; got {s!r}"
-                )
+                raise ValueError(f"shrinkage must be None, 'auto' or a number in [0, 1]; got {s!r}")
         if self.ddof not in (0, 1):
             raise ValueError(f"ddof must be 0 (maximum likelihood) or 1; got {self.ddof!r}")
 

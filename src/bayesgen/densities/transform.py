@@ -89,10 +89,10 @@ import numpy as np
 from scipy.special import expit, ndtr, ndtri
 from sklearn.base import clone
 
-from ._density import Density
-from ._errors import DataError, NotFittedError
-from ._persist import persistable
-from ._random import check_random_state
+from bayesgen.base.errors import DataError, NotFittedError
+from bayesgen.base.persist import persistable
+from bayesgen.base.rng import check_random_state
+from bayesgen.densities.base import Density
 
 __all__ = ["LogitTransform", "TransformedDensity", "bits_per_dim"]
 
@@ -150,8 +150,17 @@ class LogitTransform:
         the MNIST training set (benchmarks/README.md).
     """
 
-    def __init__(self, lam=1e-6, dequantize=True, levels=256, input_scale="auto", logit=True,
-                 end_cells="logit", end_scale=2.0, end_cut=2.0):
+    def __init__(
+        self,
+        lam=1e-6,
+        dequantize=True,
+        levels=256,
+        input_scale="auto",
+        logit=True,
+        end_cells="logit",
+        end_scale=2.0,
+        end_cut=2.0,
+    ):
         self.lam = lam
         self.dequantize = dequantize
         self.levels = levels
@@ -163,9 +172,14 @@ class LogitTransform:
 
     def get_params(self, deep: bool = False) -> dict:
         return {
-            "lam": self.lam, "dequantize": self.dequantize, "levels": self.levels,
-            "input_scale": self.input_scale, "logit": self.logit, "end_cells": self.end_cells,
-            "end_scale": self.end_scale, "end_cut": self.end_cut,
+            "lam": self.lam,
+            "dequantize": self.dequantize,
+            "levels": self.levels,
+            "input_scale": self.input_scale,
+            "logit": self.logit,
+            "end_cells": self.end_cells,
+            "end_scale": self.end_scale,
+            "end_cut": self.end_cut,
         }
 
     def __repr__(self) -> str:
@@ -185,8 +199,11 @@ class LogitTransform:
             raise ValueError(f"end_cells must be 'logit' or 'gaussian'; got {self.end_cells!r}")
         for name in ("end_scale", "end_cut"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
-                    math.isfinite(value) and value > 0):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, numbers.Real)
+                or not (math.isfinite(value) and value > 0)
+            ):
                 raise ValueError(f"{name} must be a positive number; got {value!r}")
         if self.end_cells == "gaussian" and not (self.dequantize and self.logit and lv >= 2):
             raise ValueError(
@@ -275,7 +292,8 @@ class LogitTransform:
             a = float(self.end_cut)
             top = ndtr(a)
             const = math.log(float(self.end_scale) * top * self.levels) + 0.5 * math.log(
-                2.0 * math.pi)
+                2.0 * math.pi
+            )
             for mask, u in self._end_cells(Y):
                 q = ndtri(top * u)
                 per[mask] = const + 0.5 * q * q
@@ -399,7 +417,7 @@ class TransformedDensity(Density):
 
     def _base_template(self) -> Density:
         if self.base is None:
-            from ._gaussian import GaussianDensity
+            from bayesgen.densities.gaussian import GaussianDensity
 
             return GaussianDensity()
         if not (hasattr(self.base, "fit") and hasattr(self.base, "score_samples")):
@@ -439,9 +457,7 @@ class TransformedDensity(Density):
         self._check_fitted()
         Y = np.asarray(Y, dtype=np.float64)
         if Y.ndim != 2 or Y.shape[1] != self.n_features_in_:
-            raise DataError(
-                f"expected an array of shape (n, {self.n_features_in_}); got {Y.shape}"
-            )
+            raise DataError(f"expected an array of shape (n, {self.n_features_in_}); got {Y.shape}")
         if Y.size and (Y.min() < 0 or Y.max() > 1):
             raise DataError("score_unit expects values in [0, 1] (dequantised pixels / 256)")
         return self._score_unit(Y)
@@ -492,7 +508,8 @@ class TransformedDensity(Density):
         return {
             "params": params,
             "fitted": {
-                "base_": self.base_, "transform_": self.transform_,
+                "base_": self.base_,
+                "transform_": self.transform_,
                 "n_features_in_": int(self.n_features_in_),
             },
         }

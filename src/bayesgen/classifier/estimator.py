@@ -18,15 +18,15 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from ._density import Density, check_finite, check_n_samples
-from ._errors import DataError, FitError, NotFittedError
-from ._gaussian import format_label
-from ._persist import persistable
-from ._random import check_random_state
-from ._sampler import draw_location_scale
-from ._stats import GaussianStats
-from ._threads import blas_thread_limit, lane_budget, run_lanes_over, usable_cores
-from .densities import make_density
+from bayesgen.base.errors import DataError, FitError, NotFittedError
+from bayesgen.base.persist import persistable
+from bayesgen.base.rng import check_random_state
+from bayesgen.base.threads import blas_thread_limit, lane_budget, run_lanes_over, usable_cores
+from bayesgen.densities.base import Density, check_finite, check_n_samples
+from bayesgen.densities.gaussian import format_label
+from bayesgen.densities.shortcuts import make_density
+from bayesgen.kernels.sampler import draw_location_scale
+from bayesgen.kernels.stats import GaussianStats
 
 __all__ = ["BayesClassifier", "default_block_size"]
 
@@ -145,8 +145,9 @@ def class_stats(X: np.ndarray, y_index: np.ndarray, n_classes: int, *, diagonal:
     # classes are independent: on several cores, several classes at once, each with its
     # share of the BLAS threads (the gathers, norms and sums run in parallel too, and
     # OpenBLAS is more efficient on one thread per product than on two); largest first
-    todo = sorted((k for k, rows in enumerate(groups) if rows.shape[0]),
-                  key=lambda k: -groups[k].shape[0])
+    todo = sorted(
+        (k for k, rows in enumerate(groups) if rows.shape[0]), key=lambda k: -groups[k].shape[0]
+    )
     if not todo:
         return out
     # each lane gathers into a buffer the size of the largest class: at most a quarter
@@ -156,6 +157,7 @@ def class_stats(X: np.ndarray, y_index: np.ndarray, n_classes: int, *, diagonal:
     lanes = min(lane_budget(), len(todo), affordable)
     if X.shape[0] * X.shape[1] < _PARALLEL_STATS_MIN:
         lanes = 1
+
     def make_worker():
         # one gather buffer per lane, reused for its classes (fresh memory costs a page
         # fault per 4 KiB)
@@ -163,8 +165,9 @@ def class_stats(X: np.ndarray, y_index: np.ndarray, n_classes: int, *, diagonal:
 
         def work(k) -> None:
             rows = groups[k]
-            out[k] = GaussianStats.from_data(X, rows=rows, diagonal=diagonal,
-                                             work=buffer[: rows.shape[0]])
+            out[k] = GaussianStats.from_data(
+                X, rows=rows, diagonal=diagonal, work=buffer[: rows.shape[0]]
+            )
 
         return work
 
@@ -242,7 +245,12 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(
-        self, density="gaussian", *, reg_covar=1e-6, shrinkage=None, priors=None,
+        self,
+        density="gaussian",
+        *,
+        reg_covar=1e-6,
+        shrinkage=None,
+        priors=None,
         random_state=None,
     ):
         self.density = density
@@ -255,7 +263,9 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
     def _density_template(self) -> Density:
         if isinstance(self.density, str):
             return make_density(
-                self.density, reg_covar=self.reg_covar, shrinkage=self.shrinkage,
+                self.density,
+                reg_covar=self.reg_covar,
+                shrinkage=self.shrinkage,
                 random_state=self.random_state,
             )
         if isinstance(self.density, BaseEstimator) and hasattr(self.density, "score_samples"):
@@ -283,7 +293,13 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
 
     def _validate_xy(self, X, y, *, reset: bool, finite: bool = True):
         X, y = validate_data(
-            self, X, y, reset=reset, dtype=np.float64, ensure_all_finite=False, order="C",
+            self,
+            X,
+            y,
+            reset=reset,
+            dtype=np.float64,
+            ensure_all_finite=False,
+            order="C",
             y_numeric=False,
         )
         if finite:
@@ -320,7 +336,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             to change (``reg_covar``, ``shrinkage`` or ``density``).
         """
         if _is_dask(X) or _is_dask(y):
-            from ._dask import fit_dask
+            from bayesgen.classifier.dask import fit_dask
 
             return fit_dask(self, X, y)
         template = self._density_template()
@@ -345,8 +361,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = classes
         self._stats = None
         self.densities_ = [
-            self._fit_one(template, label, X[y_index == k])
-            for k, label in enumerate(classes)
+            self._fit_one(template, label, X[y_index == k]) for k, label in enumerate(classes)
         ]
         self.class_count_ = np.bincount(y_index, minlength=classes.shape[0]).astype(float)
         self._set_prior()
@@ -430,9 +445,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
                     "classes=...; pass classes=[...] with every label on the first call"
                 )
             self.classes_ = known
-            self._stats = [
-                GaussianStats.empty(X.shape[1], diagonal=diagonal) for _ in known
-            ]
+            self._stats = [GaussianStats.empty(X.shape[1], diagonal=diagonal) for _ in known]
             self._template = template
         y_index = self._label_index(y)
         diagonal = self._stats[0].diagonal
@@ -467,8 +480,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             prior = np.asarray(self.priors, dtype=float)
             if prior.shape != (n_classes,):
                 raise ValueError(
-                    f"priors must have one entry per class ({n_classes}); got shape "
-                    f"{prior.shape}"
+                    f"priors must have one entry per class ({n_classes}); got shape {prior.shape}"
                 )
             if np.any(prior < 0) or not np.isclose(prior.sum(), 1.0):
                 raise ValueError("priors must be non-negative and sum to 1")
@@ -581,9 +593,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         if not ok.all():
             unknown = ", ".join(format_label(u) for u in np.unique(labels[~ok])[:5])
             known = ", ".join(format_label(c) for c in self.classes_)
-            raise DataError(
-                f"label(s) {unknown} not known to the model; known labels are {known}"
-            )
+            raise DataError(f"label(s) {unknown} not known to the model; known labels are {known}")
         return index
 
     def _coerce_label(self, label):
@@ -596,8 +606,9 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             return int(value) if value.is_integer() else value
         return label
 
-    def sample(self, n_samples=None, *, y=None, prior="learned", random_state=None,
-               dtype=np.float64):
+    def sample(
+        self, n_samples=None, *, y=None, prior="learned", random_state=None, dtype=np.float64
+    ):
         """Generate labelled rows: ``y ~ p(y)``, then ``x ~ p(x | y)``.
 
         Parameters
@@ -631,8 +642,17 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             return self._generate(rng, dtype, n=plan[1], prior=plan[2])
         return self._generate(rng, dtype, index=plan[1])
 
-    def iter_samples(self, n_samples=None, *, chunk_size=None, block_size=None, y=None,
-                     prior="learned", random_state=None, dtype=np.float64):
+    def iter_samples(
+        self,
+        n_samples=None,
+        *,
+        chunk_size=None,
+        block_size=None,
+        y=None,
+        prior="learned",
+        random_state=None,
+        dtype=np.float64,
+    ):
         """Generate labelled rows chunk by chunk, with memory bounded by the block size.
 
         Rows are made in fixed blocks of ``block_size`` rows; block ``b`` draws from its own
@@ -677,8 +697,9 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         self._check_fitted()
         dtype = self._sample_dtype(dtype)
         plan = self._sample_plan(n_samples, y, prior)
-        block = self._check_rows_arg(block_size, "block_size", default_block_size(
-            self.n_features_in_))
+        block = self._check_rows_arg(
+            block_size, "block_size", default_block_size(self.n_features_in_)
+        )
         chunk = self._check_rows_arg(chunk_size, "chunk_size", block)
         root = _seed_sequence(random_state)
         return _rechunk(self._iter_blocks(plan, block, root, dtype), chunk)
@@ -702,8 +723,11 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
     def _check_rows_arg(value, name: str, default: int) -> int:
         if value is None:
             return default
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
-                or value < 1:
+        if (
+            isinstance(value, (bool, np.bool_))
+            or not isinstance(value, (int, np.integer))
+            or value < 1
+        ):
             raise DataError(f"{name} must be a positive integer; got {value!r}")
         return int(value)
 
@@ -730,14 +754,15 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             )
         return ("index", self._label_index(labels))
 
-    def _generate(self, rng: np.random.Generator, dtype: np.dtype, *, n=None, prior=None,
-                  index=None):
+    def _generate(
+        self, rng: np.random.Generator, dtype: np.dtype, *, n=None, prior=None, index=None
+    ):
         """The sampling engine: labelled rows with one batched draw per class.
 
         Labels come from ``prior`` (``n`` rows: class counts ~ Multinomial(n, prior), rows in
         random order) or are the class positions ``index``.  Each class draws its rows from
         its own generator and writes them straight to their places in the output: the
-        location-scale families through :mod:`bayesgen._sampler` (normals drawn, coloured
+        location-scale families through :mod:`bayesgen.kernels.sampler` (normals drawn, coloured
         and shifted chunk by chunk in cache), the others in one batch.
         """
         n_classes = self.classes_.shape[0]
@@ -780,8 +805,9 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         draw_location_scale(X, jobs)  # the Gaussian classes, all chunks spread over the cores
         return X, self.classes_[index]
 
-    def sample_conditional(self, x_observed, observed_mask, *, y=None, n_samples=1,
-                           random_state=None):
+    def sample_conditional(
+        self, x_observed, observed_mask, *, y=None, n_samples=1, random_state=None
+    ):
         """Complete partly observed rows from the exact conditional ``p(x_m | x_o, y)``.
 
         See :func:`bayesgen.conditional.sample_conditional` (Schur complement for Gaussians,
@@ -793,10 +819,14 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         X : ndarray of shape (n_samples, n_features) or (n_rows, n_samples, n_features)
         labels : ndarray of the class used for each completion
         """
-        from .conditional import sample_conditional
+        from bayesgen.conditional import sample_conditional
 
         return sample_conditional(
-            self, x_observed, observed_mask, y=y, n_samples=n_samples,
+            self,
+            x_observed,
+            observed_mask,
+            y=y,
+            n_samples=n_samples,
             random_state=random_state,
         )
 
@@ -827,8 +857,8 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
 
         The write is atomic: an existing file is replaced only once the new one is complete.
         """
-        from . import __version__
-        from ._persist import save_object
+        from bayesgen import __version__
+        from bayesgen.base.persist import save_object
 
         self._check_fitted()
         if any(d is None for d in self.densities_):
@@ -856,8 +886,10 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"{name} must be a non-negative number")
         shrinkage = params.get("shrinkage")
-        if shrinkage is not None and shrinkage != "auto" and (
-            not isinstance(shrinkage, (int, float)) or isinstance(shrinkage, bool)
+        if (
+            shrinkage is not None
+            and shrinkage != "auto"
+            and (not isinstance(shrinkage, (int, float)) or isinstance(shrinkage, bool))
         ):
             raise ValueError("shrinkage must be None, 'auto' or a number")
         obj = cls(**params)
@@ -870,9 +902,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError("n_features_in must be a positive integer")
         if classes.ndim != 1 or classes.shape[0] < 2:
             raise ValueError("classes must be a 1-D array of at least two labels")
-        if np.unique(classes).shape[0] != classes.shape[0] or np.any(
-            np.sort(classes) != classes
-        ):
+        if np.unique(classes).shape[0] != classes.shape[0] or np.any(np.sort(classes) != classes):
             raise ValueError("classes must be sorted and distinct")
         if not isinstance(densities, list) or len(densities) != classes.shape[0]:
             raise ValueError("there must be one density per class")
@@ -881,8 +911,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError("class densities must be bayesgen densities")
             if density.n_features_in_ != n_features:
                 raise ValueError(
-                    f"a class density has {density.n_features_in_} features, expected "
-                    f"{n_features}"
+                    f"a class density has {density.n_features_in_} features, expected {n_features}"
                 )
         for key in ("class_count", "class_prior"):
             value = state[key]
@@ -924,8 +953,8 @@ def load(path) -> BayesClassifier | Density:
     FileNotFoundError
         No file at ``path``.
     """
-    from ._errors import ModelFileError
-    from ._persist import load_object
+    from bayesgen.base.errors import ModelFileError
+    from bayesgen.base.persist import load_object
 
     obj, _manifest = load_object(path)
     if not isinstance(obj, (BayesClassifier, Density)):

@@ -1,74 +1,20 @@
-"""Class-density families and the string shortcuts that name them.
-
-``BayesClassifier(density=...)`` and ``bayesgen fit --density`` accept either a density
-object or a shortcut string.  A shortcut is built with the classifier's regularisation
-settings (``reg_covar``; ``shrinkage`` for the Gaussian families) and its ``random_state``
-where the family uses one.
-
-Shortcut grammar
-----------------
-``NAME[:SIZE][+TRANSFORM]``
-
-NAME (see :data:`DENSITY_SHORTCUTS`)
-    ========== ===================================================================
-    gaussian   one Gaussian, full covariance (alias: full)
-    diag       one Gaussian, diagonal covariance
-    tied       one full covariance shared by all classes (LDA)
-    lowrank    probabilistic PCA, low rank plus isotropic noise (10 factors)
-    fa         factor analysis, low rank plus diagonal noise (10 factors)
-    mixture    Gaussian mixture, full covariances (3 components)
-    diagmix    Gaussian mixture, diagonal covariances (3 components)
-    mfa        mixture of factor analysers (3 components of rank 5)
-    mppca      mixture of probabilistic PCA: isotropic noise per component (3 x rank 5)
-    copula     Gaussian copula with smoothed empirical marginals
-    mfacopula  empirical marginals + mixture of factor analysers on the normal scores
-               (3 components of rank 5)
-    auto       chosen per class on held-out likelihood (see :class:`AutoDensity`)
-    ========== ===================================================================
-
-SIZE (optional)
-    ``lowrank:20`` / ``fa:20`` = 20 factors; ``mixture:5`` / ``diagmix:5`` = 5 components;
-    ``mfa:5x10`` / ``mppca:5x10`` / ``mfacopula:5x10`` = 5 components of rank 10
-    (``mfa:5`` keeps rank 5).
-
-TRANSFORM (optional)
-    ``+logit``: dequantise and logit-transform pixel data before fitting (see
-    :class:`TransformedDensity`; inputs are pixel/255 in [0, 1] or raw 0..255 counts);
-    ``+glogit``: the same with Gaussian end cells, so that the many pixels at exactly 0
-    (or 255) are Gaussian tails in the logit space instead of skewed intervals (see
-    :class:`LogitTransform`; the best MNIST family in benchmarks/README.md uses it);
-    ``+deq``: dequantise only (a density of ``(pixel + u) / 256``, samples quantised back).
-    Example: ``BayesClassifier(density="mfa:10x10+logit")``.
-"""
+"""The shortcut grammar ``NAME[:SIZE][+TRANSFORM]`` (documented in :mod:`bayesgen.densities`)
+and the factory that builds a density from it."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 
-from ._copula import GaussianCopulaDensity
-from ._density import Density
-from ._gaussian import GaussianDensity
-from ._lowrank import FactorAnalysisDensity, LowRankCovariance
-from ._mixture import GaussianMixtureDensity, MixtureOfFactorAnalysersDensity
-from ._select import AutoDensity
-from ._transform import NAMED_TRANSFORMS, LogitTransform, TransformedDensity
+from bayesgen.densities.base import Density
+from bayesgen.densities.copula import GaussianCopulaDensity
+from bayesgen.densities.factor import FactorAnalysisDensity
+from bayesgen.densities.gaussian import GaussianDensity
+from bayesgen.densities.mixture import GaussianMixtureDensity, MixtureOfFactorAnalysersDensity
+from bayesgen.densities.select import AutoDensity
+from bayesgen.densities.transform import NAMED_TRANSFORMS, LogitTransform, TransformedDensity
 
-__all__ = [
-    "DENSITY_SHORTCUTS",
-    "AutoDensity",
-    "Density",
-    "FactorAnalysisDensity",
-    "GaussianCopulaDensity",
-    "GaussianDensity",
-    "GaussianMixtureDensity",
-    "LogitTransform",
-    "LowRankCovariance",
-    "MixtureOfFactorAnalysersDensity",
-    "TransformedDensity",
-    "make_density",
-    "parse_density_name",
-]
+__all__ = ["DENSITY_SHORTCUTS", "make_density", "parse_density_name"]
 
 
 def _gaussian(covariance_type: str) -> Callable[..., Density]:
@@ -94,7 +40,9 @@ def _mixture(covariance_type: str) -> Callable[..., Density]:
     def build(*, reg_covar, shrinkage, random_state, size=None):
         k = 3 if size is None else size[0]
         return GaussianMixtureDensity(
-            n_components=k, covariance_type=covariance_type, reg_covar=reg_covar,
+            n_components=k,
+            covariance_type=covariance_type,
+            reg_covar=reg_covar,
             random_state=random_state,
         )
 
@@ -106,7 +54,10 @@ def _mfa_factory(noise: str) -> Callable[..., Density]:
     def build(*, reg_covar, shrinkage, random_state, size=None):
         k, rank = (3, 5) if size is None else (size[0], size[1] if len(size) > 1 else 5)
         return MixtureOfFactorAnalysersDensity(
-            n_components=k, rank=rank, noise=noise, reg_covar=reg_covar,
+            n_components=k,
+            rank=rank,
+            noise=noise,
+            reg_covar=reg_covar,
             random_state=random_state,
         )
 
@@ -117,7 +68,8 @@ def _mfa_factory(noise: str) -> Callable[..., Density]:
 def _copula(*, reg_covar, shrinkage, random_state, size=None):
     """Gaussian copula with smoothed empirical marginals"""
     return GaussianCopulaDensity(
-        reg_covar=reg_covar, shrinkage=0.0 if shrinkage is None else shrinkage,
+        reg_covar=reg_covar,
+        shrinkage=0.0 if shrinkage is None else shrinkage,
         random_state=random_state,
     )
 

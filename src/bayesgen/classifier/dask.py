@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._classifier import BayesClassifier, class_stats, stats_are_finite
-from ._density import check_finite
-from ._errors import DataError
+from bayesgen.base.errors import DataError
+from bayesgen.classifier.estimator import BayesClassifier, class_stats, stats_are_finite
+from bayesgen.densities.base import check_finite
 
 __all__ = ["fit_dask", "sample_blocks"]
 
@@ -26,7 +26,7 @@ def _is_dask(obj) -> bool:
 
 
 def _dask_kind(obj) -> str | None:
-    """"DataFrame", "Series", "Array" (or another dask class name); None for non-dask."""
+    """ "DataFrame", "Series", "Array" (or another dask class name); None for non-dask."""
     if not _is_dask(obj):
         return None
     for cls in type(obj).__mro__:
@@ -65,8 +65,9 @@ def fit_dask(model: BayesClassifier, X, y) -> BayesClassifier:
     parts, feature_names = _blocks(X, y)
     if not parts:
         raise DataError("X has no rows; fit needs labelled rows")
-    level = [dask.delayed(_block_stats, pure=True)(xb, yb, diagonal, label)
-             for xb, yb, label in parts]
+    level = [
+        dask.delayed(_block_stats, pure=True)(xb, yb, diagonal, label) for xb, yb, label in parts
+    ]
     while len(level) > 1:  # binary tree of exact pairwise merges
         pairs = zip(level[::2], level[1::2], strict=False)
         merged = [dask.delayed(_merge, pure=True)(a, b) for a, b in pairs]
@@ -79,7 +80,9 @@ def fit_dask(model: BayesClassifier, X, y) -> BayesClassifier:
     labels = sorted(stats["classes"])
     classes = np.array(labels)
     model._set_from_stats(
-        classes, [stats["classes"][label] for label in labels], template,
+        classes,
+        [stats["classes"][label] for label in labels],
+        template,
         n_features=stats["n_features"],
     )
     if feature_names is not None:
@@ -118,9 +121,7 @@ def _label_blocks(y, row_chunks):
         y = y.to_dask_array(lengths=True)
     if _is_dask(y):
         if y.ndim != 1 or y.shape[0] != n:
-            raise DataError(
-                f"y must be 1-D with one label per row of X ({n}); got shape {y.shape}"
-            )
+            raise DataError(f"y must be 1-D with one label per row of X ({n}); got shape {y.shape}")
         return list(y.rechunk((tuple(row_chunks),)).to_delayed().ravel())
     y = np.asarray(y)
     if y.ndim != 1 or y.shape[0] != n:
@@ -249,12 +250,12 @@ def sample_blocks(model: BayesClassifier, plan, block: int, root, dtype):
         xs.append(da.from_delayed(part[0], shape=(rows, d), dtype=dtype))
         ys.append(da.from_delayed(part[1], shape=(rows,), dtype=model.classes_.dtype))
     if not xs:
-        return (da.zeros((0, d), dtype=dtype, chunks=(block, d)),
-                da.from_array(model.classes_[:0], chunks=block))
+        return (
+            da.zeros((0, d), dtype=dtype, chunks=(block, d)),
+            da.from_array(model.classes_[:0], chunks=block),
+        )
     return da.concatenate(xs, axis=0), da.concatenate(ys, axis=0)
 
 
 def _sample_block(model, plan, b, block, root, dtype):
     return model._generate_block(plan, b, block, root, dtype)
-
-

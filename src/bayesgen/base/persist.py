@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._errors import ModelFileError
+from bayesgen.base.errors import ModelFileError
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "persistable", "save_object", "load_object"]
 
@@ -44,8 +44,7 @@ _REGISTRY: dict[str, type] = {}
 
 #: what the zip module raises for a damaged archive: bad structure, truncation, a bad
 #: deflate stream, or a zip version / compression method it does not implement
-_ZIP_ERRORS = (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error,
-               NotImplementedError)
+_ZIP_ERRORS = (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error, NotImplementedError)
 
 
 def persistable(name: str):

@@ -11,7 +11,7 @@ five private kernels that trust their input:
 * ``n_parameters()``     free parameters, for AIC/BIC
 
 and the public methods here validate and dispatch to them.  Families whose fit is a function
-of Gaussian sufficient statistics (see :mod:`bayesgen._stats`) also implement
+of Gaussian sufficient statistics (see :mod:`bayesgen.kernels.stats`) also implement
 ``_fit_class_stats(stats, labels)``; the classifier then supports exact ``partial_fit``.
 """
 
@@ -21,9 +21,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._errors import DataError, NotFittedError
-from ._random import check_random_state
-from ._sampler import draw_location_scale
+from bayesgen.base.errors import DataError, NotFittedError
+from bayesgen.base.rng import check_random_state
+from bayesgen.kernels.sampler import draw_location_scale
 
 __all__ = ["Density", "check_finite", "check_n_samples"]
 
@@ -189,7 +189,7 @@ class Density(DensityMixin, BaseEstimator):
 class LocationScaleDensity(Density):
     """A density ``x = mean_ + colorize(z)``, ``z ~ N(0, I)``: the Gaussian families.
 
-    Subclasses set ``mean_`` (d,) and ``covariance_`` (a :class:`~bayesgen._covariance.
+    Subclasses set ``mean_`` (d,) and ``covariance_`` (a :class:`~bayesgen.kernels.covariance.
     Covariance`); scoring, sampling (with float32 copies of the factor cast once), the mean,
     the dense covariance and the shape checks after loading are shared here.
     """
@@ -234,6 +234,6 @@ class LocationScaleDensity(Density):
         return X
 
     def _sampling_job(self, rows, rng: np.random.Generator, dtype: np.dtype):
-        """A job for :func:`bayesgen._sampler.draw_location_scale`: draws into ``rows``."""
+        """A job for :func:`bayesgen.kernels.sampler.draw_location_scale`: draws into ``rows``."""
         mean, covariance = self._factor(dtype)
         return rows, mean, covariance, rng

@@ -25,9 +25,9 @@ from contextlib import nullcontext
 import numpy as np
 from scipy import linalg
 
-from ._blas import trmm_rows_inplace
-from ._persist import persistable
-from ._threads import one_blas_thread
+from bayesgen.base.blas import trmm_rows_inplace
+from bayesgen.base.persist import persistable
+from bayesgen.base.threads import one_blas_thread
 
 __all__ = [
     "Covariance",
@@ -98,7 +98,7 @@ class Covariance:
     def colour_flat(self, flat: np.ndarray, m: int, out: np.ndarray) -> np.ndarray:
         """Coloured rows from the ``m * latent_dim`` standard normals in ``flat``.
 
-        The sampling engine's kernel (:mod:`bayesgen._sampler`).  ``flat`` is scratch, 1-d
+        The sampling engine's kernel (:mod:`bayesgen.kernels.sampler`).  ``flat`` is scratch, 1-d
         and C-contiguous; ``out`` is a C-contiguous (m, d) array of the same dtype that an
         implementation may write to.  Returns the (m, d) rows ``Z L^T`` (``flat`` itself
         reshaped, ``out``, or a new array).  Which normal goes where is the
@@ -116,8 +116,10 @@ class Covariance:
 
     def astype(self, dtype) -> Covariance:
         """A copy whose factor is stored in ``dtype`` (e.g. float32 for fast sampling)."""
-        state = {k: (v.astype(dtype) if isinstance(v, np.ndarray) else v)
-                 for k, v in self._get_state().items()}
+        state = {
+            k: (v.astype(dtype) if isinstance(v, np.ndarray) else v)
+            for k, v in self._get_state().items()
+        }
         return type(self)._from_state(state)
 
     # persistence -------------------------------------------------------------------
@@ -199,8 +201,11 @@ class FullCovariance(Covariance):
         if d and np.count_nonzero(~isolated) <= _COUPLED_SHARE * d:
             coupled = np.flatnonzero(~isolated)
             self._set_parts(
-                d, np.ascontiguousarray(L[np.ix_(coupled, coupled)]), coupled,
-                np.flatnonzero(isolated), np.diag(L)[isolated].copy(),
+                d,
+                np.ascontiguousarray(L[np.ix_(coupled, coupled)]),
+                coupled,
+                np.flatnonzero(isolated),
+                np.diag(L)[isolated].copy(),
             )
         else:
             # C order always, so a saved and reloaded factor runs the very same BLAS path
@@ -250,7 +255,10 @@ class FullCovariance(Covariance):
             block = np.ascontiguousarray(matrix[np.ix_(coupled, coupled)])
             obj = cls.__new__(cls)
             obj._set_parts(
-                d, _potrf_lower_inplace(block), coupled, np.flatnonzero(isolated),
+                d,
+                _potrf_lower_inplace(block),
+                coupled,
+                np.flatnonzero(isolated),
                 np.sqrt(variances),
             )
             return obj

@@ -66,12 +66,18 @@ def _restore(limiter) -> None:
     while it settles one made from another (seen about once in a hundred runs of the
     two-thread test in tests/test_threads.py); the counts are read back and set again.
     """
-    wanted = {lib["filepath"]: lib["num_threads"] for lib in limiter._original_info
-              if lib["user_api"] == "blas"}
+    wanted = {
+        lib["filepath"]: lib["num_threads"]
+        for lib in limiter._original_info
+        if lib["user_api"] == "blas"
+    }
     for _ in range(5):
         limiter.restore_original_limits()
-        now = {lib["filepath"]: lib["num_threads"] for lib in _STATE["controller"].info()
-               if lib["user_api"] == "blas"}
+        now = {
+            lib["filepath"]: lib["num_threads"]
+            for lib in _STATE["controller"].info()
+            if lib["user_api"] == "blas"
+        }
         if all(now.get(path) == count for path, count in wanted.items()):
             return
         time.sleep(0.001)
@@ -132,8 +138,9 @@ def lane_budget() -> int:
             from threadpoolctl import ThreadpoolController
 
             _STATE["controller"] = ThreadpoolController()
-        counts = [lib["num_threads"] for lib in _STATE["controller"].info()
-                  if lib["user_api"] == "blas"]
+        counts = [
+            lib["num_threads"] for lib in _STATE["controller"].info() if lib["user_api"] == "blas"
+        ]
     if _STATE["depth"] == 0 and counts:  # not inside a limit of bayesgen's own
         budget = min(budget, max(counts))
     return max(1, budget)

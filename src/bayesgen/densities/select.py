@@ -22,16 +22,21 @@ import numbers
 
 import numpy as np
 
-from ._density import Density
-from ._errors import FitError
-from ._persist import persistable
-from ._random import check_random_state
+from bayesgen.base.errors import FitError
+from bayesgen.base.persist import persistable
+from bayesgen.base.rng import check_random_state
+from bayesgen.densities.base import Density
 
 __all__ = ["AutoDensity", "DEFAULT_CANDIDATES"]
 
 #: Default grid: fits on sklearn digits in seconds and on MNIST in minutes (2 cores).
 DEFAULT_CANDIDATES: tuple[str, ...] = (
-    "diag", "gaussian", "lowrank:5", "lowrank:20", "mfa:3x5", "copula",
+    "diag",
+    "gaussian",
+    "lowrank:5",
+    "lowrank:20",
+    "mfa:3x5",
+    "copula",
 )
 
 
@@ -88,8 +93,13 @@ class AutoDensity(Density):
     _fitted_attributes = ("best_", "chosen_", "selection_")
 
     def __init__(
-        self, candidates=None, *, criterion="heldout", validation_fraction=0.2,
-        reg_covar=1e-6, random_state=None,
+        self,
+        candidates=None,
+        *,
+        criterion="heldout",
+        validation_fraction=0.2,
+        reg_covar=1e-6,
+        random_state=None,
     ):
         self.candidates = candidates
         self.criterion = criterion
@@ -98,7 +108,7 @@ class AutoDensity(Density):
         self.random_state = random_state
 
     def _check_params(self) -> list[str]:
-        from .densities import parse_density_name
+        from bayesgen.densities.shortcuts import parse_density_name
 
         if self.criterion not in ("heldout", "bic"):
             raise ValueError(f"criterion must be 'heldout' or 'bic'; got {self.criterion!r}")
@@ -118,7 +128,7 @@ class AutoDensity(Density):
         return names
 
     def _make(self, name: str, seed: int) -> Density:
-        from .densities import make_density
+        from bayesgen.densities.shortcuts import make_density
 
         return make_density(name, reg_covar=self.reg_covar, random_state=seed)
 
@@ -139,8 +149,12 @@ class AutoDensity(Density):
         for name in names:
             density = self._make(name, seed)
             record = {
-                "name": name, "params": _plain_params(density), "criterion": criterion,
-                "score": None, "chosen": False, "error": None,
+                "name": name,
+                "params": _plain_params(density),
+                "criterion": criterion,
+                "score": None,
+                "chosen": False,
+                "error": None,
             }
             try:
                 if criterion == "heldout":
@@ -198,8 +212,10 @@ class AutoDensity(Density):
         label = "held-out log-lik/row" if better_high else "BIC"
         rows = sorted(
             self.selection_,
-            key=lambda r: (r["score"] is None,
-                           -(r["score"] or 0) if better_high else (r["score"] or 0)),
+            key=lambda r: (
+                r["score"] is None,
+                -(r["score"] or 0) if better_high else (r["score"] or 0),
+            ),
         )
         lines = [f"{'':2}{'candidate':<20} {label:>22}"]
         for r in rows:

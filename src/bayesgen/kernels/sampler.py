@@ -10,7 +10,7 @@ make a round trip through main memory and the only large array written is the ou
 Chunks are independent, so they are spread over the cores: one *lane* per core pulls
 chunks until none are left, with BLAS held to one thread per call (no oversubscription, no
 spinning BLAS workers between calls).  Every step of a chunk releases the GIL (numpy's
-generators and gathers; the product through :func:`bayesgen._blas.trmm_rows_inplace`).
+generators and gathers; the product through :func:`bayesgen.base.blas.trmm_rows_inplace`).
 
 Determinism.  Chunk ``c`` of a job draws from its own generator, seeded from the job's
 generator, and chunk sizes depend only on the width of a row: the numbers depend on
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._threads import lane_budget, one_blas_thread, run_lanes_over
+from bayesgen.base.threads import lane_budget, one_blas_thread, run_lanes_over
 
 #: standard normals per chunk: 4 MiB of float64, which stays in cache while it is coloured
 CHUNK_VALUES = 1 << 19
@@ -75,6 +75,7 @@ def draw_location_scale(X: np.ndarray, jobs) -> None:
     lanes = min(lane_budget(), len(tasks))
     if total < PARALLEL_MIN:
         lanes = 1
+
     def make_worker():
         scratch = np.empty(width, dtype=X.dtype)
         out = np.empty((rows_per_chunk, X.shape[1]), dtype=X.dtype)
@@ -87,7 +88,8 @@ def draw_location_scale(X: np.ndarray, jobs) -> None:
             # SFC64: numpy's fastest bit generator here (standard normals 8.1 ns against
             # PCG64's 9.5 ns on the machine of benchmarks/README.md), of the same quality
             np.random.Generator(np.random.SFC64(seed.tolist())).standard_normal(
-                dtype=X.dtype, out=flat)
+                dtype=X.dtype, out=flat
+            )
             block = covariance.colour_flat(flat, m, out[:m])
             block += mean
             if isinstance(rows, slice):

@@ -55,11 +55,11 @@ import numbers
 import numpy as np
 from scipy import special, stats
 
-from ._covariance import LOG_2PI, FullCovariance
-from ._density import Density
-from ._errors import FitError
-from ._persist import persistable
-from ._random import check_random_state
+from bayesgen.base.errors import FitError
+from bayesgen.base.persist import persistable
+from bayesgen.base.rng import check_random_state
+from bayesgen.densities.base import Density
+from bayesgen.kernels.covariance import LOG_2PI, FullCovariance
 
 __all__ = ["GaussianCopulaDensity", "EmpiricalMarginals"]
 
@@ -184,8 +184,12 @@ class EmpiricalMarginals:
             scales[j] = max(spread[j], width / max(1, e.shape[0] - 1), resolution)
         cdf_flat = np.concatenate(cdf)
         return cls(
-            np.concatenate(edges), cdf_flat, np.concatenate(snap), np.asarray(offsets),
-            np.full(d, tail), scales,
+            np.concatenate(edges),
+            cdf_flat,
+            np.concatenate(snap),
+            np.asarray(offsets),
+            np.full(d, tail),
+            scales,
         )
 
     def _feature(self, j):
@@ -245,7 +249,8 @@ class EmpiricalMarginals:
                 dens[above] = math.log(t / scale) + z
             lower = log_F <= log_S
             S[:, j] = np.where(
-                lower, special.ndtri_exp(np.minimum(log_F, 0.0)),
+                lower,
+                special.ndtri_exp(np.minimum(log_F, 0.0)),
                 -special.ndtri_exp(np.minimum(log_S, 0.0)),
             )
             log_f += dens
@@ -291,8 +296,11 @@ class EmpiricalMarginals:
 
     def state(self) -> dict:
         return {
-            "edges": self.edges, "cdf": self.cdf, "snap": self.snap,
-            "edge_offsets": self.edge_offsets, "tail_mass": self.tail_mass,
+            "edges": self.edges,
+            "cdf": self.cdf,
+            "snap": self.snap,
+            "edge_offsets": self.edge_offsets,
+            "tail_mass": self.tail_mass,
             "tail_scale": self.tail_scale,
         }
 
@@ -359,8 +367,15 @@ class GaussianCopulaDensity(Density):
     _fitted_attributes = ("marginals_", "parametric_", "correlation_", "dependence_")
 
     def __init__(
-        self, marginals="empirical", *, n_bins=256, alpha=0.5, shrinkage=0.05, reg_covar=1e-6,
-        dependence=None, random_state=None,
+        self,
+        marginals="empirical",
+        *,
+        n_bins=256,
+        alpha=0.5,
+        shrinkage=0.05,
+        reg_covar=1e-6,
+        dependence=None,
+        random_state=None,
     ):
         self.marginals = marginals
         self.n_bins = n_bins
@@ -424,12 +439,13 @@ class GaussianCopulaDensity(Density):
 
     def _fit_parametric(self, X: np.ndarray) -> dict:
         empty = {
-            "features": np.zeros(0, dtype=np.int64), "families": np.zeros(0, dtype="<U1"),
+            "features": np.zeros(0, dtype=np.int64),
+            "families": np.zeros(0, dtype="<U1"),
             "params": np.zeros((0, 0)),
         }
         if self.marginals != "parametric":
             return empty
-        from .univariate import fit_univariate
+        from bayesgen.univariate import fit_univariate
 
         features, families, params = [], [], []
         for j in range(X.shape[1]):
@@ -447,7 +463,8 @@ class GaussianCopulaDensity(Density):
             table[i, : len(p)] = p
         return {
             "features": np.asarray(features, dtype=np.int64),
-            "families": np.asarray(families), "params": table,
+            "families": np.asarray(families),
+            "params": table,
         }
 
     def _frozen(self, i: int):
@@ -464,7 +481,8 @@ class GaussianCopulaDensity(Density):
             x = X[:, j]
             log_F, log_S = dist.logcdf(x), dist.logsf(x)
             S[:, j] = np.where(
-                log_F <= log_S, special.ndtri_exp(np.minimum(log_F, 0.0)),
+                log_F <= log_S,
+                special.ndtri_exp(np.minimum(log_F, 0.0)),
                 -special.ndtri_exp(np.minimum(log_S, 0.0)),
             )
             log_f = log_f + dist.logpdf(x)
@@ -479,8 +497,8 @@ class GaussianCopulaDensity(Density):
             log_g = self.dependence_._score_samples(S)
             return log_f + log_g + half_sq + 0.5 * S.shape[1] * LOG_2PI
         corr = self.correlation_
-        return log_f - 0.5 * (corr.log_det + corr.mahalanobis(S)) + 0.5 * np.einsum(
-            "ij,ij->i", S, S
+        return (
+            log_f - 0.5 * (corr.log_det + corr.mahalanobis(S)) + 0.5 * np.einsum("ij,ij->i", S, S)
         )
 
     def normal_scores(self, X) -> np.ndarray:
@@ -508,7 +526,8 @@ class GaussianCopulaDensity(Density):
         self._check_fitted()
         if self._mean_cache is None and self.dependence_ is not None:
             self._mean_cache = self._sample(
-                20_000, np.random.default_rng(0), np.dtype(np.float64)).mean(0)
+                20_000, np.random.default_rng(0), np.dtype(np.float64)
+            ).mean(0)
         if self._mean_cache is None:
             out = self.marginals_.means()
             for i, j in enumerate(self.parametric_["features"]):
