@@ -14,6 +14,7 @@ Importing bayesgen loads neither the command line nor matplotlib.
 
 from bayesgen import conditional, diagnostics, streaming  # noqa: E402  (light modules)
 from bayesgen.base.errors import BayesgenError, DataError, FitError, ModelFileError, NotFittedError
+from bayesgen.base.version import __version__
 from bayesgen.classifier.estimator import BayesClassifier, load
 from bayesgen.densities.copula import GaussianCopulaDensity
 from bayesgen.densities.factor import FactorAnalysisDensity
@@ -21,8 +22,6 @@ from bayesgen.densities.gaussian import GaussianDensity
 from bayesgen.densities.mixture import GaussianMixtureDensity, MixtureOfFactorAnalysersDensity
 from bayesgen.densities.select import AutoDensity
 from bayesgen.densities.transform import LogitTransform, TransformedDensity
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AutoDensity",

@@ -136,8 +136,8 @@ def _describe_inputs(args, model, test, train) -> dict:
 
 
 def _evaluate(args) -> int:
-    from bayesgen import __version__
     from bayesgen import metrics as m
+    from bayesgen.base.version import __version__
     from bayesgen.report import atomic_write_bytes
 
     _check_output_folder(args.json, "--json file")

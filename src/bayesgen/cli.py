@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bayesgen import __version__
 from bayesgen.base.errors import BayesgenError
+from bayesgen.base.version import __version__
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

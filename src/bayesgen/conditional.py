@@ -34,7 +34,7 @@ from scipy.special import logsumexp
 
 from bayesgen.base.errors import DataError, NotFittedError
 from bayesgen.base.rng import check_random_state
-from bayesgen.densities.base import check_finite, check_n_samples
+from bayesgen.base.validation import check_finite, check_n_samples
 from bayesgen.kernels.covariance import LOG_2PI, Covariance, DiagonalCovariance
 from bayesgen.kernels.lowrank import LowRankCovariance
 

@@ -32,8 +32,7 @@ import numpy as np
 from scipy import linalg, stats
 
 from bayesgen.base.errors import DataError
-from bayesgen.densities.base import check_finite
-from bayesgen.densities.gaussian import format_label
+from bayesgen.base.validation import check_finite, format_label
 
 __all__ = ["ClassCheck", "GaussianCheck", "check_gaussian"]
 

@@ -666,7 +666,8 @@ def build_report(
         ``X_test`` does not have the model's number of features, or ``image_shape`` does not
         match it.
     """
-    from bayesgen import __version__, metrics
+    from bayesgen import metrics
+    from bayesgen.base.version import __version__
 
     Xte = np.asarray(X_test, dtype=np.float64)
     if Xte.ndim != 2:

@@ -33,14 +33,13 @@ import numpy as np
 
 from bayesgen.base.errors import DataError
 from bayesgen.base.threads import blas_thread_limit, usable_cores
+from bayesgen.base.validation import check_finite, format_label
 from bayesgen.classifier.estimator import (
     BayesClassifier,
     _class_rows,
     _seed_sequence,
     default_block_size,
 )
-from bayesgen.densities.base import check_finite
-from bayesgen.densities.gaussian import format_label
 from bayesgen.kernels.stats import StatsAccumulator
 
 __all__ = ["Progress", "default_block_size", "fit_file", "sample_dask", "write_samples"]

@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from bayesgen.base.errors import DataError
+from bayesgen.base.validation import check_finite
 from bayesgen.classifier.estimator import BayesClassifier, class_stats, stats_are_finite
-from bayesgen.densities.base import check_finite
 
 __all__ = ["fit_dask", "sample_blocks"]
 

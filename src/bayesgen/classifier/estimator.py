@@ -22,8 +22,8 @@ from bayesgen.base.errors import DataError, FitError, NotFittedError
 from bayesgen.base.persist import persistable
 from bayesgen.base.rng import check_random_state
 from bayesgen.base.threads import blas_thread_limit, lane_budget, run_lanes_over, usable_cores
-from bayesgen.densities.base import Density, check_finite, check_n_samples
-from bayesgen.densities.gaussian import format_label
+from bayesgen.base.validation import check_finite, check_n_samples, format_label
+from bayesgen.densities.base import Density
 from bayesgen.densities.shortcuts import make_density
 from bayesgen.kernels.sampler import draw_location_scale
 from bayesgen.kernels.stats import GaussianStats
@@ -857,8 +857,8 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
 
         The write is atomic: an existing file is replaced only once the new one is complete.
         """
-        from bayesgen import __version__
         from bayesgen.base.persist import save_object
+        from bayesgen.base.version import __version__
 
         self._check_fitted()
         if any(d is None for d in self.densities_):

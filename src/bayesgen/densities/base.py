@@ -21,40 +21,12 @@ import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from bayesgen.base.errors import DataError, NotFittedError
+from bayesgen.base.errors import NotFittedError
 from bayesgen.base.rng import check_random_state
+from bayesgen.base.validation import check_finite, check_n_samples
 from bayesgen.kernels.sampler import draw_location_scale
 
-__all__ = ["Density", "check_finite", "check_n_samples"]
-
-
-def check_finite(X: np.ndarray, name: str = "X") -> None:
-    """Raise :class:`DataError` naming the first non-finite cell of ``X``."""
-    if X.size and not np.isfinite(X).all():
-        bad = np.argwhere(~np.isfinite(X))[0]
-        value = X[tuple(bad)]
-        where = f"row {bad[0]}, column {bad[1]}" if X.ndim == 2 else f"index {bad[0]}"
-        raise DataError(
-            f"Input {name} contains NaN or infinity ({value} at {where}); every value must "
-            "be a finite number. Remove or impute those rows before fitting."
-        )
-
-
-def check_n_samples(n_samples) -> int:
-    """Validate a requested number of samples (a non-negative integer)."""
-    if isinstance(n_samples, (bool, np.bool_)) or not isinstance(n_samples, (int, np.integer)):
-        if isinstance(n_samples, (float, np.floating)) and float(n_samples).is_integer():
-            n_samples = int(n_samples)
-        else:
-            raise DataError(
-                f"n_samples must be a non-negative integer; got {n_samples!r}. "
-                "Pass a whole number such as 100."
-            )
-    if n_samples < 0:
-        raise DataError(
-            f"n_samples must be a non-negative integer; got {n_samples}. Pass 0 or more."
-        )
-    return int(n_samples)
+__all__ = ["Density", "LocationScaleDensity"]
 
 
 class Density(DensityMixin, BaseEstimator):

@@ -33,6 +33,7 @@ import numpy as np
 
 from bayesgen.base.errors import FitError
 from bayesgen.base.persist import persistable
+from bayesgen.base.validation import format_label
 from bayesgen.densities.base import LocationScaleDensity
 from bayesgen.kernels.covariance import Covariance, DiagonalCovariance, FullCovariance
 from bayesgen.kernels.stats import GaussianStats
@@ -101,13 +102,6 @@ def _covariance_from_stats(
             "set shrinkage='auto', "
             "or use density='diag' or 'lowrank'"
         ) from None
-
-
-def format_label(label) -> str:
-    """A class label as users wrote it: ``7`` or ``'cat'``, not ``np.int64(7)``."""
-    if isinstance(label, np.generic):
-        label = label.item()
-    return repr(label)
 
 
 def _class_error(label, stats: GaussianStats, exc: Exception) -> FitError:

@@ -1,0 +1,152 @@
+"""Input checks and label formatting shared by every layer (one implementation of each)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bayesgen.base.errors import DataError
+
+__all__ = [
+    "ImageShapeError",
+    "as_float_matrix",
+    "check_finite",
+    "check_image_shape",
+    "check_n_samples",
+    "format_label",
+    "is_dask",
+    "label_text",
+]
+
+
+def is_dask(obj) -> bool:
+    """True for dask collections, recognised by module name (dask is never imported here)."""
+    module = type(obj).__module__ or ""
+    return module.split(".", 1)[0] in ("dask", "dask_expr")
+
+
+def label_text(label) -> str:
+    """A class label as plain text for files, figures and tables: ``7``, ``cat``."""
+    if isinstance(label, np.generic):
+        label = label.item()
+    return str(label)
+
+
+def format_label(label) -> str:
+    """A class label as users wrote it: ``7`` or ``'cat'``, not ``np.int64(7)``."""
+    if isinstance(label, np.generic):
+        label = label.item()
+    return repr(label)
+
+
+def check_finite(X: np.ndarray, name: str = "X") -> None:
+    """Raise :class:`DataError` naming the first non-finite cell of ``X``."""
+    if X.size and not np.isfinite(X).all():
+        bad = np.argwhere(~np.isfinite(X))[0]
+        value = X[tuple(bad)]
+        where = f"row {bad[0]}, column {bad[1]}" if X.ndim == 2 else f"index {bad[0]}"
+        raise DataError(
+            f"Input {name} contains NaN or infinity ({value} at {where}); every value must "
+            "be a finite number. Remove or impute those rows before fitting."
+        )
+
+
+def check_n_samples(n_samples) -> int:
+    """Validate a requested number of samples (a non-negative integer)."""
+    if isinstance(n_samples, (bool, np.bool_)) or not isinstance(n_samples, (int, np.integer)):
+        if isinstance(n_samples, (float, np.floating)) and float(n_samples).is_integer():
+            n_samples = int(n_samples)
+        else:
+            raise DataError(
+                f"n_samples must be a non-negative integer; got {n_samples!r}. "
+                "Pass a whole number such as 100."
+            )
+    if n_samples < 0:
+        raise DataError(
+            f"n_samples must be a non-negative integer; got {n_samples}. Pass 0 or more."
+        )
+    return int(n_samples)
+
+
+def as_float_matrix(
+    X, name: str, *, promote_1d: bool = False, require_finite: bool = True
+) -> np.ndarray:
+    """``X`` as a float64 array of shape (n, d), or a :class:`DataError` saying why not.
+
+    Parameters
+    ----------
+    X : array-like
+    name : str
+        How the message calls the input (``"X_gen"``, ``"the --real file"``).
+    promote_1d : bool, default=False
+        Read a 1-D input as one row (figures of a single image) instead of refusing it;
+        with it an empty input is allowed too.
+    require_finite : bool, default=True
+        Refuse NaN and infinity (naming the first such cell).
+    """
+    try:
+        arr = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataError(
+            f"{name} must be a numeric array of shape (n_samples, n_features); could not "
+            f"convert it to float ({exc}). Pass a numeric numpy array."
+        ) from None
+    if promote_1d and arr.ndim == 1:
+        arr = arr[np.newaxis, :]
+    if arr.ndim != 2:
+        raise DataError(
+            f"{name} must be 2-D (n_samples, n_features); got an array with shape "
+            f"{arr.shape}. Reshape it, e.g. X.reshape(len(X), -1)."
+        )
+    if not promote_1d and (arr.shape[0] == 0 or arr.shape[1] == 0):
+        raise DataError(f"{name} is empty (shape {arr.shape}); pass at least one row and column.")
+    if require_finite:
+        check_finite(arr, name)
+    return arr
+
+
+class ImageShapeError(DataError, TypeError):
+    """``image_shape`` is not a tuple of integers (a :class:`DataError` and a TypeError)."""
+
+
+def check_image_shape(image_shape, n_features: int, *, image: bool = True) -> tuple[int, ...]:
+    """Validate that ``image_shape`` can hold rows of ``n_features`` values.
+
+    Parameters
+    ----------
+    image_shape : tuple of int
+    n_features : int
+    image : bool, default=True
+        Also require a picture: ``(height, width)`` or ``(height, width, 3|4)``.
+
+    Returns
+    -------
+    tuple of int
+
+    Raises
+    ------
+    ImageShapeError
+        When it is not a sequence of integers.
+    DataError
+        When the sizes are not positive, not an image, or their product is not
+        ``n_features``.
+    """
+    try:
+        shape = tuple(int(s) for s in image_shape)
+    except (TypeError, ValueError):
+        raise ImageShapeError(
+            f"image_shape must be a tuple of integers such as (28, 28); got {image_shape!r}."
+        ) from None
+    if not shape or any(s <= 0 for s in shape):
+        raise DataError(f"image_shape must have positive sizes; got {image_shape!r}.")
+    if image and (len(shape) not in (2, 3) or (len(shape) == 3 and shape[2] not in (3, 4))):
+        raise DataError(
+            f"image_shape must be (height, width) or (height, width, 3|4) for RGB(A); "
+            f"got {image_shape!r}."
+        )
+    if int(np.prod(shape)) != n_features:
+        raise DataError(
+            f"image_shape {shape} holds {int(np.prod(shape))} values but each row has "
+            f"{n_features} features; pass the shape the rows were flattened from "
+            "(e.g. (28, 28) for 784 features)."
+        )
+    return shape
