@@ -116,7 +116,7 @@ def _inpaint(args) -> int:
     rows = data.X[: args.rows]
     shape = _image_shape(metadata) or data.image_shape
     mask = observed_mask(args.observe, d, shape)
-    label = None if args.label is None else model._coerce_label(args.label)
+    label = None if args.label is None else model.parse_label(args.label)
     if label is None and args.use_true_label:
         label = np.asarray(data.y[: args.rows])
     completions, labels = sample_conditional(

@@ -289,7 +289,7 @@ def _should_stream(args, template) -> bool:
     path = Path(args.data)
     if args.stream == "never" or path.is_dir():
         return False
-    gaussian = getattr(template, "_uses_gaussian_stats", False)
+    gaussian = template.statistics_kind() is not None
     if args.stream == "always":
         if not gaussian:
             raise UsageError(
@@ -316,7 +316,7 @@ def _fit(args) -> int:
         density, reg_covar=args.reg_covar, shrinkage=args.shrinkage, random_state=args.seed
     )
     label_column = _label_column(args.label_column)
-    if _should_stream(args, model._density_template()):
+    if _should_stream(args, model.make_class_density()):
         last = {}
 
         def progress(p):
@@ -364,7 +364,7 @@ def _sample(args) -> int:
     from bayesgen import streaming
 
     model, metadata = _load_model(args.model)
-    label = None if args.label is None else model._coerce_label(args.label)
+    label = None if args.label is None else model.parse_label(args.label)
     options = dict(
         like=metadata.get("source_format"),
         image_shape=_image_shape(metadata),

@@ -382,7 +382,7 @@ def sample_conditional(
             out[i] = _condition(target, X[i], M[i]).sample(n, rng, X[i])
             continue
         if ys[i] is not None:
-            k = int(target._label_index([target._coerce_label(ys[i])])[0])
+            k = int(target._label_index([target.parse_label(ys[i])])[0])
             out[i] = _condition(target.densities_[k], X[i], M[i]).sample(n, rng, X[i])
             labels.append(np.full(n, target.classes_[k]))
             continue

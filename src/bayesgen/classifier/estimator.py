@@ -194,6 +194,11 @@ def stats_are_finite(stats_list) -> bool:
     return True
 
 
+def _statistics_kind(density) -> str | None:
+    """:meth:`Density.statistics_kind`; None for densities from other libraries."""
+    return density.statistics_kind() if isinstance(density, Density) else None
+
+
 @persistable("BayesClassifier")
 class BayesClassifier(ClassifierMixin, BaseEstimator):
     """Generative Bayes classifier: p(x | y) per class and the class prior p(y).
@@ -260,7 +265,10 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fitting
-    def _density_template(self) -> Density:
+    def make_class_density(self) -> Density:
+        """The unfitted density every class gets: ``density`` built with this model's
+        ``reg_covar``, ``shrinkage`` and ``random_state`` when it is a shortcut name, or a
+        clone of the given density object."""
         if isinstance(self.density, str):
             return make_density(
                 self.density,
@@ -275,6 +283,12 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             f"sample; got {self.density!r}"
         )
 
+    def statistics_kind(self) -> str | None:
+        """``"full"`` or ``"diagonal"`` when the class density is fitted from Gaussian
+        sufficient statistics (then ``partial_fit``, streaming and Dask fits are exact), None
+        when it needs all rows at once (see :meth:`Density.statistics_kind`)."""
+        return _statistics_kind(self.make_class_density())
+
     def _stats_template(self, cannot: str, instead: str) -> tuple[Density, bool]:
         """The density template of a fit built from Gaussian sufficient statistics, and
         whether those statistics are diagonal.
@@ -283,13 +297,13 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         ``FitError``: "density ... is fitted from raw data and <cannot>; <instead>, or use
         a Gaussian density".  Shared by partial_fit, streaming and Dask fits.
         """
-        template = self._density_template()
-        if not getattr(template, "_uses_gaussian_stats", False):
+        template = self.make_class_density()
+        if _statistics_kind(template) is None:
             raise FitError(
                 f"density {self.density!r} is fitted from raw data and {cannot}; {instead}, "
                 "or use a Gaussian density ('gaussian', 'diag', 'tied')"
             )
-        return template, bool(getattr(template, "_diagonal_stats", False))
+        return template, _statistics_kind(template) == "diagonal"
 
     def _validate_xy(self, X, y, *, reset: bool, finite: bool = True):
         X, y = validate_data(
@@ -339,8 +353,8 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             from bayesgen.classifier.dask import fit_dask
 
             return fit_dask(self, X, y)
-        template = self._density_template()
-        uses_stats = bool(getattr(template, "_uses_gaussian_stats", False))
+        template = self.make_class_density()
+        uses_stats = _statistics_kind(template) is not None
         # With sufficient statistics the finiteness scan is folded into the statistics pass
         X, y = self._validate_xy(X, y, reset=True, finite=not uses_stats)
         classes, y_index = np.unique(y, return_inverse=True)
@@ -352,7 +366,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
                 "bayesgen.GaussianDensity directly."
             )
         if uses_stats:
-            diagonal = bool(getattr(template, "_diagonal_stats", False))
+            diagonal = _statistics_kind(template) == "diagonal"
             stats = class_stats(X, y_index, classes.shape[0], diagonal=diagonal)
             if not stats_are_finite(stats):
                 check_finite(X)  # names the first bad cell
@@ -388,7 +402,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         if not present:
             raise DataError("no rows were given; fit needs at least one labelled row")
         d = present[0].n_features if n_features is None else int(n_features)
-        diagonal = bool(getattr(template, "_diagonal_stats", False))
+        diagonal = _statistics_kind(template) == "diagonal"
         self._stats = [
             GaussianStats.empty(d, diagonal=diagonal) if st is None else st for st in stats
         ]
@@ -460,9 +474,9 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
 
     def _refit_from_stats(self) -> None:
         counts = np.array([s.count for s in self._stats])
-        template = getattr(self, "_template", None) or self._density_template()
+        template = getattr(self, "_template", None) or self.make_class_density()
         present = np.flatnonzero(counts > 0)
-        fitted = template._fit_class_stats(
+        fitted = template.fit_from_statistics(
             [self._stats[k] for k in present], self.classes_[present]
         )
         densities: list = [None] * len(self._stats)
@@ -596,8 +610,10 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             raise DataError(f"label(s) {unknown} not known to the model; known labels are {known}")
         return index
 
-    def _coerce_label(self, label):
-        """Match a scalar label given as text (e.g. from the CLI) to ``classes_``."""
+    def parse_label(self, label):
+        """A scalar label as the model's classes hold it: text such as ``"7"`` (from a command
+        line or a file) becomes ``7`` when the classes are numbers; other values pass through.
+        """
         if isinstance(label, str) and self.classes_.dtype.kind in "iuf":
             try:
                 value = float(label)
@@ -745,7 +761,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             return ("prior", n, self._resolve_prior(prior))
         if np.ndim(y) == 0:
             n = 1 if n_samples is None else check_n_samples(n_samples)
-            return ("index", np.full(n, self._label_index([self._coerce_label(y)])[0]))
+            return ("index", np.full(n, self._label_index([self.parse_label(y)])[0]))
         labels = column_or_1d(np.asarray(y))
         if n_samples is not None and check_n_samples(n_samples) != labels.shape[0]:
             raise DataError(
@@ -798,10 +814,14 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             density = self.densities_[k]
             child = np.random.Generator(np.random.PCG64(seeds[j].tolist()))
             rows = slice(0, n) if order is None else order[bounds[j] : bounds[j + 1]]
-            if hasattr(density, "_sampling_job"):
-                jobs.append(density._sampling_job(rows, child, dtype))
+            if not isinstance(density, Density):  # a scikit-learn density: its own sample()
+                X[rows] = density.sample(int(counts[k]), random_state=int(seeds[j][0]))
+                continue
+            factor = density.location_scale(dtype)
+            if factor is not None:
+                jobs.append((rows, *factor, child))
             else:
-                X[rows] = density._sample(int(counts[k]), child, dtype)
+                X[rows] = density.sample(int(counts[k]), child, dtype=dtype)
         draw_location_scale(X, jobs)  # the Gaussian classes, all chunks spread over the cores
         return X, self.classes_[index]
 

@@ -10,9 +10,18 @@ five private kernels that trust their input:
 * ``mean()``             E[x], shape (d,)
 * ``n_parameters()``     free parameters, for AIC/BIC
 
-and the public methods here validate and dispatch to them.  Families whose fit is a function
-of Gaussian sufficient statistics (see :mod:`bayesgen.kernels.stats`) also implement
-``_fit_class_stats(stats, labels)``; the classifier then supports exact ``partial_fit``.
+and the public methods here validate and dispatch to them.
+
+The public protocol the classifier, streaming, Dask and conditioning use (no private hooks):
+
+* :meth:`Density.statistics_kind` / :meth:`Density.fit_from_statistics`: families whose fit
+  is a function of Gaussian sufficient statistics (:mod:`bayesgen.kernels.stats`) say which
+  ones and fit from them; the classifier then supports exact ``partial_fit``, streaming and
+  Dask fits.
+* :meth:`Density.location_scale`: families of the form ``x = mean + colorize(z)`` hand their
+  factor to the shared sampling engine, which draws every class on all cores at once.
+* :meth:`Density.condition`: the density of the missing features given the observed ones
+  (exact in-painting and class posteriors from partial rows).
 """
 
 from __future__ import annotations
@@ -34,8 +43,6 @@ class Density(DensityMixin, BaseEstimator):
 
     #: names of fitted attributes saved in model files (besides the parameters)
     _fitted_attributes: tuple[str, ...] = ()
-    #: True when the family can be fitted from Gaussian sufficient statistics
-    _uses_gaussian_stats: bool = False
 
     # public API ------------------------------------------------------------------
     def fit(self, X, y=None):
@@ -101,6 +108,73 @@ class Density(DensityMixin, BaseEstimator):
         """Akaike information criterion on ``X`` (lower is better)."""
         X = self._validate_input(X, reset=False)
         return float(-2.0 * self._score_samples(X).sum() + 2.0 * self.n_parameters())
+
+    # protocol ----------------------------------------------------------------------
+    def statistics_kind(self) -> str | None:
+        """Which Gaussian sufficient statistics this family is fitted from.
+
+        Returns
+        -------
+        {"full", "diagonal"} or None
+            ``"full"``: count, mean and scatter matrix ``sum (x - m)(x - m)^T``;
+            ``"diagonal"``: count, mean and per-feature scatter; ``None``: the family
+            needs the raw rows (mixtures, copulas, transforms).
+        """
+        return None
+
+    def fit_from_statistics(self, stats_list, labels) -> list[Density]:
+        """Fit one density per class from its sufficient statistics.
+
+        Only for families whose :meth:`statistics_kind` is not None.  A list in, a list out,
+        because some families share parameters across classes (a tied covariance).
+
+        Parameters
+        ----------
+        stats_list : list of bayesgen.kernels.stats.GaussianStats
+            One per class, each with at least one row.
+        labels : array-like of shape (len(stats_list),)
+            The class labels, for error messages.
+
+        Returns
+        -------
+        list of Density
+            New fitted densities with this one's parameters.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} is fitted from raw rows, not from sufficient statistics"
+        )
+
+    def location_scale(self, dtype=np.float64):
+        """``(mean, covariance)`` when ``x = mean + covariance.colorize(z)``, ``z ~ N(0, I)``.
+
+        The sampling engine (:func:`bayesgen.kernels.sampler.draw_location_scale`) draws
+        such families for all classes at once; others return None and are sampled through
+        :meth:`sample`.
+
+        Parameters
+        ----------
+        dtype : numpy dtype, default=float64
+            The factor is cast to it (once, cached).
+        """
+        return None
+
+    def condition(self, x, observed):
+        """The density of the unobserved features given the observed ones.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n_features,)
+            A row; only the entries where ``observed`` is True are read.
+        observed : ndarray of bool, shape (n_features,)
+
+        Returns
+        -------
+        bayesgen.conditional.Conditioned
+            ``log_marginal`` (log p(x_observed)) and a sampler of ``x_missing``.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} does not support conditioning on observed features"
+        )
 
     # helpers -----------------------------------------------------------------------
     def _validate_input(self, X, *, reset: bool) -> np.ndarray:
@@ -200,12 +274,13 @@ class LocationScaleDensity(Density):
             cache[dtype] = (self.mean_.astype(dtype), self.covariance_.astype(dtype))
         return cache[dtype]
 
+    def location_scale(self, dtype=np.float64):
+        """``(mean, covariance)`` in ``dtype`` (see :meth:`Density.location_scale`)."""
+        self._check_fitted()
+        return self._factor(np.dtype(dtype))
+
     def _sample(self, n: int, rng: np.random.Generator, dtype: np.dtype) -> np.ndarray:
         X = np.empty((n, self.n_features_in_), dtype=dtype)
-        draw_location_scale(X, [self._sampling_job(slice(0, n), rng, X.dtype)])
-        return X
-
-    def _sampling_job(self, rows, rng: np.random.Generator, dtype: np.dtype):
-        """A job for :func:`bayesgen.kernels.sampler.draw_location_scale`: draws into ``rows``."""
         mean, covariance = self._factor(dtype)
-        return rows, mean, covariance, rng
+        draw_location_scale(X, [(slice(0, n), mean, covariance, rng)])
+        return X

@@ -80,7 +80,6 @@ class FactorAnalysisDensity(LocationScaleDensity):
         "lower_bound_history_",
         "n_samples_seen_",
     )
-    _uses_gaussian_stats = True
 
     def __init__(
         self,
@@ -112,9 +111,9 @@ class FactorAnalysisDensity(LocationScaleDensity):
         if self.ddof not in (0, 1):
             raise ValueError(f"ddof must be 0 or 1; got {self.ddof!r}")
 
-    @property
-    def _diagonal_stats(self) -> bool:
-        return False
+    def statistics_kind(self) -> str:
+        """Fitted from Gaussian sufficient statistics (see :meth:`Density.statistics_kind`)."""
+        return "full"
 
     def _fit(self, X: np.ndarray) -> None:
         self._check_params()
@@ -154,7 +153,7 @@ class FactorAnalysisDensity(LocationScaleDensity):
         self.n_features_in_ = d
         self._cast_cache = {}
 
-    def _fit_class_stats(self, stats_list, labels) -> list[FactorAnalysisDensity]:
+    def fit_from_statistics(self, stats_list, labels) -> list[FactorAnalysisDensity]:
         """One density per class from its Gaussian statistics (used by the classifier)."""
         self._check_params()
         out = []

@@ -149,7 +149,6 @@ class GaussianDensity(LocationScaleDensity):
     """
 
     _fitted_attributes = ("mean_", "covariance_", "shrinkage_", "n_samples_seen_")
-    _uses_gaussian_stats = True
 
     def __init__(self, covariance_type="full", reg_covar=1e-6, shrinkage=None, ddof=0):
         self.covariance_type = covariance_type
@@ -172,14 +171,14 @@ class GaussianDensity(LocationScaleDensity):
         if self.ddof not in (0, 1):
             raise ValueError(f"ddof must be 0 (maximum likelihood) or 1; got {self.ddof!r}")
 
-    @property
-    def _diagonal_stats(self) -> bool:
-        return self.covariance_type == "diag"
+    def statistics_kind(self) -> str:
+        """Fitted from Gaussian sufficient statistics (see :meth:`Density.statistics_kind`)."""
+        return "diagonal" if self.covariance_type == "diag" else "full"
 
     # fitting -----------------------------------------------------------------------
     def _fit(self, X: np.ndarray) -> None:
         self._check_params()
-        self.stats_ = GaussianStats.from_data(X, diagonal=self._diagonal_stats)
+        self.stats_ = GaussianStats.from_data(X, diagonal=self.statistics_kind() == "diagonal")
         self._fit_stats(self.stats_)
 
     def partial_fit(self, X, y=None):
@@ -202,7 +201,7 @@ class GaussianDensity(LocationScaleDensity):
         first = not hasattr(self, "stats_")
         X = self._validate_input(X, reset=first)
         self._check_params()
-        batch = GaussianStats.from_data(X, diagonal=self._diagonal_stats)
+        batch = GaussianStats.from_data(X, diagonal=self.statistics_kind() == "diagonal")
         self.stats_ = batch if first else self.stats_.merge(batch)
         self._fit_stats(self.stats_)
         return self
@@ -219,7 +218,7 @@ class GaussianDensity(LocationScaleDensity):
         self.n_features_in_ = stats.n_features
         self._cast_cache = {}
 
-    def _fit_class_stats(self, stats_list, labels) -> list[GaussianDensity]:
+    def fit_from_statistics(self, stats_list, labels) -> list[GaussianDensity]:
         """Fit one density per class from per-class statistics (used by the classifier).
 
         For ``covariance_type="tied"`` the scatters are pooled into one covariance shared by
