@@ -234,7 +234,7 @@ def test_explicit_priors():
 
 
 def test_class_statistics_do_not_depend_on_the_number_of_lanes(monkeypatch):
-    import bayesgen.classifier.estimator as classifier_module
+    import bayesgen.kernels.class_stats as classifier_module
 
     rng = np.random.default_rng(21)
     X = rng.normal(size=(3000, 400)) + 5.0

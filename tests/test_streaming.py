@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from bayesgen import BayesClassifier, DataError, FitError, streaming
-from bayesgen.classifier.estimator import default_block_size
+from bayesgen.streaming import default_block_size
 
 
 def _data(n=1200, d=5, k=3, seed=0, offset=50.0):

@@ -33,14 +33,16 @@ import numpy as np
 
 from bayesgen.base.errors import DataError
 from bayesgen.base.threads import blas_thread_limit, usable_cores
-from bayesgen.base.validation import check_finite, format_label
-from bayesgen.classifier.estimator import (
-    BayesClassifier,
-    _class_rows,
-    _seed_sequence,
-    default_block_size,
+from bayesgen.base.validation import (
+    check_finite,
+    check_positive_int,
+    check_sample_dtype,
+    format_label,
 )
+from bayesgen.classifier.estimator import BayesClassifier
+from bayesgen.kernels.class_stats import _class_rows
 from bayesgen.kernels.stats import StatsAccumulator
+from bayesgen.kernels.streams import default_block_size, seed_sequence
 
 __all__ = ["Progress", "default_block_size", "fit_file", "sample_dask", "write_samples"]
 
@@ -152,9 +154,10 @@ def fit_file(
     """
     from bayesgen import io
 
-    template, diagonal = model._stats_template(
+    kind = model.require_statistics(
         "cannot be fitted in chunks", "read the file with bayesgen.io.read_labelled and call fit"
     )
+    diagonal = kind == "diagonal"
     known = None if classes is None else _as_label_set(classes)
     total, exact = _estimate_rows(path, read_options.get("format"))
     started = time.perf_counter()
@@ -196,11 +199,8 @@ def fit_file(
     (divisor,) = divisors  # decided on the first chunk, enforced on the others
     if divisor is not None:
         results = {label: r.rescaled(1.0 / divisor) for label, r in results.items()}
-    model._set_from_stats(
-        class_array,
-        [results.get(label) for label in labels],
-        template,
-        n_features=n_features,
+    model.fit_from_statistics(
+        class_array, [results.get(label) for label in labels], n_features=n_features
     )
     if hasattr(model, "feature_names_in_"):
         del model.feature_names_in_
@@ -468,10 +468,35 @@ def sample_dask(
     X : dask.array.Array of shape (n_samples, n_features)
     y : dask.array.Array of shape (n_samples,)
     """
-    from bayesgen.classifier.dask import sample_blocks
+    dtype = check_sample_dtype(dtype)
+    plan = model.plan_samples(n_samples, y=y, prior=prior)
+    block = check_positive_int(chunks, "chunks", default_block_size(model.n_features_in_))
+    return _dask_blocks(model, plan, block, seed_sequence(random_state), dtype)
 
-    model._check_fitted()
-    dtype = model._sample_dtype(dtype)
-    plan = model._sample_plan(n_samples, y, prior)
-    block = model._check_rows_arg(chunks, "chunks", default_block_size(model.n_features_in_))
-    return sample_blocks(model, plan, block, _seed_sequence(random_state), dtype)
+
+def _dask_blocks(model: BayesClassifier, plan, block: int, root, dtype):
+    """Dask arrays ``(X, y)`` with generation block ``b`` as chunk ``b``."""
+    import dask
+    import dask.array as da
+
+    d = model.n_features_in_
+    model_ref = dask.delayed(model, pure=True)
+    plan_ref = dask.delayed(plan, pure=True)
+    xs, ys = [], []
+    for b in range(plan.n_blocks(block)):
+        rows = min(block, plan.n_rows - b * block)
+        part = dask.delayed(_sample_block, pure=True, nout=2)(
+            model_ref, plan_ref, b, block, root, dtype
+        )
+        xs.append(da.from_delayed(part[0], shape=(rows, d), dtype=dtype))
+        ys.append(da.from_delayed(part[1], shape=(rows,), dtype=model.classes_.dtype))
+    if not xs:
+        return (
+            da.zeros((0, d), dtype=dtype, chunks=(block, d)),
+            da.from_array(model.classes_[:0], chunks=block),
+        )
+    return da.concatenate(xs, axis=0), da.concatenate(ys, axis=0)
+
+
+def _sample_block(model, plan, b, block, root, dtype):
+    return model.sample_block(plan, b, block, root, dtype)

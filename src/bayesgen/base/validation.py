@@ -12,6 +12,8 @@ __all__ = [
     "check_finite",
     "check_image_shape",
     "check_n_samples",
+    "check_positive_int",
+    "check_sample_dtype",
     "format_label",
     "is_dask",
     "label_text",
@@ -150,3 +152,20 @@ def check_image_shape(image_shape, n_features: int, *, image: bool = True) -> tu
             "(e.g. (28, 28) for 784 features)."
         )
     return shape
+
+
+def check_positive_int(value, name: str, default: int) -> int:
+    """``value`` as a positive int (``default`` when None), or a :class:`DataError`."""
+    if value is None:
+        return default
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise DataError(f"{name} must be a positive integer; got {value!r}")
+    return int(value)
+
+
+def check_sample_dtype(dtype) -> np.dtype:
+    """The dtype of generated rows: float32 or float64, or a :class:`DataError`."""
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise DataError(f"dtype must be numpy.float32 or numpy.float64; got {dtype}")
+    return dtype

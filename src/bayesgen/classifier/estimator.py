@@ -12,6 +12,8 @@ model generates labelled data: draw ``y ~ p(y)`` then ``x ~ p(x | y)``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -21,177 +23,40 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from bayesgen.base.errors import DataError, FitError, NotFittedError
 from bayesgen.base.persist import persistable
 from bayesgen.base.rng import check_random_state
-from bayesgen.base.threads import blas_thread_limit, lane_budget, run_lanes_over, usable_cores
-from bayesgen.base.validation import check_finite, check_n_samples, format_label
+from bayesgen.base.validation import (
+    check_finite,
+    check_n_samples,
+    check_positive_int,
+    check_sample_dtype,
+    format_label,
+    is_dask,
+)
+from bayesgen.classifier.conditional import sample_conditional
 from bayesgen.densities.base import Density
 from bayesgen.densities.shortcuts import make_density
+from bayesgen.kernels.class_stats import class_stats, stats_are_finite
 from bayesgen.kernels.sampler import draw_location_scale
 from bayesgen.kernels.stats import GaussianStats
+from bayesgen.kernels.streams import block_generator, default_block_size, rechunk, seed_sequence
 
-__all__ = ["BayesClassifier", "default_block_size"]
-
-
-def _is_dask(obj) -> bool:
-    """True for dask collections, recognised by module name (dask is never imported here)."""
-    module = type(obj).__module__ or ""
-    return module.split(".", 1)[0] in ("dask", "dask_expr")
+__all__ = ["BayesClassifier", "SamplePlan", "default_block_size", "load"]
 
 
 _ROW_BLOCK_ELEMENTS = 2**23  # rows per block when scoring: bounded memory, BLAS-sized work
-#: elements (rows x features) of one generation block of iter_samples when no block_size is
-#: given; the block, not the chunk, fixes which random numbers a row gets
-_SAMPLE_BLOCK_ELEMENTS = 2**22
 
 
-def default_block_size(n_features: int) -> int:
-    """Rows per generation block used by :meth:`BayesClassifier.iter_samples` by default.
+@dataclass(frozen=True)
+class SamplePlan:
+    """The labels of a draw: ``n_rows`` labels from ``prior`` (class probabilities), or
+    the class positions ``index`` in ``classes_`` (one per row, in order)."""
 
-    A power of two between 1,024 and 65,536 rows with about 4 M values (32 MiB of float64)
-    per block; it depends on the number of features only, so a model always uses the same.
-    """
-    rows = _SAMPLE_BLOCK_ELEMENTS // max(1, int(n_features))
-    return int(min(65536, max(1024, 1 << max(0, rows.bit_length() - 1))))
+    n_rows: int
+    prior: np.ndarray | None = None
+    index: np.ndarray | None = None
 
-
-def _seed_sequence(random_state) -> np.random.SeedSequence:
-    """The root SeedSequence of a chunked draw; block ``b`` uses its child number ``b``.
-
-    An int or a SeedSequence seeds it directly (same seed, same rows); None takes fresh OS
-    entropy; a Generator (or legacy RandomState) gives up 128 bits of its stream, so
-    successive calls with one Generator differ but are reproducible from its seed.
-    """
-    if isinstance(random_state, np.random.SeedSequence):
-        return random_state
-    if random_state is None:
-        return np.random.SeedSequence()
-    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
-        check_random_state(random_state)  # same validation (and messages) as elsewhere
-        return np.random.SeedSequence(int(random_state))
-    rng = check_random_state(random_state)
-    return np.random.SeedSequence(rng.integers(0, 2**32, size=4, dtype=np.uint64).tolist())
-
-
-def block_generator(root: np.random.SeedSequence, block: int) -> np.random.Generator:
-    """Generator of generation block ``block``: child ``block`` of ``root``.
-
-    Built from ``root``'s entropy and spawn key directly, so it is the same whatever the
-    order in which blocks are made or which process makes them.
-    """
-    child = np.random.SeedSequence(
-        root.entropy, spawn_key=(*root.spawn_key, int(block)), pool_size=root.pool_size
-    )
-    return np.random.Generator(np.random.PCG64(child))
-
-
-def _rechunk(blocks, chunk: int):
-    """Re-cut a stream of ``(X, y)`` blocks into chunks of exactly ``chunk`` rows."""
-    pending_X: list = []
-    pending_y: list = []
-    have = 0
-    for X, y in blocks:
-        pos = 0
-        while pos < X.shape[0]:
-            take = min(chunk - have, X.shape[0] - pos)
-            pending_X.append(X[pos : pos + take])
-            pending_y.append(y[pos : pos + take])
-            have += take
-            pos += take
-            if have == chunk:
-                yield _join(pending_X, pending_y)
-                pending_X, pending_y, have = [], [], 0
-    if have:
-        yield _join(pending_X, pending_y)
-
-
-def _join(parts_X, parts_y):
-    if len(parts_X) == 1:
-        return parts_X[0], parts_y[0]
-    return np.concatenate(parts_X), np.concatenate(parts_y)
-
-
-def _class_rows(y_index: np.ndarray, n_classes: int) -> list[np.ndarray]:
-    """Row numbers of each class, in their original order (one stable sort for all)."""
-    order = np.argsort(y_index, kind="stable")
-    bounds = np.zeros(n_classes + 1, dtype=np.intp)
-    np.cumsum(np.bincount(y_index, minlength=n_classes), out=bounds[1:])
-    return [order[bounds[k] : bounds[k + 1]] for k in range(n_classes)]
-
-
-def class_stats(X: np.ndarray, y_index: np.ndarray, n_classes: int, *, diagonal: bool):
-    """Per-class :class:`GaussianStats` of validated rows (a private kernel).
-
-    Each class's rows are gathered once into a work buffer, centred in cache-sized blocks
-    and reduced with one BLAS rank-k update; classes absent from the batch get ``None``.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features), float64
-    y_index : ndarray of int of shape (n_samples,)
-        Class position of each row, in ``range(n_classes)``.
-    n_classes : int
-    diagonal : bool
-
-    Returns
-    -------
-    list of GaussianStats or None, of length n_classes
-    """
-    groups = _class_rows(y_index, n_classes)
-    out: list = [None] * n_classes
-    if X.shape[0] and any(rows.shape[0] == X.shape[0] for rows in groups):
-        # one class only: no gather
-        k = next(k for k, rows in enumerate(groups) if rows.shape[0] == X.shape[0])
-        out[k] = GaussianStats.from_data(X, diagonal=diagonal)
-        return out
-    # classes are independent: on several cores, several classes at once, each with its
-    # share of the BLAS threads (the gathers, norms and sums run in parallel too, and
-    # OpenBLAS is more efficient on one thread per product than on two); largest first
-    todo = sorted(
-        (k for k, rows in enumerate(groups) if rows.shape[0]), key=lambda k: -groups[k].shape[0]
-    )
-    if not todo:
-        return out
-    # each lane gathers into a buffer the size of the largest class: at most a quarter
-    # of X's size in buffers (or two of them), so memory does not grow with the cores
-    buffer_bytes = groups[todo[0]].shape[0] * X.shape[1] * 8
-    affordable = max(2, (X.shape[0] * X.shape[1] * 8 // 4) // max(1, buffer_bytes))
-    lanes = min(lane_budget(), len(todo), affordable)
-    if X.shape[0] * X.shape[1] < _PARALLEL_STATS_MIN:
-        lanes = 1
-
-    def make_worker():
-        # one gather buffer per lane, reused for its classes (fresh memory costs a page
-        # fault per 4 KiB)
-        buffer = np.empty((groups[todo[0]].shape[0], X.shape[1]))
-
-        def work(k) -> None:
-            rows = groups[k]
-            out[k] = GaussianStats.from_data(
-                X, rows=rows, diagonal=diagonal, work=buffer[: rows.shape[0]]
-            )
-
-        return work
-
-    if lanes == 1:
-        run_lanes_over(todo, make_worker, 1)
-    else:
-        with blas_thread_limit(max(1, usable_cores() // lanes)):
-            run_lanes_over(todo, make_worker, lanes)
-    return out
-
-
-#: values (rows x features) from which class statistics are computed on several threads
-_PARALLEL_STATS_MIN = 1 << 20
-
-
-def stats_are_finite(stats_list) -> bool:
-    """False when some rows summarised were NaN or infinite (their statistics are not)."""
-    for stats in stats_list:
-        if stats is None:
-            continue
-        diag = stats.scatter if stats.diagonal else np.diagonal(stats.scatter)
-        if not (np.isfinite(diag).all() and np.isfinite(stats.mean).all()):
-            return False
-    return True
+    def n_blocks(self, block_size: int) -> int:
+        """Generation blocks of ``block_size`` rows that hold the plan's rows."""
+        return -(-self.n_rows // block_size)
 
 
 def _statistics_kind(density) -> str | None:
@@ -289,21 +154,25 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         when it needs all rows at once (see :meth:`Density.statistics_kind`)."""
         return _statistics_kind(self.make_class_density())
 
-    def _stats_template(self, cannot: str, instead: str) -> tuple[Density, bool]:
-        """The density template of a fit built from Gaussian sufficient statistics, and
-        whether those statistics are diagonal.
+    def require_statistics(self, cannot: str, instead: str) -> str:
+        """The kind of sufficient statistics the class density is fitted from, or a
+        :class:`FitError` for families fitted from raw rows.
 
-        Families fitted from raw rows (mixtures, copulas, ...) are refused with
-        ``FitError``: "density ... is fitted from raw data and <cannot>; <instead>, or use
-        a Gaussian density".  Shared by partial_fit, streaming and Dask fits.
+        Shared by :meth:`partial_fit`, :func:`bayesgen.streaming.fit_file` and Dask fits, so
+        the refusal reads the same everywhere: "density ... is fitted from raw data and
+        <cannot>; <instead>, or use a Gaussian density".
+
+        Returns
+        -------
+        {"full", "diagonal"}
         """
-        template = self.make_class_density()
-        if _statistics_kind(template) is None:
+        kind = self.statistics_kind()
+        if kind is None:
             raise FitError(
                 f"density {self.density!r} is fitted from raw data and {cannot}; {instead}, "
                 "or use a Gaussian density ('gaussian', 'diag', 'tied')"
             )
-        return template, _statistics_kind(template) == "diagonal"
+        return kind
 
     def _validate_xy(self, X, y, *, reset: bool, finite: bool = True):
         X, y = validate_data(
@@ -349,10 +218,8 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             A class density cannot be fitted; the message names the class and the parameter
             to change (``reg_covar``, ``shrinkage`` or ``density``).
         """
-        if _is_dask(X) or _is_dask(y):
-            from bayesgen.classifier.dask import fit_dask
-
-            return fit_dask(self, X, y)
+        if is_dask(X) or is_dask(y):
+            return self._fit_dask(X, y)
         template = self.make_class_density()
         uses_stats = _statistics_kind(template) is not None
         # With sufficient statistics the finiteness scan is folded into the statistics pass
@@ -370,8 +237,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             stats = class_stats(X, y_index, classes.shape[0], diagonal=diagonal)
             if not stats_are_finite(stats):
                 check_finite(X)  # names the first bad cell
-            self._set_from_stats(classes, stats, template)
-            return self
+            return self.fit_from_statistics(classes, stats)
         self.classes_ = classes
         self._stats = None
         self.densities_ = [
@@ -381,16 +247,49 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         self._set_prior()
         return self
 
-    def _set_from_stats(self, classes, stats, template=None, n_features=None) -> None:
-        """Finalise a fit from per-class statistics (``None`` for a class with no rows).
+    def _fit_dask(self, X, y):
+        """:meth:`fit` of dask input: statistics per block, reduced as a tree."""
+        kind = self.require_statistics(
+            "cannot be fitted block by block", "compute the data into memory first (X.compute())"
+        )
+        if not is_dask(X):
+            # labels on a cluster, features in memory: bring the labels over
+            return self.fit(X, np.asarray(y.compute()))
+        from bayesgen.kernels.dask_reduce import reduce_class_statistics
+
+        classes, stats, n_features, feature_names = reduce_class_statistics(
+            X, y, diagonal=kind == "diagonal"
+        )
+        self.fit_from_statistics(classes, stats, n_features=n_features)
+        if feature_names is not None:
+            self.feature_names_in_ = feature_names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        return self
+
+    def fit_from_statistics(self, classes, stats, *, n_features=None):
+        """Finish a fit from per-class sufficient statistics gathered elsewhere.
 
         The accumulate-then-finalise path shared by :meth:`fit`, streaming fits and Dask:
         statistics are gathered (and merged) first and the class factors computed once here.
+
+        Parameters
+        ----------
+        classes : array-like of shape (n_classes,)
+            Sorted class labels.
+        stats : list of bayesgen.kernels.stats.GaussianStats or None
+            One per class, of the kind :meth:`statistics_kind` names; None for a class with
+            no rows yet (it gets empty statistics, and cannot be sampled until it has rows).
+        n_features : int, optional
+            Needed only when every entry of ``stats`` is None.
+
+        Returns
+        -------
+        self
         """
-        if template is None:
-            template, _ = self._stats_template(
-                "cannot be fitted from sufficient statistics", "use fit on in-memory arrays"
-            )
+        kind = self.require_statistics(
+            "cannot be fitted from sufficient statistics", "use fit on in-memory arrays"
+        )
         classes = np.asarray(classes)
         if classes.ndim != 1 or classes.shape[0] < 2:
             shown = ", ".join(format_label(c) for c in classes.reshape(-1)[:1])
@@ -402,14 +301,15 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         if not present:
             raise DataError("no rows were given; fit needs at least one labelled row")
         d = present[0].n_features if n_features is None else int(n_features)
-        diagonal = _statistics_kind(template) == "diagonal"
+        diagonal = kind == "diagonal"
         self._stats = [
             GaussianStats.empty(d, diagonal=diagonal) if st is None else st for st in stats
         ]
         self.classes_ = classes
-        self._template = template
+        self._template = self.make_class_density()
         self.n_features_in_ = d
         self._refit_from_stats()
+        return self
 
     @staticmethod
     def _fit_one(template: Density, label, Xk: np.ndarray) -> Density:
@@ -451,7 +351,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             )
         X, y = self._validate_xy(X, y, reset=first, finite=False)
         if first:
-            template, diagonal = self._stats_template("does not support partial_fit", "use fit")
+            kind = self.require_statistics("does not support partial_fit", "use fit")
             known = np.unique(y) if classes is None else np.unique(np.asarray(classes))
             if known.shape[0] < 2:
                 raise DataError(
@@ -459,8 +359,10 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
                     "classes=...; pass classes=[...] with every label on the first call"
                 )
             self.classes_ = known
-            self._stats = [GaussianStats.empty(X.shape[1], diagonal=diagonal) for _ in known]
-            self._template = template
+            self._stats = [
+                GaussianStats.empty(X.shape[1], diagonal=kind == "diagonal") for _ in known
+            ]
+            self._template = self.make_class_density()
         y_index = self._label_index(y)
         diagonal = self._stats[0].diagonal
         batches = class_stats(X, y_index, len(self._stats), diagonal=diagonal)
@@ -652,11 +554,11 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         """
         self._check_fitted()
         rng = check_random_state(random_state)
-        dtype = self._sample_dtype(dtype)
-        plan = self._sample_plan(n_samples, y, prior)
-        if plan[0] == "prior":
-            return self._generate(rng, dtype, n=plan[1], prior=plan[2])
-        return self._generate(rng, dtype, index=plan[1])
+        dtype = check_sample_dtype(dtype)
+        plan = self.plan_samples(n_samples, y=y, prior=prior)
+        if plan.index is None:
+            return self._generate(rng, dtype, n=plan.n_rows, prior=plan.prior)
+        return self._generate(rng, dtype, index=plan.index)
 
     def iter_samples(
         self,
@@ -711,64 +613,79 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         True
         """
         self._check_fitted()
-        dtype = self._sample_dtype(dtype)
-        plan = self._sample_plan(n_samples, y, prior)
-        block = self._check_rows_arg(
+        dtype = check_sample_dtype(dtype)
+        plan = self.plan_samples(n_samples, y=y, prior=prior)
+        block = check_positive_int(
             block_size, "block_size", default_block_size(self.n_features_in_)
         )
-        chunk = self._check_rows_arg(chunk_size, "chunk_size", block)
-        root = _seed_sequence(random_state)
-        return _rechunk(self._iter_blocks(plan, block, root, dtype), chunk)
+        chunk = check_positive_int(chunk_size, "chunk_size", block)
+        root = seed_sequence(random_state)
+        return rechunk(self._iter_blocks(plan, block, root, dtype), chunk)
 
-    def _iter_blocks(self, plan, block: int, root, dtype, first: int = 0, stop=None):
-        """Yield ``(X, y)`` for generation blocks ``first .. stop - 1`` of a plan."""
-        n = plan[1] if plan[0] == "prior" else plan[1].shape[0]
-        n_blocks = -(-n // block)
-        for b in range(first, n_blocks if stop is None else min(stop, n_blocks)):
-            yield self._generate_block(plan, b, block, root, dtype)
+    def _iter_blocks(self, plan: SamplePlan, block: int, root, dtype):
+        """Yield ``(X, y)`` for every generation block of a plan, in order."""
+        for b in range(plan.n_blocks(block)):
+            yield self.sample_block(plan, b, block, root, dtype)
 
-    def _generate_block(self, plan, b: int, block: int, root, dtype):
-        """Rows of generation block ``b`` (deterministic given ``root``)."""
+    def sample_block(self, plan: SamplePlan, b: int, block_size: int, root, dtype=np.float64):
+        """Rows of generation block ``b`` of a plan: deterministic given ``root``.
+
+        The unit of :meth:`iter_samples`, :func:`bayesgen.streaming.write_samples` and
+        :func:`bayesgen.streaming.sample_dask`: block ``b`` holds rows
+        ``b * block_size ..`` and draws from child ``b`` of ``root``, so any process makes
+        the same rows for it.
+
+        Parameters
+        ----------
+        plan : SamplePlan
+            From :meth:`plan_samples`.
+        b : int
+            Block number.
+        block_size : int
+            Rows per block.
+        root : numpy.random.SeedSequence
+            See :func:`bayesgen.kernels.streams.seed_sequence`.
+        dtype : {numpy.float64, numpy.float32}
+
+        Returns
+        -------
+        X : ndarray of shape (rows, n_features)
+        y : ndarray of shape (rows,)
+        """
         rng = block_generator(root, b)
-        if plan[0] == "prior":
-            rows = min(block, plan[1] - b * block)
-            return self._generate(rng, dtype, n=rows, prior=plan[2])
-        return self._generate(rng, dtype, index=plan[1][b * block : (b + 1) * block])
+        if plan.index is None:
+            rows = min(block_size, plan.n_rows - b * block_size)
+            return self._generate(rng, dtype, n=rows, prior=plan.prior)
+        index = plan.index[b * block_size : (b + 1) * block_size]
+        return self._generate(rng, dtype, index=index)
 
-    @staticmethod
-    def _check_rows_arg(value, name: str, default: int) -> int:
-        if value is None:
-            return default
-        if (
-            isinstance(value, (bool, np.bool_))
-            or not isinstance(value, (int, np.integer))
-            or value < 1
-        ):
-            raise DataError(f"{name} must be a positive integer; got {value!r}")
-        return int(value)
+    def plan_samples(self, n_samples=None, *, y=None, prior="learned") -> SamplePlan:
+        """Which labels a draw will have: ``n`` rows from a prior, or given class positions.
 
-    @staticmethod
-    def _sample_dtype(dtype) -> np.dtype:
-        dtype = np.dtype(dtype)
-        if dtype not in (np.float32, np.float64):
-            raise DataError(f"dtype must be numpy.float32 or numpy.float64; got {dtype}")
-        return dtype
+        Parameters
+        ----------
+        n_samples, y, prior
+            As for :meth:`sample`.
 
-    def _sample_plan(self, n_samples, y, prior):
-        """``("prior", n, p)`` for labels drawn from a prior, ``("index", positions)`` else."""
+        Returns
+        -------
+        SamplePlan
+        """
+        self._check_fitted()
         if y is None:
             n = 1 if n_samples is None else check_n_samples(n_samples)
-            return ("prior", n, self._resolve_prior(prior))
+            return SamplePlan(n, prior=self._resolve_prior(prior))
         if np.ndim(y) == 0:
             n = 1 if n_samples is None else check_n_samples(n_samples)
-            return ("index", np.full(n, self._label_index([self.parse_label(y)])[0]))
+            index = np.full(n, self._label_index([self.parse_label(y)])[0])
+            return SamplePlan(n, index=index)
         labels = column_or_1d(np.asarray(y))
         if n_samples is not None and check_n_samples(n_samples) != labels.shape[0]:
             raise DataError(
                 f"n_samples={n_samples} but y has {labels.shape[0]} labels; give one or "
                 "the other, or make them agree"
             )
-        return ("index", self._label_index(labels))
+        return SamplePlan(labels.shape[0], index=self._label_index(labels))
 
     def _generate(
         self, rng: np.random.Generator, dtype: np.dtype, *, n=None, prior=None, index=None
@@ -839,8 +756,6 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         X : ndarray of shape (n_samples, n_features) or (n_rows, n_samples, n_features)
         labels : ndarray of the class used for each completion
         """
-        from bayesgen.conditional import sample_conditional
-
         return sample_conditional(
             self,
             x_observed,

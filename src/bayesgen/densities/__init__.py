@@ -51,6 +51,7 @@ from bayesgen.densities.shortcuts import (
     DENSITY_SHORTCUTS,
     make_density,
     parse_density_name,
+    register_shortcut,
 )
 from bayesgen.densities.transform import LogitTransform, TransformedDensity
 from bayesgen.kernels.lowrank import LowRankCovariance
@@ -69,4 +70,5 @@ __all__ = [
     "TransformedDensity",
     "make_density",
     "parse_density_name",
+    "register_shortcut",
 ]

@@ -30,9 +30,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from bayesgen.base.errors import NotFittedError
+from bayesgen.base.errors import DataError, NotFittedError
 from bayesgen.base.rng import check_random_state
 from bayesgen.base.validation import check_finite, check_n_samples
+from bayesgen.kernels.conditioning import Conditioned, gaussian_conditional
 from bayesgen.kernels.sampler import draw_location_scale
 
 __all__ = ["Density", "LocationScaleDensity"]
@@ -172,8 +173,9 @@ class Density(DensityMixin, BaseEstimator):
         bayesgen.conditional.Conditioned
             ``log_marginal`` (log p(x_observed)) and a sampler of ``x_missing``.
         """
-        raise NotImplementedError(
-            f"{type(self).__name__} does not support conditioning on observed features"
+        raise DataError(
+            f"conditional sampling is not available for {type(self).__name__}; use a "
+            "Gaussian, low-rank, mixture, copula or transformed density"
         )
 
     # helpers -----------------------------------------------------------------------
@@ -278,6 +280,12 @@ class LocationScaleDensity(Density):
         """``(mean, covariance)`` in ``dtype`` (see :meth:`Density.location_scale`)."""
         self._check_fitted()
         return self._factor(np.dtype(dtype))
+
+    def condition(self, x, observed) -> Conditioned:
+        """Gaussian conditional (Schur complement, or Woodbury for low rank); see
+        :meth:`Density.condition` and :mod:`bayesgen.kernels.conditioning`."""
+        piece = gaussian_conditional(self.mean_, self.covariance_, observed, x[observed])
+        return Conditioned([0.0], [piece], observed, x.copy())
 
     def _sample(self, n: int, rng: np.random.Generator, dtype: np.dtype) -> np.ndarray:
         X = np.empty((n, self.n_features_in_), dtype=dtype)

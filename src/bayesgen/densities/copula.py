@@ -54,11 +54,13 @@ import numbers
 
 import numpy as np
 from scipy import special, stats
+from scipy.special import logsumexp
 
 from bayesgen.base.errors import FitError
 from bayesgen.base.persist import persistable
 from bayesgen.base.rng import check_random_state
 from bayesgen.densities.base import Density
+from bayesgen.kernels.conditioning import Conditioned, gaussian_conditional
 from bayesgen.kernels.covariance import LOG_2PI, FullCovariance
 
 __all__ = ["GaussianCopulaDensity", "EmpiricalMarginals"]
@@ -516,6 +518,52 @@ class GaussianCopulaDensity(Density):
         for i, j in enumerate(self.parametric_["features"]):
             X[:, j] = self._frozen(i).ppf(special.ndtr(S[:, j]))
         return X.astype(dtype, copy=False)
+
+    def condition(self, x, observed) -> Conditioned:
+        """Conditioned on the normal scores of the observed features (cell centres for
+        point masses), mapped back through the marginals (see :meth:`Density.condition`).
+
+        ``log p(x_o) = sum_o log f_j(x_j) + log N(s_o | 0, R_oo) - sum_o log phi(s_j)``.
+        """
+        s = self._scores(x[None, :])[0][0]
+        o = np.flatnonzero(observed)
+        extra = self._observed_log_f(x, observed) + 0.5 * float(s[o] @ s[o])
+        extra += 0.5 * o.size * LOG_2PI
+        if self.dependence_ is not None:  # any density of the scores
+            inner = self.dependence_.condition(s, observed)
+            log_weights, pieces = inner.log_weights, inner.pieces
+            extra += inner.log_marginal - float(
+                logsumexp(inner.log_weights + np.array([p.log_marginal for p in inner.pieces]))
+            )
+            inner_to_x = inner.to_x
+        else:
+            log_weights = [0.0]
+            zero = np.zeros(s.shape[0])
+            pieces = [gaussian_conditional(zero, self.correlation_, observed, s[o])]
+            inner_to_x = None
+
+        def to_x(rows):
+            if inner_to_x is not None:
+                rows = inner_to_x(rows)
+            out = self.marginals_.inverse(rows)
+            for i, j in enumerate(self.parametric_["features"]):
+                out[:, j] = self._frozen(i).ppf(special.ndtr(rows[:, j]))
+            return out
+
+        return Conditioned(log_weights, pieces, observed, s.copy(), to_x=to_x, log_extra=extra)
+
+    def _observed_log_f(self, x, observed) -> float:
+        """``sum_o log f_j(x_j)``: the marginal log-densities of the observed features."""
+        skip = np.flatnonzero(~observed)
+        parametric = self.parametric_["features"]
+        _, log_f = self.marginals_.transform(
+            x[None, :], None, skip=np.union1d(skip, parametric).astype(int)
+        )
+        total = float(log_f[0])
+        for i, j in enumerate(parametric):
+            if observed[j]:
+                total += float(self._frozen(i).logpdf(x[j]))
+        return total
 
     def mean(self) -> np.ndarray:
         """E[x]: exact for empirical marginals (the copula does not change the marginals).

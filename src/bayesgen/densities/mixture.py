@@ -54,6 +54,7 @@ from bayesgen.base.persist import persistable
 from bayesgen.base.rng import check_random_state
 from bayesgen.base.threads import one_blas_thread
 from bayesgen.densities.base import Density
+from bayesgen.kernels.conditioning import Conditioned, gaussian_conditional
 from bayesgen.kernels.covariance import LOG_2PI, Covariance, DiagonalCovariance, FullCovariance
 from bayesgen.kernels.lowrank import LowRankCovariance, ppca_from_covariance
 
@@ -456,6 +457,17 @@ class _MixtureBase(Density):
             out[start : start + count] = block
             start += count
         return out[rng.permutation(n)]
+
+    def condition(self, x, observed) -> Conditioned:
+        """Every component conditioned; weights become ``w_j N(x_o | mu_jo, Sigma_jo)``
+        normalised in log space (see :meth:`Density.condition`)."""
+        with np.errstate(divide="ignore"):
+            log_w = np.log(self.weights_)
+        pieces = [
+            gaussian_conditional(mu, cov, observed, x[observed])
+            for mu, cov in zip(self.means_, self.covariances_, strict=False)
+        ]
+        return Conditioned(log_w, pieces, observed, x.copy())
 
     def mean(self) -> np.ndarray:
         """E[x] = sum_j w_j mu_j, shape (n_features,)."""

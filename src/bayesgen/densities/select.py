@@ -26,6 +26,7 @@ from bayesgen.base.errors import FitError
 from bayesgen.base.persist import persistable
 from bayesgen.base.rng import check_random_state
 from bayesgen.densities.base import Density
+from bayesgen.densities.shortcuts import make_density, parse_density_name, register_shortcut
 
 __all__ = ["AutoDensity", "DEFAULT_CANDIDATES"]
 
@@ -108,8 +109,6 @@ class AutoDensity(Density):
         self.random_state = random_state
 
     def _check_params(self) -> list[str]:
-        from bayesgen.densities.shortcuts import parse_density_name
-
         if self.criterion not in ("heldout", "bic"):
             raise ValueError(f"criterion must be 'heldout' or 'bic'; got {self.criterion!r}")
         v = self.validation_fraction
@@ -128,8 +127,6 @@ class AutoDensity(Density):
         return names
 
     def _make(self, name: str, seed: int) -> Density:
-        from bayesgen.densities.shortcuts import make_density
-
         return make_density(name, reg_covar=self.reg_covar, random_state=seed)
 
     def _fit(self, X: np.ndarray) -> None:
@@ -194,6 +191,10 @@ class AutoDensity(Density):
     def _sample(self, n: int, rng: np.random.Generator, dtype: np.dtype) -> np.ndarray:
         return self.best_._sample(n, rng, dtype)
 
+    def condition(self, x, observed):
+        """The chosen family's conditional (see :meth:`Density.condition`)."""
+        return self.best_.condition(x, observed)
+
     def mean(self) -> np.ndarray:
         """E[x] under the chosen family."""
         self._check_fitted()
@@ -241,3 +242,11 @@ class AutoDensity(Density):
         if name.endswith("_") and not name.startswith("_") and "best_" in self.__dict__:
             return getattr(self.__dict__["best_"], name)
         raise AttributeError(name)
+
+
+def _auto(*, reg_covar, shrinkage, random_state, size=None):
+    """family chosen per class on held-out log-likelihood"""
+    return AutoDensity(reg_covar=reg_covar, random_state=random_state)
+
+
+register_shortcut("auto", _auto)

@@ -11,10 +11,9 @@ from bayesgen.densities.copula import GaussianCopulaDensity
 from bayesgen.densities.factor import FactorAnalysisDensity
 from bayesgen.densities.gaussian import GaussianDensity
 from bayesgen.densities.mixture import GaussianMixtureDensity, MixtureOfFactorAnalysersDensity
-from bayesgen.densities.select import AutoDensity
 from bayesgen.densities.transform import NAMED_TRANSFORMS, LogitTransform, TransformedDensity
 
-__all__ = ["DENSITY_SHORTCUTS", "make_density", "parse_density_name"]
+__all__ = ["DENSITY_SHORTCUTS", "make_density", "parse_density_name", "register_shortcut"]
 
 
 def _gaussian(covariance_type: str) -> Callable[..., Density]:
@@ -83,11 +82,6 @@ def _mfacopula(*, reg_covar, shrinkage, random_state, size=None):
     return GaussianCopulaDensity(dependence=dependence, random_state=random_state)
 
 
-def _auto(*, reg_covar, shrinkage, random_state, size=None):
-    """family chosen per class on held-out log-likelihood"""
-    return AutoDensity(reg_covar=reg_covar, random_state=random_state)
-
-
 #: name -> factory(reg_covar=..., shrinkage=..., random_state=..., size=None) -> density
 DENSITY_SHORTCUTS: dict[str, Callable[..., Density]] = {
     "gaussian": _gaussian("full"),
@@ -102,8 +96,26 @@ DENSITY_SHORTCUTS: dict[str, Callable[..., Density]] = {
     "mppca": _mfa_factory("isotropic"),
     "copula": _copula,
     "mfacopula": _mfacopula,
-    "auto": _auto,
 }
+# "auto" is registered by bayesgen.densities.select (AutoDensity builds its candidates with
+# make_density, so the registry is filled from below instead of importing upwards); the
+# package's __init__ imports select, so the entry is always there.
+
+
+def register_shortcut(name: str, factory: Callable[..., Density]) -> None:
+    """Add a family to the shortcut grammar.
+
+    Parameters
+    ----------
+    name : str
+        Lower-case letters only, as :func:`parse_density_name` reads it.
+    factory : callable
+        ``factory(*, reg_covar, shrinkage, random_state, size=None) -> Density``.
+    """
+    if not name.isalpha() or not name.islower():
+        raise ValueError(f"shortcut names are lower-case letters; got {name!r}")
+    DENSITY_SHORTCUTS[name] = factory
+
 
 _TRANSFORMS = {
     name: (lambda params=params: LogitTransform(**params))

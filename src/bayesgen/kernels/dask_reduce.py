@@ -1,12 +1,13 @@
-"""Dask support: fit from dask arrays/dataframes, sample into dask arrays.
+"""Dask block reduction: per-class sufficient statistics of dask collections.
 
-Imported only when the input is a dask collection (the classifier recognises those by the
-module name of their type), so dask stays an optional dependency.
+Imported only when the input is a dask collection (recognised by the module name of its
+type), so dask stays an optional dependency.  Model-free: the classifier turns the result
+into class densities with :meth:`~bayesgen.BayesClassifier.fit_from_statistics`.
 
-Fitting reduces every block to per-class sufficient statistics (one task per block), then
-merges them pairwise as a binary tree (Chan's exact update, :meth:`GaussianStats.merge`), so
-the result equals the in-memory fit to rounding whatever the partitioning.  Only the
-statistics travel: d x d per class per block.
+Every block is reduced to per-class statistics (one task per block), then merged pairwise
+as a binary tree (Chan's exact update, :meth:`GaussianStats.merge`), so the result equals
+the in-memory statistics to rounding whatever the partitioning.  Only the statistics
+travel: d x d per class per block.
 """
 
 from __future__ import annotations
@@ -14,20 +15,15 @@ from __future__ import annotations
 import numpy as np
 
 from bayesgen.base.errors import DataError
-from bayesgen.base.validation import check_finite
-from bayesgen.classifier.estimator import BayesClassifier, class_stats, stats_are_finite
+from bayesgen.base.validation import check_finite, is_dask
+from bayesgen.kernels.class_stats import class_stats, stats_are_finite
 
-__all__ = ["fit_dask", "sample_blocks"]
-
-
-def _is_dask(obj) -> bool:
-    module = type(obj).__module__ or ""
-    return module.split(".", 1)[0] in ("dask", "dask_expr")
+__all__ = ["reduce_class_statistics"]
 
 
 def _dask_kind(obj) -> str | None:
     """ "DataFrame", "Series", "Array" (or another dask class name); None for non-dask."""
-    if not _is_dask(obj):
+    if not is_dask(obj):
         return None
     for cls in type(obj).__mro__:
         if cls.__name__ in ("DataFrame", "Series", "Array"):
@@ -43,9 +39,8 @@ def _is_dask_series(obj) -> bool:
     return _dask_kind(obj) == "Series"
 
 
-# ------------------------------------------------------------------------------ fitting
-def fit_dask(model: BayesClassifier, X, y) -> BayesClassifier:
-    """``model.fit(X, y)`` for dask input; see :meth:`BayesClassifier.fit`.
+def reduce_class_statistics(X, y, *, diagonal: bool):
+    """Per-class statistics of dask data, reduced as a tree.
 
     Parameters
     ----------
@@ -53,15 +48,21 @@ def fit_dask(model: BayesClassifier, X, y) -> BayesClassifier:
     y : dask array, dask Series, numpy array, or (with a dask DataFrame) a column name
         Labels.  A column name takes the labels from that column of ``X`` and the features
         from all the other columns.
+    diagonal : bool
+        Per-feature scatter only (diagonal covariances).
+
+    Returns
+    -------
+    classes : ndarray of shape (n_classes,)
+        Sorted labels.
+    stats : list of GaussianStats
+        One per class.
+    n_features : int
+    feature_names : ndarray of str or None
+        Column names of a DataFrame ``X``.
     """
     import dask
 
-    template, diagonal = model._stats_template(
-        "cannot be fitted block by block", "compute the data into memory first (X.compute())"
-    )
-    if not _is_dask(X):
-        # labels on a cluster, features in memory: bring the labels over
-        return model.fit(X, np.asarray(y.compute()))
     parts, feature_names = _blocks(X, y)
     if not parts:
         raise DataError("X has no rows; fit needs labelled rows")
@@ -78,18 +79,8 @@ def fit_dask(model: BayesClassifier, X, y) -> BayesClassifier:
     if not stats["classes"]:
         raise DataError("X has no rows; fit needs labelled rows")
     labels = sorted(stats["classes"])
-    classes = np.array(labels)
-    model._set_from_stats(
-        classes,
-        [stats["classes"][label] for label in labels],
-        template,
-        n_features=stats["n_features"],
-    )
-    if feature_names is not None:
-        model.feature_names_in_ = feature_names
-    elif hasattr(model, "feature_names_in_"):
-        del model.feature_names_in_
-    return model
+    per_class = [stats["classes"][label] for label in labels]
+    return np.array(labels), per_class, stats["n_features"], feature_names
 
 
 def _blocks(X, y):
@@ -119,7 +110,7 @@ def _label_blocks(y, row_chunks):
     n = int(sum(row_chunks))
     if _is_dask_series(y):
         y = y.to_dask_array(lengths=True)
-    if _is_dask(y):
+    if is_dask(y):
         if y.ndim != 1 or y.shape[0] != n:
             raise DataError(f"y must be 1-D with one label per row of X ({n}); got shape {y.shape}")
         return list(y.rechunk((tuple(row_chunks),)).to_delayed().ravel())
@@ -132,7 +123,7 @@ def _label_blocks(y, row_chunks):
 
 def _frame_blocks(X, y):
     columns = list(X.columns)
-    if isinstance(y, (str, int)) and not isinstance(y, bool) and not _is_dask(y):
+    if isinstance(y, (str, int)) and not isinstance(y, bool) and not is_dask(y):
         if y not in columns:
             raise DataError(
                 f"label column {y!r} is not a column of X; its columns are "
@@ -148,7 +139,7 @@ def _frame_blocks(X, y):
                 "the partitions of X (e.g. a column of the same dataframe)"
             )
         ys = y.to_delayed()
-    elif _is_dask(y):
+    elif is_dask(y):
         ys = list(y.to_delayed().ravel())
         if len(ys) != X.npartitions:
             raise DataError(
@@ -229,33 +220,3 @@ def _merge(a: dict, b: dict) -> dict:
     for label, stats in b["classes"].items():
         classes[label] = stats if label not in classes else classes[label].merge(stats)
     return {"classes": classes, "n_features": a["n_features"]}
-
-
-# ------------------------------------------------------------------------------ sampling
-def sample_blocks(model: BayesClassifier, plan, block: int, root, dtype):
-    """Dask arrays ``(X, y)`` with generation block ``b`` as chunk ``b`` (see streaming)."""
-    import dask
-    import dask.array as da
-
-    n = plan[1] if plan[0] == "prior" else plan[1].shape[0]
-    d = model.n_features_in_
-    model_ref = dask.delayed(model, pure=True)
-    plan_ref = dask.delayed(plan, pure=True)
-    xs, ys = [], []
-    for b in range(-(-n // block)):
-        rows = min(block, n - b * block)
-        part = dask.delayed(_sample_block, pure=True, nout=2)(
-            model_ref, plan_ref, b, block, root, dtype
-        )
-        xs.append(da.from_delayed(part[0], shape=(rows, d), dtype=dtype))
-        ys.append(da.from_delayed(part[1], shape=(rows,), dtype=model.classes_.dtype))
-    if not xs:
-        return (
-            da.zeros((0, d), dtype=dtype, chunks=(block, d)),
-            da.from_array(model.classes_[:0], chunks=block),
-        )
-    return da.concatenate(xs, axis=0), da.concatenate(ys, axis=0)
-
-
-def _sample_block(model, plan, b, block, root, dtype):
-    return model._generate_block(plan, b, block, root, dtype)
