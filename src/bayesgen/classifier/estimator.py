@@ -12,16 +12,14 @@ model generates labelled data: draw ``y ~ p(y)`` then ``x ~ p(x | y)``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from bayesgen.base.errors import DataError, FitError, NotFittedError
-from bayesgen.base.persist import persistable
+from bayesgen.base.errors import DataError, FitError, ModelFileError, NotFittedError
+from bayesgen.base.persist import load_object, persistable
 from bayesgen.base.rng import check_random_state
 from bayesgen.base.validation import (
     check_finite,
@@ -32,31 +30,18 @@ from bayesgen.base.validation import (
     is_dask,
 )
 from bayesgen.classifier.conditional import sample_conditional
+from bayesgen.classifier.persistence import classifier_from_state
+from bayesgen.classifier.sampling import SamplePlan, generate_labelled
 from bayesgen.densities.base import Density
 from bayesgen.densities.shortcuts import make_density
 from bayesgen.kernels.class_stats import class_stats, stats_are_finite
-from bayesgen.kernels.sampler import draw_location_scale
 from bayesgen.kernels.stats import GaussianStats
 from bayesgen.kernels.streams import block_generator, default_block_size, rechunk, seed_sequence
 
-__all__ = ["BayesClassifier", "SamplePlan", "default_block_size", "load"]
+__all__ = ["BayesClassifier", "default_block_size", "load"]
 
 
 _ROW_BLOCK_ELEMENTS = 2**23  # rows per block when scoring: bounded memory, BLAS-sized work
-
-
-@dataclass(frozen=True)
-class SamplePlan:
-    """The labels of a draw: ``n_rows`` labels from ``prior`` (class probabilities), or
-    the class positions ``index`` in ``classes_`` (one per row, in order)."""
-
-    n_rows: int
-    prior: np.ndarray | None = None
-    index: np.ndarray | None = None
-
-    def n_blocks(self, block_size: int) -> int:
-        """Generation blocks of ``block_size`` rows that hold the plan's rows."""
-        return -(-self.n_rows // block_size)
 
 
 def _statistics_kind(density) -> str | None:
@@ -687,60 +672,18 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             )
         return SamplePlan(labels.shape[0], index=self._label_index(labels))
 
-    def _generate(
-        self, rng: np.random.Generator, dtype: np.dtype, *, n=None, prior=None, index=None
-    ):
-        """The sampling engine: labelled rows with one batched draw per class.
-
-        Labels come from ``prior`` (``n`` rows: class counts ~ Multinomial(n, prior), rows in
-        random order) or are the class positions ``index``.  Each class draws its rows from
-        its own generator and writes them straight to their places in the output: the
-        location-scale families through :mod:`bayesgen.kernels.sampler` (normals drawn, coloured
-        and shifted chunk by chunk in cache), the others in one batch.
-        """
-        n_classes = self.classes_.shape[0]
-        if index is None:
-            counts = rng.multinomial(n, prior)
-            sorted_labels = np.repeat(np.arange(n_classes), counts)
-            if np.count_nonzero(counts) > 1:
-                # the rows of class k go to positions order[bounds[k]:bounds[k + 1]]
-                order = rng.permutation(n)
-                index = np.empty(n, dtype=np.intp)
-                index[order] = sorted_labels
-            else:
-                order, index = None, sorted_labels
-        else:
-            index = np.asarray(index, dtype=np.intp)
-            n = index.shape[0]
-            counts = np.bincount(index, minlength=n_classes)
-            order = np.argsort(index, kind="stable") if np.count_nonzero(counts) > 1 else None
-        present = np.flatnonzero(counts)
-        for k in present:
-            if self.densities_[k] is None:
-                raise DataError(
-                    f"class {format_label(self.classes_[k])} has no training rows yet, so it "
-                    "cannot be sampled; feed it data with partial_fit first"
-                )
-        X = np.empty((n, self.n_features_in_), dtype=dtype)
-        # one child generator per class: the numbers do not depend on how the work is
-        # spread over threads
-        seeds = rng.integers(0, 2**63, size=(present.shape[0], 2), dtype=np.int64)
-        bounds = np.concatenate([[0], np.cumsum(counts[present])])
-        jobs = []
-        for j, k in enumerate(present):
-            density = self.densities_[k]
-            child = np.random.Generator(np.random.PCG64(seeds[j].tolist()))
-            rows = slice(0, n) if order is None else order[bounds[j] : bounds[j + 1]]
-            if not isinstance(density, Density):  # a scikit-learn density: its own sample()
-                X[rows] = density.sample(int(counts[k]), random_state=int(seeds[j][0]))
-                continue
-            factor = density.location_scale(dtype)
-            if factor is not None:
-                jobs.append((rows, *factor, child))
-            else:
-                X[rows] = density.sample(int(counts[k]), child, dtype=dtype)
-        draw_location_scale(X, jobs)  # the Gaussian classes, all chunks spread over the cores
-        return X, self.classes_[index]
+    def _generate(self, rng, dtype, *, n=None, prior=None, index=None):
+        """Labelled rows from the class densities (see :func:`generate_labelled`)."""
+        return generate_labelled(
+            self.densities_,
+            self.classes_,
+            self.n_features_in_,
+            rng,
+            dtype,
+            n=n,
+            prior=prior,
+            index=index,
+        )
 
     def sample_conditional(
         self, x_observed, observed_mask, *, y=None, n_samples=1, random_state=None
@@ -813,61 +756,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
 
     @classmethod
     def _from_state(cls, state: dict) -> BayesClassifier:
-        params = dict(state["params"])
-        if not isinstance(params.get("density"), (str, Density)):
-            raise ValueError("density parameter must be a name or a density")
-        for name in ("reg_covar",):
-            value = params.get(name)
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"{name} must be a non-negative number")
-        shrinkage = params.get("shrinkage")
-        if (
-            shrinkage is not None
-            and shrinkage != "auto"
-            and (not isinstance(shrinkage, (int, float)) or isinstance(shrinkage, bool))
-        ):
-            raise ValueError("shrinkage must be None, 'auto' or a number")
-        obj = cls(**params)
-        classes = state["classes"]
-        densities = state["densities"]
-        n_features = state["n_features_in"]
-        if not isinstance(classes, np.ndarray) or classes.dtype.kind not in "biuU":
-            raise ValueError("classes must be an array of integer or string labels")
-        if not isinstance(n_features, int) or isinstance(n_features, bool) or n_features < 1:
-            raise ValueError("n_features_in must be a positive integer")
-        if classes.ndim != 1 or classes.shape[0] < 2:
-            raise ValueError("classes must be a 1-D array of at least two labels")
-        if np.unique(classes).shape[0] != classes.shape[0] or np.any(np.sort(classes) != classes):
-            raise ValueError("classes must be sorted and distinct")
-        if not isinstance(densities, list) or len(densities) != classes.shape[0]:
-            raise ValueError("there must be one density per class")
-        for density in densities:
-            if not isinstance(density, Density):
-                raise ValueError("class densities must be bayesgen densities")
-            if density.n_features_in_ != n_features:
-                raise ValueError(
-                    f"a class density has {density.n_features_in_} features, expected {n_features}"
-                )
-        for key in ("class_count", "class_prior"):
-            value = state[key]
-            if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
-                raise ValueError(f"{key} must be a float array")
-        counts = state["class_count"]
-        prior = state["class_prior"]
-        if counts.shape != classes.shape or prior.shape != classes.shape:
-            raise ValueError("class counts and priors must have one entry per class")
-        if not np.all(np.isfinite(prior)) or np.any(prior < 0) or not np.isclose(prior.sum(), 1.0):
-            raise ValueError("class prior must be non-negative and sum to 1")
-        obj.classes_ = classes
-        obj.class_count_ = counts
-        obj.densities_ = densities
-        obj.n_features_in_ = int(n_features)
-        obj._stats = None
-        obj.priors = None if params.get("priors") is None else params["priors"]
-        obj.class_prior_ = prior
-        with np.errstate(divide="ignore"):
-            obj._log_prior = np.log(prior)
-        return obj
+        return classifier_from_state(cls, state)
 
 
 def load(path) -> BayesClassifier | Density:
@@ -884,13 +773,10 @@ def load(path) -> BayesClassifier | Density:
     Raises
     ------
     ModelFileError
-        Truncated, tampered or newer-format files.
+        Truncated, tampered or newer-format files, or a file that holds no bayesgen model.
     FileNotFoundError
         No file at ``path``.
     """
-    from bayesgen.base.errors import ModelFileError
-    from bayesgen.base.persist import load_object
-
     obj, _manifest = load_object(path)
     if not isinstance(obj, (BayesClassifier, Density)):
         raise ModelFileError(f"{str(path)!r} does not hold a bayesgen model")
