@@ -221,7 +221,7 @@ def test_fit_file_errors(tmp_path):
 def test_fit_file_real_kaggle_csv(tmp_path):
     shared = Path(
         os.environ.get(
-            "BAYESGEN_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
+            "BAYESGEN_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"
         )
     )
     source = shared / "digit-recognizer" / "train_first1537rows.csv"

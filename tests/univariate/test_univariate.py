@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as hst
 from scipy import stats
 
-from bayesgen.base.errors import DataError, FitError
+from bayesgen import DataError, FitError
 from bayesgen.univariate import (
     DEFAULT_CANDIDATES,
     InverseTransformSampler,
