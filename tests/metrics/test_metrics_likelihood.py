@@ -1,0 +1,45 @@
+"""Held-out log-likelihood units (bayesgen.metrics.likelihood)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+import bayesgen.metrics as M
+from bayesgen import DataError
+
+
+def test_bits_per_dim_uniform_density_is_8_bits_on_pixel_scale():
+    d = 784
+    rep = M.log_likelihood_report(np.zeros(50), d, pixel_scale=256)  # uniform on [0,1]^d
+    assert rep.bits_per_dim == pytest.approx(0.0, abs=1e-12)
+    assert rep.bits_per_dim_8bit == pytest.approx(8.0, abs=1e-12)
+    assert rep.mean_log_likelihood_8bit == pytest.approx(-d * math.log(256))
+    assert "bits per dimension" in rep.units["bits_per_dim_8bit"]
+    rep255 = M.log_likelihood_report(np.zeros(5), d, pixel_scale=255)
+    assert rep255.bits_per_dim_8bit == pytest.approx(math.log2(255))
+    plain = M.log_likelihood_report(np.zeros(5), d)
+    assert plain.bits_per_dim_8bit is None and plain.pixel_scale is None
+    json.dumps(rep.to_dict(), allow_nan=False)
+
+
+def test_log_likelihood_matches_gaussian_entropy():
+    rng = np.random.default_rng(1)
+    d, n = 10, 20000
+    X = rng.standard_normal((n, d))
+    logp = -0.5 * (d * np.log(2 * np.pi) + (X**2).sum(1))
+    rep = M.log_likelihood_report(logp, d)
+    expected = -0.5 * d * np.log(2 * np.pi * np.e)  # minus the differential entropy
+    assert abs(rep.mean_log_likelihood - expected) < 5 * rep.sem_log_likelihood
+    assert rep.log_likelihood_per_dim == pytest.approx(rep.mean_log_likelihood / d)
+    assert rep.bits_per_dim == pytest.approx(-rep.mean_log_likelihood / (d * np.log(2)))
+
+
+def test_log_likelihood_rejects_bad_input():
+    with pytest.raises(DataError):
+        M.log_likelihood_report([0.0, np.nan], 3)
+    with pytest.raises(DataError):
+        M.log_likelihood_report([0.0], 3, pixel_scale=-1)
