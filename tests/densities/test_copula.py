@@ -160,3 +160,46 @@ def test_mixture_dependence_on_normal_scores(tmp_path):
     model.save(path)
     loaded = bayesgen.load(path)
     np.testing.assert_allclose(loaded.score_samples(X[:20]), model.score_samples(X[:20]))
+
+
+def _ks_critical(n1: int, n2: int, alpha: float = 0.001) -> float:
+    """Two-sample KS critical value (asymptotic); conservative for discrete data."""
+    c = np.sqrt(-0.5 * np.log(alpha / 2))
+    return float(c * np.sqrt((n1 + n2) / (n1 * n2)))
+
+
+@pytest.mark.parametrize("loader", ["wine", "iris"])
+def test_small_rounded_tables_keep_their_marginals(loader):
+    # a few dozen rows with two-decimal values: every column's samples must be
+    # indistinguishable from the fitted rows at the sampling floor (no uniform-looking
+    # marginal from a lattice of mostly unseen levels)
+    from scipy.stats import ks_2samp
+    from sklearn import datasets
+
+    X, y = getattr(datasets, f"load_{loader}")(return_X_y=True)
+    for label in np.unique(y):
+        Xc = X[y == label]
+        S = GaussianCopulaDensity(random_state=0).fit(Xc).sample(20_000, random_state=1)
+        bound = _ks_critical(Xc.shape[0], S.shape[0])
+        for j in range(X.shape[1]):
+            assert ks_2samp(Xc[:, j], S[:, j]).statistic < bound, (label, j)
+        if loader == "iris":  # lattice features: samples are the observed values exactly
+            for j in range(X.shape[1]):
+                assert np.isin(S[:, j], Xc[:, j]).mean() > 0.9, (label, j)
+
+
+def test_large_rounded_table_keeps_its_marginals():
+    from scipy.stats import ks_2samp
+
+    rng = np.random.default_rng(3)
+    X = np.column_stack(
+        [
+            np.round(rng.gamma(2.0, 3.0, 20_000), 1),
+            np.round(rng.normal(50, 10, 20_000), 2),
+            rng.poisson(3, 20_000).astype(float),
+        ]
+    )
+    S = GaussianCopulaDensity(random_state=0).fit(X).sample(20_000, random_state=1)
+    bound = _ks_critical(X.shape[0], S.shape[0])
+    for j in range(X.shape[1]):
+        assert ks_2samp(X[:, j], S[:, j]).statistic < bound, j

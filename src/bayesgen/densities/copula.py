@@ -17,11 +17,14 @@ tails of mass ``1 / (2 (n + 1))`` on each side for values outside the training r
 
 * Lattice features, whose values all lie on the grid ``min + r Z`` spanned by the data's
   resolution ``r`` (the smallest gap between distinct values of any feature; failing that,
-  the feature's own smallest gap) with at most
-  ``4 n_bins`` levels between their minimum and maximum (e.g. 8-bit pixels, r = 1/255), get
-  one cell ``[v - r/2, v + r/2]`` per level ``v``, holding the level's frequency with
-  add-``alpha`` smoothing (so unseen levels keep a little mass), spread evenly over the cell:
-  exactly the density of the dequantised variable.
+  the feature's own smallest gap) with at most ``4 n_bins`` levels between their minimum
+  and maximum (e.g. 8-bit pixels, r = 1/255), and whose data support the grid (at least
+  half its levels observed, or at least four rows per level), get one cell
+  ``[v - r/2, v + r/2]`` per level ``v``, holding the level's frequency with add-``a``
+  smoothing (so unseen levels keep a little mass; ``a = alpha min(1, n / (10 levels))``
+  shrinks with the rows so that pseudo-counts never swamp a small class), spread evenly
+  over the cell: exactly the density of the dequantised variable.  Samples take the
+  observed values themselves (no round-off).
 * Other features are grouped into at most ``n_bins`` bins of about equal counts, except that
   a value repeated at least ``n / n_bins`` times (e.g. the zeros of a zero-inflated feature)
   is a point mass with a cell of width ``r`` of its own.
@@ -69,30 +72,72 @@ __all__ = ["GaussianCopulaDensity", "EmpiricalMarginals"]
 PARAMETRIC_CANDIDATES = ("norm", "t", "logistic", "laplace", "lognorm", "gamma", "skewnorm")
 
 
+def _lattice_step(u: np.ndarray, n: int, resolution: float, n_bins: int):
+    """The step of the lattice the distinct values ``u`` lie on, or None.
+
+    Tried: the data's resolution (so that a pixel seen only at 0 and 2/255 still gets the
+    1/255 grid), then the feature's own smallest gap.  A grid is accepted only when the data
+    support it: every value on it, at most ``4 n_bins`` levels, and either at least half the
+    levels between the smallest and largest value observed or at least four rows per level
+    (8-bit pixels of a few thousand images: most levels are rare but the grid is real).  A feature with two-decimal values but
+    a few dozen rows (scikit-learn's wine table) is therefore NOT a lattice of hundreds of
+    mostly empty cells, which smoothing would turn into a near-uniform marginal.
+    """
+    m = u.shape[0]
+    if m <= 1:
+        return resolution
+    for r in (resolution, float(np.diff(u).min())):
+        steps = (u - u[0]) / r
+        span = int(round(float(steps[-1]))) + 1
+        on_grid = np.allclose(steps, np.round(steps), rtol=0, atol=1e-6)
+        if on_grid and span <= 4 * n_bins and (2 * m >= span or n >= 4 * span):
+            return r
+    return None
+
+
+def _decimals(values: np.ndarray, most: int = 8) -> int | None:
+    """The fewest decimals (up to ``most``) that write every value exactly, or None."""
+    scale = np.maximum(np.abs(values), 1.0)
+    for d in range(most + 1):
+        scaled = values * 10.0**d
+        if np.all(np.abs(scaled - np.round(scaled)) <= 1e-9 * scale * 10.0**d):
+            return d
+    return None
+
+
+def _lattice_bins(u, c, n: int, r: float, alpha: float):
+    """One cell ``[v - r/2, v + r/2]`` per lattice level ``v`` between the extremes.
+
+    Unseen levels keep a little mass so that they score finitely: add-``alpha`` smoothing
+    whose total shrinks with ``n`` (``alpha`` per level when ``n >= 10 span``, less below),
+    so a few dozen rows are not swamped by pseudo-counts.  Observed levels are the observed
+    values themselves (no ``min + k r`` round-off in samples); unseen ones are rounded to the
+    decimals of the observed values when those have few.
+    """
+    steps = np.round((u - u[0]) / r).astype(np.int64) if u.shape[0] > 1 else np.zeros(1, int)
+    span = int(steps[-1]) + 1
+    levels = u[0] + r * np.arange(span)
+    decimals = _decimals(np.r_[u, r])
+    if decimals is not None:  # a decimal grid (0.1, 0.25, 1): unseen levels printed as such
+        levels = np.round(levels, decimals)
+    levels[steps] = u
+    counts = np.zeros(span)
+    counts[steps] = c
+    a = alpha * min(1.0, n / (10.0 * span))
+    half = r / 2
+    edges = np.r_[levels[0] - half, 0.5 * (levels[:-1] + levels[1:]), levels[-1] + half]
+    return edges, (counts + a) / (n + a * span), levels
+
+
 def _feature_bins(x: np.ndarray, resolution: float, n_bins: int, alpha: float):
     """Bins of one feature: (edges (m+1,), masses (m,), snap values (m,), NaN = none)."""
     n = x.shape[0]
     u, c = np.unique(x, return_counts=True)
     m = u.shape[0]
+    step = _lattice_step(u, n, resolution, n_bins)
+    if step is not None:
+        return _lattice_bins(u, c, n, step, alpha)
     half = resolution / 2
-    on_lattice = m <= 1
-    # the data's resolution first, then the feature's own smallest gap
-    for r in (resolution, float(np.diff(u).min()) if m > 1 else resolution):
-        steps = (u - u[0]) / r
-        span = int(round(float(steps[-1]))) + 1
-        if span <= 4 * n_bins and np.allclose(steps, np.round(steps), rtol=0, atol=1e-6):
-            on_lattice, resolution, half = True, r, r / 2
-            break
-    if on_lattice:
-        if m <= 1:
-            steps, span = np.zeros(1), 1
-        # one cell per lattice level between the smallest and largest value (e.g. 8-bit
-        # pixels): unseen levels keep a cell with the smoothing mass alpha
-        levels = u[0] + resolution * np.arange(span)
-        counts = np.zeros(span)
-        counts[np.round(steps).astype(np.int64)] = c
-        edges = np.r_[levels - half, levels[-1] + half]
-        return edges, (counts + alpha) / (n + alpha * span), levels
     target = n / n_bins
     heavy = c >= max(2.0, target)
     # group consecutive non-heavy values into runs of ~target counts; heavy values alone
