@@ -79,9 +79,10 @@ def _lattice_step(u: np.ndarray, n: int, resolution: float, n_bins: int):
     1/255 grid), then the feature's own smallest gap.  A grid is accepted only when the data
     support it: every value on it, at most ``4 n_bins`` levels, and either at least half the
     levels between the smallest and largest value observed or at least four rows per level
-    (8-bit pixels of a few thousand images: most levels are rare but the grid is real).  A feature with two-decimal values but
-    a few dozen rows (scikit-learn's wine table) is therefore NOT a lattice of hundreds of
-    mostly empty cells, which smoothing would turn into a near-uniform marginal.
+    (8-bit pixels of a few thousand images: most levels are rare but the grid is real).  A
+    feature with two-decimal values but a few dozen rows (scikit-learn's wine table) is
+    therefore NOT a lattice of hundreds of mostly empty cells, which smoothing would turn
+    into a near-uniform marginal.
     """
     m = u.shape[0]
     if m <= 1:
