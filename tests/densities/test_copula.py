@@ -203,3 +203,59 @@ def test_large_rounded_table_keeps_its_marginals():
     bound = _ks_critical(X.shape[0], S.shape[0])
     for j in range(X.shape[1]):
         assert ks_2samp(X[:, j], S[:, j]).statistic < bound, j
+
+
+def _mixed_rows(n=4000, seed=0):
+    rng = np.random.default_rng(seed)
+    Z = rng.multivariate_normal(np.zeros(3), R_TRUE, size=n)
+    codes = (Z[:, 2] > 0.3).astype(float) + (Z[:, 2] > 1.0)
+    return np.column_stack([np.exp(Z[:, 0]), Z[:, 1], codes]), rng
+
+
+def test_missing_cells_em_matches_the_complete_data_correlation():
+    X, rng = _mixed_rows()
+    complete = GaussianCopulaDensity(random_state=0, categories={2: 3}).fit(X)
+    M = X.copy()
+    M[rng.random(X.shape) < 0.3] = np.nan  # missing completely at random
+    incomplete = GaussianCopulaDensity(random_state=0, categories={2: 3}).fit(M)
+    np.testing.assert_allclose(
+        incomplete.correlation_.dense(), complete.correlation_.dense(), atol=0.05
+    )
+    assert np.all(np.isfinite(incomplete.score_samples(M)))
+
+
+def test_missing_cell_is_marginalised_exactly():
+    # log p(x_o) of a row with x_1 missing equals log of the integral of p(x_o, x_1) dx_1
+    X, _ = _mixed_rows(n=3000, seed=4)
+    X = X[:, :2]
+    density = GaussianCopulaDensity(random_state=0).fit(X)
+    grid = np.linspace(X[:, 1].min() - 3, X[:, 1].max() + 3, 40_001)
+    for x0 in (0.5, 1.0, 3.0):
+        rows = np.column_stack([np.full(grid.shape, x0), grid])
+        integral = np.trapezoid(np.exp(density.score_samples(rows)), grid)
+        marginal = density.score_samples(np.array([[x0, np.nan]]))[0]
+        assert abs(marginal - np.log(integral)) < 0.01
+
+
+def test_categorical_feature_samples_its_fitted_probabilities():
+    X, _ = _mixed_rows()
+    density = GaussianCopulaDensity(random_state=0, categories={2: 3}).fit(X)
+    S = density.sample(20_000, random_state=2)
+    assert set(np.unique(S[:, 2])) <= {0.0, 1.0, 2.0}
+    fitted = np.diff(density.marginals_._feature(2)[1])
+    fitted = fitted / fitted.sum()
+    observed = np.bincount(S[:, 2].astype(int), minlength=3) / S.shape[0]
+    se = np.sqrt(fitted * (1 - fitted) / S.shape[0])
+    assert np.all(np.abs(observed - fitted) < 4 * se + 1e-3)
+
+
+def test_categories_parameter_is_checked():
+    X, _ = _mixed_rows(n=200)
+    with pytest.raises(ValueError, match="codes 0..1"):
+        GaussianCopulaDensity(categories={2: 2}).fit(X)
+    with pytest.raises(ValueError, match="categories must map"):
+        GaussianCopulaDensity(categories="x").fit(X)
+    M = X.copy()
+    M[:, 1] = np.nan
+    with pytest.raises(bayesgen.FitError, match="feature 1 has no observed value"):
+        GaussianCopulaDensity().fit(M)

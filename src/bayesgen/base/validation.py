@@ -40,15 +40,28 @@ def format_label(label) -> str:
     return repr(label)
 
 
-def check_finite(X: np.ndarray, name: str = "X") -> None:
-    """Raise :class:`DataError` naming the first non-finite cell of ``X``."""
-    if X.size and not np.isfinite(X).all():
-        bad = np.argwhere(~np.isfinite(X))[0]
+def check_finite(X: np.ndarray, name: str = "X", *, allow_nan: bool = False) -> None:
+    """Raise :class:`DataError` naming the first non-finite cell of ``X``.
+
+    With ``allow_nan``, NaN (a missing cell) passes and only infinities are refused.
+    """
+    if not X.size:
+        return
+    bad_cells = np.isinf(X) if allow_nan else ~np.isfinite(X)
+    if bad_cells.any():
+        bad = np.argwhere(bad_cells)[0]
         value = X[tuple(bad)]
         where = f"row {bad[0]}, column {bad[1]}" if X.ndim == 2 else f"index {bad[0]}"
+        if allow_nan:
+            fix = "Replace the infinite values or mark them missing (NaN)."
+        else:
+            fix = (
+                "Remove or impute those rows, or use a density that handles missing cells "
+                "(density='copula')."
+            )
         raise DataError(
             f"Input {name} contains NaN or infinity ({value} at {where}); every value must "
-            "be a finite number. Remove or impute those rows before fitting."
+            f"be a finite number. {fix}"
         )
 
 

@@ -111,6 +111,11 @@ class Density(DensityMixin, BaseEstimator):
         return float(-2.0 * self._score_samples(X).sum() + 2.0 * self.n_parameters())
 
     # protocol ----------------------------------------------------------------------
+    def accepts_missing(self) -> bool:
+        """True when ``fit``, ``score_samples`` and ``condition`` take rows with missing
+        cells (NaN), marginalising them; False when every cell must be a finite number."""
+        return False
+
     def statistics_kind(self) -> str | None:
         """Which Gaussian sufficient statistics this family is fitted from.
 
@@ -183,7 +188,7 @@ class Density(DensityMixin, BaseEstimator):
         X = validate_data(
             self, X, reset=reset, dtype=np.float64, ensure_all_finite=False, order="C"
         )
-        check_finite(X)
+        check_finite(X, allow_nan=self.accepts_missing())
         return X
 
     def _check_fitted(self) -> None:

@@ -56,7 +56,7 @@ import math
 import numbers
 
 import numpy as np
-from scipy import special, stats
+from scipy import linalg, special, stats
 from scipy.special import logsumexp
 
 from bayesgen.base.errors import FitError
@@ -128,6 +128,21 @@ def _lattice_bins(u, c, n: int, r: float, alpha: float):
     half = r / 2
     edges = np.r_[levels[0] - half, 0.5 * (levels[:-1] + levels[1:]), levels[-1] + half]
     return edges, (counts + a) / (n + a * span), levels
+
+
+def _category_bins(x: np.ndarray, n_levels: int, alpha: float):
+    """Cells of a categorical feature coded ``0 .. n_levels - 1``: one per category.
+
+    The exact treatment of a discrete margin: category ``k`` owns the CDF interval
+    ``(F(k - 1), F(k)]``, whose normal scores are the latent interval of the copula; levels
+    absent from these rows keep the shrinking smoothing mass of :func:`_lattice_bins`.
+    """
+    codes = np.arange(n_levels, dtype=float)
+    counts = np.bincount(x.astype(np.int64), minlength=n_levels)[:n_levels].astype(float)
+    n = x.shape[0]
+    a = alpha * min(1.0, n / (10.0 * n_levels)) if n else 1.0
+    edges = np.r_[codes - 0.5, n_levels - 0.5]
+    return edges, (counts + a) / (n + a * n_levels), codes
 
 
 def _feature_bins(x: np.ndarray, resolution: float, n_bins: int, alpha: float):
@@ -210,20 +225,34 @@ class EmpiricalMarginals:
         return self.edge_offsets.shape[0] - 1
 
     @classmethod
-    def fit(cls, X: np.ndarray, *, n_bins: int = 256, alpha: float = 0.5):
+    def fit(cls, X: np.ndarray, *, n_bins: int = 256, alpha: float = 0.5, categories=None):
+        """Fit every feature's marginal to its observed (non-NaN) values.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, d); NaN marks a missing cell
+        n_bins, alpha : see :class:`GaussianCopulaDensity`
+        categories : dict of {int: int}, optional
+            Features holding category codes ``0 .. K-1`` and their ``K``.
+        """
         n, d = X.shape
+        categories = categories or {}
+        columns = [X[:, j][~np.isnan(X[:, j])] for j in range(d)]
         gaps = []
-        for j in range(d):
-            u = np.unique(X[:, j])
-            if u.shape[0] > 1:
+        for j, x in enumerate(columns):
+            u = np.unique(x)
+            if u.shape[0] > 1 and j not in categories:
                 gaps.append(np.diff(u).min())
         resolution = float(min(gaps)) if gaps else 1.0
-        spread = np.std(X, axis=0)
+        spread = np.array([np.std(x) if x.size else 0.0 for x in columns])
         tail = 0.5 / (n + 1)
         edges, cdf, snap, offsets = [], [], [], [0]
         scales = np.empty(d)
-        for j in range(d):
-            e, mass, s = _feature_bins(X[:, j], resolution, n_bins, alpha)
+        for j, x in enumerate(columns):
+            if j in categories:
+                e, mass, s = _category_bins(x, int(categories[j]), alpha)
+            else:
+                e, mass, s = _feature_bins(x, resolution, n_bins, alpha)
             edges.append(e)
             cdf.append(tail + (1.0 - 2.0 * tail) * np.r_[0.0, np.cumsum(mass)])
             snap.append(s)
@@ -267,7 +296,8 @@ class EmpiricalMarginals:
                 S[:, j] = 0.0
                 continue
             e, f, snap = self._feature(j)
-            x = X[:, j]
+            missing = np.isnan(X[:, j])
+            x = np.where(missing, e[0], X[:, j]) if missing.any() else X[:, j]
             t, scale = self.tail_mass[j], self.tail_scale[j]
             k = e.shape[0] - 1
             b = np.clip(np.searchsorted(e, x, side="right") - 1, 0, k - 1)
@@ -301,6 +331,9 @@ class EmpiricalMarginals:
                 special.ndtri_exp(np.minimum(log_F, 0.0)),
                 -special.ndtri_exp(np.minimum(log_S, 0.0)),
             )
+            if missing.any():  # a missing cell is marginalised: no score, no density
+                S[missing, j] = np.nan
+                dens = np.where(missing, 0.0, dens)
             log_f += dens
         return S, log_f
 
@@ -386,8 +419,27 @@ class GaussianCopulaDensity(Density):
         ``log p(x) = sum_j log f_j(x_j) + log g(s) - sum_j log phi(s_j)``: the marginals stay
         exact (on the training data) while the dependence can be non-Gaussian, e.g. several
         clusters.  With ``g = N(0, R)`` this is the Gaussian copula again.
+    categories : dict of {int: int}, optional
+        Features that hold category codes ``0 .. K-1`` (a table's text columns, coded by
+        :class:`bayesgen.tables.TableSchema`), with their ``K``.  Each category is one cell
+        of the marginal, i.e. an interval of the latent normal score: the exact treatment
+        of a discrete margin.  The latent order of the codes is the schema's category order,
+        so dependence that is not monotone in that order is not captured.
     random_state : None, int or numpy.random.Generator
         Seeds the distributional transform of ties in the training rows.
+
+    Notes
+    -----
+    **Missing cells** (NaN) are allowed in ``fit``, ``score_samples`` and conditioning,
+    under the assumption that they are missing at random.  Each marginal is fitted to its
+    observed values; the correlation of the normal scores is the maximum-likelihood
+    estimate from incomplete rows, by EM on the scores (each row contributes its observed
+    scores and the conditional mean and covariance of its missing ones; rows are grouped by
+    missing-value pattern; the result is rescaled to a correlation after every step).  The
+    log-density of a row with missing cells is that of its observed cells, the missing ones
+    marginalised exactly (the Gaussian copula's margin on the observed scores).  Samples
+    are complete rows; a classifier adds missing cells at each class's observed rate.
+    With ``dependence`` (a density of the scores) rows must be complete.
 
     Attributes
     ----------
@@ -423,8 +475,10 @@ class GaussianCopulaDensity(Density):
         shrinkage=0.05,
         reg_covar=1e-6,
         dependence=None,
+        categories=None,
         random_state=None,
     ):
+        self.categories = categories
         self.marginals = marginals
         self.n_bins = n_bins
         self.alpha = alpha
@@ -448,6 +502,30 @@ class GaussianCopulaDensity(Density):
             raise ValueError(f"shrinkage must be a number in [0, 1]; got {s!r}")
         if not isinstance(self.reg_covar, numbers.Real) or not self.reg_covar >= 0:
             raise ValueError(f"reg_covar must be a non-negative number; got {self.reg_covar!r}")
+        self._category_levels()
+
+    def _category_levels(self) -> dict[int, int]:
+        if self.categories is None:
+            return {}
+        try:
+            levels = {int(j): int(k) for j, k in dict(self.categories).items()}
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"categories must map feature indices to numbers of categories; got "
+                f"{self.categories!r}"
+            ) from None
+        if any(k < 1 for k in levels.values()):
+            raise ValueError(f"every categorical feature needs >= 1 category; got {levels}")
+        return levels
+
+    def accepts_missing(self) -> bool:
+        """Missing cells (NaN) are marginalised (see Notes)."""
+        return True
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
 
     # fitting -------------------------------------------------------------------------
     def _fit(self, X: np.ndarray) -> None:
@@ -455,35 +533,64 @@ class GaussianCopulaDensity(Density):
         n, d = X.shape
         if n < 2:
             raise FitError(f"a copula needs at least 2 rows; got n_samples={n}")
+        levels = self._category_levels()
+        self._check_observed(X, levels)
         rng = check_random_state(self.random_state)
-        self.marginals_ = EmpiricalMarginals.fit(X, n_bins=self.n_bins, alpha=self.alpha)
+        self.marginals_ = EmpiricalMarginals.fit(
+            X, n_bins=self.n_bins, alpha=self.alpha, categories=levels
+        )
         self.parametric_ = self._fit_parametric(X)
         self.n_features_in_ = d
         S, _ = self._scores(X, rng)
         self._mean_cache = None
+        incomplete = bool(np.isnan(S).any())
         if self.dependence is not None:
             if not (hasattr(self.dependence, "fit") and hasattr(self.dependence, "sample")):
                 raise ValueError(f"dependence must be a density object; got {self.dependence!r}")
+            if incomplete:
+                raise FitError(
+                    "dependence=... needs complete rows; these rows have missing cells. Use "
+                    "the Gaussian copula (dependence=None), which handles them"
+                )
             from sklearn.base import clone
 
             self.correlation_ = None
             self.dependence_ = clone(self.dependence).fit(S)
             return
         self.dependence_ = None
-        R = (S.T @ S) / n
-        sd = np.sqrt(np.maximum(np.diag(R), 1e-300))
-        R = R / sd[:, None] / sd[None, :]
+        moment = _em_second_moment(S) if incomplete else (S.T @ S) / n
+        self.correlation_ = self._regularised_correlation(moment)
+
+    def _check_observed(self, X: np.ndarray, levels: dict[int, int]) -> None:
+        observed = np.sum(~np.isnan(X), axis=0)
+        if np.any(observed == 0):
+            j = int(np.flatnonzero(observed == 0)[0])
+            raise FitError(
+                f"feature {j} has no observed value in these {X.shape[0]} rows; a marginal "
+                "needs at least one (drop the column, or fill some of its cells)"
+            )
+        for j, k in levels.items():
+            x = X[:, j][~np.isnan(X[:, j])]
+            if j >= X.shape[1] or np.any((x < 0) | (x >= k) | (x != np.round(x))):
+                raise ValueError(
+                    f"categorical feature {j} must hold codes 0..{k - 1}; found other values"
+                )
+
+    def _regularised_correlation(self, moment: np.ndarray) -> FullCovariance:
+        """The correlation of the scores, shrunk towards I, with a ridge, factored once."""
+        d = moment.shape[0]
+        sd = np.sqrt(np.maximum(np.diag(moment), 1e-300))
+        R = moment / sd[:, None] / sd[None, :]
         R *= 1.0 - self.shrinkage
         R.flat[:: d + 1] = 1.0 + self.reg_covar
         R /= 1.0 + self.reg_covar
         try:
-            self.correlation_ = FullCovariance.from_matrix(R)
+            return FullCovariance.from_matrix(R)
         except np.linalg.LinAlgError:
             raise FitError(
                 f"the correlation of normal scores is singular (shrinkage={self.shrinkage:g}, "
                 f"reg_covar={self.reg_covar:g}); increase shrinkage or reg_covar"
             ) from None
-        self._mean_cache = None
 
     def _fit_parametric(self, X: np.ndarray) -> dict:
         empty = {
@@ -496,10 +603,12 @@ class GaussianCopulaDensity(Density):
         from bayesgen.univariate import fit_univariate
 
         features, families, params = [], [], []
+        levels = self._category_levels()
         for j in range(X.shape[1]):
-            if not _continuous_looking(X[:, j]):
+            x = X[:, j][~np.isnan(X[:, j])]
+            if j in levels or not _continuous_looking(x):
                 continue
-            fit = fit_univariate(X[:, j], candidates=PARAMETRIC_CANDIDATES, criterion="aic")
+            fit = fit_univariate(x, candidates=PARAMETRIC_CANDIDATES, criterion="aic")
             features.append(j)
             families.append(fit.best)
             params.append(tuple(float(p) for p in fit[fit.best].params))
@@ -533,7 +642,7 @@ class GaussianCopulaDensity(Density):
                 special.ndtri_exp(np.minimum(log_F, 0.0)),
                 -special.ndtri_exp(np.minimum(log_S, 0.0)),
             )
-            log_f = log_f + dist.logpdf(x)
+            log_f = log_f + np.where(np.isnan(x), 0.0, dist.logpdf(x))
         return S, log_f
 
     # kernels -------------------------------------------------------------------------
@@ -545,6 +654,9 @@ class GaussianCopulaDensity(Density):
             log_g = self.dependence_._score_samples(S)
             return log_f + log_g + half_sq + 0.5 * S.shape[1] * LOG_2PI
         corr = self.correlation_
+        missing = np.isnan(S)
+        if missing.any():
+            return log_f + _incomplete_log_copula(corr.dense(), S, missing)
         return (
             log_f - 0.5 * (corr.log_det + corr.mahalanobis(S)) + 0.5 * np.einsum("ij,ij->i", S, S)
         )
@@ -671,3 +783,87 @@ class GaussianCopulaDensity(Density):
         if self.marginals_.n_features != d or inner != d:
             raise ValueError("marginals, dependence and n_features_in_ disagree")
         self._mean_cache = None
+
+
+def _patterns(missing: np.ndarray):
+    """Rows grouped by missing-value pattern: ``[(missing_mask (d,), row indices)]``."""
+    keys, inverse = np.unique(missing, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.r_[0, np.cumsum(np.bincount(inverse, minlength=keys.shape[0]))]
+    return [(keys[g], order[bounds[g] : bounds[g + 1]]) for g in range(keys.shape[0])]
+
+
+def _em_second_moment(S: np.ndarray, *, max_iter: int = 100, tol: float = 1e-6) -> np.ndarray:
+    """``E[s s^T]`` of standard-normal scores with missing entries (NaN), by EM.
+
+    Model ``s ~ N(0, R)`` with unit diagonal.  E-step, per missing-value pattern with
+    observed ``o`` and missing ``m``: ``E[s_m | s_o] = R_mo R_oo^{-1} s_o`` and
+    ``Cov[s_m | s_o] = R_mm - R_mo R_oo^{-1} R_om``; M-step: ``R = mean E[s s^T]``, rescaled
+    to a correlation.  Starts from the pairwise-complete correlation (made positive
+    definite); stops when no entry moves by more than ``tol``.
+    """
+    n, d = S.shape
+    missing = np.isnan(S)
+    groups = _patterns(missing)
+    R = _pairwise_start(S, missing)
+    for _ in range(max_iter):
+        filled = np.where(missing, 0.0, S)
+        extra = np.zeros((d, d))
+        for miss, rows in groups:
+            m = np.flatnonzero(miss)
+            if m.size == 0:
+                continue
+            o = np.flatnonzero(~miss)
+            if o.size == 0:
+                extra[np.ix_(m, m)] += rows.shape[0] * R[np.ix_(m, m)]
+                continue
+            B = linalg.solve(R[np.ix_(o, o)], R[np.ix_(o, m)], assume_a="pos").T
+            filled[np.ix_(rows, m)] = S[np.ix_(rows, o)] @ B.T
+            extra[np.ix_(m, m)] += rows.shape[0] * (R[np.ix_(m, m)] - B @ R[np.ix_(o, m)])
+        moment = (filled.T @ filled + extra) / n
+        sd = np.sqrt(np.diag(moment))
+        new = moment / sd[:, None] / sd[None, :]
+        done = np.max(np.abs(new - R)) < tol
+        R = new
+        if done:
+            break
+    return R
+
+
+def _pairwise_start(S: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """Pairwise-complete correlation of the scores, shrunk until positive definite."""
+    observed = (~missing).astype(float)
+    filled = np.where(missing, 0.0, S)
+    counts = np.maximum(observed.T @ observed, 1.0)
+    R = (filled.T @ filled) / counts
+    sd = np.sqrt(np.maximum(np.diag(R), 1e-12))
+    R = R / sd[:, None] / sd[None, :]
+    np.fill_diagonal(R, 1.0)
+    for shrink in (0.0, 0.1, 0.3, 0.6, 1.0):
+        candidate = (1.0 - shrink) * R + shrink * np.eye(R.shape[0])
+        if np.linalg.eigvalsh(candidate)[0] > 1e-6:
+            return candidate
+    return np.eye(R.shape[0])  # pragma: no cover - shrink=1 is the identity
+
+
+def _incomplete_log_copula(R: np.ndarray, S: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """``log c(s_o)`` per row: the Gaussian copula density of the observed scores only.
+
+    ``-0.5 log|R_oo| - 0.5 s_o^T R_oo^{-1} s_o + 0.5 s_o^T s_o``, one factorisation per
+    missing-value pattern (the margin of a Gaussian copula is the copula of ``R_oo``).
+    """
+    out = np.zeros(S.shape[0])
+    for miss, rows in _patterns(missing):
+        o = np.flatnonzero(~miss)
+        if o.size == 0:
+            continue
+        L = linalg.cholesky(R[np.ix_(o, o)], lower=True)
+        So = S[np.ix_(rows, o)]
+        W = linalg.solve_triangular(L, So.T, lower=True)
+        out[rows] = (
+            -np.sum(np.log(np.diag(L)))
+            - 0.5 * np.einsum("ij,ij->j", W, W)
+            + 0.5 * np.einsum("ij,ij->i", So, So)
+        )
+    return out
