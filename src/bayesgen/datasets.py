@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from bayesgen.base.errors import DataError
-from bayesgen.io import KAGGLE_URL, LabelledData, _idx_chunks, _single, read_labelled
+from bayesgen.io import KAGGLE_URL, LabelledData, read_labelled
+from bayesgen.io.idx import read_idx
 
 __all__ = [
     "DATASETS",
@@ -43,6 +44,7 @@ _MNIST_MIRROR_HINT = (
 
 
 def _result(data: LabelledData, return_X_y: bool):
+    """``(X, y)`` or the :class:`LabelledData`, as the caller asked."""
     return (data.X, data.y) if return_X_y else data
 
 
@@ -68,6 +70,7 @@ def bundled_mnist_files() -> tuple[Path, Path]:
 
 
 def _find_split_files(directory: Path, split: str) -> tuple[Path, Path]:
+    """The images and labels files of an MNIST split in ``directory`` (gzip or not)."""
     prefix = _MNIST_PREFIX[split]
     found = []
     for kind, idx in (("images", "idx3"), ("labels", "idx1")):
@@ -127,7 +130,7 @@ def load_mnist(split: str = "test", path=None, *, return_X_y: bool = False):
                 "load_mnist(split='train', path=that_directory)."
             )
         images, labels = bundled_mnist_files()
-        data = _single(_idx_chunks(images, labels, 0, None, whole=True))
+        data = read_idx(images, labels)
         return _result(data, return_X_y)
     path = Path(os.fspath(path))
     if path.is_dir():

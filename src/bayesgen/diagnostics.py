@@ -15,9 +15,13 @@ assumption".  :func:`check_gaussian` does, for each class:
   on every non-constant feature; reported are the fraction rejecting at ``alpha`` (about
   ``alpha`` of them reject by chance even for Gaussian data) and the fraction rejecting at the
   Bonferroni level ``alpha / p`` (which controls the chance of any false rejection).
-* **Effective rank** ``exp(H)``, H the entropy of the normalised covariance eigenvalues
-  (Roy and Vetterli 2007): far below p means the data lie near a subspace, where a low-rank
-  model (``density="lowrank"``) needs far fewer parameters.
+* **Effective rank** ``exp(H)``, H the entropy of the normalised eigenvalues of the
+  *correlation* matrix (Roy and Vetterli 2007), so it does not depend on units (grams next
+  to millimetres are not "rank 1"): far below p means the data lie near a subspace, where a
+  low-rank model (``density="lowrank"``) needs far fewer parameters.  Advised only when
+  there are enough rows to estimate the correlation (n > p + 1).
+* **Too few rows.**  With ``n <= p + 1`` rows the covariance is singular and the distance
+  test cannot be run: the verdict says so and the class gets no QQ panel.
 * **Constant features**: a Gaussian is degenerate along them; they need ``reg_covar``.
 
 The verdict per class is one line of text; :attr:`GaussianCheck.verdict` sums up all classes.
@@ -108,6 +112,10 @@ class GaussianCheck:
         lines.append(f"overall: {self.verdict}")
         return "\n".join(lines)
 
+    def can_plot(self) -> bool:
+        """True when some class has a distance test to draw (more rows than features)."""
+        return any(c.dof and c.n_samples > c.dof + 1 for c in self.classes)
+
     def plot(self, *, max_classes: int = 10):
         """QQ plots of squared Mahalanobis distances against chi-squared, one per class.
 
@@ -117,12 +125,17 @@ class GaussianCheck:
         -------
         matplotlib.figure.Figure
         """
-        from bayesgen.plotting import _new_figure, plot_qq_chi2
+        from bayesgen.plotting import new_figure, plot_qq_chi2
 
-        shown = self.classes[:max_classes]
+        shown = [c for c in self.classes if c.n_samples > c.dof + 1 and c.dof][:max_classes]
+        if not shown:
+            raise DataError(
+                "no class has more rows than features, so there is no distance test to plot; "
+                "see the verdict"
+            )
         cols = min(5, len(shown))
         rows = -(-len(shown) // cols)
-        fig = _new_figure((3.2 * cols, 3.2 * rows))
+        fig = new_figure((3.2 * cols, 3.2 * rows))
         axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
         for ax, check in zip(axes, shown, strict=False):
             plot_qq_chi2(
@@ -147,7 +160,9 @@ def _class_check(label, X: np.ndarray, alpha: float, rel_ridge: float) -> ClassC
     mean = Z.mean(axis=0)
     R = Z - mean
     C = R.T @ R / max(n, 1)
-    eig = np.clip(linalg.eigvalsh(C, check_finite=False), 0.0, None) if p else np.zeros(0)
+    sd = np.sqrt(np.diag(C))
+    corr = C / sd[:, None] / sd[None, :] if p else C
+    eig = np.clip(linalg.eigvalsh(corr, check_finite=False), 0.0, None) if p else np.zeros(0)
     if eig.sum() > 0:
         w = eig / eig.sum()
         w = w[w > 0]
@@ -162,12 +177,11 @@ def _class_check(label, X: np.ndarray, alpha: float, rel_ridge: float) -> ClassC
         d2 = np.einsum("ij,ij->j", W, W)
     else:
         d2 = np.zeros(n)
-    if p and n > p + 1:
+    judged = bool(p) and n > p + 1
+    if judged:
         beta = stats.beta(p / 2.0, (n - p - 1) / 2.0)
         ks = stats.kstest(n * d2 / (n - 1) ** 2, beta.cdf)
-    elif p:
-        ks = stats.kstest(d2, stats.chi2(p).cdf)
-    else:
+    else:  # singular covariance: distances carry no information about normality
         ks = None
     ks_stat = float(ks.statistic) if ks is not None else float("nan")
     ks_p = float(ks.pvalue) if ks is not None else float("nan")
@@ -185,17 +199,24 @@ def _class_check(label, X: np.ndarray, alpha: float, rel_ridge: float) -> ClassC
     problems = []
     if n_tested and frac_b > 0.0:
         problems.append(f"{100 * frac_b:.0f}% of features fail the normality test after Bonferroni")
-    if ks is not None and n > p + 1 and ks_p < alpha:
+    if ks is not None and ks_p < alpha:
         problems.append(f"Mahalanobis distances do not follow chi-squared (KS {ks_stat:.2f})")
-    if ks is not None and n <= p + 1:
-        problems.append(f"only {n} rows for {p} varying features: the covariance is singular")
     notes = []
     if n_constant:
         notes.append(f"{n_constant} constant feature(s) need reg_covar")
-    if p and eff_rank < 0.25 * p:
+    if judged and eff_rank < 0.25 * p:
         notes.append(f"effective rank {eff_rank:.0f} of {p}: consider density='lowrank'")
-    plausible = not problems
-    verdict = "consistent with a Gaussian" if plausible else "not Gaussian: " + "; ".join(problems)
+    plausible = not problems and (judged or not p)
+    if p and not judged:
+        verdict = (
+            f"cannot judge: only {n} rows for {p} varying features (the covariance is "
+            "singular, so the distance test cannot be run); a full Gaussian needs reg_covar "
+            "or shrinkage here"
+        )
+    elif plausible:
+        verdict = "consistent with a Gaussian"
+    else:
+        verdict = "not Gaussian: " + "; ".join(problems)
     if notes:
         verdict += " (" + "; ".join(notes) + ")"
     return ClassCheck(
@@ -257,13 +278,20 @@ def check_gaussian(X, y=None, *, alpha: float = 0.05, rel_ridge: float = 1e-9) -
             raise DataError(f"y must have one label per row ({X.shape[0]}); got {y.shape}")
         labels, index = np.unique(y, return_inverse=True)
     checks = [_class_check(lab, X[index == k], alpha, rel_ridge) for k, lab in enumerate(labels)]
-    bad = [c for c in checks if not c.gaussian_plausible]
-    if not bad:
+    unjudged = [c for c in checks if c.verdict.startswith("cannot judge")]
+    bad = [c for c in checks if not c.gaussian_plausible and c not in unjudged]
+    if not bad and not unjudged:
         verdict = f"the Gaussian assumption is plausible for all {len(checks)} class(es)"
-    else:
+    elif bad:
         names = ", ".join(format_label(c.label) for c in bad[:10])
         verdict = (
             f"the Gaussian assumption is rejected for {len(bad)} of {len(checks)} class(es) "
             f"({names}); consider density='copula', 'mixture', 'mfa' or 'auto'"
+        )
+    else:
+        verdict = "no class was rejected"
+    if unjudged:
+        verdict += (
+            f"; {len(unjudged)} class(es) have no more rows than features and cannot be judged"
         )
     return GaussianCheck(classes=checks, alpha=alpha, verdict=verdict)

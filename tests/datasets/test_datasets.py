@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from bayesgen.base.errors import DataError
+from bayesgen import DataError
 from bayesgen.datasets import (
     bundled_mnist_files,
     kaggle_csv_path_error,

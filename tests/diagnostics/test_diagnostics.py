@@ -81,3 +81,21 @@ def test_bad_input():
         check_gaussian(np.array([[np.nan, 1.0], [1.0, 2.0]]))
     with pytest.raises(DataError, match="one label per row"):
         check_gaussian(np.zeros((5, 2)), [0, 1])
+
+
+def test_effective_rank_does_not_depend_on_units():
+    # five unrelated measurements, grams next to millimetres: no "low rank" advice
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(300, 5)) * np.array([1000.0, 1.0, 0.1, 10.0, 1.0])
+    c = check_gaussian(X).classes[0]
+    assert c.effective_rank == pytest.approx(5, abs=0.3)
+    assert "lowrank" not in c.verdict
+
+
+def test_too_few_rows_cannot_be_judged():
+    X = np.random.default_rng(6).normal(size=(20, 30))
+    c = check_gaussian(X).classes[0]
+    assert c.verdict.startswith("cannot judge") and "lowrank" not in c.verdict
+    assert np.isnan(c.ks_statistic)
+    overall = check_gaussian(X, np.repeat([0, 1], 10))
+    assert "cannot be judged" in overall.verdict and "plausible" not in overall.verdict

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bayesgen.io as bio
-from bayesgen.base.errors import DataError
+from bayesgen import DataError
+from bayesgen.io import deps
 
 FUZZ = settings(
     max_examples=150,
@@ -42,8 +43,8 @@ def _well_formed(data):
 
 def _read_csv_all_ways(path, use_pyarrow):
     """Full and chunked read with one engine; returns (full, chunks) or exceptions."""
-    old = bio._USE_PYARROW
-    bio._USE_PYARROW = use_pyarrow
+    old = deps._USE_PYARROW
+    deps._USE_PYARROW = use_pyarrow
     try:
         try:
             full = bio.read_labelled(path)
@@ -54,7 +55,7 @@ def _read_csv_all_ways(path, use_pyarrow):
         except DataError as exc:
             chunks = exc
     finally:
-        bio._USE_PYARROW = old
+        deps._USE_PYARROW = old
     return full, chunks
 
 

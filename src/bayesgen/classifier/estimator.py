@@ -32,6 +32,13 @@ from bayesgen.base.validation import (
 from bayesgen.classifier.conditional import sample_conditional
 from bayesgen.classifier.persistence import classifier_from_state
 from bayesgen.classifier.sampling import SamplePlan, generate_labelled
+from bayesgen.classifier.tables import (
+    add_missing_cells,
+    check_density_fits_table,
+    encode_rows,
+    is_frame,
+    missing_rates,
+)
 from bayesgen.densities.base import Density
 from bayesgen.densities.shortcuts import make_density
 from bayesgen.kernels.class_stats import class_stats, stats_are_finite
@@ -59,11 +66,13 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    density : str or Density, default="gaussian"
+    density : str, Density or None, default=None
         Per-class density.  A shortcut name (see ``bayesgen.densities.DENSITY_SHORTCUTS``:
-        "gaussian" = full covariance, "diag", "tied", ...) is built with ``reg_covar`` and
-        ``shrinkage`` below; a density object is cloned for each class and keeps its own
-        settings.
+        "gaussian" = full covariance, "diag", "tied", "copula", ...) is built with
+        ``reg_covar`` and ``shrinkage`` below; a density object is cloned for each class and
+        keeps its own settings.  None picks by the data: "copula" for a DataFrame with text,
+        category or boolean columns or with missing cells (it models mixed columns and
+        marginalises missing cells), "gaussian" (the tutorial's model) otherwise.
     reg_covar : float, default=1e-6
         Ridge added to every covariance diagonal (shortcut densities only).  Needed for
         constant features and for classes with fewer samples than features.
@@ -75,6 +84,10 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
     random_state : None, int or numpy.random.Generator, default=None
         Randomness used while *fitting* (initialisation of mixture families).  Sampling takes
         its own ``random_state`` argument.
+    column_types : dict of {str: str}, default=None
+        For a DataFrame ``X``: override the detected kind of named columns ("continuous",
+        "integer", "categorical", "datetime", "identifier"), or "drop" to leave a column
+        out (see :class:`bayesgen.tables.TableSchema`).
 
     Attributes
     ----------
@@ -87,6 +100,12 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
     densities_ : list of Density
         The fitted p(x | y) for each class, in the order of ``classes_``.
     n_features_in_ : int
+    schema_ : TableSchema or None
+        For a DataFrame ``X``: the detected column kinds, categories, decimals, bounds and
+        date formats; samples come back as a DataFrame with the input's dtypes.
+    missing_rate_ : ndarray of shape (n_classes, n_features) or None
+        Fraction of missing cells per class and feature in the training data; samples
+        reproduce it (``sample(..., missing="keep")``).
 
     Examples
     --------
@@ -101,37 +120,53 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
-        density="gaussian",
+        density=None,
         *,
         reg_covar=1e-6,
         shrinkage=None,
         priors=None,
         random_state=None,
+        column_types=None,
     ):
         self.density = density
         self.reg_covar = reg_covar
         self.shrinkage = shrinkage
         self.priors = priors
         self.random_state = random_state
+        self.column_types = column_types
 
     # ------------------------------------------------------------------ fitting
     def make_class_density(self) -> Density:
         """The unfitted density every class gets: ``density`` built with this model's
         ``reg_covar``, ``shrinkage`` and ``random_state`` when it is a shortcut name, or a
-        clone of the given density object."""
-        if isinstance(self.density, str):
-            return make_density(
-                self.density,
+        clone of the given density object; for a table, told which features are
+        categorical (its ``categories`` parameter, when it has one)."""
+        name = self._density_name()
+        if isinstance(name, str):
+            density = make_density(
+                name,
                 reg_covar=self.reg_covar,
                 shrinkage=self.shrinkage,
                 random_state=self.random_state,
             )
-        if isinstance(self.density, BaseEstimator) and hasattr(self.density, "score_samples"):
-            return clone(self.density)
-        raise ValueError(
-            f"density must be a shortcut name or a density object with fit/score_samples/"
-            f"sample; got {self.density!r}"
-        )
+        elif isinstance(name, BaseEstimator) and hasattr(name, "score_samples"):
+            density = clone(name)
+        else:
+            raise ValueError(
+                f"density must be a shortcut name or a density object with fit/score_samples/"
+                f"sample; got {name!r}"
+            )
+        schema = getattr(self, "schema_", None)
+        levels = {} if schema is None else schema.discrete_levels()
+        if levels and "categories" in density.get_params(deep=False):
+            density.set_params(categories=levels)
+        return density
+
+    def _density_name(self):
+        """``density``, or for None the family the training data call for (see __init__)."""
+        if self.density is not None:
+            return self.density
+        return getattr(self, "_data_density", "gaussian")
 
     def statistics_kind(self) -> str | None:
         """``"full"`` or ``"diagonal"`` when the class density is fitted from Gaussian
@@ -205,10 +240,14 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         """
         if is_dask(X) or is_dask(y):
             return self._fit_dask(X, y)
+        X = self._encode_training_table(X)
+        # the finiteness scan is folded into the statistics pass, or done below
+        X, y = self._validate_xy(X, y, reset=True, finite=False)
+        self._data_density = self._density_for(X)
         template = self.make_class_density()
         uses_stats = _statistics_kind(template) is not None
-        # With sufficient statistics the finiteness scan is folded into the statistics pass
-        X, y = self._validate_xy(X, y, reset=True, finite=not uses_stats)
+        if not uses_stats:
+            self._check_rows_for(template, X)
         classes, y_index = np.unique(y, return_inverse=True)
         y_index = y_index.reshape(-1)
         if classes.shape[0] < 2:
@@ -229,8 +268,39 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             self._fit_one(template, label, X[y_index == k]) for k, label in enumerate(classes)
         ]
         self.class_count_ = np.bincount(y_index, minlength=classes.shape[0]).astype(float)
+        self.missing_rate_ = missing_rates(X, y_index, classes.shape[0])
         self._set_prior()
         return self
+
+    def _encode_training_table(self, X):
+        """A DataFrame becomes the model's matrix and fixes ``schema_``; arrays pass."""
+        self.schema_ = None
+        if not is_frame(X):
+            return X
+        from bayesgen.tables import TableSchema
+
+        kinds = dict(self.column_types or {})
+        drop = [name for name, kind in kinds.items() if kind == "drop"]
+        kinds = {name: kind for name, kind in kinds.items() if kind != "drop"}
+        self.schema_ = TableSchema.detect(X, column_types=kinds, drop=drop)
+        return self.schema_.encode(X)
+
+    def _density_for(self, X: np.ndarray) -> str:
+        """The family ``density=None`` means for these rows."""
+        schema = self.schema_
+        if schema is not None and (schema.discrete_levels() or np.isnan(X).any()):
+            return "copula"
+        return "gaussian"
+
+    def _check_rows_for(self, template, X: np.ndarray) -> None:
+        """Missing cells and categorical columns only for densities that take them."""
+        if self.schema_ is not None or (
+            isinstance(template, Density) and template.accepts_missing()
+        ):
+            check_density_fits_table(template, self.schema_, X, self._density_name())
+            check_finite(X, allow_nan=True)
+        else:
+            check_finite(X)
 
     def _fit_dask(self, X, y):
         """:meth:`fit` of dask input: statistics per block, reduced as a tree."""
@@ -293,6 +363,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = classes
         self._template = self.make_class_density()
         self.n_features_in_ = d
+        self.missing_rate_ = None
         self._refit_from_stats()
         return self
 
@@ -401,6 +472,9 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
 
     def _validate_x(self, X) -> np.ndarray:
         self._check_fitted()
+        schema = getattr(self, "schema_", None)
+        if schema is not None:
+            X = encode_rows(schema, X)
         try:
             X = validate_data(
                 self, X, reset=False, dtype=np.float64, ensure_all_finite=False, order="C"
@@ -411,8 +485,14 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
                     f"{exc} Pass rows with the same columns the model was fitted on."
                 ) from None
             raise
-        check_finite(X)
+        check_finite(X, allow_nan=self._accepts_missing())
         return X
+
+    def _accepts_missing(self) -> bool:
+        """Every class density marginalises missing cells."""
+        return all(
+            isinstance(d, Density) and d.accepts_missing() for d in self.densities_ if d is not None
+        )
 
     def _class_log_likelihood(self, X: np.ndarray) -> np.ndarray:
         n = X.shape[0]
@@ -510,7 +590,14 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         return label
 
     def sample(
-        self, n_samples=None, *, y=None, prior="learned", random_state=None, dtype=np.float64
+        self,
+        n_samples=None,
+        *,
+        y=None,
+        prior="learned",
+        random_state=None,
+        dtype=np.float64,
+        missing="keep",
     ):
         """Generate labelled rows: ``y ~ p(y)``, then ``x ~ p(x | y)``.
 
@@ -530,20 +617,34 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         dtype : {numpy.float64, numpy.float32}, default=numpy.float64
             float32 halves the memory and roughly doubles the speed.  For more rows than
             fit in memory, see :meth:`iter_samples`.
+        missing : {"keep", "none"}, default="keep"
+            "keep": cells are left empty (NaN, or a missing value in a DataFrame) at each
+            class's per-column rate in the training data (``missing_rate_``); "none":
+            complete rows.  Models fitted on complete data never produce missing cells.
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features)
+        X : ndarray of shape (n_samples, n_features), or a DataFrame for a model fitted on
+            one (same columns, order and dtypes as the training table)
         y : ndarray of shape (n_samples,)
             Labels; rows drawn from the prior come in random (shuffled) order.
         """
         self._check_fitted()
+        if missing not in ("keep", "none"):
+            raise DataError(f"missing must be 'keep' or 'none'; got {missing!r}")
         rng = check_random_state(random_state)
         dtype = check_sample_dtype(dtype)
         plan = self.plan_samples(n_samples, y=y, prior=prior)
         if plan.index is None:
-            return self._generate(rng, dtype, n=plan.n_rows, prior=plan.prior)
-        return self._generate(rng, dtype, index=plan.index)
+            X, labels = self._generate(rng, dtype, n=plan.n_rows, prior=plan.prior)
+        else:
+            X, labels = self._generate(rng, dtype, index=plan.index)
+        rates = getattr(self, "missing_rate_", None)
+        if missing == "keep" and rates is not None:
+            X = add_missing_cells(X, self._label_index(labels), rates, rng)
+        if getattr(self, "schema_", None) is not None:
+            X = self.schema_.decode(X)
+        return X, labels
 
     def iter_samples(
         self,
@@ -752,6 +853,8 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             "class_prior": self.class_prior_,
             "densities": list(self.densities_),
             "n_features_in": int(self.n_features_in_),
+            "schema": getattr(self, "schema_", None),
+            "missing_rate": getattr(self, "missing_rate_", None),
         }
 
     @classmethod

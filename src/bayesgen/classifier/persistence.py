@@ -16,6 +16,11 @@ def _check_params(params: dict) -> None:
     value = params.get("reg_covar")
     if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
         raise ValueError("reg_covar must be a non-negative number")
+    kinds = params.get("column_types")
+    if kinds is not None and not (
+        isinstance(kinds, dict) and all(isinstance(v, str) for v in kinds.values())
+    ):
+        raise ValueError("column_types must be None or a dict of column name -> kind")
     shrinkage = params.get("shrinkage")
     if (
         shrinkage is not None
@@ -57,6 +62,29 @@ def _check_prior(state: dict, classes: np.ndarray) -> None:
         raise ValueError("class prior must be non-negative and sum to 1")
 
 
+def _checked_schema(schema, n_features: int):
+    """The table schema of a model file (absent in files of models fitted on arrays)."""
+    if schema is None:
+        return None
+    from bayesgen.tables import TableSchema
+
+    if not isinstance(schema, TableSchema) or len(schema.feature_names) != n_features:
+        raise ValueError("the table schema does not match the model's features")
+    return schema
+
+
+def _checked_missing_rate(rates, classes: np.ndarray, n_features: int):
+    if rates is None:
+        return None
+    if (
+        not isinstance(rates, np.ndarray)
+        or rates.shape != (classes.shape[0], n_features)
+        or not np.all((rates >= 0) & (rates <= 1))
+    ):
+        raise ValueError("missing rates must be an array of fractions, one per class and feature")
+    return rates
+
+
 def classifier_from_state(cls, state: dict):
     """Rebuild a fitted classifier of type ``cls`` from a model file's state.
 
@@ -72,6 +100,8 @@ def classifier_from_state(cls, state: dict):
     n_features = state["n_features_in"]
     _check_classes(classes, densities, n_features)
     _check_prior(state, classes)
+    obj.schema_ = _checked_schema(state.get("schema"), n_features)
+    obj.missing_rate_ = _checked_missing_rate(state.get("missing_rate"), classes, n_features)
     obj.classes_ = classes
     obj.class_count_ = state["class_count"]
     obj.densities_ = densities

@@ -1,8 +1,8 @@
-"""Robustness: fuzzed model files, the bad-input catalogue through the CLI, numerics.
+"""Robustness: fuzzed model files, a newer model file through the CLI, numerics.
 
 Nothing may escape except bayesgen's documented error types (``BayesgenError`` and its
-subclasses, ``FileNotFoundError``), the CLI exits 1 for bad data or model files and 2 for
-usage errors, and no partial output is left behind.
+subclasses, ``FileNotFoundError``), the CLI exits 1 for bad model files, and no partial
+output is left behind.  The CLI's bad-input catalogue is in tests/cli/test_cli_errors.py.
 """
 
 import io
@@ -148,65 +148,10 @@ def test_fuzz_nested_state(tmp_path, model_bytes, path, replacement):
         pass
 
 
-# ------------------------------------------------------------------ CLI catalogue
-
-
 def cli(capsys, *argv):
     code = main([str(a) for a in argv])
     out, err = capsys.readouterr()
     return code, out, err
-
-
-CSV_CASES = {
-    "empty": ("", "no lines|empty"),
-    "header only": ("label,a,b\n", "no data rows"),
-    "ragged": ("label,a,b\n0,1,2\n1,3\n", "line 3"),
-    "non-numeric": ("label,a,b\n0,1,2\n1,x,4\n", "line 3.*'a'|'a'.*line 3"),
-    "nan": ("label,a,b\n0,1,2\n1,nan,4\n0,2,2\n", "NaN|nan|not finite|infinit"),
-    "infinity": ("label,a,b\n0,1,2\n1,inf,4\n0,2,2\n", "inf"),
-    "one class": ("label,a,b\n0,1,2\n0,3,4\n0,2,2\n", "one class"),
-}
-
-
-@pytest.mark.parametrize("case", sorted(CSV_CASES))
-def test_fit_bad_csv_exits_1_with_clear_message(tmp_path, capsys, case):
-    text, pattern = CSV_CASES[case]
-    data = tmp_path / "d.csv"
-    data.write_text(text)
-    out = tmp_path / "m.bgm"
-    code, stdout, err = cli(capsys, "fit", data, "-o", out)
-    assert code == 1, err
-    assert __import__("re").search(pattern, err, flags=__import__("re").I), err
-    assert not out.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv"]
-
-
-def test_fit_label_column_missing_lists_columns(tmp_path, capsys):
-    data = tmp_path / "d.csv"
-    data.write_text("a,b,c\n0,1,2\n1,3,4\n")
-    code, _, err = cli(capsys, "fit", data, "--label-column", "target", "-o", tmp_path / "m.bgm")
-    assert code == 1 and "target" in err and "'a'" in err
-
-
-def test_fit_problem_classes_through_cli(tmp_path, capsys):
-    """Single-sample class, constant features, more features than samples: fit through the
-    ridge, or fail naming the class and the knob."""
-    rng = np.random.default_rng(0)
-    X = np.hstack([rng.normal(size=(30, 40)), np.zeros((30, 3))])
-    y = np.array([0] * 15 + [1] * 14 + [2])
-    path = tmp_path / "d.npz"
-    np.savez(path, X=X, y=y)
-    code, _, err = cli(capsys, "fit", path, "--reg-covar", "0.01", "-o", tmp_path / "m.bgm")
-    assert code == 0, err
-    code, _, err = cli(capsys, "fit", path, "--reg-covar", "0", "-o", tmp_path / "m0.bgm")
-    assert code == 1 and "reg_covar" in err and "class" in err
-    assert not (tmp_path / "m0.bgm").exists()
-
-
-def test_sample_bad_numbers_are_usage_errors(tmp_path, capsys):
-    for n in ("-1", "2.5", "ten"):
-        code, _, err = cli(capsys, "sample", tmp_path / "m.bgm", "-n", n, "-o", tmp_path / "x.csv")
-        assert code == 2, n
 
 
 def test_newer_model_version_through_cli(tmp_path, capsys, model_bytes):
@@ -221,9 +166,6 @@ def test_newer_model_version_through_cli(tmp_path, capsys, model_bytes):
             z.writestr(n, b)
     code, _, err = cli(capsys, "inspect", path)
     assert code == 1 and "format version 7" in err and "upgrade" in err
-
-
-# ------------------------------------------------------------------ numerics
 
 
 def test_float32_input_and_large_offsets_are_stable():

@@ -14,14 +14,19 @@ import json
 import sys
 from pathlib import Path
 
-from bayesgen.base.errors import DataError
+from bayesgen import DataError, __version__
+from bayesgen.cli.common import (
+    EXIT_OK,
+    add_command,
+    image_shape_of,
+    label_column,
+    load_model,
+    non_negative_int,
+    positive_int,
+    progress,
+)
 
-
-def _positive_int(text: str) -> int:
-    from bayesgen.cli import _positive_int as parse
-
-    return parse(text)
-
+__all__ = ["register"]
 
 #: ``--feature-space`` shortcuts for the hidden layer of the reference MLP.
 _MLP_DEFAULT_UNITS = 128
@@ -58,13 +63,12 @@ def _check_output_folder(path: str | None, what: str) -> None:
         )
 
 
-def _read_real(path: str, label_column, what: str, n_features: int, model_path: str):
+def _read_real(path: str, column, what: str, n_features: int, model_path: str):
     """Read labelled real data and check its width against the model."""
-    from bayesgen import cli
     from bayesgen import io as bio
 
-    cli._progress(f"reading {what} {path} ...")
-    data = bio.read_labelled(path, label_column=cli._label_column(label_column))
+    progress(f"reading {what} {path} ...")
+    data = bio.read_labelled(path, label_column=label_column(column))
     d = int(data.X.shape[1])
     if d != n_features:
         raise DataError(
@@ -77,9 +81,7 @@ def _read_real(path: str, label_column, what: str, n_features: int, model_path: 
 
 def _load_inputs(args):
     """Model, metadata, test data, optional training data and the pixel scale to report."""
-    from bayesgen import cli
-
-    model, metadata = cli._load_model(args.model)
+    model, metadata = load_model(args.model)
     d = int(model.n_features_in_)
     test = _read_real(args.real, args.label_column, "--real data", d, args.model)
     train = None
@@ -98,9 +100,10 @@ def _load_inputs(args):
 
 
 def _evaluate_inputs(args, model, test, train, pixel_scale):
-    from bayesgen import cli, metrics
+    """:func:`bayesgen.metrics.evaluate` with the command's options."""
+    from bayesgen import metrics
 
-    cli._progress(
+    progress(
         "generating samples and computing the metrics (reference classifier, feature "
         "space, neighbours, k-means) ..."
     )
@@ -119,6 +122,7 @@ def _evaluate_inputs(args, model, test, train, pixel_scale):
 
 
 def _describe_inputs(args, model, test, train) -> dict:
+    """The model and data files and their sizes (the JSON's ``inputs``)."""
     density = model.density if isinstance(model.density, str) else type(model.density).__name__
     return {
         "model": str(args.model),
@@ -132,13 +136,44 @@ def _describe_inputs(args, model, test, train) -> dict:
     }
 
 
-# ---------------------------------------------------------------------------- evaluate
+def _json_payload(args, report, inputs: dict, pixel_scale) -> dict:
+    """Every number and setting of an ``evaluate`` run (the ``--json`` file)."""
+    s = report.settings
+    settings = {
+        "feature_space": s.get("feature_space", args.feature_space),
+        "feature_space_requested": args.feature_space,
+        "k_precision_recall": s.get("k_precision_recall"),
+        "k_density_coverage": s.get("k_density_coverage"),
+        "n": s.get("n"),
+        "n_generated": s.get("n_generated"),
+        "n_requested": args.n,
+        "seed": args.seed,
+        "max_train": args.max_train,
+        "pixel_scale": pixel_scale,
+        "ndb_bins": s.get("ndb_bins"),
+        "ndb_alpha": s.get("ndb_alpha"),
+        "reference_classifier": s.get("reference_classifier"),
+        "reference_training": s.get("reference_training"),
+        "floor_split": s.get("floor_split"),
+    }
+    return {
+        "command": "bayesgen evaluate",
+        "bayesgen_version": __version__,
+        "inputs": inputs,
+        "settings": settings,
+        "table": [
+            {"metric": name, "generated": gen, "floor": floor, "unit": unit}
+            for name, gen, floor, unit in report.rows()
+        ],
+        "metrics": report.to_dict(),
+        "notes": list(report.notes),
+    }
 
 
 def _evaluate(args) -> int:
-    from bayesgen import metrics as m
-    from bayesgen.base.version import __version__
-    from bayesgen.report import atomic_write_bytes
+    """Print the metrics table; with ``--json``, also write every number and setting."""
+    from bayesgen import metrics
+    from bayesgen.base.atomic import atomic_write_bytes
 
     _check_output_folder(args.json, "--json file")
     model, _metadata, test, train, pixel_scale = _load_inputs(args)
@@ -161,54 +196,22 @@ def _evaluate(args) -> int:
     print(report.format_table())
 
     if args.json:
-        s = report.settings
-        settings = {
-            "feature_space": s.get("feature_space", args.feature_space),
-            "feature_space_requested": args.feature_space,
-            "k_precision_recall": s.get("k_precision_recall"),
-            "k_density_coverage": s.get("k_density_coverage"),
-            "n": s.get("n"),
-            "n_generated": s.get("n_generated"),
-            "n_requested": args.n,
-            "seed": args.seed,
-            "max_train": args.max_train,
-            "pixel_scale": pixel_scale,
-            "ndb_bins": s.get("ndb_bins"),
-            "ndb_alpha": s.get("ndb_alpha"),
-            "reference_classifier": s.get("reference_classifier"),
-            "reference_training": s.get("reference_training"),
-            "floor_split": s.get("floor_split"),
-        }
-        payload = {
-            "command": "bayesgen evaluate",
-            "bayesgen_version": __version__,
-            "inputs": inputs,
-            "settings": settings,
-            "table": [
-                {"metric": name, "generated": gen, "floor": floor, "unit": unit}
-                for name, gen, floor, unit in report.rows()
-            ],
-            "metrics": report.to_dict(),
-            "notes": list(report.notes),
-        }
-        data = json.dumps(m._jsonable(payload), indent=2, allow_nan=False) + "\n"
+        payload = _json_payload(args, report, inputs, pixel_scale)
+        data = json.dumps(metrics.to_jsonable(payload), indent=2, allow_nan=False) + "\n"
         atomic_write_bytes(args.json, data.encode())
         print(f"wrote {args.json}", file=sys.stderr)
-    return 0
-
-
-# ---------------------------------------------------------------------------- report
+    return EXIT_OK
 
 
 def _report(args) -> int:
-    from bayesgen import cli
+    """Evaluate, then write the HTML page; the metrics table is printed too."""
     from bayesgen.report import build_report, write_report
 
     _check_output_folder(args.output, "report")
     model, metadata, test, train, pixel_scale = _load_inputs(args)
-    image_shape = cli._image_shape(metadata) or test.image_shape
+    image_shape = image_shape_of(metadata) or test.image_shape
     report = _evaluate_inputs(args, model, test, train, pixel_scale)
-    cli._progress("drawing the figures and writing the page ...")
+    progress("drawing the figures and writing the page ...")
     sources = {
         "model file": str(args.model),
         "real data": f"{args.real} ({test.X.shape[0]} rows)",
@@ -231,15 +234,11 @@ def _report(args) -> int:
     write_report(args.output, page)
     print(report.format_table())
     print(f"wrote {args.output}", file=sys.stderr)
-    return 0
-
-
-# ---------------------------------------------------------------------------- parser
+    return EXIT_OK
 
 
 def _common_options(p) -> None:
-    from bayesgen.cli import _non_negative_int
-
+    """The options ``evaluate`` and ``report`` share: inputs, sample size, seed, space."""
     p.add_argument("model", help="model file written by `bayesgen fit`")
     p.add_argument(
         "--real",
@@ -258,13 +257,13 @@ def _common_options(p) -> None:
     p.add_argument("--label-column", help="label column name or index for CSV/Parquet input")
     p.add_argument(
         "-n",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         help="samples to generate (default: min(10000, half the real pool))",
     )
     p.add_argument(
         "--seed",
-        type=_non_negative_int,
+        type=non_negative_int,
         default=0,
         help="random seed for sampling, splits and classifiers (default: %(default)s; the "
         "same seed gives the same numbers)",
@@ -279,16 +278,17 @@ def _common_options(p) -> None:
     )
     p.add_argument(
         "--max-train",
-        type=_positive_int,
+        type=positive_int,
         default=20000,
         help="cap on real rows used to fit the reference classifier, TSTR and PCA "
         "(default: %(default)s)",
     )
 
 
-def register(command) -> None:
-    """Add ``evaluate`` and ``report`` through ``command(name, func, help, example)``."""
-    p = command(
+def register(subparsers) -> None:
+    """Add ``evaluate`` and ``report`` and their options."""
+    p = add_command(
+        subparsers,
         "evaluate",
         _evaluate,
         "Judge generated data: every metric beside its real-vs-real floor.",
@@ -298,7 +298,8 @@ def register(command) -> None:
     _common_options(p)
     p.add_argument("--json", metavar="OUT", help="also write every number and setting here")
 
-    p = command(
+    p = add_command(
+        subparsers,
         "report",
         _report,
         "Write one self-contained HTML page: samples, metrics with floors, confusion.",

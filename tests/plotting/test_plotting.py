@@ -14,7 +14,7 @@ pytest.importorskip("matplotlib")
 from matplotlib.figure import Figure  # noqa: E402
 
 import bayesgen  # noqa: E402
-from bayesgen.base.errors import DataError, NotFittedError  # noqa: E402
+from bayesgen import DataError, NotFittedError  # noqa: E402
 from bayesgen.base.rng import check_random_state  # noqa: E402
 from bayesgen.plotting import (  # noqa: E402
     figure_to_png_bytes,

@@ -1,0 +1,92 @@
+"""Tables in the classifier: a DataFrame in, a DataFrame out.
+
+A pandas DataFrame is coded once by a :class:`bayesgen.tables.TableSchema` (detected at
+``fit``, stored with the model): numbers stay numbers, categories become codes ``0..K-1``,
+dates become day counts, empty cells become NaN.  The class densities work on that matrix;
+samples are decoded back to the input's columns and dtypes.  Missing cells are modelled
+in two parts: each class density marginalises them (missing at random), and samples get
+missing cells again at each class's observed per-column rate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bayesgen.base.errors import DataError
+from bayesgen.base.validation import format_label
+
+__all__ = [
+    "add_missing_cells",
+    "check_density_fits_table",
+    "encode_rows",
+    "is_frame",
+    "missing_rates",
+]
+
+
+def is_frame(X) -> bool:
+    """True for a pandas DataFrame (recognised without importing pandas)."""
+    return type(X).__name__ == "DataFrame" and (type(X).__module__ or "").startswith("pandas")
+
+
+def encode_rows(schema, X, *, unknown: str = "error") -> np.ndarray:
+    """Rows of a DataFrame as the model's matrix (see :meth:`TableSchema.encode`)."""
+    if not is_frame(X):
+        raise DataError(
+            "this model was fitted on a table; pass a pandas DataFrame with the columns "
+            f"{schema.feature_names}"
+        )
+    return schema.encode(X, unknown=unknown)
+
+
+def check_density_fits_table(density, schema, X: np.ndarray, density_name) -> None:
+    """Refuse a class density that cannot take this table, saying which one can.
+
+    Categorical columns need a density with a ``categories`` parameter (the copula);
+    missing cells need one whose :meth:`Density.accepts_missing` is True.
+    """
+    levels = {} if schema is None else schema.discrete_levels()
+    params = density.get_params(deep=False) if hasattr(density, "get_params") else {}
+    if levels and "categories" not in params:
+        names = ", ".join(repr(schema.feature_names[j]) for j in sorted(levels))
+        raise DataError(
+            f"density {density_name!r} takes numbers only, but the table has categorical "
+            f"columns ({names}); use density='copula' (the default for tables) or drop them"
+        )
+    accepts = getattr(density, "accepts_missing", None)
+    if np.isnan(X).any() and not (callable(accepts) and accepts()):
+        row, col = np.argwhere(np.isnan(X))[0]
+        column = schema.feature_names[col] if schema is not None else f"column {col}"
+        raise DataError(
+            f"density {density_name!r} needs complete rows, but row {row}, {column!r} is "
+            "empty; use density='copula' (the default for data with missing cells), which "
+            "marginalises missing cells, or drop or fill those rows"
+        )
+
+
+def missing_rates(X: np.ndarray, y_index: np.ndarray, n_classes: int) -> np.ndarray:
+    """Fraction of missing cells per class and column, shape (n_classes, n_features)."""
+    counts = np.bincount(y_index, minlength=n_classes).astype(float)
+    missing = np.zeros((n_classes, X.shape[1]))
+    np.add.at(missing, y_index, np.isnan(X))
+    return missing / np.maximum(counts, 1.0)[:, None]
+
+
+def add_missing_cells(X: np.ndarray, index: np.ndarray, rates: np.ndarray, rng) -> np.ndarray:
+    """Blank cells of generated rows at their class's observed rate (independently)."""
+    if not np.any(rates > 0):
+        return X
+    blank = rng.random(X.shape) < rates[index]
+    X = X.astype(np.float64, copy=False)
+    X[blank] = np.nan
+    return X
+
+
+def describe_classes(classes, rates: np.ndarray, names) -> list[str]:
+    """One line per class with missing cells: which columns and how often."""
+    lines = []
+    for k, label in enumerate(classes):
+        parts = [f"{names[j]} {rates[k, j]:.0%}" for j in np.flatnonzero(rates[k] > 0)]
+        if parts:
+            lines.append(f"{format_label(label)}: missing " + ", ".join(parts))
+    return lines

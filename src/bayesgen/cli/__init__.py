@@ -1,0 +1,20 @@
+"""The ``bayesgen`` command line: a thin layer over the public library.
+
+It parses options, calls the library, formats the output and turns library errors into clean
+messages.  Exit codes: 0 ok, 1 failed (bad data, bad model file, fitting failed), 2 usage
+error.  Data goes to stdout or to files; progress and warnings go to stderr, and progress is
+silent when stderr is not a terminal.
+
+One module per command group (:mod:`~bayesgen.cli.demo`, :mod:`~bayesgen.cli.fit`,
+:mod:`~bayesgen.cli.sample`, :mod:`~bayesgen.cli.plot`, :mod:`~bayesgen.cli.inspect`,
+:mod:`~bayesgen.cli.univariate` for ``sample-1d``, :mod:`~bayesgen.cli.check`,
+:mod:`~bayesgen.cli.inpaint`, :mod:`~bayesgen.cli.evaluate` for ``evaluate`` and
+``report``), each declaring its options beside its handler; :mod:`~bayesgen.cli.common`
+holds what they share and :mod:`~bayesgen.cli.app` the parser and :func:`main`.
+"""
+
+from bayesgen.cli.app import _flag_wording as _flag_wording
+from bayesgen.cli.app import build_parser, main
+from bayesgen.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
+
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "UsageError", "build_parser", "main"]

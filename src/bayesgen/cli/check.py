@@ -1,0 +1,84 @@
+"""``bayesgen check``: test the one-Gaussian-per-class assumption on a labelled data file."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from bayesgen.cli.common import (
+    EXIT_OK,
+    add_command,
+    label_column,
+    non_negative_int,
+    progress,
+    write_json,
+)
+
+__all__ = ["register"]
+
+
+def run(args) -> int:
+    """Print the verdict table; write the QQ plots and ``check.json`` to ``--out``."""
+    from bayesgen import io as bio
+    from bayesgen import plotting
+    from bayesgen.diagnostics import check_gaussian
+
+    data = bio.read_labelled(args.data, label_column=label_column(args.label_column))
+    progress(f"checking {len(np.unique(data.y))} classes of {data.X.shape[0]} rows ...")
+    result = check_gaussian(data.X, data.y, alpha=args.alpha)
+    print(
+        f"Gaussian-assumption check of {args.data} "
+        f"({data.X.shape[0]} rows, {data.X.shape[1]} features, alpha={args.alpha})"
+    )
+    print(result)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "check.json"]
+    if result.can_plot():
+        plotting.save_figure(result.plot(max_classes=args.max_plots), out / "qq_chi2.png")
+        written.insert(0, out / "qq_chi2.png")
+    else:
+        print(
+            "no QQ plot: every class has no more rows than features, so the distance test "
+            "cannot be run (more rows per class, or fewer features, would allow it)",
+            file=sys.stderr,
+        )
+    write_json(
+        out / "check.json",
+        {
+            "data": str(args.data),
+            "alpha": args.alpha,
+            "verdict": result.verdict,
+            "classes": result.as_dicts(),
+        },
+    )
+    print("wrote " + " and ".join(str(w) for w in written), file=sys.stderr)
+    return EXIT_OK
+
+
+def register(subparsers) -> None:
+    """Add ``check`` and its options."""
+    p = add_command(
+        subparsers,
+        "check",
+        run,
+        "Check the one-Gaussian-per-class assumption: Mahalanobis distances vs "
+        "chi-squared, marginal normality, effective rank, constant features.",
+        "bayesgen check train.csv --out check-out",
+    )
+    p.add_argument("data", help="labelled data file (CSV, Parquet, NPZ, IDX, image folder)")
+    p.add_argument("--label-column", help="label column name or index")
+    p.add_argument("--alpha", type=float, default=0.05, help="test level (default: 0.05)")
+    p.add_argument(
+        "--max-plots",
+        type=non_negative_int,
+        default=10,
+        help="QQ plots for at most this many classes (default: 10)",
+    )
+    p.add_argument(
+        "--out",
+        default="bayesgen-check",
+        help="folder for qq_chi2.png and check.json (default: %(default)s)",
+    )

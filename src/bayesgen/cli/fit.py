@@ -1,0 +1,154 @@
+"""``bayesgen fit``: fit a Bayes classifier to a labelled data file and save it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bayesgen import BayesClassifier
+from bayesgen.cli.common import (
+    EXIT_OK,
+    ProgressBar,
+    UsageError,
+    add_command,
+    label_column,
+    non_negative_float,
+    non_negative_int,
+    parse_shrinkage,
+    positive_int,
+    progress,
+)
+
+__all__ = ["register"]
+
+_STREAM_BYTES = 256 * 2**20  # files larger than this are fitted in chunks by default
+_STREAMABLE = {".csv", ".tsv", ".gz", ".parquet", ".pq", ".npz", ".idx", ".ubyte"}
+
+
+def _should_stream(args, statistics_kind: str | None) -> bool:
+    """Whether to read ``args.data`` in chunks: ``--stream``, the file's size and type, and
+    whether the density is fitted from sufficient statistics (``statistics_kind``)."""
+    path = Path(args.data)
+    if args.stream == "never" or path.is_dir():
+        return False
+    gaussian = statistics_kind is not None
+    if args.stream == "always":
+        if not gaussian:
+            raise UsageError(
+                f"--stream always needs a Gaussian density (gaussian, diag, tied); "
+                f"{args.density!r} is fitted from all rows at once"
+            )
+        return True
+    suffixes = {s.lower() for s in path.suffixes}
+    return (
+        gaussian
+        and bool(suffixes & _STREAMABLE)
+        and path.is_file()
+        and path.stat().st_size > _STREAM_BYTES
+    )
+
+
+def _fit_streamed(model, args, column):
+    """Fit from chunks of the file; returns the source's metadata and the rows read."""
+    from bayesgen import streaming
+
+    last = {}
+    bar = ProgressBar(f"fitting {args.data}")
+
+    def on_progress(p):
+        last["p"] = p  # the final report carries the source's metadata
+        bar(p)
+
+    streaming.fit_file(
+        model, args.data, chunk_rows=args.chunk_rows, label_column=column, progress=on_progress
+    )
+    return last["p"].like, last["p"].rows
+
+
+def _fit_in_memory(model, args, column):
+    """Read the whole file and fit; returns the data (with its metadata) and its rows."""
+    from bayesgen import io as bio
+
+    progress(f"reading {args.data} ...")
+    like = bio.read_labelled(args.data, label_column=column)
+    progress(f"fitting {args.density} densities to {like.X.shape[0]} rows ...")
+    model.fit(like.X, like.y)
+    return like, like.X.shape[0]
+
+
+def run(args) -> int:
+    """Fit, then save the model with what is known about the data as its metadata."""
+    model = BayesClassifier(
+        args.density, reg_covar=args.reg_covar, shrinkage=args.shrinkage, random_state=args.seed
+    )
+    column = label_column(args.label_column)
+    # asked before anything is read, so a bad --density fails at once
+    kind = model.statistics_kind()
+    if _should_stream(args, kind):
+        like, n_rows = _fit_streamed(model, args, column)
+    else:
+        like, n_rows = _fit_in_memory(model, args, column)
+    metadata = {
+        "source": str(args.data),
+        "source_format": like.source_format,
+        "image_shape": list(like.image_shape) if like.image_shape else None,
+        "pixel_scale": like.pixel_scale,
+        "feature_names": list(like.feature_names) if like.feature_names is not None else None,
+        "label_column": like.label_column,
+        "n_rows": int(n_rows),
+    }
+    model.save(args.output, metadata=metadata)
+    print(
+        f"fitted {len(model.classes_)} classes on {n_rows} rows x "
+        f"{model.n_features_in_} features; wrote {args.output}"
+    )
+    return EXIT_OK
+
+
+def register(subparsers) -> None:
+    """Add ``fit`` and its options."""
+    p = add_command(
+        subparsers,
+        "fit",
+        run,
+        "Fit a Bayes classifier to a labelled data file.",
+        "bayesgen fit train.csv --density gaussian --reg-covar 0.03 -o model.bgm",
+    )
+    p.add_argument("data", help="CSV, Parquet, NPZ, MNIST IDX file or a folder of images")
+    p.add_argument(
+        "--label-column", help="label column name or index (default: 'label', else the first)"
+    )
+    p.add_argument(
+        "--density",
+        default="gaussian",
+        help="class density NAME[:SIZE][+TRANSFORM]: NAME one of gaussian, diag, tied, "
+        "lowrank, fa, mixture, diagmix, mfa, mppca, copula, mfacopula, auto; SIZE e.g. 20 or "
+        "20x30 (components x rank); TRANSFORM logit, glogit or deq for pixel data, e.g. "
+        "mppca:20x30+glogit (default: %(default)s)",
+    )
+    p.add_argument(
+        "--reg-covar",
+        type=non_negative_float,
+        default=1e-6,
+        help="ridge added to covariance diagonals (default: %(default)s)",
+    )
+    p.add_argument(
+        "--shrinkage",
+        type=parse_shrinkage,
+        default=None,
+        help="covariance shrinkage: none, auto (Ledoit-Wolf) or a number in [0, 1]",
+    )
+    p.add_argument("--seed", type=non_negative_int, default=None, help="seed for fitting")
+    p.add_argument(
+        "--stream",
+        choices=["auto", "always", "never"],
+        default="auto",
+        help="read the file in chunks (bounded memory; Gaussian densities only); "
+        "auto streams files over 256 MB (default: %(default)s)",
+    )
+    p.add_argument(
+        "--chunk-rows",
+        type=positive_int,
+        default=20_000,
+        help="rows per chunk when streaming (default: %(default)s)",
+    )
+    p.add_argument("-o", "--output", required=True, help="model file to write")

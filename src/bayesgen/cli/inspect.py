@@ -1,0 +1,86 @@
+"""``bayesgen inspect``: a model's classes, priors, density family and size."""
+
+from __future__ import annotations
+
+from bayesgen.base.validation import label_text
+from bayesgen.cli.common import EXIT_OK, add_command, image_shape_of, load_model, to_json
+
+__all__ = ["register"]
+
+
+def _describe(args, model, metadata) -> dict:
+    """Everything ``inspect`` shows, as plain data (the ``--json`` output)."""
+    density = model.density if isinstance(model.density, str) else type(model.density).__name__
+    classes = []
+    for c, p, n, d in zip(
+        model.classes_, model.class_prior_, model.class_count_, model.densities_, strict=True
+    ):
+        entry = {"label": label_text(c), "prior": float(p), "count": float(n)}
+        entry["density"] = type(d).__name__
+        if hasattr(d, "selection_"):  # AutoDensity records what it chose
+            entry["selection"] = d.selection_
+        classes.append(entry)
+    return {
+        "file": args.model,
+        "density": density,
+        "reg_covar": model.reg_covar,
+        "shrinkage": model.shrinkage,
+        "n_features": int(model.n_features_in_),
+        "n_classes": int(len(model.classes_)),
+        "n_parameters": int(model.n_parameters()),
+        "classes": classes,
+        "data": metadata,
+    }
+
+
+def _print_text(args, model, metadata, info: dict) -> None:
+    """The human-readable listing."""
+    shape = image_shape_of(metadata)
+    print(f"model file:   {args.model}")
+    print(
+        f"density:      {info['density']} (reg_covar={model.reg_covar}, "
+        f"shrinkage={model.shrinkage})"
+    )
+    print(
+        f"features:     {model.n_features_in_}"
+        + (f" (images {'x'.join(map(str, shape))})" if shape else "")
+    )
+    print(f"parameters:   {model.n_parameters():,}")
+    print(f"classes:      {len(model.classes_)}")
+    print(f"  {'label':<12} {'prior':>8} {'rows':>8}  density")
+    for entry in info["classes"]:
+        print(
+            f"  {entry['label']:<12} {entry['prior']:>8.4f} {entry['count']:>8.0f}  "
+            f"{entry['density']}"
+        )
+    for label, density in zip(model.classes_, model.densities_, strict=True):
+        if hasattr(density, "selection_table"):
+            print(f"  density chosen for class {label_text(label)} (* = chosen):")
+            for line in density.selection_table().splitlines():
+                print(f"      {line}")
+    if metadata.get("source"):
+        print(f"fitted on:    {metadata['source']} ({metadata.get('n_rows', '?')} rows)")
+
+
+def run(args) -> int:
+    """Print the model's description as text, or as JSON with ``--json``."""
+    model, metadata = load_model(args.model)
+    info = _describe(args, model, metadata)
+    if args.json:
+        print(to_json(info))
+    else:
+        _print_text(args, model, metadata, info)
+    return EXIT_OK
+
+
+def register(subparsers) -> None:
+    """Add ``inspect`` and its options."""
+    p = add_command(
+        subparsers,
+        "inspect",
+        run,
+        "Show a model's classes, priors, family and size.",
+        "bayesgen inspect model.bgm",
+    )
+    p.add_argument("model")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")

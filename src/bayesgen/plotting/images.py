@@ -1,0 +1,245 @@
+"""Figures of generated images: samples beside class means, and labelled sample grids.
+
+Images are drawn with a fixed grey range ``[vmin, vmax]`` shared by every tile (values
+outside clip to black or white) rather than auto-contrast per tile, so tiles can be compared
+at a glance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from bayesgen.base.errors import DataError, NotFittedError
+from bayesgen.base.rng import check_random_state
+from bayesgen.base.validation import as_float_matrix, check_image_shape, label_text
+from bayesgen.plotting.canvas import (
+    bare_axes,
+    check_positive_int,
+    check_range,
+    new_figure,
+    show_image,
+)
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from matplotlib.figure import Figure
+
+__all__ = ["plot_model_means", "plot_sample_grid", "plot_samples_vs_means"]
+
+
+def _samples_and_means(samples: Any, means: Any, labels: list) -> tuple[np.ndarray, np.ndarray]:
+    """``samples`` as (n_classes, n_per_class, n_features) and ``means`` as (n_classes,
+    n_features), checked against each other and against ``labels``."""
+    samples_arr = np.asarray(samples, dtype=np.float64)
+    if samples_arr.ndim == 2:
+        samples_arr = samples_arr[:, np.newaxis, :]
+    if samples_arr.ndim != 3:
+        raise DataError(
+            "samples must have shape (n_classes, n_features) or "
+            f"(n_classes, n_per_class, n_features); got {samples_arr.shape}."
+        )
+    means_arr = as_float_matrix(means, "means", promote_1d=True, require_finite=False)
+    n_classes, n_per_class, n_features = samples_arr.shape
+    if means_arr.shape != (n_classes, n_features) or len(labels) != n_classes:
+        raise DataError(
+            f"samples ({n_classes} classes, {n_features} features), means {means_arr.shape} "
+            f"and labels ({len(labels)}) disagree; give one row of means and one label per "
+            "class."
+        )
+    if n_classes == 0 or n_per_class == 0:
+        raise DataError("nothing to plot: samples has no classes or no samples per class.")
+    return samples_arr, means_arr
+
+
+def plot_samples_vs_means(
+    samples: Any,
+    means: Any,
+    labels: Sequence[Any],
+    image_shape: Sequence[int],
+    *,
+    vmin: float = 0.0,
+    vmax: float = 1.0,
+    cmap: str = "gray",
+    title: str | None = None,
+) -> Figure:
+    """One generated sample next to the class mean, a row per class, in one figure.
+
+    Parameters
+    ----------
+    samples : array_like of shape (n_classes, n_features) or (n_classes, n_per_class, n_features)
+        Generated rows for every class (several per class give several "Sample" columns).
+    means : array_like of shape (n_classes, n_features)
+        Class means E[x | y].
+    labels : sequence of length n_classes
+        Class labels, written as row titles.
+    image_shape : tuple of int
+        Shape each row is reshaped to, e.g. ``(28, 28)``.
+    vmin, vmax : float, default 0 and 1
+        Fixed grey range shared by all tiles.
+    cmap : str, default "gray"
+        Colormap for grey-level images.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ``n_classes`` rows by ``n_per_class + 1`` columns of axes, titled "Sample" (or
+        "Sample 1", ...) and "Mean" on the first row.
+    """
+    labels = list(labels)
+    samples_arr, means_arr = _samples_and_means(samples, means, labels)
+    n_classes, n_per_class, n_features = samples_arr.shape
+    shape = check_image_shape(image_shape, n_features)
+    vmin, vmax = check_range(vmin, vmax)
+
+    n_cols = n_per_class + 1
+    fig = new_figure((1.5 * n_cols + 0.6, 1.5 * n_classes + (0.7 if title else 0.4)))
+    axes = fig.subplots(n_classes, n_cols, squeeze=False)
+    col_titles = ["Sample"] if n_per_class == 1 else [f"Sample {j + 1}" for j in range(n_per_class)]
+    col_titles.append("Mean")
+    for i in range(n_classes):
+        for j in range(n_cols):
+            ax = axes[i, j]
+            row = samples_arr[i, j] if j < n_per_class else means_arr[i]
+            show_image(ax, row, shape, vmin, vmax, cmap)
+            bare_axes(ax)
+            if i == 0:
+                ax.set_title(col_titles[j], fontsize=10)
+        axes[i, 0].set_ylabel(
+            label_text(labels[i]), rotation=0, fontsize=11, labelpad=14, va="center"
+        )
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_model_means(
+    model: Any,
+    image_shape: Sequence[int],
+    random_state: Any = None,
+    n_per_class: int = 1,
+    *,
+    vmin: float = 0.0,
+    vmax: float = 1.0,
+    cmap: str = "gray",
+    title: str | None = None,
+) -> Figure:
+    """Draw samples of every class from a fitted model and show them next to the means.
+
+    Parameters
+    ----------
+    model : fitted bayesgen.BayesClassifier (or any object with ``classes_``,
+            ``sample(n, y=label, random_state=...) -> (X, y)`` and ``class_means()``)
+    image_shape : tuple of int
+        Shape each row is reshaped to, e.g. ``(28, 28)``.
+    random_state : None, int or numpy.random.Generator, optional
+        Same seed, same figure.
+    n_per_class : int, default 1
+        Samples drawn per class (one "Sample" column each).
+    vmin, vmax, cmap, title
+        As in :func:`plot_samples_vs_means`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    classes = getattr(model, "classes_", None)
+    if classes is None:
+        raise NotFittedError(
+            f"{type(model).__name__} is not fitted (it has no classes_); call fit(X, y) "
+            "before plotting its samples."
+        )
+    n_per_class = check_positive_int(n_per_class, "n_per_class")
+    rng = check_random_state(random_state)
+    samples = []
+    for label in classes:
+        X, _ = model.sample(n_per_class, y=label, random_state=rng)
+        samples.append(np.asarray(X, dtype=np.float64))
+    return plot_samples_vs_means(
+        np.stack(samples),
+        model.class_means(),
+        list(classes),
+        image_shape,
+        vmin=vmin,
+        vmax=vmax,
+        cmap=cmap,
+        title=title,
+    )
+
+
+def plot_sample_grid(
+    X: Any,
+    y: Any,
+    image_shape: Sequence[int] | None,
+    *,
+    n_rows: int = 10,
+    n_cols: int = 4,
+    vmin: float = 0.0,
+    vmax: float = 1.0,
+    title: str | None = None,
+    cmap: str = "gray",
+) -> Figure:
+    """Labelled grid of image samples (the tutorial's 10 x 4 figure).
+
+    The first ``n_rows * n_cols`` rows of ``X`` are drawn in order, left to right and top to
+    bottom, each titled with its label; unused cells stay blank.  All tiles share the fixed
+    grey range ``[vmin, vmax]`` (no per-tile auto-contrast).
+
+    Parameters
+    ----------
+    X : array_like of shape (n_samples, n_features)
+    y : array_like of shape (n_samples,) or None
+        Labels written above the tiles; None draws no labels.
+    image_shape : tuple of int or None
+        Shape each row is reshaped to, e.g. ``(28, 28)``.  None (tabular data) raises a
+        ValueError: use :func:`~bayesgen.plotting.plot_feature_pairs` for non-image data.
+    n_rows, n_cols : int, default 10 and 4
+        Grid size.
+    vmin, vmax : float, default 0 and 1
+        Fixed grey range shared by every tile.
+    title : str, optional
+        Figure title.
+    cmap : str, default "gray"
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        With ``n_rows * n_cols`` axes, all with their axis turned off.
+    """
+    if image_shape is None:
+        raise ValueError(
+            "plot_sample_grid draws images and needs image_shape (e.g. (28, 28)); for "
+            "tabular (non-image) data use plot_feature_pairs(X_real, X_generated) instead."
+        )
+    X_arr = as_float_matrix(X, "X", promote_1d=True, require_finite=False)
+    if X_arr.shape[0] == 0:
+        raise DataError("X has no rows; nothing to plot.")
+    labels = None
+    if y is not None:
+        labels = np.asarray(y).reshape(-1)
+        if labels.shape[0] != X_arr.shape[0]:
+            raise DataError(
+                f"X has {X_arr.shape[0]} rows but y has {labels.shape[0]} labels; give one "
+                "label per row (or y=None)."
+            )
+    shape = check_image_shape(image_shape, X_arr.shape[1])
+    n_rows = check_positive_int(n_rows, "n_rows")
+    n_cols = check_positive_int(n_cols, "n_cols")
+    vmin, vmax = check_range(vmin, vmax)
+
+    fig = new_figure((1.3 * n_cols + 0.2, 1.45 * n_rows + (0.5 if title else 0.1)))
+    axes = fig.subplots(n_rows, n_cols, squeeze=False)
+    n_show = min(X_arr.shape[0], n_rows * n_cols)
+    for idx, ax in enumerate(axes.ravel()):
+        ax.set_axis_off()
+        if idx >= n_show:
+            continue
+        show_image(ax, X_arr[idx], shape, vmin, vmax, cmap)
+        if labels is not None:
+            ax.set_title(label_text(labels[idx]), fontsize=9, pad=2)
+    if title:
+        fig.suptitle(title)
+    return fig
