@@ -15,7 +15,7 @@ Importing bayesgen loads neither the command line nor matplotlib.
 from bayesgen import conditional, diagnostics, streaming  # noqa: E402  (light modules)
 from bayesgen.base.errors import BayesgenError, DataError, FitError, ModelFileError, NotFittedError
 from bayesgen.base.version import __version__
-from bayesgen.classifier import BayesClassifier, load
+from bayesgen.classifier import BayesClassifier, load, read_metadata
 from bayesgen.densities.copula import GaussianCopulaDensity
 from bayesgen.densities.factor import FactorAnalysisDensity
 from bayesgen.densities.gaussian import GaussianDensity
@@ -42,5 +42,6 @@ __all__ = [
     "conditional",
     "diagnostics",
     "load",
+    "read_metadata",
     "streaming",
 ]

@@ -19,7 +19,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from bayesgen.base.errors import DataError, FitError, ModelFileError, NotFittedError
-from bayesgen.base.persist import load_object, persistable
+from bayesgen.base.persist import load_object, persistable, read_manifest
 from bayesgen.base.rng import check_random_state
 from bayesgen.base.validation import (
     check_finite,
@@ -45,7 +45,7 @@ from bayesgen.kernels.class_stats import class_stats, stats_are_finite
 from bayesgen.kernels.stats import GaussianStats
 from bayesgen.kernels.streams import block_generator, default_block_size, rechunk, seed_sequence
 
-__all__ = ["BayesClassifier", "default_block_size", "load"]
+__all__ = ["BayesClassifier", "default_block_size", "load", "read_metadata"]
 
 
 _ROW_BLOCK_ELEMENTS = 2**23  # rows per block when scoring: bounded memory, BLAS-sized work
@@ -884,3 +884,23 @@ def load(path) -> BayesClassifier | Density:
     if not isinstance(obj, (BayesClassifier, Density)):
         raise ModelFileError(f"{str(path)!r} does not hold a bayesgen model")
     return obj
+
+
+def read_metadata(path) -> dict:
+    """The metadata a model file was saved with (``save(..., metadata=...)``; for models
+    written by ``bayesgen fit``: the data's image shape, pixel scale, source format and
+    feature names).  Reads only the JSON manifest; never executes code from the file.
+
+    Raises
+    ------
+    ModelFileError
+        A damaged file, or one that is not a bayesgen model file.
+    FileNotFoundError
+        No file at ``path``.
+    """
+    manifest, archive = read_manifest(path)
+    archive.close()
+    metadata = manifest.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise ModelFileError(f"{str(path)!r} has malformed metadata")
+    return metadata

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bayesgen import BayesClassifier, BayesgenError, load
+from bayesgen import BayesClassifier, BayesgenError, load, read_metadata
 
 __all__ = [
     "EXIT_FAILED",
@@ -201,8 +201,6 @@ def load_model(path: str) -> tuple[BayesClassifier, dict]:
     BayesgenError
         The file holds a density, not a classifier.
     """
-    from bayesgen.base.persist import read_manifest
-
     if not Path(path).exists():
         raise FileNotFoundError(
             f"model file {path!r} does not exist; create one with `bayesgen fit DATA -o {path}`"
@@ -210,10 +208,7 @@ def load_model(path: str) -> tuple[BayesClassifier, dict]:
     model = load(path)
     if not isinstance(model, BayesClassifier):
         raise BayesgenError(f"{path!r} holds a {type(model).__name__}, not a BayesClassifier")
-    # bayesgen.load returns the model only; the data metadata lives in the manifest
-    manifest, archive = read_manifest(path)
-    archive.close()
-    return model, manifest.get("metadata", {})
+    return model, read_metadata(path)
 
 
 def image_shape_of(metadata: dict) -> tuple[int, ...] | None:
