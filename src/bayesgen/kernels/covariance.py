@@ -149,8 +149,8 @@ def _potrf_lower_inplace(matrix: np.ndarray) -> np.ndarray:
     if matrix.shape[0] == 0:
         return matrix
     (potrf,) = linalg.get_lapack_funcs(("potrf",), (matrix,))
-    # OpenBLAS's threaded potrf loses to one thread below ~1000 features (2.6 ms against
-    # 5.6 ms at 575 on 2 cores; even at 1200, 21 ms against 18 ms)
+    # OpenBLAS's threaded potrf loses to one thread below ~1000 features (thread start-up
+    # and synchronisation outweigh the work; measured in benchmarks/README.md)
     limit = one_blas_thread() if matrix.shape[0] < _THREADED_POTRF_MIN else nullcontext()
     with limit:
         factor, info = potrf(matrix.T, lower=0, clean=1, overwrite_a=1)

@@ -85,8 +85,8 @@ def draw_location_scale(X: np.ndarray, jobs) -> None:
             rows, mean, covariance, _ = jobs[j]
             m = b - a
             flat = scratch[: m * covariance.latent_dim]
-            # SFC64: numpy's fastest bit generator here (standard normals 8.1 ns against
-            # PCG64's 9.5 ns on the machine of benchmarks/README.md), of the same quality
+            # SFC64: numpy's fastest bit generator for standard normals (benchmarks/README.md),
+            # of the same statistical quality as PCG64
             np.random.Generator(np.random.SFC64(seed.tolist())).standard_normal(
                 dtype=X.dtype, out=flat
             )
