@@ -51,6 +51,14 @@ __all__ = ["BayesClassifier", "default_block_size", "load", "read_metadata"]
 _ROW_BLOCK_ELEMENTS = 2**23  # rows per block when scoring: bounded memory, BLAS-sized work
 
 
+def _plain_labels(y: np.ndarray) -> np.ndarray:
+    """Text labels as a numpy string array (a pandas column of text arrives as objects,
+    which model files cannot hold); other labels unchanged."""
+    if y.dtype == object and all(isinstance(v, str) for v in y):
+        return y.astype(str)
+    return y
+
+
 def _statistics_kind(density) -> str | None:
     """:meth:`Density.statistics_kind`; None for densities from other libraries."""
     return density.statistics_kind() if isinstance(density, Density) else None
@@ -159,7 +167,8 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         schema = getattr(self, "schema_", None)
         levels = {} if schema is None else schema.discrete_levels()
         if levels and "categories" in density.get_params(deep=False):
-            density.set_params(categories=levels)
+            # text keys: parameters are saved in model files as JSON
+            density.set_params(categories={str(j): k for j, k in levels.items()})
         return density
 
     def _density_name(self):
@@ -208,7 +217,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         if finite:
             check_finite(X)
         check_classification_targets(y)
-        return X, y
+        return X, _plain_labels(y)
 
     def fit(self, X, y):
         """Fit p(x | y) for every class and the prior p(y).
@@ -273,11 +282,15 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _encode_training_table(self, X):
-        """A DataFrame becomes the model's matrix and fixes ``schema_``; arrays pass."""
+        """A table (a DataFrame with text, category, boolean or date columns, or with
+        missing cells) becomes the model's matrix and fixes ``schema_``; others pass."""
         self.schema_ = None
         if not is_frame(X):
             return X
-        from bayesgen.tables import TableSchema
+        from bayesgen.tables import TableSchema, is_table
+
+        if not is_table(X):  # all numbers, no gaps: scikit-learn's usual DataFrame handling
+            return X
 
         kinds = dict(self.column_types or {})
         drop = [name for name, kind in kinds.items() if kind == "drop"]

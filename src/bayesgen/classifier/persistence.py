@@ -11,7 +11,7 @@ __all__ = ["classifier_from_state"]
 
 
 def _check_params(params: dict) -> None:
-    if not isinstance(params.get("density"), (str, Density)):
+    if params.get("density") is not None and not isinstance(params["density"], (str, Density)):
         raise ValueError("density parameter must be a name or a density")
     value = params.get("reg_covar")
     if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:

@@ -419,8 +419,8 @@ class GaussianCopulaDensity(Density):
         ``log p(x) = sum_j log f_j(x_j) + log g(s) - sum_j log phi(s_j)``: the marginals stay
         exact (on the training data) while the dependence can be non-Gaussian, e.g. several
         clusters.  With ``g = N(0, R)`` this is the Gaussian copula again.
-    categories : dict of {int: int}, optional
-        Features that hold category codes ``0 .. K-1`` (a table's text columns, coded by
+    categories : dict of {int or str: int}, optional
+        Features (indices, or their text form) that hold category codes ``0 .. K-1`` (a table's text columns, coded by
         :class:`bayesgen.tables.TableSchema`), with their ``K``.  Each category is one cell
         of the marginal, i.e. an interval of the latent normal score: the exact treatment
         of a discrete margin.  The latent order of the codes is the schema's category order,

@@ -1,0 +1,178 @@
+"""Per-column encoding to float64 and decoding back to the training dtype."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from bayesgen.base.errors import DataError
+from bayesgen.tables.dates import decode_datetime, encode_datetime
+from bayesgen.tables.spec import (
+    ColumnSpec,
+    dtype_family,
+    nullable_dtype,
+    plain_value,
+    restore_dtype,
+)
+
+__all__ = ["decode_column", "encode_column"]
+
+#: decoded whole numbers stay within +-2**53, where float64 holds every integer exactly
+_MAX_EXACT = 2.0**53
+#: beyond this magnitude rounding to decimals is meaningless (and 10**d scaling overflows)
+_ROUND_LIMIT = 1e15
+_PREVIEW = 10
+
+
+def encode_column(spec: ColumnSpec, series: pd.Series, unknown: str) -> np.ndarray:
+    """One column as float64 values, NaN for missing cells (see ``TableSchema.encode``)."""
+    if spec.kind == "categorical":
+        return _encode_categorical(spec, series, unknown)
+    if spec.kind == "datetime":
+        return encode_datetime(spec, series)
+    return _encode_number(spec, series)
+
+
+def decode_column(spec: ColumnSpec, x: np.ndarray) -> pd.Series:
+    """One column from float64 values back to the training dtype (see ``TableSchema.decode``)."""
+    if spec.kind == "categorical":
+        return _decode_categorical(spec, x)
+    if spec.kind == "datetime":
+        return decode_datetime(spec, x)
+    return _decode_number(spec, x)
+
+
+def _preview(categories: list) -> str:
+    shown = ", ".join(repr(c) for c in categories[:_PREVIEW])
+    more = f" and {len(categories) - _PREVIEW} more" if len(categories) > _PREVIEW else ""
+    return f"[{shown}{more}]"
+
+
+def _encode_categorical(spec: ColumnSpec, series: pd.Series, unknown: str) -> np.ndarray:
+    missing = series.isna().to_numpy()
+    filled = series.to_numpy(dtype=object)[~missing]
+    # an object index matches by value across types (2007 == 2007.0, np.str_ == str)
+    codes = pd.Index(spec.categories, dtype=object).get_indexer(filled).astype(np.float64)
+    unseen = codes < 0
+    if unseen.any() and unknown == "error":
+        row = int(np.flatnonzero(~missing)[np.flatnonzero(unseen)[0]])
+        value = plain_value(filled[unseen][0])
+        raise DataError(
+            f"column {spec.name!r}: row {row} holds {value!r}, a category not "
+            f"seen in training; known categories: {_preview(spec.categories)}. Fix the cell, "
+            "or pass unknown='missing' to treat unseen categories as missing cells."
+        )
+    codes[unseen] = np.nan
+    out = np.full(len(series), np.nan)
+    out[~missing] = codes
+    return out
+
+
+def _encode_number(spec: ColumnSpec, series: pd.Series) -> np.ndarray:
+    missing = series.isna().to_numpy()
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        out = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        out = np.full(len(series), np.nan)
+        filled = pd.Series(series.to_numpy(dtype=object)[~missing], dtype=object)
+        out[~missing] = pd.to_numeric(filled, errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan
+        )
+    bad = ~np.isfinite(out) & ~missing
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        value = plain_value(series.iloc[row])
+        raise DataError(
+            f"column {spec.name!r}: row {row} holds {value!r}, which is not a "
+            "finite number. Fix the cell or make it a missing value."
+        )
+    return out
+
+
+def _codes(x: np.ndarray, missing: np.ndarray, n_categories: int) -> np.ndarray:
+    """Nearest valid code of each value (clipped to 0..K-1); 0 where missing."""
+    return np.clip(np.rint(np.where(missing, 0.0, x)), 0, n_categories - 1).astype(np.int64)
+
+
+def _decode_categorical(spec: ColumnSpec, x: np.ndarray) -> pd.Series:
+    missing = np.isnan(x)
+    codes = _codes(x, missing, len(spec.categories))
+    family = dtype_family(spec.dtype)
+    if family == "category":
+        codes[missing] = -1
+        dtype = pd.CategoricalDtype(spec.categories, ordered=spec.ordered)
+        return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype))
+    if family == "bool" and not missing.any():
+        return pd.Series(codes.astype(bool), dtype=spec.dtype)
+    values = np.empty(len(spec.categories), dtype=object)
+    values[:] = spec.categories
+    values = values[codes]
+    values[missing] = np.nan
+    return _with_dtype(values, spec.dtype, missing)
+
+
+def _with_dtype(values: np.ndarray, dtype: str, missing: np.ndarray) -> pd.Series:
+    """``values`` as a series of ``dtype``, or of its nullable form when a cell is missing."""
+    if missing.any():
+        dtype = nullable_dtype(dtype)
+    if dtype_family(dtype) == "bool" and missing.any():
+        values = pd.array(list(values), dtype="boolean")  # NaN -> <NA>
+    return pd.Series(values, dtype=restore_dtype(dtype))
+
+
+def _value_range(spec: ColumnSpec) -> tuple[float, float]:
+    """Where decoded numbers may lie: the bounds, within what the dtype holds."""
+    family = dtype_family(spec.dtype)
+    if family == "integer" or spec.kind == "integer":
+        lo, hi = -_MAX_EXACT, _MAX_EXACT
+        if family == "integer":
+            info = np.iinfo(np.dtype(spec.dtype.lower()))
+            lo, hi = max(lo, info.min), min(hi, info.max)
+    elif family == "float" and spec.dtype.lower() in ("float16", "float32"):
+        big = float(np.finfo(np.dtype(spec.dtype.lower())).max)
+        lo, hi = -big, big
+    else:
+        big = float(np.finfo(np.float64).max)
+        lo, hi = -big, big
+    if spec.bounds is not None:
+        lo, hi = max(lo, spec.bounds[0]), min(hi, spec.bounds[1])
+    return float(lo), float(hi)
+
+
+def _round(spec: ColumnSpec, values: np.ndarray) -> np.ndarray:
+    if spec.kind == "integer":
+        return np.rint(values)
+    if spec.decimals is None:
+        return values
+    small = np.abs(values) < _ROUND_LIMIT
+    return np.where(small, np.round(np.where(small, values, 0.0), spec.decimals), values)
+
+
+def _decode_number(spec: ColumnSpec, x: np.ndarray) -> pd.Series:
+    missing = np.isnan(x)
+    lo, hi = _value_range(spec)
+    values = _round(spec, np.clip(np.where(missing, 0.0, x), lo, hi))
+    # rounding can step just past a bound that is not itself round: clip once more
+    values = np.clip(values, lo, hi)
+    family = dtype_family(spec.dtype)
+    if family == "text":
+        return _numbers_as_objects(spec, values, missing)
+    if family == "integer":
+        if not missing.any():
+            return pd.Series(values.astype(spec.dtype.lower()), dtype=spec.dtype)
+        return pd.Series(np.where(missing, np.nan, values), dtype=nullable_dtype(spec.dtype))
+    return pd.Series(np.where(missing, np.nan, values), dtype=spec.dtype)
+
+
+def _numbers_as_objects(spec: ColumnSpec, values: np.ndarray, missing: np.ndarray):
+    """Numbers for a column whose dtype is text: text when the cells were text."""
+    if spec.kind == "integer":
+        numbers = values.astype(np.int64)
+        cells = numbers.astype(str) if spec.number_text else numbers
+    elif spec.number_text and spec.decimals is not None:
+        cells = np.char.mod(f"%.{spec.decimals}f", values)
+    else:
+        cells = values.astype(str) if spec.number_text else values
+    out = cells.astype(object)
+    out[missing] = np.nan
+    return pd.Series(out, dtype=restore_dtype(spec.dtype))

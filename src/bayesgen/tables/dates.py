@@ -1,0 +1,141 @@
+"""Datetime columns: finding a text column's format, encoding to numbers, decoding back.
+
+A datetime is encoded as a count of its unit since 1970-01-01 00:00 UTC: days (``"D"``)
+when every training value is midnight, else seconds (``"s"``, or ``"ms"``/``"us"`` when
+the training values have fractions of a second).  Time-zone aware columns encode the UTC
+instant and decode into the original zone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from bayesgen.base.errors import DataError
+from bayesgen.tables.spec import (
+    DATETIME_FORMATS,
+    DATETIME_UNITS,
+    ColumnSpec,
+    dtype_family,
+    plain_value,
+    restore_dtype,
+)
+
+__all__ = ["choose_unit", "decode_datetime", "encode_datetime", "find_format", "microseconds"]
+
+_PROBE = 20
+#: the range decoded datetimes are clipped to (microseconds since the epoch): years
+#: 1..9999 in general, the narrower range of nanosecond timestamps for ns columns
+_US_RANGE = (
+    int(np.datetime64("0001-01-01T00:00:00", "us").astype(np.int64)),
+    int(np.datetime64("9999-12-31T23:59:59.999999", "us").astype(np.int64)),
+)
+_NS_RANGE = (pd.Timestamp.min.value // 1000 + 1, pd.Timestamp.max.value // 1000)
+
+
+def parse_text(values: pd.Series, fmt: str) -> pd.Series:
+    """``values`` parsed with ``fmt``; NaT where a value does not match it."""
+    return pd.to_datetime(values, format=fmt, errors="coerce")
+
+
+def find_format(texts: pd.Series) -> str | None:
+    """The format of :data:`DATETIME_FORMATS` that parses most of ``texts`` (distinct strings).
+
+    Among formats parsing the same share, one that writes every value back unchanged
+    wins, then the earlier one.  None when no format parses half of the first few values.
+    """
+    probe = texts.iloc[:_PROBE]
+    best, best_key = None, (0.0, False)
+    for fmt in DATETIME_FORMATS:
+        if parse_text(probe, fmt).notna().mean() < 0.5:
+            continue  # cheap rejection keeps free-text columns fast
+        parsed = parse_text(texts, fmt)
+        share = float(parsed.notna().mean())
+        exact = share == 1.0 and bool((parsed.dt.strftime(fmt) == texts).all())
+        if (share, exact) > best_key:
+            best, best_key = fmt, (share, exact)
+    return best
+
+
+def microseconds(series: pd.Series) -> np.ndarray:
+    """Microseconds since the epoch (UTC) of a datetime64 series; missing cells hold 0."""
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+    missing = series.isna().to_numpy()
+    us = series.astype("datetime64[us]").to_numpy().view(np.int64).copy()
+    us[missing] = 0
+    return us
+
+
+def choose_unit(us: np.ndarray) -> str:
+    """The coarsest unit that represents every value of ``us`` exactly."""
+    for unit in ("D", "s", "ms"):
+        if np.all(us % DATETIME_UNITS[unit] == 0):
+            return unit
+    return "us"
+
+
+def _bad_date(name: str, row: int, value, fmt: str | None) -> DataError:
+    expected = f"the format {fmt!r} seen in training" if fmt else "an ISO 8601 date"
+    return DataError(
+        f"column {name!r}: row {row} holds {value!r}, which is not a date in {expected}. "
+        "Fix the cell or make it a missing value."
+    )
+
+
+def _as_datetimes(spec: ColumnSpec, series: pd.Series, missing: np.ndarray) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return series
+    fmt = spec.datetime_format or "ISO8601"
+    parsed = parse_text(series.astype(object), fmt)
+    bad = parsed.isna().to_numpy() & ~missing
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise _bad_date(spec.name, row, plain_value(series.iloc[row]), spec.datetime_format)
+    return parsed
+
+
+def encode_datetime(spec: ColumnSpec, series: pd.Series) -> np.ndarray:
+    """Numbers of ``spec.datetime_unit`` since the epoch; NaN for missing cells.
+
+    Raises
+    ------
+    DataError
+        A text value does not parse (naming column, row and value).
+    """
+    missing = series.isna().to_numpy()
+    parsed = _as_datetimes(spec, series, missing)
+    try:
+        us = microseconds(parsed)
+    except (OverflowError, ValueError) as exc:
+        raise DataError(f"column {spec.name!r}: a datetime is out of range ({exc})") from None
+    out = us / DATETIME_UNITS[spec.datetime_unit]
+    out[missing] = np.nan
+    return out
+
+
+def _clip_range(spec: ColumnSpec) -> tuple[float, float]:
+    unit = DATETIME_UNITS[spec.datetime_unit]
+    lo_us, hi_us = _NS_RANGE if spec.dtype.startswith("datetime64[ns") else _US_RANGE
+    lo, hi = -(-lo_us // unit), hi_us // unit  # whole units inside the range
+    if spec.bounds is not None:
+        lo, hi = max(lo, spec.bounds[0]), min(hi, spec.bounds[1])
+    return float(lo), float(hi)
+
+
+def decode_datetime(spec: ColumnSpec, x: np.ndarray) -> pd.Series:
+    """Inverse of :func:`encode_datetime`: values rounded to the unit, clipped to the bounds."""
+    missing = np.isnan(x)
+    lo, hi = _clip_range(spec)
+    units = np.rint(np.clip(np.where(missing, 0.0, x), lo, hi)).astype(np.int64)
+    stamps = (units * DATETIME_UNITS[spec.datetime_unit]).astype("datetime64[us]")
+    stamps[missing] = np.datetime64("NaT")
+    series = pd.Series(stamps)
+    if dtype_family(spec.dtype) == "text":
+        text = series.dt.strftime(spec.datetime_format).astype(object)
+        text[missing] = np.nan
+        return text.astype(restore_dtype(spec.dtype))
+    target = restore_dtype(spec.dtype)
+    if isinstance(target, pd.DatetimeTZDtype):
+        series = series.dt.tz_localize("UTC").dt.tz_convert(target.tz)
+    return series.astype(target)
