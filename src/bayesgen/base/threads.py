@@ -1,12 +1,12 @@
 """BLAS thread limits: one thread for loops of small products, a share beside busy threads.
 
 On small operands (a 784 x 30 SVD, a 30 x 30 solve) OpenBLAS spends far longer waking and
-synchronising its threads than computing (benchmarks/README.md has the measurement on an
-EM fit of low-rank components).  Estimators wrap such loops in :func:`one_blas_thread`;
-the large products around them keep every thread.  Code that runs BLAS beside other busy
-threads (the sampling engine's lanes, the reduction of one chunk while the next is parsed) holds it to
-its share of the cores with :func:`blas_thread_limit`: idle OpenBLAS workers spin for a
-while after each call, taking the cores the other threads need.  A limit is process-wide
+synchronising its threads than computing (benchmarks/README.md has the measurement on an EM
+fit of low-rank components). Estimators wrap such loops in :func:`one_blas_thread`; the
+large products around them keep every thread. Code that runs BLAS beside other busy threads
+(the sampling engine's lanes, the reduction of one chunk while the next is parsed) holds it
+to its share of the cores with :func:`blas_thread_limit`: idle OpenBLAS workers spin for a
+while after each call, taking the cores the other threads need. A limit is process-wide
 while it lasts (threadpoolctl), so BLAS calls made meanwhile by other threads obey it too;
 overlapping uses from several threads share one limit, lifted when the last of them ends.
 """
