@@ -255,7 +255,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         self._data_density = self._density_for(X)
         template = self.make_class_density()
         uses_stats = _statistics_kind(template) is not None
-        if not uses_stats:
+        if not uses_stats or self.schema_ is not None:
             self._check_rows_for(template, X)
         classes, y_index = np.unique(y, return_inverse=True)
         y_index = y_index.reshape(-1)
@@ -822,7 +822,52 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             random_state=random_state,
         )
 
-    def class_means(self) -> np.ndarray:
+    def impute(self, X, y=None, *, draws=1, random_state=None):
+        """Fill the missing cells of rows by sampling ``p(x_missing | x_observed, y)``.
+
+        Each row with missing cells (NaN, or empty cells of a table) is completed by the
+        exact conditional of its class density (:meth:`Density.condition`); without ``y``
+        the class is drawn from ``p(y | x_observed)``, so the completion averages over the
+        classes the observed cells allow.  Observed cells are kept as they are.  With
+        ``draws > 1`` each completion is drawn independently: multiple imputation, whose
+        spread shows the uncertainty about the missing values.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features), or a DataFrame for a table model
+        y : label or array-like of labels, optional
+            The class of each row, when known.
+        draws : int, default=1
+            Completed copies of ``X``.
+        random_state : None, int or numpy.random.Generator
+
+        Returns
+        -------
+        ndarray or DataFrame like ``X`` (``draws == 1``), or a list of ``draws`` of them
+        """
+        draws = check_positive_int(draws, "draws", 1)
+        schema = getattr(self, "schema_", None)
+        rows = self._validate_x(X) if schema is None else encode_rows(schema, X)
+        rows = np.array(rows, dtype=np.float64)
+        observed = ~np.isnan(rows)
+        incomplete = np.flatnonzero(~observed.all(axis=1))
+        copies = [rows.copy() for _ in range(draws)]
+        if incomplete.size:
+            given = None if y is None or np.ndim(y) == 0 else np.asarray(y)[incomplete]
+            filled, _ = sample_conditional(
+                self,
+                rows[incomplete],
+                observed[incomplete],
+                y=y if given is None else given,
+                n_samples=draws,
+                random_state=random_state,
+            )
+            for k, copy in enumerate(copies):
+                copy[incomplete] = filled[:, k]
+        if schema is not None:
+            copies = [schema.decode(copy).set_axis(X.index) for copy in copies]
+        return copies[0] if draws == 1 else copies
+
         """E[x | y=k] for every class, shape (n_classes, n_features)."""
         self._check_fitted()
         return np.stack(

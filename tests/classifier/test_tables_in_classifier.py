@@ -1,0 +1,117 @@
+"""A pandas table in, the same kind of table out: mixed columns, missing cells, impute."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bayesgen import BayesClassifier, DataError, load
+
+
+def _table(n=600, seed=0):
+    rng = np.random.default_rng(seed)
+    label = rng.choice(["a", "b", "c"], size=n, p=[0.5, 0.3, 0.2])
+    shift = pd.Series(label).map({"a": 0.0, "b": 2.0, "c": 4.0}).to_numpy()
+    colour = np.where(rng.random(n) < 0.2 + 0.2 * (label == "b"), "red", "blue")
+    frame = pd.DataFrame(
+        {
+            "length": np.round(rng.normal(10 + shift, 1.0), 1),
+            "count": rng.poisson(3 + shift).astype("int64"),
+            "colour": pd.Series(colour, dtype="category"),
+            "flag": rng.random(n) < 0.3,
+        }
+    )
+    frame.loc[rng.random(n) < 0.1, "length"] = np.nan
+    return frame, label
+
+
+def test_samples_keep_columns_dtypes_categories_and_rounding():
+    frame, label = _table()
+    model = BayesClassifier(random_state=0).fit(frame, label)
+    assert type(model.densities_[0]).__name__ == "GaussianCopulaDensity"
+    S, y = model.sample(4000, random_state=1)
+    assert list(S.columns) == list(frame.columns)
+    assert S.dtypes.to_dict() == frame.dtypes.to_dict()
+    assert set(S["colour"].dropna()) <= {"red", "blue"}
+    assert S["colour"].cat.categories.tolist() == frame["colour"].cat.categories.tolist()
+    assert np.allclose(S["length"].dropna() * 10, np.round(S["length"].dropna() * 10))
+    lo, hi = frame["count"].min(), frame["count"].max()
+    assert S["count"].between(lo, hi).all()
+    assert set(np.unique(y)) == {"a", "b", "c"}
+
+
+def test_missing_cells_are_reproduced_per_class_or_not_at_all():
+    frame, label = _table(n=2000, seed=1)
+    model = BayesClassifier(random_state=0).fit(frame, label)
+    S, y = model.sample(20_000, random_state=2)
+    for k, cls in enumerate(model.classes_):
+        rate = model.missing_rate_[k, 0]
+        assert rate == pytest.approx(frame["length"][label == cls].isna().mean())
+        got = S["length"][y == cls].isna().mean()
+        n = int(np.sum(y == cls))
+        assert abs(got - rate) < 4 * np.sqrt(rate * (1 - rate) / n) + 1e-9
+    complete, _ = model.sample(500, random_state=3, missing="none")
+    assert not complete.isna().any().any()
+
+
+def test_categorical_frequencies_match_the_fitted_class_marginals():
+    frame, label = _table(n=3000, seed=2)
+    model = BayesClassifier(random_state=0).fit(frame, label)
+    S, _ = model.sample(20_000, y="b", random_state=4)
+    j = model.schema_.feature_names.index("colour")
+    masses = np.diff(model.densities_[1].marginals_._feature(j)[1])
+    p_red = masses[1] / masses.sum()  # categories sorted: blue, red
+    got = (S["colour"] == "red").mean()
+    assert abs(got - p_red) < 4 * np.sqrt(p_red * (1 - p_red) / len(S)) + 1e-3
+
+
+def test_model_file_round_trip_keeps_the_schema(tmp_path):
+    frame, label = _table()
+    model = BayesClassifier(random_state=0).fit(frame, label)
+    model.save(tmp_path / "m.bgm")
+    loaded = load(tmp_path / "m.bgm")
+    assert loaded.schema_ == model.schema_
+    np.testing.assert_array_equal(loaded.predict(frame), model.predict(frame))
+    a, _ = model.sample(50, random_state=5)
+    b, _ = loaded.sample(50, random_state=5)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_predict_marginalises_missing_cells():
+    frame, label = _table(seed=3)
+    model = BayesClassifier(random_state=0).fit(frame, label)
+    proba = model.predict_proba(frame)
+    assert np.all(np.isfinite(proba)) and np.allclose(proba.sum(axis=1), 1.0)
+    # a row with its only informative cell missing falls back towards the prior
+    blank = frame.iloc[:1].copy()
+    blank[["length", "count"]] = np.nan
+    blank["length"] = blank["length"].astype(float)
+    assert np.isfinite(model.score_samples(blank)).all()
+
+
+def test_impute_fills_only_missing_cells():
+    frame, label = _table(seed=4)
+    model = BayesClassifier(random_state=0).fit(frame, label)
+    filled = model.impute(frame, random_state=0)
+    assert not filled.isna().any().any()
+    kept = frame.notna()
+    for column in frame.columns:
+        assert (filled[column][kept[column]] == frame[column][kept[column]]).all()
+    draws = model.impute(frame, y=label, draws=3, random_state=1)
+    assert len(draws) == 3
+    gaps = frame["length"].isna()
+    assert not np.allclose(draws[0]["length"][gaps], draws[1]["length"][gaps])
+
+
+def test_density_that_cannot_take_the_table_is_refused_by_name():
+    frame, label = _table()
+    with pytest.raises(DataError, match=r"categorical columns \('colour', 'flag'\).*copula"):
+        BayesClassifier(density="gaussian").fit(frame, label)
+
+
+def test_unseen_category_at_predict_names_column_and_value():
+    frame, label = _table()
+    model = BayesClassifier(random_state=0).fit(frame, label)
+    other = frame.head(3).copy()
+    other["colour"] = pd.Series(["green", "red", "blue"], dtype="category")
+    with pytest.raises(DataError, match="colour.*green"):
+        model.predict(other)
