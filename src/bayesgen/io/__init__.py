@@ -16,6 +16,10 @@ memory can be fed to ``partial_fit``.  Concatenating the chunks gives exactly th
 * MNIST IDX files (``*-images-idx3-ubyte[.gz]``), paired automatically with their labels file.
 * A folder of images with one sub-folder per class (PNG/JPEG, needs Pillow).
 
+Tables with text, boolean or date columns or empty cells (:func:`is_table_file`) are read
+by :func:`read_table` into a pandas DataFrame plus labels, and written back by
+:func:`write_table` in the input's layout (see :mod:`bayesgen.io.tables`).
+
 Writers
 -------
 :func:`write_labelled` writes generated samples in the layout they came from (Kaggle CSV,
@@ -53,6 +57,7 @@ from bayesgen.io.data import LabelledData
 from bayesgen.io.deps import MissingDependencyError
 from bayesgen.io.readers import iter_chunks, read_labelled
 from bayesgen.io.registry import READ_FORMATS, WRITE_FORMATS
+from bayesgen.io.tables import TableData, is_table_file, read_table, write_table
 from bayesgen.io.writers import ChunkedWriter, open_chunked_writer, write_labelled
 
 __all__ = [
@@ -60,11 +65,15 @@ __all__ = [
     "LabelledData",
     "MissingDependencyError",
     "READ_FORMATS",
+    "TableData",
     "WRITE_FORMATS",
     "iter_chunks",
     "open_chunked_writer",
+    "is_table_file",
     "read_labelled",
+    "read_table",
     "write_labelled",
+    "write_table",
 ]
 
 

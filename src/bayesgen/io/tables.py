@@ -1,0 +1,348 @@
+"""Tables with mixed columns (text, integers, dates, empty cells): read with their label
+column, written back in the input's layout.
+
+The numeric readers of this package take files of numbers (pixels, measurements); a file
+with text columns or empty cells is a *table*: :func:`is_table_file` tells which,
+:func:`read_table` returns a pandas DataFrame of the features plus the labels, and
+:func:`write_table` writes generated rows with the label column where the input had it.
+
+Choosing the label column
+-------------------------
+Given ``label_column``, that column (by name or index; a near miss gets a "did you mean").
+Otherwise: a column named ``label``, ``class``, ``target`` or ``y`` (any case); else the
+first or the last column, whichever looks like class labels (text or integers with few
+distinct values, at least two rows per class on average) — text preferred; when neither
+or both look so, an error names the columns that could be labels.  :class:`TableData`
+records how the column was chosen so that the command line can say it.
+
+A label column that looks like a regression target (non-integer numbers, or hundreds of
+distinct numbers) or has a class for every few rows is refused, naming likely label
+columns.  Empty labels are refused with their count, or dropped with
+``drop_missing_labels=True``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bayesgen.base.atomic import atomic_write
+from bayesgen.base.errors import DataError
+
+__all__ = ["TableData", "is_table_file", "read_table", "write_table"]
+
+_TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
+_LABEL_NAMES = ("label", "class", "target", "y")
+#: rows read to decide whether a file is a table
+_SNIFF_ROWS = 2000
+
+
+@dataclass
+class TableData:
+    """A table read from a file.
+
+    Attributes
+    ----------
+    X : pandas.DataFrame
+        The feature columns, in file order.
+    y : numpy.ndarray
+        The labels (text or integers).
+    label_column : str
+    columns : list of str
+        Every column of the file in order, the label included (the layout of written
+        samples).
+    chosen : str
+        How the label column was chosen, in words ("named on the command line", "the
+        column named 'label'", "the first column: text with 3 values", ...).
+    path : str
+    format : {"csv", "parquet"}
+    delimiter : str
+    dropped_rows : int
+        Rows left out because their label was empty (``drop_missing_labels``).
+    """
+
+    X: object
+    y: np.ndarray
+    label_column: str
+    columns: list
+    chosen: str
+    path: str
+    format: str
+    delimiter: str = ","
+    dropped_rows: int = 0
+
+
+def _format_of(path: Path) -> str | None:
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    if not suffixes or suffixes[-1] not in _TABLE_SUFFIXES:
+        return None
+    return "parquet" if suffixes[-1] in (".parquet", ".pq") else "csv"
+
+
+def _check_utf8(path: Path) -> None:
+    """Name the line of the first byte that is not UTF-8 (pandas would only say 'byte')."""
+    if path.suffix.lower() == ".gz":
+        return
+    line = 1
+    with open(path, "rb") as handle:
+        pending = b""
+        while block := handle.read(1 << 20):
+            data = pending + block
+            try:
+                data.decode("utf-8")
+                pending = b""
+            except UnicodeDecodeError as exc:
+                if exc.start >= len(data) - 3 and exc.reason == "unexpected end of data":
+                    pending = data[exc.start :]  # a character cut by the block boundary
+                    data = data[: exc.start]
+                else:
+                    line += data[: exc.start].count(b"\n")
+                    raise DataError(
+                        f"{str(path)!r}, line {line}: byte {data[exc.start]:#04x} is not UTF-8 "
+                        "text; save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)"
+                    ) from None
+            line += data.count(b"\n")
+
+
+def _read_frame(path: Path, fmt: str, delimiter: str, nrows=None):
+    import pandas as pd
+
+    if fmt == "parquet":
+        frame = pd.read_parquet(path)
+        return frame if nrows is None else frame.head(nrows)
+    try:
+        return pd.read_csv(path, sep=delimiter, nrows=nrows, skipinitialspace=False)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{str(path)!r} is empty; expected a header line and rows") from None
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{str(path)!r} is not a well-formed CSV file: {exc}") from None
+
+
+def is_table_file(path, *, delimiter=None) -> bool:
+    """True for a CSV or Parquet file with a text, boolean or date column, or empty cells.
+
+    Only the first rows of a CSV file are read.  Files of numbers only (pixels, Kaggle's
+    digit layout, measurements) are not tables: the numeric readers take them faster.
+    """
+    import pandas as pd
+
+    path = Path(path)
+    fmt = _format_of(path)
+    if fmt is None or not path.is_file():
+        return False
+    sep = delimiter or ("\t" if ".tsv" in [s.lower() for s in path.suffixes] else ",")
+    try:
+        head = _read_frame(path, fmt, sep, nrows=_SNIFF_ROWS)
+    except (DataError, UnicodeDecodeError, ValueError, OSError):
+        return True  # let read_table say precisely what is wrong
+    numeric = all(pd.api.types.is_numeric_dtype(t) and t != bool for t in head.dtypes)
+    return not numeric or bool(head.isna().to_numpy().any())
+
+
+def _looks_like_labels(column) -> tuple[bool, str]:
+    """Whether a column could hold class labels, and why (for messages)."""
+    import pandas as pd
+
+    values = column.dropna()
+    n, distinct = len(values), values.nunique()
+    if n == 0:
+        return False, "empty"
+    if pd.api.types.is_float_dtype(values) and not np.all(np.round(values) == values):
+        return False, f"numbers with fractions ({distinct} distinct values)"
+    kind = "numbers" if pd.api.types.is_numeric_dtype(values) else "text"
+    if distinct < 2:
+        return False, f"{kind} with a single value"
+    if distinct > max(2, n // 2) or (kind == "numbers" and distinct > 100):
+        return False, f"{kind} with {distinct} distinct values in {n} rows"
+    return True, f"{kind} with {distinct} values"
+
+
+def _candidates(frame) -> list[str]:
+    return [str(c) for c in frame.columns if _looks_like_labels(frame[c])[0]]
+
+
+def _choose_label(frame, label_column, where: str) -> tuple[str, str]:
+    columns = [str(c) for c in frame.columns]
+    if label_column is not None:
+        return _named_label(columns, label_column, where), "named on the command line"
+    named = [c for c in columns if c.lower() in _LABEL_NAMES]
+    if len(named) == 1:
+        return named[0], f"the column named {named[0]!r}"
+    ends = [columns[0], columns[-1]] if len(columns) > 1 else columns[:1]
+    looks = {c: _looks_like_labels(frame[c]) for c in ends}
+    plausible = [c for c in ends if looks[c][0]]
+    text = [c for c in plausible if "text" in looks[c][1]]
+    if len(plausible) == 2 and len(text) == 1:
+        plausible = text
+    if len(plausible) == 1:
+        place = "first" if plausible[0] == columns[0] else "last"
+        return plausible[0], f"the {place} column: {looks[plausible[0]][1]}"
+    likely = _candidates(frame)
+    hint = f"columns that look like labels: {likely}" if likely else "no column looks like labels"
+    raise DataError(
+        f"{where}: cannot tell which column holds the class labels ({hint}); pass "
+        "label_column=NAME (--label-column NAME)"
+    )
+
+
+def _named_label(columns: list[str], label_column, where: str) -> str:
+    if isinstance(label_column, (int, np.integer)) and not isinstance(label_column, bool):
+        index = int(label_column)
+        if not -len(columns) <= index < len(columns):
+            raise DataError(
+                f"{where}: label column {index} is out of range; the file has {len(columns)} "
+                "columns"
+            )
+        return columns[index]
+    if label_column in columns:
+        return label_column
+    close = difflib.get_close_matches(str(label_column), columns, n=1, cutoff=0.6)
+    lower = {c.lower(): c for c in columns}
+    guess = close[0] if close else lower.get(str(label_column).lower())
+    did = f"; did you mean {guess!r}?" if guess else ""
+    raise DataError(f"{where}: no column named {label_column!r}{did} The columns are {columns}.")
+
+
+def _check_label_values(frame, name: str, where: str) -> None:
+    ok, why = _looks_like_labels(frame[name])
+    if ok:
+        return
+    likely = [c for c in _candidates(frame) if c != name]
+    hint = f" Columns that look like labels: {likely}." if likely else ""
+    raise DataError(
+        f"{where}: column {name!r} does not look like class labels ({why}); a classifier "
+        f"needs a few classes, each with several rows. Is it a regression target?{hint} "
+        "Choose the label column with label_column=NAME (--label-column NAME)."
+    )
+
+
+def read_table(
+    path, *, label_column=None, drop_missing_labels: bool = False, delimiter=None
+) -> TableData:
+    """Read a CSV or Parquet table and split off its label column.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    label_column : str or int, optional
+        See the module docstring for how it is chosen when omitted.
+    drop_missing_labels : bool, default=False
+        Leave out rows whose label is empty (otherwise they are an error).
+    delimiter : str, optional
+        CSV field separator; default ``,`` (tab for ``.tsv``).
+
+    Returns
+    -------
+    TableData
+
+    Raises
+    ------
+    DataError
+        A missing or unreadable file, non-UTF-8 text (with its line), no plausible label
+        column, empty labels.
+    """
+    path = Path(path)
+    where = repr(str(path))
+    fmt = _format_of(path)
+    if fmt is None:
+        raise DataError(f"{where}: expected a .csv, .tsv or .parquet table")
+    if not path.is_file():
+        raise DataError(f"{where} does not exist or is not a file")
+    sep = delimiter or ("\t" if ".tsv" in [s.lower() for s in path.suffixes] else ",")
+    if fmt == "csv":
+        _check_utf8(path)
+    frame = _read_frame(path, fmt, sep)
+    frame.columns = [str(c) for c in frame.columns]
+    if frame.shape[0] == 0:
+        raise DataError(f"{where} has a header but no rows")
+    name, chosen = _choose_label(frame, label_column, where)
+    _check_label_values(frame, name, where)
+    missing = frame[name].isna().to_numpy()
+    dropped = 0
+    if missing.any():
+        if not drop_missing_labels:
+            first = int(np.flatnonzero(missing)[0])
+            raise DataError(
+                f"{where}: {int(missing.sum())} rows have an empty label in column {name!r} "
+                f"(the first at data row {first + 1}); fill them, or drop those rows with "
+                "drop_missing_labels=True (--drop-missing-labels)"
+            )
+        frame = frame.loc[~missing].reset_index(drop=True)
+        dropped = int(missing.sum())
+    labels = frame[name].to_numpy()
+    if labels.dtype.kind == "f":
+        labels = labels.astype(np.int64)
+    elif labels.dtype.kind not in "iub":
+        labels = labels.astype(str)
+    return TableData(
+        X=frame.drop(columns=[name]),
+        y=labels,
+        label_column=name,
+        columns=[str(c) for c in frame.columns],
+        chosen=chosen,
+        path=str(path),
+        format=fmt,
+        delimiter=sep,
+        dropped_rows=dropped,
+    )
+
+
+def _integer_columns_as_integers(frame):
+    """Whole-number float columns (integers with empty cells) as nullable integers, so that
+    a file shows ``3750``, not ``3750.0``."""
+    import pandas as pd
+
+    out = frame.copy()
+    for name in out.columns:
+        column = out[name]
+        if pd.api.types.is_float_dtype(column):
+            values = column.dropna().to_numpy()
+            if values.size and np.all(values == np.round(values)) and np.abs(values).max() < 2**53:
+                out[name] = column.astype("Int64")
+    return out
+
+
+def write_table(
+    frame, path, *, y=None, label_column=None, columns=None, format=None, delimiter=","
+) -> Path:
+    """Write a table atomically as CSV or Parquet, the label column where the input had it.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Feature columns (as :meth:`bayesgen.BayesClassifier.sample` returns them).
+    path : str or os.PathLike
+        ``.csv``/``.tsv``/``.parquet``/``.pq``; ``-`` is not accepted here (the command
+        line writes CSV text to stdout itself).
+    y : array-like, optional
+        Labels, written as ``label_column``.
+    label_column : str, optional
+    columns : list of str, optional
+        The output column order (the input's, label included); default: label first.
+    format : {"csv", "parquet"}, optional
+        Default: from the suffix.
+    delimiter : str, default=","
+    """
+    import pandas as pd
+
+    path = Path(path)
+    fmt = format or _format_of(path)
+    if fmt not in ("csv", "parquet"):
+        raise DataError(
+            f"{str(path)!r}: a table is written as .csv, .tsv or .parquet; choose one of those"
+        )
+    out = _integer_columns_as_integers(frame)
+    if y is not None:
+        name = label_column or "label"
+        out.insert(0, name, pd.Series(np.asarray(y), index=out.index))
+        if columns is not None:
+            out = out[[c for c in columns if c in out.columns]]
+    if fmt == "parquet":
+        return atomic_write(path, lambda handle: out.to_parquet(handle, index=False))
+    text = out.to_csv(index=False, sep=delimiter, lineterminator="\n")
+    return atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
