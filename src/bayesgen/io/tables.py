@@ -140,7 +140,9 @@ def is_table_file(path, *, delimiter=None) -> bool:
         head = _read_frame(path, fmt, sep, nrows=_SNIFF_ROWS)
     except (DataError, UnicodeDecodeError, ValueError, OSError):
         return True  # let read_table say precisely what is wrong
-    numeric = all(pd.api.types.is_numeric_dtype(t) and t != bool for t in head.dtypes)
+    numeric = all(
+        pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in head.dtypes
+    )
     return not numeric or bool(head.isna().to_numpy().any())
 
 
