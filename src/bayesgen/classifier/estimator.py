@@ -30,6 +30,7 @@ from bayesgen.base.validation import (
     is_dask,
 )
 from bayesgen.classifier.conditional import sample_conditional
+from bayesgen.classifier.given import parse_given, sample_given
 from bayesgen.classifier.persistence import classifier_from_state
 from bayesgen.classifier.sampling import SamplePlan, generate_labelled
 from bayesgen.classifier.tables import (
@@ -611,6 +612,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         random_state=None,
         dtype=np.float64,
         missing="keep",
+        given=None,
     ):
         """Generate labelled rows: ``y ~ p(y)``, then ``x ~ p(x | y)``.
 
@@ -634,6 +636,12 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             "keep": cells are left empty (NaN, or a missing value in a DataFrame) at each
             class's per-column rate in the training data (``missing_rate_``); "none":
             complete rows.  Models fitted on complete data never produce missing cells.
+        given : dict, optional
+            Conditions on column values, sampled exactly: ``{"island": "Biscoe"}`` (a
+            value), ``{"body_mass_g": (4000, None)}`` (a range; None = open end).  Keys are
+            column names (or feature indices for arrays).  Without ``y`` the labels are
+            drawn from ``p(y | condition)``.  See :mod:`bayesgen.classifier.given` for the
+            method (Gaussian conditionals and truncations of the latent Gaussian).
 
         Returns
         -------
@@ -647,17 +655,35 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             raise DataError(f"missing must be 'keep' or 'none'; got {missing!r}")
         rng = check_random_state(random_state)
         dtype = check_sample_dtype(dtype)
-        plan = self.plan_samples(n_samples, y=y, prior=prior)
-        if plan.index is None:
-            X, labels = self._generate(rng, dtype, n=plan.n_rows, prior=plan.prior)
-        else:
-            X, labels = self._generate(rng, dtype, index=plan.index)
         rates = getattr(self, "missing_rate_", None)
+        if given is not None:
+            X, labels, rates = self._sample_given(n_samples, y, given, rng, rates)
+            X = X.astype(dtype, copy=False)
+        else:
+            plan = self.plan_samples(n_samples, y=y, prior=prior)
+            if plan.index is None:
+                X, labels = self._generate(rng, dtype, n=plan.n_rows, prior=plan.prior)
+            else:
+                X, labels = self._generate(rng, dtype, index=plan.index)
         if missing == "keep" and rates is not None:
             X = add_missing_cells(X, self._label_index(labels), rates, rng)
         if getattr(self, "schema_", None) is not None:
             X = self.schema_.decode(X)
         return X, labels
+
+    def _sample_given(self, n_samples, y, given, rng, rates):
+        """Rows on conditions (see :mod:`bayesgen.classifier.given`); conditioned columns
+        are never blanked."""
+        if y is not None and np.ndim(y) != 0:
+            raise DataError("with given=..., y must be one label (or None)")
+        conditions = parse_given(self, given)
+        n = 1 if n_samples is None else check_n_samples(n_samples)
+        k = None if y is None else int(self._label_index([self.parse_label(y)])[0])
+        X, index, _ = sample_given(self, n, conditions, k, rng)
+        if rates is not None:
+            rates = rates.copy()
+            rates[:, [c.j for c in conditions]] = 0.0
+        return X, self.classes_[index], rates
 
     def iter_samples(
         self,

@@ -164,6 +164,26 @@ class Density(DensityMixin, BaseEstimator):
         """
         return None
 
+    def latent_gaussian(self):
+        """This density as ``z ~ N(mean, cov)`` mapped feature by feature to ``x``.
+
+        Conditions on column values (``BayesClassifier.sample(given=...)``) are exact
+        truncations and conditionals of that Gaussian; see
+        :mod:`bayesgen.densities.latent`.
+
+        Returns
+        -------
+        bayesgen.densities.latent.LatentGaussian
+
+        Raises
+        ------
+        DataError
+            For families without such a form (mixtures, transformed densities).
+        """
+        from bayesgen.densities.latent import not_latent_gaussian
+
+        raise not_latent_gaussian(self)
+
     def condition(self, x, observed):
         """The density of the unobserved features given the observed ones.
 
@@ -285,6 +305,13 @@ class LocationScaleDensity(Density):
         """``(mean, covariance)`` in ``dtype`` (see :meth:`Density.location_scale`)."""
         self._check_fitted()
         return self._factor(np.dtype(dtype))
+
+    def latent_gaussian(self):
+        """The density itself: the latent vector is ``x`` (see :meth:`Density.latent_gaussian`)."""
+        from bayesgen.densities.latent import IdentityLatent
+
+        self._check_fitted()
+        return IdentityLatent(self.mean_, self.covariance_.dense())
 
     def condition(self, x, observed) -> Conditioned:
         """Gaussian conditional (Schur complement, or Woodbury for low rank); see

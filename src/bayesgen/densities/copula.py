@@ -420,8 +420,9 @@ class GaussianCopulaDensity(Density):
         exact (on the training data) while the dependence can be non-Gaussian, e.g. several
         clusters.  With ``g = N(0, R)`` this is the Gaussian copula again.
     categories : dict of {int or str: int}, optional
-        Features (indices, or their text form) that hold category codes ``0 .. K-1`` (a table's text columns, coded by
-        :class:`bayesgen.tables.TableSchema`), with their ``K``.  Each category is one cell
+        Features (indices, or their text form) that hold category codes ``0 .. K-1`` (a
+        table's text columns, coded by :class:`bayesgen.tables.TableSchema`), with their
+        ``K``.  Each category is one cell
         of the marginal, i.e. an interval of the latent normal score: the exact treatment
         of a discrete margin.  The latent order of the codes is the schema's category order,
         so dependence that is not monotone in that order is not captured.
@@ -676,6 +677,17 @@ class GaussianCopulaDensity(Density):
         for i, j in enumerate(self.parametric_["features"]):
             X[:, j] = self._frozen(i).ppf(special.ndtr(S[:, j]))
         return X.astype(dtype, copy=False)
+
+    def latent_gaussian(self):
+        """The normal scores ``N(0, R)`` mapped through the empirical marginals (see
+        :meth:`Density.latent_gaussian`); not for a ``dependence`` density or parametric
+        marginals."""
+        from bayesgen.densities.latent import CopulaLatent, not_latent_gaussian
+
+        self._check_fitted()
+        if self.dependence_ is not None or self.parametric_["features"].size:
+            raise not_latent_gaussian(self)
+        return CopulaLatent(self.correlation_.dense(), self.marginals_)
 
     def condition(self, x, observed) -> Conditioned:
         """Conditioned on the normal scores of the observed features (cell centres for

@@ -191,6 +191,10 @@ class AutoDensity(Density):
     def _sample(self, n: int, rng: np.random.Generator, dtype: np.dtype) -> np.ndarray:
         return self.best_._sample(n, rng, dtype)
 
+    def latent_gaussian(self):
+        """The chosen family's latent form (see :meth:`Density.latent_gaussian`)."""
+        return self.best_.latent_gaussian()
+
     def condition(self, x, observed):
         """The chosen family's conditional (see :meth:`Density.condition`)."""
         return self.best_.condition(x, observed)

@@ -1,0 +1,299 @@
+"""Exact sampling on conditions on column values: ``sample(n, given={...})``.
+
+Each class density is seen as a Gaussian latent vector mapped feature by feature to the
+data (:meth:`bayesgen.densities.Density.latent_gaussian`).  A condition is then
+
+* ``x_j == v`` for a continuous value: a point of the latent ``z_j`` (the Gaussian
+  conditional on it is exact, as in in-painting);
+* ``x_j == v`` for a category or another point mass, and ``lo <= x_j <= hi``: an interval
+  of ``z_j``, a truncation of the latent Gaussian.
+
+The latent rows are drawn as: the Gaussian conditional on the point conditions; then the
+truncated coordinates from their box (:func:`bayesgen.kernels.truncated.sample_box`: exact
+for one truncated column, exact rejection when the box holds at least
+``REJECTION_MIN_PROBABILITY`` of the mass, else ``GIBBS_SWEEPS`` Gibbs sweeps per chain);
+then every other coordinate from its exact Gaussian conditional.
+
+Without ``y`` the class of each row is drawn from ``p(y | condition)``, proportional to
+``p(y) p(condition | y)`` where ``p(condition | y)`` is the latent density of the point
+conditions (times the Jacobian of the marginals) times the box probability given them.
+A condition with probability (density) zero or below ``1e-300`` under every class is an
+error that states it, never an endless loop.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import linalg
+from scipy.special import logsumexp
+
+from bayesgen.base.errors import DataError
+from bayesgen.base.validation import format_label
+from bayesgen.kernels.truncated import box_probability, sample_box
+
+__all__ = ["Condition", "parse_given", "sample_given"]
+
+_NEGLIGIBLE_LOG = math.log(1e-300)
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One condition on feature ``j``: ``x_j == equal``, or ``lo <= x_j <= hi``."""
+
+    j: int
+    name: str
+    equal: float | None = None
+    lo: float | None = None
+    hi: float | None = None
+
+
+def _feature_index(model, key) -> tuple[int, str]:
+    schema = getattr(model, "schema_", None)
+    names = list(schema.feature_names) if schema is not None else None
+    if names is None and hasattr(model, "feature_names_in_"):
+        names = [str(n) for n in model.feature_names_in_]
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+        if not 0 <= int(key) < model.n_features_in_:
+            raise DataError(
+                f"given: feature {key} does not exist; the model has {model.n_features_in_}"
+            )
+        return int(key), str(key) if names is None else names[int(key)]
+    if names is None or key not in names:
+        known = names or list(range(model.n_features_in_))
+        close = difflib.get_close_matches(str(key), [str(n) for n in known], n=1)
+        did = f"; did you mean {close[0]!r}?" if close else ""
+        raise DataError(f"given: no column named {key!r}{did} The columns are {known}.")
+    return names.index(key), key
+
+
+def _encoded(model, j: int, name: str, value) -> float:
+    """A value as the model's matrix holds it (a category's code, a date's day count)."""
+    schema = getattr(model, "schema_", None)
+    if schema is None:
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise DataError(f"given: {name!r} must be a number; got {value!r}") from None
+    import pandas as pd
+
+    from bayesgen.tables.codec import encode_column
+
+    spec = schema[name]
+    try:
+        code = encode_column(spec, pd.Series([value], dtype=object), "missing")[0]
+    except DataError as exc:
+        raise DataError(f"given: {name!r} = {value!r}: {exc}") from None
+    if np.isnan(code) and spec.kind == "categorical":
+        raise DataError(
+            f"given: {name!r} = {value!r} is not a category seen in training; known "
+            f"categories: {spec.categories}"
+        )
+    if np.isnan(code):
+        raise DataError(f"given: {name!r} = {value!r} is a missing value, not a condition")
+    return float(code)
+
+
+def _within_bounds(model, c: Condition) -> Condition:
+    """Conditions on a bounded column (samples never leave the range seen) must meet it."""
+    schema = getattr(model, "schema_", None)
+    bounds = None if schema is None else schema[c.name].bounds
+    if not bounds:
+        return c
+    lo, hi = bounds
+    if c.equal is not None:
+        if not lo <= c.equal <= hi:
+            raise DataError(
+                f"given: {c.name!r} = {c.equal:g} is outside the range seen in training "
+                f"[{lo:g}, {hi:g}]; samples stay in that range"
+            )
+        return c
+    a = lo if c.lo is None else max(c.lo, lo)
+    b = hi if c.hi is None else min(c.hi, hi)
+    if a > b:
+        raise DataError(
+            f"given: the range for {c.name!r} misses the range seen in training "
+            f"[{lo:g}, {hi:g}]; samples stay in that range"
+        )
+    return Condition(c.j, c.name, lo=a, hi=b)
+
+
+def parse_given(model, given: dict) -> list[Condition]:
+    """Conditions from ``{column: value}`` and ``{column: (lo, hi)}`` (None = open end).
+
+    Raises
+    ------
+    DataError
+        An unknown column (with "did you mean"), an unseen category, a range on a
+        categorical column, a range with ``lo > hi``, two conditions on one column.
+    """
+    if not isinstance(given, dict) or not given:
+        raise DataError("given must be a non-empty dict of {column: value or (lo, hi)}")
+    out, seen = [], set()
+    for key, value in given.items():
+        j, name = _feature_index(model, key)
+        if j in seen:
+            raise DataError(f"given: column {name!r} has two conditions; give one")
+        seen.add(j)
+        if isinstance(value, (tuple, list)):
+            condition = _range_condition(model, j, name, value)
+        else:
+            condition = Condition(j, name, equal=_encoded(model, j, name, value))
+        out.append(_within_bounds(model, condition))
+    return out
+
+
+def _range_condition(model, j: int, name: str, value) -> Condition:
+    schema = getattr(model, "schema_", None)
+    if schema is not None and schema[name].kind == "categorical":
+        raise DataError(
+            f"given: {name!r} is categorical; a range needs numbers or dates. Give one "
+            "category, e.g. {" + repr(name) + ": " + repr(schema[name].categories[0]) + "}"
+        )
+    if len(value) != 2:
+        raise DataError(f"given: a range for {name!r} is (lo, hi); got {value!r}")
+    lo, hi = (None if v is None else _encoded(model, j, name, v) for v in value)
+    if lo is None and hi is None:
+        raise DataError(f"given: the range for {name!r} has no bound; drop the condition")
+    if lo is not None and hi is not None and lo > hi:
+        raise DataError(f"given: the range for {name!r} is empty ({value[0]!r} > {value[1]!r})")
+    return Condition(j, name, lo=lo, hi=hi)
+
+
+@dataclass
+class _ClassPlan:
+    """What one class needs to sample on the conditions."""
+
+    latent: object
+    points: np.ndarray  # feature indices with a point condition
+    z_points: np.ndarray
+    box: np.ndarray  # feature indices with an interval
+    lo: np.ndarray
+    hi: np.ndarray
+    mean: np.ndarray  # Gaussian of the non-point coordinates given the points
+    cov: np.ndarray
+    rest: np.ndarray  # indices of the non-point coordinates, in order
+    log_probability: float
+
+
+def _plan(density, conditions: list[Condition]) -> _ClassPlan:
+    latent = density.latent_gaussian()
+    d = latent.mean.shape[0]
+    points, z_points, box, lo, hi = [], [], [], [], []
+    log_jacobian = 0.0
+    for c in conditions:
+        if c.equal is not None:
+            kind, a, b = latent.point(c.j, c.equal)
+            if kind == "point":
+                points.append(c.j)
+                z_points.append(a)
+                log_jacobian += b
+                continue
+        else:
+            a, b = latent.interval(c.j, c.lo, c.hi)
+        box.append(c.j)
+        lo.append(a)
+        hi.append(b)
+    points_arr = np.asarray(points, dtype=int)
+    rest = np.setdiff1d(np.arange(d), points_arr)
+    mean, cov, log_density = _condition_on_points(latent, points_arr, np.asarray(z_points))
+    box_arr = np.asarray(box, dtype=int)
+    where = np.searchsorted(rest, box_arr)
+    lo_arr, hi_arr = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    p_box = box_probability(mean[where], cov[np.ix_(where, where)], lo_arr, hi_arr)
+    log_p = log_density + log_jacobian + (math.log(p_box) if p_box > 0 else -math.inf)
+    return _ClassPlan(
+        latent, points_arr, np.asarray(z_points), box_arr, lo_arr, hi_arr, mean, cov, rest, log_p
+    )
+
+
+def _condition_on_points(latent, points: np.ndarray, z: np.ndarray):
+    """Mean and covariance of the other coordinates given ``z[points]``, and the log
+    density of the points (Schur complement with one Cholesky factor)."""
+    m, S = latent.mean, latent.covariance
+    rest = np.setdiff1d(np.arange(m.shape[0]), points)
+    if points.size == 0:
+        return m.copy(), S.copy(), 0.0
+    L = linalg.cholesky(S[np.ix_(points, points)], lower=True)
+    white = linalg.solve_triangular(L, z - m[points], lower=True)
+    A = linalg.solve_triangular(L, S[np.ix_(points, rest)], lower=True)
+    log_density = -0.5 * (points.size * math.log(2 * math.pi) + white @ white)
+    log_density -= float(np.sum(np.log(np.diag(L))))
+    return m[rest] + A.T @ white, S[np.ix_(rest, rest)] - A.T @ A, log_density
+
+
+def _draw(plan: _ClassPlan, n: int, rng) -> np.ndarray:
+    """Latent rows of one class satisfying every condition, shape (n, d)."""
+    d = plan.latent.mean.shape[0]
+    Z = np.empty((n, d))
+    Z[:, plan.points] = plan.z_points
+    where = np.searchsorted(plan.rest, plan.box)
+    free = np.setdiff1d(np.arange(plan.rest.shape[0]), where)
+    Zb = sample_box(plan.mean[where], plan.cov[np.ix_(where, where)], plan.lo, plan.hi, n, rng)
+    Z[:, plan.box] = Zb
+    if free.size:
+        mean, cov = plan.mean, plan.cov
+        if where.size:
+            K = linalg.solve(cov[np.ix_(where, where)], cov[np.ix_(where, free)], assume_a="pos")
+            cond_mean = mean[free] + (Zb - mean[where]) @ K
+            cond_cov = cov[np.ix_(free, free)] - cov[np.ix_(free, where)] @ K
+        else:
+            cond_mean, cond_cov = (
+                np.broadcast_to(mean[free], (n, free.size)),
+                cov[np.ix_(free, free)],
+            )
+        cond_cov = 0.5 * (cond_cov + cond_cov.T) + 1e-12 * np.eye(free.size)
+        C = linalg.cholesky(cond_cov, lower=True)
+        Z[:, plan.rest[free]] = cond_mean + rng.standard_normal((n, free.size)) @ C.T
+    return Z
+
+
+def sample_given(model, n: int, conditions: list[Condition], class_index, rng):
+    """Rows of a fitted classifier satisfying ``conditions`` (module docstring).
+
+    Parameters
+    ----------
+    class_index : int or None
+        The class to sample, or None to draw classes from ``p(y | condition)``.
+
+    Returns
+    -------
+    X : ndarray of shape (n, n_features)
+    index : ndarray of int, the class position of each row
+    probabilities : ndarray of shape (n_classes,), ``p(condition | y)`` (densities for
+        point conditions)
+    """
+    classes = range(len(model.densities_)) if class_index is None else [class_index]
+    plans = {k: _plan(model.densities_[k], conditions) for k in classes}
+    log_p = np.array([plans[k].log_probability for k in classes])
+    if not np.any(log_p > _NEGLIGIBLE_LOG):
+        shown = ", ".join(
+            f"{format_label(model.classes_[k])}: {math.exp(lp):.3g}"
+            for k, lp in zip(classes, log_p, strict=True)
+        )
+        raise DataError(
+            f"the condition has (near) zero probability under the model ({shown}); widen "
+            "the ranges or choose values the training data have"
+        )
+    if class_index is None:
+        joint = model._log_prior + log_p
+        posterior = np.exp(joint - logsumexp(joint))
+        counts = rng.multinomial(n, posterior / posterior.sum())
+    else:
+        counts = np.array([n])
+    index = np.repeat(np.array(list(classes)), counts)
+    X = np.empty((n, model.n_features_in_))
+    start = 0
+    for k, count in zip(classes, counts, strict=True):
+        if count:
+            plan = plans[k]
+            X[start : start + count] = plan.latent.to_data(_draw(plan, int(count), rng))
+            start += count
+    for c in conditions:  # continuous equalities come back as the value itself
+        if c.equal is not None:
+            X[:, c.j] = c.equal
+    order = rng.permutation(n)
+    return X[order], index[order], np.exp(log_p)

@@ -1,0 +1,121 @@
+"""A density seen as a Gaussian latent vector mapped feature by feature to the data.
+
+``z ~ N(mean, covariance)`` and ``x_j = g_j(z_j)`` with each ``g_j`` non-decreasing: the
+identity for the Gaussian families, ``F_j^{-1}(Phi(z_j))`` for the Gaussian copula.  A
+condition on one feature is then a condition on one latent coordinate:
+
+* ``x_j`` in a range, or equal to a discrete value (a category, a point mass), is an
+  interval of ``z_j`` (a truncation);
+* ``x_j`` equal to a continuous value is a point of ``z_j``, whose density in ``x`` is the
+  latent density times ``|dz_j / dx_j|`` (:meth:`LatentGaussian.point`).
+
+:mod:`bayesgen.classifier.given` samples exactly on such conditions with this view.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import special
+
+from bayesgen.base.errors import DataError
+
+__all__ = ["CopulaLatent", "IdentityLatent", "LatentGaussian"]
+
+
+class LatentGaussian:
+    """Base of the latent views (:meth:`bayesgen.densities.Density.latent_gaussian`).
+
+    Attributes
+    ----------
+    mean : ndarray of shape (d,)
+    covariance : ndarray of shape (d, d)
+    """
+
+    def __init__(self, mean: np.ndarray, covariance: np.ndarray):
+        self.mean = np.asarray(mean, dtype=float)
+        self.covariance = np.asarray(covariance, dtype=float)
+
+    def interval(self, j: int, lo, hi) -> tuple[float, float]:
+        """Latent interval of ``lo <= x_j <= hi`` (None = unbounded)."""
+        raise NotImplementedError
+
+    def point(self, j: int, value) -> tuple[str, float, float]:
+        """``("point", z, log |dz/dx|)`` for a continuous value, or ``("interval", a, b)``
+        for a discrete one (a category or a point mass)."""
+        raise NotImplementedError
+
+    def to_data(self, Z: np.ndarray) -> np.ndarray:
+        """Map latent rows to data rows."""
+        raise NotImplementedError
+
+
+class IdentityLatent(LatentGaussian):
+    """The Gaussian families: the latent vector is the data."""
+
+    def interval(self, j, lo, hi):
+        return (-math.inf if lo is None else float(lo), math.inf if hi is None else float(hi))
+
+    def point(self, j, value):
+        return "point", float(value), 0.0
+
+    def to_data(self, Z):
+        return np.array(Z, dtype=float)
+
+
+class CopulaLatent(LatentGaussian):
+    """The Gaussian copula with empirical marginals: ``z_j = Phi^{-1}(F_j(x_j))``.
+
+    Point masses (categories, lattice levels, repeated values) own the CDF jump of their
+    cell, so equality on them is the latent interval of that jump.
+    """
+
+    def __init__(self, correlation: np.ndarray, marginals):
+        super().__init__(np.zeros(correlation.shape[0]), correlation)
+        self.marginals = marginals
+
+    def _score(self, j: int, value: float) -> tuple[float, float]:
+        row = np.full((1, self.mean.shape[0]), np.nan)
+        row[0, j] = value
+        S, log_f = self.marginals.transform(row)
+        return float(S[0, j]), float(log_f[0])
+
+    def _atom(self, j: int, value: float):
+        """``(F_left, F_right)`` of the point-mass cell holding ``value``, or None."""
+        edges, cdf, snap = self.marginals._feature(j)
+        if not edges[0] <= value <= edges[-1]:
+            return None
+        b = int(np.clip(np.searchsorted(edges, value, side="right") - 1, 0, snap.shape[0] - 1))
+        if np.isnan(snap[b]):
+            return None
+        return float(cdf[b]), float(cdf[b + 1])
+
+    def interval(self, j, lo, hi):
+        a, b = -math.inf, math.inf
+        if lo is not None:
+            atom = self._atom(j, float(lo))
+            a = float(special.ndtri(atom[0])) if atom else self._score(j, float(lo))[0]
+        if hi is not None:
+            atom = self._atom(j, float(hi))
+            b = float(special.ndtri(atom[1])) if atom else self._score(j, float(hi))[0]
+        return a, b
+
+    def point(self, j, value):
+        atom = self._atom(j, float(value))
+        if atom is not None:
+            return "interval", float(special.ndtri(atom[0])), float(special.ndtri(atom[1]))
+        z, log_f = self._score(j, float(value))
+        # dz/dx = f_j(x) / phi(z)
+        return "point", z, log_f + 0.5 * z * z + 0.5 * math.log(2 * math.pi)
+
+    def to_data(self, Z):
+        return self.marginals.inverse(np.asarray(Z, dtype=float))
+
+
+def not_latent_gaussian(density) -> DataError:
+    """The refusal of a family without a Gaussian latent view."""
+    return DataError(
+        f"conditions on column values need a Gaussian copula or a Gaussian density; "
+        f"{type(density).__name__} has no Gaussian latent form (use density='copula')"
+    )

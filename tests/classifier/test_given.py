@@ -1,0 +1,108 @@
+"""Exact sampling on conditions on column values (sample(given=...))."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from bayesgen import BayesClassifier, DataError
+
+
+def _two_classes(n=3000, seed=0):
+    rng = np.random.default_rng(seed)
+    cov = np.array([[1.0, 0.7], [0.7, 1.0]])
+    X = np.vstack(
+        [rng.multivariate_normal([0, 0], cov, n), rng.multivariate_normal([1.5, -1], cov, n)]
+    )
+    return X, np.repeat([0, 1], n)
+
+
+def test_range_on_a_gaussian_matches_the_truncated_conditional_mean():
+    X, y = _two_classes()
+    model = BayesClassifier().fit(X, y)
+    a = 1.0
+    S, labels = model.sample(40_000, y=0, given={0: (a, None)}, random_state=1)
+    assert S[:, 0].min() >= a and np.all(labels == 0)
+    mean, cov = model.densities_[0].mean_, model.densities_[0].covariance()
+    sd0, sd1 = np.sqrt(cov[0, 0]), np.sqrt(cov[1, 1])
+    rho = cov[0, 1] / (sd0 * sd1)
+    alpha = (a - mean[0]) / sd0
+    expected = mean[1] + rho * sd1 * stats.norm.pdf(alpha) / stats.norm.sf(alpha)
+    assert abs(S[:, 1].mean() - expected) < 4 * S[:, 1].std() / np.sqrt(len(S))
+
+
+def test_labels_follow_the_posterior_of_the_condition():
+    X, y = _two_classes(seed=1)
+    model = BayesClassifier().fit(X, y)
+    lo, hi = 0.5, 1.0
+    p = []
+    for density in model.densities_:
+        m, s = density.mean_[0], np.sqrt(density.covariance()[0, 0])
+        p.append(stats.norm.cdf(hi, m, s) - stats.norm.cdf(lo, m, s))
+    posterior = model.class_prior_ * np.array(p)
+    posterior /= posterior.sum()
+    n = 20_000
+    _, labels = model.sample(n, given={0: (lo, hi)}, random_state=2)
+    got = np.mean(labels == 1)
+    assert abs(got - posterior[1]) < 4 * np.sqrt(posterior[1] * (1 - posterior[1]) / n)
+
+
+def test_several_truncations_agree_with_filtering_unconditional_samples():
+    X, y = _two_classes(seed=2)
+    model = BayesClassifier().fit(X, y)
+    given = {0: (1.2, None), 1: (None, -0.6)}
+    S, labels = model.sample(20_000, y=1, given=given, random_state=3)
+    R, _ = model.sample(400_000, y=1, random_state=4)
+    R = R[(R[:, 0] >= 1.2) & (R[:, 1] <= -0.6)]
+    assert (S[:, 0] >= 1.2).all() and (S[:, 1] <= -0.6).all()
+    se = R.std(axis=0) * np.sqrt(1 / len(R) + 1 / len(S))
+    assert np.all(np.abs(S.mean(axis=0) - R.mean(axis=0)) < 4 * se)
+
+
+def _table(n=3000, seed=3):
+    rng = np.random.default_rng(seed)
+    label = rng.choice(["a", "b"], size=n)
+    red = rng.random(n) < np.where(label == "a", 0.2, 0.7)
+    size = rng.normal(np.where(red, 5.0, 3.0), 1.0)
+    frame = pd.DataFrame({"colour": np.where(red, "red", "blue"), "size": np.round(size, 2)})
+    return frame, label
+
+
+def test_category_condition_on_a_table_is_exact_and_labels_follow_it():
+    frame, label = _table()
+    model = BayesClassifier(random_state=0).fit(frame, label)
+    n = 20_000
+    S, labels = model.sample(n, given={"colour": "red"}, random_state=5)
+    assert (S["colour"] == "red").all()
+    j = model.schema_.feature_names.index("colour")
+    p_red = []
+    for density in model.densities_:
+        masses = np.diff(density.marginals_._feature(j)[1])
+        p_red.append(masses[1] / masses.sum())
+    posterior = model.class_prior_ * np.array(p_red)
+    posterior /= posterior.sum()
+    got = np.mean(labels == "b")
+    assert abs(got - posterior[1]) < 4 * np.sqrt(posterior[1] * (1 - posterior[1]) / n)
+    # the sizes of red rows are those of the model's red rows
+    R, _ = model.sample(200_000, random_state=6, missing="none")
+    red_sizes = R["size"][R["colour"] == "red"]
+    assert abs(S["size"].mean() - red_sizes.mean()) < 4 * red_sizes.std() * np.sqrt(1 / n)
+
+
+def test_bad_conditions_are_refused_clearly():
+    frame, label = _table(n=400)
+    model = BayesClassifier(random_state=0).fit(frame, label)
+    with pytest.raises(DataError, match="did you mean 'colour'"):
+        model.sample(5, given={"color": "red"})
+    with pytest.raises(DataError, match="not a category seen in training"):
+        model.sample(5, given={"colour": "green"})
+    with pytest.raises(DataError, match="is empty"):
+        model.sample(5, given={"size": (6.0, 2.0)})
+    with pytest.raises(DataError, match="categorical; a range needs numbers"):
+        model.sample(5, given={"colour": ("blue", "red")})
+    with pytest.raises(DataError, match="outside the range seen"):
+        model.sample(5, given={"size": 1000.0})
+    X, y = _two_classes(n=300)
+    gaussian = BayesClassifier().fit(X, y)
+    with pytest.raises(DataError, match="zero probability"):
+        gaussian.sample(5, given={0: (60.0, None)})
