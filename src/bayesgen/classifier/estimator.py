@@ -894,6 +894,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             copies = [schema.decode(copy).set_axis(X.index) for copy in copies]
         return copies[0] if draws == 1 else copies
 
+    def class_means(self) -> np.ndarray:
         """E[x | y=k] for every class, shape (n_classes, n_features)."""
         self._check_fitted()
         return np.stack(
