@@ -55,7 +55,9 @@ def test_fit_problem_classes_through_cli(tmp_path, capsys):
     code, _, err = cli(capsys, "fit", path, "--reg-covar", "0.01", "-o", tmp_path / "m.bgm")
     assert code == 0, err
     code, _, err = cli(capsys, "fit", path, "--reg-covar", "0", "-o", tmp_path / "m0.bgm")
-    assert code == 1 and "reg_covar" in err and "class" in err
+    # the knob by its command-line name (issue 16: library wording must not leak)
+    assert code == 1 and "--reg-covar" in err and "class" in err
+    assert "reg_covar" not in err and "density=" not in err
     assert not (tmp_path / "m0.bgm").exists()
 
 

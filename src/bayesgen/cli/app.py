@@ -7,34 +7,52 @@ sub-command, its options and its handler; this module only lists them, in the or
 
 from __future__ import annotations
 
-import argparse
 import os
-import re
 import sys
 
 from bayesgen import BayesgenError, __version__
-from bayesgen.cli import check, demo, evaluate, fit, inpaint, inspect, plot, sample, univariate
-from bayesgen.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Formatter, UsageError
+from bayesgen.cli import (
+    check,
+    demo,
+    evaluate,
+    fit,
+    inpaint,
+    inspect,
+    plot,
+    sample,
+    split,
+    univariate,
+)
+from bayesgen.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    Formatter,
+    Parser,
+    UsageError,
+    cli_wording,
+)
 
 __all__ = ["build_parser", "main"]
 
 #: Command modules, in the order of ``bayesgen --help``.
-_COMMANDS = (demo, fit, sample, plot, inspect, univariate, check, inpaint, evaluate)
+_COMMANDS = (demo, fit, sample, split, plot, inspect, univariate, check, inpaint, evaluate)
 
-#: Python keyword arguments named in library messages -> the command line's flag
-_FLAG_WORDS = {"label_column": "--label-column"}
+#: The wording of library messages for the command line (kept under its old name).
+_flag_wording = cli_wording
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> Parser:
     """The ``bayesgen`` parser with every sub-command.
 
     Returns
     -------
-    argparse.ArgumentParser
+    Parser
         Parsing sets ``args.func`` (the handler, returning an exit code) and
-        ``args.command`` (the sub-command's name).
+        ``args.command`` (the sub-command's name); ``parser.commands`` maps each
+        sub-command's name to its parser.
     """
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="bayesgen",
         formatter_class=Formatter,
         description=(
@@ -49,19 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers.required = True
     for module in _COMMANDS:
         module.register(subparsers)
+    parser.commands = subparsers.choices
     return parser
-
-
-def _flag_wording(message: str) -> str:
-    """Name the command line's flags where a library message names Python arguments.
-
-    ``label_column=3`` becomes ``--label-column 3``; ``with label_column=.`` becomes ``with
-    --label-column.``
-    """
-    for word, flag in _FLAG_WORDS.items():
-        message = re.sub(rf"\b{word}=(?=[\s,.;:)]|$)", flag, message)
-        message = re.sub(rf"\b{word}=", f"{flag} ", message)
-    return message
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,7 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     """
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extras = parser.parse_known_args(argv)
+        if extras:  # a sub-command's unknown option: its usage, not the top-level one
+            parser.commands[args.command].unknown_options(extras)
     except SystemExit as exc:  # argparse: 2 for usage errors, 0 for --help/--version
         return int(exc.code or 0)
     try:
@@ -102,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         NotADirectoryError,
         ValueError,
     ) as exc:
-        print(f"bayesgen {args.command}: error: {_flag_wording(str(exc))}", file=sys.stderr)
+        print(f"bayesgen {args.command}: error: {cli_wording(str(exc))}", file=sys.stderr)
         return EXIT_FAILED
     except OSError as exc:
         print(f"bayesgen {args.command}: error: {exc}", file=sys.stderr)

@@ -7,10 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
+from bayesgen.base.validation import format_label
 from bayesgen.cli.common import (
     EXIT_OK,
     add_command,
+    cli_wording,
     label_column,
+    label_column_hints,
     non_negative_int,
     progress,
     write_json,
@@ -25,20 +28,31 @@ def run(args) -> int:
     from bayesgen import plotting
     from bayesgen.diagnostics import check_gaussian
 
-    data = bio.read_labelled(args.data, label_column=label_column(args.label_column))
+    column = label_column(args.label_column)
+    with label_column_hints(args.data, column):
+        data = bio.read_labelled(args.data, label_column=column)
     progress(f"checking {len(np.unique(data.y))} classes of {data.X.shape[0]} rows ...")
     result = check_gaussian(data.X, data.y, alpha=args.alpha)
     print(
         f"Gaussian-assumption check of {args.data} "
         f"({data.X.shape[0]} rows, {data.X.shape[1]} features, alpha={args.alpha})"
     )
-    print(result)
+    # the library names its Python arguments (density='lowrank'); here: --density lowrank
+    print(cli_wording(str(result)))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "check.json"]
+    unjudged = [c for c in result.classes if c.verdict.startswith("cannot judge")]
     if result.can_plot():
         plotting.save_figure(result.plot(max_classes=args.max_plots), out / "qq_chi2.png")
         written.insert(0, out / "qq_chi2.png")
+        if unjudged:
+            names = ", ".join(format_label(c.label) for c in unjudged[:10])
+            print(
+                f"no QQ panel for class(es) {names}: no more rows than features, so the "
+                "distance test cannot be run for them",
+                file=sys.stderr,
+            )
     else:
         print(
             "no QQ plot: every class has no more rows than features, so the distance test "

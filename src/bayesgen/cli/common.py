@@ -1,5 +1,6 @@
-"""What every command shares: exit codes, the usage error, option parsers, progress on
-stderr, model loading and JSON output.
+"""What every command shares: exit codes, the usage error, the parser class (with "did you
+mean"), option parsers, progress on stderr, the command line's wording of library messages,
+model loading, output names, labels and JSON output.
 
 Library modules other than the package's top level are imported inside the functions that
 need them, so ``bayesgen --help`` and the light commands start without loading them.
@@ -8,31 +9,46 @@ need them, so ``bayesgen --help`` and the light commands start without loading t
 from __future__ import annotations
 
 import argparse
+import contextlib
+import csv
+import difflib
+import gzip
 import json
+import re
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from bayesgen import BayesClassifier, BayesgenError, load, read_metadata
+from bayesgen import BayesClassifier, BayesgenError, DataError, ModelFileError, load, read_metadata
+from bayesgen.base.validation import format_label, label_text
 
 __all__ = [
     "EXIT_FAILED",
     "EXIT_OK",
     "EXIT_USAGE",
     "Formatter",
+    "Parser",
     "ProgressBar",
     "UsageError",
     "add_command",
+    "check_output",
+    "output_kind",
+    "cli_wording",
+    "close_matches",
+    "did_you_mean",
     "image_shape_of",
     "label_column",
+    "label_column_hints",
     "load_model",
     "non_negative_float",
     "non_negative_int",
     "parse_shrinkage",
     "positive_int",
     "progress",
+    "resolve_label",
     "to_json",
     "write_json",
 ]
@@ -46,6 +62,86 @@ class UsageError(Exception):
 
 class Formatter(argparse.RawDescriptionHelpFormatter):
     """Help formatter of every parser: descriptions and examples keep their line breaks."""
+
+
+# ---------------------------------------------------------------------------- did you mean
+
+
+def close_matches(word: str, choices, n: int = 3) -> list[str]:
+    """The ``choices`` closest to ``word``, best first: a match ignoring case comes first,
+    then :func:`difflib.get_close_matches` on lower-cased text.
+
+    Parameters
+    ----------
+    word : str
+    choices : iterable of str
+    n : int, default 3
+        At most this many.
+
+    Returns
+    -------
+    list of str
+        Members of ``choices`` as they are spelled there (possibly empty).
+    """
+    by_lower: dict[str, str] = {}
+    for choice in choices:
+        by_lower.setdefault(str(choice).lower(), str(choice))
+    key = str(word).lower()
+    if key in by_lower and by_lower[key] != word:
+        return [by_lower[key]]
+    found = difflib.get_close_matches(key, list(by_lower), n=n, cutoff=0.6)
+    return [by_lower[m] for m in found if by_lower[m] != word]
+
+
+def did_you_mean(word: str, choices) -> str:
+    """``"; did you mean 'x'?"`` (or ``'x' or 'y'``) for the closest ``choices``, else ``""``.
+
+    Written to follow a sentence that names the wrong ``word``: ``f"no column {w!r}" +
+    did_you_mean(w, columns)``.
+    """
+    found = close_matches(word, choices, n=2)
+    if not found:
+        return ""
+    return "; did you mean " + " or ".join(repr(m) for m in found) + "?"
+
+
+_INVALID_CHOICE = re.compile(
+    r"invalid choice: '?(?P<word>[^'\s]*)'?(?: \(choose from (?P<c>.*)\))?"
+)
+
+
+class Parser(argparse.ArgumentParser):
+    """The parser of ``bayesgen`` and of every sub-command: an invalid choice (a misspelt
+    command, ``--kind grdi``) and an unknown option (``--denisty``) get a "did you mean".
+
+    argparse hands a sub-command's unknown options to the top-level parser, which would print
+    the top-level usage; :meth:`unknown_options` reports them with the sub-command's own usage
+    instead (called by :func:`bayesgen.cli.main`).
+    """
+
+    def error(self, message: str):
+        match = _INVALID_CHOICE.search(message)
+        if match and match["c"]:
+            choices = [c.strip(" '\"") for c in match["c"].split(",")]
+            message += did_you_mean(match["word"], choices)
+        super().error(message)
+
+    def option_names(self) -> list[str]:
+        """Every option string of this parser (``-o``, ``--output``, ...)."""
+        return [s for action in self._actions for s in action.option_strings]
+
+    def unknown_options(self, extras: list[str]):
+        """Exit 2 with this parser's usage, naming the ``extras`` argparse did not know and
+        the options they may stand for."""
+        longs = [o for o in self.option_names() if o.startswith("--")]
+        message = f"unrecognized arguments: {' '.join(extras)}"
+        for word in extras:
+            if word.startswith("--"):
+                name = word.split("=", 1)[0]
+                found = close_matches(name, longs, n=2)
+                if found:
+                    message += f"; {name}: did you mean {' or '.join(found)}?"
+        self.error(message)
 
 
 def add_command(subparsers, name: str, handler, help_text: str, example: str):
@@ -182,6 +278,49 @@ def label_column(text: str | None):
 # ---------------------------------------------------------------------------- files
 
 
+#: The first bytes of files people mistake for model files, and what they are.
+_FOREIGN_MAGIC = (
+    (b"\x80", "a Python pickle (as scikit-learn's joblib.dump and pickle.dump write)"),
+    (b"\x1f\x8b", "a gzip file (joblib.dump(..., compress=...) writes these)"),
+    (b"ZF", "a zlib-compressed joblib file"),
+    (b"\x93NUMPY", "a NumPy .npy array"),
+    (b"\x89HDF", "an HDF5 file"),
+    (b"PAR1", "a Parquet file"),
+)
+
+
+def _check_model_file(path: str) -> None:
+    """Refuse, in the command line's words, what is not a bayesgen model file at all: a
+    folder, a file that is not a zip archive, a zip archive without a manifest."""
+    fix = "give a model file written by `bayesgen fit DATA -o model.bgm`"
+    p = Path(path)
+    if p.is_dir():
+        raise ModelFileError(f"{path!r} is a folder, not a model file; {fix}")
+    try:
+        with open(p, "rb") as handle:
+            head = handle.read(8)
+    except OSError as exc:
+        raise ModelFileError(f"cannot read model file {path!r}: {exc.strerror or exc}") from None
+    if not head.startswith(b"PK"):
+        what = next((w for magic, w in _FOREIGN_MAGIC if head.startswith(magic)), None)
+        found = f"it is {what}" if what else "it is not a zip archive"
+        raise ModelFileError(
+            f"{path!r} is not a bayesgen model file: {found}, and bayesgen model files are "
+            f"zip archives of arrays with a manifest (bayesgen never loads pickles); {fix}"
+        )
+    if not zipfile.is_zipfile(p):
+        raise ModelFileError(
+            f"{path!r} starts like a bayesgen model file but is damaged or truncated (an "
+            f"interrupted copy?); copy it again, or {fix}"
+        )
+    with contextlib.suppress(zipfile.BadZipFile, OSError), zipfile.ZipFile(p) as archive:
+        if "manifest.json" not in archive.namelist():
+            raise ModelFileError(
+                f"{path!r} is a zip archive but not a bayesgen model file (it has no "
+                f"manifest.json); {fix}"
+            )
+
+
 def load_model(path: str) -> tuple[BayesClassifier, dict]:
     """The classifier in a model file written by ``bayesgen fit``, and its data metadata.
 
@@ -197,7 +336,8 @@ def load_model(path: str) -> tuple[BayesClassifier, dict]:
     FileNotFoundError
         No file at ``path`` (the message says how to make one).
     ModelFileError
-        A damaged or foreign file.
+        A folder, a file that is not a bayesgen model file (a pickle, any other zip), or a
+        damaged one.
     BayesgenError
         The file holds a density, not a classifier.
     """
@@ -205,6 +345,7 @@ def load_model(path: str) -> tuple[BayesClassifier, dict]:
         raise FileNotFoundError(
             f"model file {path!r} does not exist; create one with `bayesgen fit DATA -o {path}`"
         )
+    _check_model_file(path)
     model = load(path)
     if not isinstance(model, BayesClassifier):
         raise BayesgenError(f"{path!r} holds a {type(model).__name__}, not a BayesClassifier")
@@ -215,6 +356,177 @@ def image_shape_of(metadata: dict) -> tuple[int, ...] | None:
     """The image shape a model file recorded, or None for tabular data."""
     shape = metadata.get("image_shape")
     return tuple(shape) if shape else None
+
+
+# ---------------------------------------------------------------------------- labels, columns
+
+
+def resolve_label(model: BayesClassifier, text: str, flag: str = "--label"):
+    """The class of ``model`` that the command line's ``text`` names.
+
+    ``"7"`` is the class ``7`` of a model with numeric labels; text is compared exactly
+    (``adelie`` is not ``Adelie``: a near miss is refused with a "did you mean").
+
+    Raises
+    ------
+    DataError
+        No class is called ``text``; the message lists the known labels.
+    """
+    label = model.parse_label(text)
+    classes = list(model.classes_)
+    for c in classes:
+        with contextlib.suppress(TypeError, ValueError):
+            if bool(np.asarray(c == label).all()):
+                return c
+    names = [label_text(c) for c in classes]
+    if text in names:  # e.g. "7.0" for the class 7.0
+        return classes[names.index(text)]
+    shown = ", ".join(format_label(c) for c in classes[:20])
+    more = f", ... ({len(classes)} in all)" if len(classes) > 20 else ""
+    hint = did_you_mean(text, names) or "."
+    raise DataError(
+        f"{flag} {text!r} is not a class of this model{hint} The known labels are "
+        f"{shown}{more}; give one of them, spelled exactly as shown."
+    )
+
+
+def _column_names(path) -> list[str] | None:
+    """The header of a CSV/TSV (optionally .gz) or the columns of a Parquet file; None for
+    other inputs or when they cannot be read (used only to word an error better)."""
+    p = Path(path)
+    name = p.name.lower()
+    try:
+        if name.endswith((".csv", ".tsv", ".csv.gz", ".tsv.gz")):
+            opener = gzip.open if name.endswith(".gz") else open
+            with opener(p, "rt", encoding="utf-8-sig", newline="") as handle:
+                delimiter = "\t" if ".tsv" in name else ","
+                return next(csv.reader(handle, delimiter=delimiter), None)
+        if name.endswith((".parquet", ".pq")):
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(p).names)
+    except Exception:  # noqa: BLE001 - only a better message is at stake
+        return None
+    return None
+
+
+@contextlib.contextmanager
+def label_column_hints(path, column):
+    """Re-word the reader's error for a ``--label-column`` name the file does not have: name
+    the flag, suggest the closest column, list the columns.
+
+    Other errors pass through unchanged.
+    """
+    try:
+        yield
+    except DataError as exc:
+        if isinstance(column, str):
+            names = _column_names(path)
+            if names and column not in names:
+                shown = ", ".join(repr(c) for c in names[:12])
+                more = f", ... ({len(names)} in all)" if len(names) > 12 else ""
+                hint = did_you_mean(column, names) or "."
+                raise DataError(
+                    f"{path}: --label-column {column!r} is not a column of this file{hint} "
+                    f"The columns are {shown}{more}; give one of them, or a column index (0 is "
+                    "the first)."
+                ) from exc
+        raise
+
+
+# ---------------------------------------------------------------------------- outputs
+
+#: What ``-o`` of a data-writing command may name, by the end of the name.
+_TABLE_SUFFIXES = (".csv", ".tsv", ".csv.gz", ".tsv.gz", ".npz", ".parquet", ".pq")
+_OUTPUT_HELP = (
+    ".csv, .tsv (optionally .gz), .npz or .parquet for data, .png for a figure, a folder "
+    "name without a suffix for one PNG per sample, or - for CSV on stdout"
+)
+
+
+def output_kind(text: str, flag: str = "-o", accepted: str = _OUTPUT_HELP) -> str:
+    """What an ``-o`` names: ``"stdout"`` (``-``), ``"table"`` (CSV, TSV, NPZ, Parquet),
+    ``"png"`` (a figure) or ``"folder"`` (one PNG per sample); ``accepted`` words the
+    names the command takes, for the error.
+
+    Raises
+    ------
+    UsageError
+        A name that says no format (``s.txt``).
+    """
+    if text == "-":
+        return "stdout"
+    name = Path(text).name.lower()
+    if name.endswith(_TABLE_SUFFIXES):
+        return "table"
+    if name.endswith(".png"):
+        return "png"
+    if Path(text).is_dir() or not Path(text).suffix:
+        return "folder"
+    raise UsageError(
+        f"{flag} {text}: the name does not say which format to write; end it in {accepted}"
+    )
+
+
+def check_output(text: str, *, image_shape=None, model: str | None = None, flag="-o") -> str:
+    """:func:`output_kind`, and images refused for data that are not images, before any work.
+
+    Parameters
+    ----------
+    text : str
+        The option's value.
+    image_shape : tuple of int or None
+        The image shape of the model (or data); None (a table) refuses ``.png`` and folders.
+    model : str, optional
+        The model (or data) file, for the message.
+    flag : str, default "-o"
+
+    Raises
+    ------
+    UsageError
+        A name that says no format (``s.txt``).
+    DataError
+        Images asked of a model fitted on a table.
+    """
+    kind = output_kind(text, flag)
+    if kind in ("png", "folder") and image_shape is None:
+        what = "a figure of images" if kind == "png" else "a folder of PNG images"
+        raise DataError(
+            f"{flag} {text} asks for {what}, but {model or 'the model'} was fitted on a table, "
+            "not on images (no image shape recorded); write the samples as data instead, "
+            f"e.g. {flag} samples.csv, and compare them with the real rows using "
+            "`bayesgen report MODEL --real DATA -o report.html`"
+        )
+    return kind
+
+
+# ---------------------------------------------------------------------------- wording
+
+#: Python keyword arguments named in library messages -> the command line's flag
+_FLAG_WORDS = {"label_column": "--label-column", "reg_covar": "--reg-covar"}
+#: ... and those replaced only where written as ``word=`` (plain English words too)
+_FLAG_ASSIGN_ONLY = {"shrinkage": "--shrinkage", "random_state": "--seed"}
+_DENSITY_CHOICE = re.compile(r"\bdensity=('[^']+'(?:(?:, | or )'[^']+')*)")
+
+
+def cli_wording(message: str) -> str:
+    """Name the command line's flags where a library message names Python arguments.
+
+    ``label_column=3`` becomes ``--label-column 3``; ``with label_column=.`` becomes ``with
+    --label-column.``; ``need reg_covar`` becomes ``need --reg-covar``;
+    ``density='lowrank'`` becomes ``--density lowrank`` and ``density='copula', 'mixture'
+    or 'auto'`` becomes ``--density copula, mixture or auto``.
+    """
+    message = _DENSITY_CHOICE.sub(lambda m: "--density " + m.group(1).replace("'", ""), message)
+    for word, flag in {**_FLAG_WORDS, **_FLAG_ASSIGN_ONLY}.items():
+        message = re.sub(rf"\b{word}='([^']*)'", rf"{flag} \1", message)
+        message = re.sub(rf"\b{word}=(?=[\s,.;:)]|$)", flag, message)
+        message = re.sub(rf"\b{word}=", f"{flag} ", message)
+    for word, flag in _FLAG_WORDS.items():
+        message = re.sub(rf"(?<![-\w]){word}\b", flag, message)
+    message = message.replace("--reg-covar or shrinkage", "--reg-covar or --shrinkage")
+    message = message.replace("shrinkage or --reg-covar", "--shrinkage or --reg-covar")
+    return message.replace("save the model again", "write it again with `bayesgen fit`")
 
 
 def _json_default(value):

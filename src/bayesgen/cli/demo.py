@@ -68,20 +68,14 @@ def _fit_and_measure(X, y, train, test, reg_covar, rng) -> tuple[BayesClassifier
 
 
 def _save_figures(model, image_shape, rng, out: Path) -> None:
-    """The sample-vs-mean figure and a 10 x 4 grid of samples sorted by label."""
+    """The sample-vs-mean figure and a grid of four samples of every class, a row each."""
     from bayesgen import plotting
+    from bayesgen.cli.sample import class_grid_figure
 
-    means_fig = plotting.plot_model_means(model, image_shape, random_state=rng)
-    X_grid, y_grid = model.sample(40, random_state=rng)
-    order_grid = np.argsort(y_grid, kind="stable")
-    grid_fig = plotting.plot_sample_grid(
-        np.clip(X_grid[order_grid], 0, 1),
-        y_grid[order_grid],
-        image_shape,
-        n_rows=10,
-        n_cols=4,
-        title="Samples drawn with y ~ p(y), x ~ p(x | y)",
+    means_fig = plotting.plot_model_means(
+        model, image_shape, random_state=rng, title="A sample of every class beside its mean"
     )
+    grid_fig, _ = class_grid_figure(model, 4 * len(model.classes_), image_shape, seed=rng)
     plotting.save_figure(means_fig, out / _FIGURES[0])
     plotting.save_figure(grid_fig, out / _FIGURES[1])
 

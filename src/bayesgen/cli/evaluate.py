@@ -20,6 +20,7 @@ from bayesgen.cli.common import (
     add_command,
     image_shape_of,
     label_column,
+    label_column_hints,
     load_model,
     non_negative_int,
     positive_int,
@@ -68,7 +69,18 @@ def _read_real(path: str, column, what: str, n_features: int, model_path: str):
     from bayesgen import io as bio
 
     progress(f"reading {what} {path} ...")
-    data = bio.read_labelled(path, label_column=label_column(column))
+    try:
+        with label_column_hints(path, label_column(column)):
+            data = bio.read_labelled(path, label_column=label_column(column))
+    except DataError as exc:
+        if "Kaggle's test.csv" not in str(exc):
+            raise
+        raise DataError(
+            f"{what} {path!r} looks like Kaggle's test.csv, which has no labels; the metrics "
+            "need the class of every row. Split the labelled train.csv instead: `bayesgen "
+            "split train.csv --test-size 0.2 -o fit.csv test.csv`, fit on fit.csv and pass "
+            "--real test.csv"
+        ) from None
     d = int(data.X.shape[1])
     if d != n_features:
         raise DataError(

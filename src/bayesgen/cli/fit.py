@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
+import re
+import sys
 from pathlib import Path
 
 from bayesgen import BayesClassifier
@@ -10,7 +13,10 @@ from bayesgen.cli.common import (
     ProgressBar,
     UsageError,
     add_command,
+    cli_wording,
+    did_you_mean,
     label_column,
+    label_column_hints,
     non_negative_float,
     non_negative_int,
     parse_shrinkage,
@@ -22,6 +28,52 @@ __all__ = ["register"]
 
 _STREAM_BYTES = 256 * 2**20  # files larger than this are fitted in chunks by default
 _STREAMABLE = {".csv", ".tsv", ".gz", ".parquet", ".pq", ".npz", ".idx", ".ubyte"}
+_SIZE = re.compile(r"^\d+(x\d+)?$")
+
+
+def _density_problem(text: str) -> str | None:
+    """Which part of ``NAME[:SIZE][+TRANSFORM]`` is wrong, in the command line's words."""
+    from bayesgen.densities import DENSITY_SHORTCUTS
+    from bayesgen.densities.transform import NAMED_TRANSFORMS
+
+    rest, _, transform = text.strip().lower().partition("+")
+    name, colon, size = rest.partition(":")
+    families = sorted(DENSITY_SHORTCUTS)
+    if name not in DENSITY_SHORTCUTS:
+        return (
+            f"{name!r} is not a density family{did_you_mean(name, families) or '.'} The "
+            f"families are {', '.join(families)} (see `bayesgen fit --help`)."
+        )
+    if colon and not _SIZE.match(size):
+        return (
+            f"{text!r}: the family {name!r} is fine but the size {size!r} is not: write a "
+            "whole number "
+            f"(e.g. {name}:3 for 3 components or factors) or two joined by x for components x "
+            "rank (e.g. mfa:5x10)."
+        )
+    if colon and any(int(v) < 1 for v in size.split("x")):
+        return f"{text!r}: the size {size!r} must be 1 or more (e.g. {name}:3)."
+    if transform and transform not in NAMED_TRANSFORMS:
+        transforms = sorted(NAMED_TRANSFORMS)
+        return (
+            f"{text!r}: {transform!r} is not a transform"
+            f"{did_you_mean(transform, transforms) or '.'} The "
+            f"transforms are {', '.join(transforms)} (e.g. mppca:20x30+glogit)."
+        )
+    return None
+
+
+def density_option(text: str) -> str:
+    """argparse type of ``--density``: a shortcut the library can build, else a usage error
+    saying which part of ``NAME[:SIZE][+TRANSFORM]`` is wrong and what would be right."""
+    from bayesgen.densities import make_density
+
+    try:
+        make_density(text)
+    except (ValueError, TypeError) as exc:
+        problem = _density_problem(text) or f"{text!r}: {cli_wording(str(exc))}"
+        raise argparse.ArgumentTypeError(problem) from None
+    return text
 
 
 def _should_stream(args, statistics_kind: str | None) -> bool:
@@ -58,9 +110,10 @@ def _fit_streamed(model, args, column):
         last["p"] = p  # the final report carries the source's metadata
         bar(p)
 
-    streaming.fit_file(
-        model, args.data, chunk_rows=args.chunk_rows, label_column=column, progress=on_progress
-    )
+    with label_column_hints(args.data, column):
+        streaming.fit_file(
+            model, args.data, chunk_rows=args.chunk_rows, label_column=column, progress=on_progress
+        )
     return last["p"].like, last["p"].rows
 
 
@@ -69,7 +122,8 @@ def _fit_in_memory(model, args, column):
     from bayesgen import io as bio
 
     progress(f"reading {args.data} ...")
-    like = bio.read_labelled(args.data, label_column=column)
+    with label_column_hints(args.data, column):
+        like = bio.read_labelled(args.data, label_column=column)
     progress(f"fitting {args.density} densities to {like.X.shape[0]} rows ...")
     model.fit(like.X, like.y)
     return like, like.X.shape[0]
@@ -99,7 +153,8 @@ def run(args) -> int:
     model.save(args.output, metadata=metadata)
     print(
         f"fitted {len(model.classes_)} classes on {n_rows} rows x "
-        f"{model.n_features_in_} features; wrote {args.output}"
+        f"{model.n_features_in_} features; wrote {args.output}",
+        file=sys.stderr,
     )
     return EXIT_OK
 
@@ -119,6 +174,7 @@ def register(subparsers) -> None:
     )
     p.add_argument(
         "--density",
+        type=density_option,
         default="gaussian",
         help="class density NAME[:SIZE][+TRANSFORM]: NAME one of gaussian, diag, tied, "
         "lowrank, fa, mixture, diagmix, mfa, mppca, copula, mfacopula, auto; SIZE e.g. 20 or "

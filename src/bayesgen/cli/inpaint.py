@@ -14,8 +14,10 @@ from bayesgen.cli.common import (
     add_command,
     image_shape_of,
     label_column,
+    label_column_hints,
     load_model,
     non_negative_int,
+    resolve_label,
 )
 
 __all__ = ["observed_mask", "register"]
@@ -87,20 +89,30 @@ def observed_mask(spec: str, n_features: int, image_shape) -> np.ndarray:
     return mask
 
 
-def _save_png(out: Path, rows, mask, completions, labels, shape, observe: str) -> None:
-    """The in-painting figure (images only)."""
+def _save_png(out: Path, rows, mask, completions, labels, shape, args, true_labels) -> None:
+    """The in-painting figure (images only): which tile is the original, which the model's
+    input and which the completions, and the class of each."""
     from bayesgen import plotting
 
     if shape is None:
-        raise DataError("a PNG needs image data; write .csv or .npz for tabular data")
-    first = [lab[0] for lab in labels]
+        raise DataError(
+            f"-o {out}: a figure needs image data, but the model was fitted on a table; "
+            "write the completions as data instead, e.g. -o completions.csv"
+        )
+    if args.label is not None:
+        how = f"every completion is of class {args.label} (--label)"
+    elif args.use_true_label:
+        how = "every completion is of its original's class (--use-true-label)"
+    else:
+        how = "the class of each completion is drawn from p(y | observed part)"
     fig = plotting.plot_inpainting(
         np.clip(rows, 0, 1),
         mask,
         np.clip(completions, 0, 1),
         shape,
-        labels=first,
-        title=f"observed: {observe}",
+        labels=np.asarray(labels, dtype=object),
+        original_labels=list(true_labels),
+        title=f"Observed: {args.observe}; {how}",
     )
     plotting.save_figure(fig, out)
 
@@ -111,7 +123,9 @@ def run(args) -> int:
     from bayesgen.conditional import sample_conditional
 
     model, metadata = load_model(args.model)
-    data = bio.read_labelled(args.input, label_column=label_column(args.label_column))
+    column = label_column(args.label_column)
+    with label_column_hints(args.input, column):
+        data = bio.read_labelled(args.input, label_column=column)
     d = int(model.n_features_in_)
     if data.X.shape[1] != d:
         raise DataError(
@@ -121,7 +135,7 @@ def run(args) -> int:
     rows = data.X[: args.rows]
     shape = image_shape_of(metadata) or data.image_shape
     mask = observed_mask(args.observe, d, shape)
-    label = None if args.label is None else model.parse_label(args.label)
+    label = None if args.label is None else resolve_label(model, args.label)
     if label is None and args.use_true_label:
         label = np.asarray(data.y[: args.rows])
     completions, labels = sample_conditional(
@@ -134,7 +148,7 @@ def run(args) -> int:
     )
     out = Path(args.output)
     if out.suffix.lower() == ".png":
-        _save_png(out, rows, mask, completions, labels, shape, args.observe)
+        _save_png(out, rows, mask, completions, labels, shape, args, data.y[: args.rows])
     else:
         bio.write_labelled(
             out,

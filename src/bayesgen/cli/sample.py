@@ -1,45 +1,119 @@
-"""``bayesgen sample``: generate labelled rows from a fitted model into a data file."""
+"""``bayesgen sample``: generate labelled rows from a fitted model into a data file, a figure
+or stdout."""
 
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from bayesgen.base.validation import label_text
 from bayesgen.cli.common import (
     EXIT_OK,
     ProgressBar,
     add_command,
+    check_output,
     image_shape_of,
     load_model,
     non_negative_int,
     positive_int,
+    resolve_label,
 )
 
-__all__ = ["register"]
-
-#: Output suffixes written chunk by chunk (bounded memory for any ``-n``).
-_CHUNKED = {".csv", ".tsv", ".npz", ".parquet"}
+__all__ = ["class_grid_figure", "register"]
 
 
-def run(args) -> int:
-    """Sample ``-n`` rows and write them in the layout of the data the model was fitted on."""
-    from bayesgen import io as bio
-    from bayesgen import streaming
-
-    model, metadata = load_model(args.model)
-    label = None if args.label is None else model.parse_label(args.label)
-    options = dict(
+def _writer_options(metadata: dict) -> dict:
+    """The layout of the data the model was fitted on, for the writers."""
+    return dict(
         like=metadata.get("source_format"),
         image_shape=image_shape_of(metadata),
         pixel_scale=metadata.get("pixel_scale"),
         feature_names=metadata.get("feature_names"),
         label_column=metadata.get("label_column"),
     )
+
+
+def _csv_to_stdout(model, args, label, dtype, options: dict) -> None:
+    """CSV rows on stdout, in the layout of a ``.csv`` file, chunk by chunk (bounded memory).
+
+    Every chunk is written by :func:`bayesgen.io.write_labelled` to a scratch file and copied
+    to stdout (the header once), so the text is exactly that of ``-o FILE.csv`` with the same
+    seed and chunk size.
+    """
+    from bayesgen import io as bio
+
+    out = sys.stdout.buffer
+    chunks = model.iter_samples(
+        args.n,
+        chunk_size=args.chunk_rows,
+        y=label,
+        prior=args.prior,
+        random_state=args.seed,
+        dtype=dtype,
+    )
+    with tempfile.TemporaryDirectory(prefix="bayesgen-") as scratch:
+        path = Path(scratch) / "chunk.csv"
+        header_done = False
+        for X, y in chunks:
+            if X.shape[0] == 0:
+                continue
+            bio.write_labelled(path, X, y, **options)
+            with open(path, "rb") as handle:
+                header = handle.readline()
+                if not header_done:
+                    out.write(header)
+                    header_done = True
+                out.write(handle.read())
+            out.flush()
+        if not header_done:  # -n 0: the header alone
+            empty = np.empty((0, model.n_features_in_))
+            bio.write_labelled(path, empty, model.classes_[:0], **options)
+            out.write(path.read_bytes().splitlines(keepends=True)[0])
+    out.flush()
+
+
+def class_grid_figure(model, n: int, shape, *, label=None, seed=None, prior="learned"):
+    """The figure of ``sample -o X.png`` and ``plot --kind grid``: a labelled row per class.
+
+    Without ``label``, ``n`` is spread evenly over the classes (rounded up) so that every
+    class shows, however unlikely; with ``label``, ``n`` samples of that class in rows of
+    ten.  Returns the figure and the number of images drawn.
+    """
+    from bayesgen import plotting
+
+    classes = model.classes_ if label is None else np.asarray([label])
+    per_class = max(1, -(-n // len(classes)))
+    wanted = np.repeat(classes, per_class)
+    X, y = model.sample(y=wanted, prior=prior, random_state=seed)
+    X = np.clip(np.asarray(X, dtype=float), 0, 1)
+    if label is None:
+        title = f"{per_class} sample{'s' if per_class > 1 else ''} of each class, x ~ p(x | y)"
+    else:
+        title = (
+            f"{per_class} samples of class {label_text(label)}, x ~ p(x | y = {label_text(label)})"
+        )
+    fig = plotting.plot_class_grid(X, y, shape, classes=list(classes), title=title)
+    return fig, int(wanted.shape[0])
+
+
+def run(args) -> int:
+    """Sample ``-n`` rows and write them in the layout of the data the model was fitted on."""
+    from bayesgen import io as bio
+    from bayesgen import plotting, streaming
+
+    model, metadata = load_model(args.model)
+    options = _writer_options(metadata)
+    kind = check_output(args.output, image_shape=options["image_shape"], model=args.model)
+    label = None if args.label is None else resolve_label(model, args.label)
     dtype = np.float32 if args.float32 else np.float64
-    suffixes = {s.lower() for s in Path(args.output).suffixes}
-    if suffixes & _CHUNKED:
+    if kind == "stdout":
+        _csv_to_stdout(model, args, label, dtype, options)
+        print(f"wrote {args.n} samples to stdout", file=sys.stderr)
+        return EXIT_OK
+    if kind == "table":
         # chunked: bounded memory for any n; the same seed gives the same rows
         streaming.write_samples(
             model,
@@ -53,10 +127,17 @@ def run(args) -> int:
             progress=ProgressBar(f"writing {args.output}"),
             **options,
         )
+        print(f"wrote {args.n} samples to {args.output}", file=sys.stderr)
+    elif kind == "png":
+        fig, drawn = class_grid_figure(
+            model, args.n, options["image_shape"], label=label, seed=args.seed, prior=args.prior
+        )
+        plotting.save_figure(fig, args.output)
+        print(f"wrote a figure of {drawn} samples to {args.output}", file=sys.stderr)
     else:
         X, y = model.sample(args.n, y=label, prior=args.prior, random_state=args.seed, dtype=dtype)
         bio.write_labelled(args.output, X, y, **options)
-    print(f"wrote {args.n} samples to {args.output}", file=sys.stderr)
+        print(f"wrote {args.n} samples to {args.output}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -86,11 +167,13 @@ def register(subparsers) -> None:
         "--chunk-rows",
         type=positive_int,
         default=50_000,
-        help="rows generated per chunk for CSV/NPZ/Parquet output",
+        help="rows generated per chunk for CSV/NPZ/Parquet output and stdout",
     )
     p.add_argument(
         "-o",
         "--output",
         required=True,
-        help="output: .csv, .npz, .parquet, .png (grid) or a folder (one PNG per sample)",
+        help="output: .csv/.tsv (optionally .gz), .npz, .parquet; .png for a figure with a "
+        "row per class (-n spread over the classes, or --label's class only); a folder (one "
+        "PNG per sample); - for CSV on stdout (only the data go to stdout, messages to stderr)",
     )

@@ -20,7 +20,12 @@ encoder) and :mod:`~bayesgen.plotting.canvas` (shared figure helpers).
 from bayesgen.plotting.canvas import new_figure
 from bayesgen.plotting.confusion import plot_confusion_matrix
 from bayesgen.plotting.features import plot_feature_pairs
-from bayesgen.plotting.images import plot_model_means, plot_sample_grid, plot_samples_vs_means
+from bayesgen.plotting.images import (
+    plot_class_grid,
+    plot_model_means,
+    plot_sample_grid,
+    plot_samples_vs_means,
+)
 from bayesgen.plotting.inpainting import plot_inpainting
 from bayesgen.plotting.output import figure_to_png_bytes, save_figure
 from bayesgen.plotting.png import png_bytes
@@ -32,6 +37,7 @@ _new_figure = new_figure
 __all__ = [
     "figure_to_png_bytes",
     "new_figure",
+    "plot_class_grid",
     "plot_confusion_matrix",
     "plot_feature_pairs",
     "plot_inpainting",

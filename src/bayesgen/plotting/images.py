@@ -1,4 +1,5 @@
-"""Figures of generated images: samples beside class means, and labelled sample grids.
+"""Figures of generated images: samples beside class means, a grid with a row per class,
+and labelled sample grids.
 
 Images are drawn with a fixed grey range ``[vmin, vmax]`` shared by every tile (values
 outside clip to black or white) rather than auto-contrast per tile, so tiles can be compared
@@ -26,7 +27,11 @@ from bayesgen.plotting.canvas import (
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.figure import Figure
 
-__all__ = ["plot_model_means", "plot_sample_grid", "plot_samples_vs_means"]
+__all__ = ["plot_class_grid", "plot_model_means", "plot_sample_grid", "plot_samples_vs_means"]
+
+#: Font sizes of row labels and column titles: readable at the default 100 dpi.
+_LABEL_SIZE = 12
+_TITLE_SIZE = 11
 
 
 def _samples_and_means(samples: Any, means: Any, labels: list) -> tuple[np.ndarray, np.ndarray]:
@@ -63,8 +68,12 @@ def plot_samples_vs_means(
     vmax: float = 1.0,
     cmap: str = "gray",
     title: str | None = None,
+    n_blocks: int | None = None,
 ) -> Figure:
     """One generated sample next to the class mean, a row per class, in one figure.
+
+    The class rows are laid out in side-by-side blocks (e.g. two blocks of five rows for ten
+    classes) so that the figure is a grid, not a tall strip.
 
     Parameters
     ----------
@@ -82,12 +91,16 @@ def plot_samples_vs_means(
         Colormap for grey-level images.
     title : str, optional
         Figure title.
+    n_blocks : int, optional
+        Blocks of class rows side by side; by default the number that makes the figure
+        closest to 4:3 landscape.
 
     Returns
     -------
     matplotlib.figure.Figure
-        ``n_classes`` rows by ``n_per_class + 1`` columns of axes, titled "Sample" (or
-        "Sample 1", ...) and "Mean" on the first row.
+        ``n_per_class + 1`` axes per class, in class order (each class's samples, then its
+        mean), titled "Sample" (or "Sample 1", ...) and "Mean" on the first row of each
+        block; the class label is the first axes' y-label.
     """
     labels = list(labels)
     samples_arr, means_arr = _samples_and_means(samples, means, labels)
@@ -96,24 +109,51 @@ def plot_samples_vs_means(
     vmin, vmax = check_range(vmin, vmax)
 
     n_cols = n_per_class + 1
-    fig = new_figure((1.5 * n_cols + 0.6, 1.5 * n_classes + (0.7 if title else 0.4)))
-    axes = fig.subplots(n_classes, n_cols, squeeze=False)
+    n_blocks = _n_blocks(n_classes, n_cols) if n_blocks is None else n_blocks
+    n_blocks = min(check_positive_int(n_blocks, "n_blocks"), n_classes)
+    rows = -(-n_classes // n_blocks)
+    tile = 1.1
+    # a narrow empty column between blocks keeps the classes of one block together
+    ratios = ([1.0] * n_cols + [0.35]) * n_blocks
+    ratios = ratios[:-1]
+    fig = new_figure((tile * sum(ratios) + 0.5 * n_blocks, tile * rows + (0.8 if title else 0.45)))
+    grid = fig.add_gridspec(rows, len(ratios), width_ratios=ratios)
     col_titles = ["Sample"] if n_per_class == 1 else [f"Sample {j + 1}" for j in range(n_per_class)]
     col_titles.append("Mean")
     for i in range(n_classes):
+        block, r = divmod(i, rows)
+        first = block * (n_cols + 1)
         for j in range(n_cols):
-            ax = axes[i, j]
+            ax = fig.add_subplot(grid[r, first + j])
             row = samples_arr[i, j] if j < n_per_class else means_arr[i]
             show_image(ax, row, shape, vmin, vmax, cmap)
             bare_axes(ax)
-            if i == 0:
-                ax.set_title(col_titles[j], fontsize=10)
-        axes[i, 0].set_ylabel(
-            label_text(labels[i]), rotation=0, fontsize=11, labelpad=14, va="center"
-        )
+            if r == 0:
+                ax.set_title(col_titles[j], fontsize=_TITLE_SIZE)
+            if j == 0:
+                ax.set_ylabel(
+                    label_text(labels[i]),
+                    rotation=0,
+                    fontsize=_LABEL_SIZE,
+                    labelpad=12,
+                    va="center",
+                    ha="right",
+                )
     if title:
         fig.suptitle(title)
     return fig
+
+
+def _n_blocks(n_classes: int, n_cols: int) -> int:
+    """Side-by-side blocks of class rows that make the figure closest to 4:3 landscape."""
+    best, best_gap = 1, float("inf")
+    for blocks in range(1, n_classes + 1):
+        rows = -(-n_classes // blocks)
+        width = blocks * (n_cols + 0.35) + 0.5 * blocks
+        gap = abs(np.log(width / rows) - np.log(4 / 3))
+        if gap < best_gap - 1e-9:
+            best, best_gap = blocks, gap
+    return best
 
 
 def plot_model_means(
@@ -242,4 +282,102 @@ def plot_sample_grid(
             ax.set_title(label_text(labels[idx]), fontsize=9, pad=2)
     if title:
         fig.suptitle(title)
+    return fig
+
+
+def plot_class_grid(
+    X: Any,
+    y: Any,
+    image_shape: Sequence[int],
+    *,
+    classes: Sequence[Any] | None = None,
+    max_columns: int = 10,
+    vmin: float = 0.0,
+    vmax: float = 1.0,
+    cmap: str = "gray",
+    title: str | None = None,
+) -> Figure:
+    """Image samples with a row per class, each row labelled with its class.
+
+    Every class of ``classes`` gets a row (more when it has more than ``max_columns``
+    samples), so a class that drew no sample shows as a labelled row saying so instead of
+    silently missing.  All tiles share the fixed grey range ``[vmin, vmax]``.
+
+    Parameters
+    ----------
+    X : array_like of shape (n_samples, n_features)
+    y : array_like of shape (n_samples,)
+        The class of every row.
+    image_shape : tuple of int
+        Shape each row is reshaped to, e.g. ``(28, 28)``.
+    classes : sequence, optional
+        The classes to show, in order (default: the distinct values of ``y``, sorted).
+    max_columns : int, default 10
+        Samples per row; a class with more continues on the next row.
+    vmin, vmax : float, default 0 and 1
+    cmap : str, default "gray"
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes per drawn sample (in class order, then sample order) plus one empty axes
+        per class without samples; the first axes of every row has the class label as its
+        y-label.
+    """
+    X_arr = as_float_matrix(X, "X", promote_1d=True, require_finite=False)
+    labels = np.asarray(y).reshape(-1)
+    if labels.shape[0] != X_arr.shape[0]:
+        raise DataError(
+            f"X has {X_arr.shape[0]} rows but y has {labels.shape[0]} labels; give one label "
+            "per row."
+        )
+    order = list(np.unique(labels)) if classes is None else list(classes)
+    if not order:
+        raise DataError("nothing to plot: no samples and no classes.")
+    shape = check_image_shape(image_shape, X_arr.shape[1])
+    max_columns = check_positive_int(max_columns, "max_columns")
+    vmin, vmax = check_range(vmin, vmax)
+
+    text = np.array([label_text(v) for v in labels.tolist()])
+    members = [np.flatnonzero(text == label_text(c)) for c in order]
+    n_cols = max(1, min(max_columns, max(len(m) for m in members)))
+    row_plan = []  # (class, indices of this row)
+    for c, idx in zip(order, members, strict=True):
+        chunks = [idx[k : k + n_cols] for k in range(0, len(idx), n_cols)] or [idx]
+        row_plan += [(c, chunk) for chunk in chunks]
+    tile = 0.95
+    fig = new_figure((tile * n_cols + 0.7, tile * len(row_plan) + (0.7 if title else 0.2)))
+    grid = fig.add_gridspec(len(row_plan), n_cols)
+    for r, (c, chunk) in enumerate(row_plan):
+        if len(chunk) == 0:
+            ax = fig.add_subplot(grid[r, :])
+            bare_axes(ax)
+            ax.text(
+                0.02, 0.5, "no sample of this class was drawn", va="center", fontsize=_TITLE_SIZE
+            )
+        for j, index in enumerate(chunk):
+            ax = fig.add_subplot(grid[r, j])
+            show_image(ax, X_arr[index], shape, vmin, vmax, cmap)
+            bare_axes(ax)
+            if j == 0:
+                ax.set_ylabel(
+                    label_text(c),
+                    rotation=0,
+                    fontsize=_LABEL_SIZE,
+                    labelpad=10,
+                    va="center",
+                    ha="right",
+                )
+        if len(chunk) == 0:
+            ax.set_ylabel(
+                label_text(c),
+                rotation=0,
+                fontsize=_LABEL_SIZE,
+                labelpad=10,
+                va="center",
+                ha="right",
+            )
+    if title:
+        fig.suptitle(title, fontsize=13)
     return fig

@@ -23,7 +23,8 @@ def plot_inpainting(
     completions: Any,
     image_shape: Sequence[int],
     *,
-    labels: Sequence[Any] | None = None,
+    labels: Any = None,
+    original_labels: Sequence[Any] | None = None,
     vmin: float = 0.0,
     vmax: float = 1.0,
     cmap: str = "gray",
@@ -32,7 +33,9 @@ def plot_inpainting(
     """Conditional generation at a glance: a row per input image.
 
     Columns: the original, what the model saw (unobserved pixels shown at mid-grey), then
-    every completion sampled from the exact conditional.
+    every completion sampled from the exact conditional.  Column titles say which is which;
+    under the original is its true class (when given) and under every completion the class
+    it was drawn from, so a completion of another class than its original shows as such.
 
     Parameters
     ----------
@@ -40,8 +43,10 @@ def plot_inpainting(
     observed_masks : array_like of bool, shape (n_rows, n_features) or (n_features,)
     completions : array_like of shape (n_rows, n_completions, n_features)
     image_shape : sequence of int
-    labels : sequence, optional
-        Class used for each row's completions, shown as the row title.
+    labels : array_like of shape (n_rows,) or (n_rows, n_completions), optional
+        Class used for the completions: one per row, or one per completion.
+    original_labels : sequence of length n_rows, optional
+        True class of each original.
     vmin, vmax : float, default 0 and 1
         Fixed grey range shared by every tile.
     cmap : str, default "gray"
@@ -50,6 +55,7 @@ def plot_inpainting(
     Returns
     -------
     matplotlib.figure.Figure
+        ``n_rows * (2 + n_completions)`` axes, row by row.
     """
     originals = as_float_matrix(originals, "originals", promote_1d=True, require_finite=False)
     n_rows, d = originals.shape
@@ -59,12 +65,29 @@ def plot_inpainting(
         raise DataError(
             f"completions must have shape ({n_rows}, n_completions, {d}); got {completions.shape}"
         )
+    n_completions = completions.shape[1]
+    drawn = None
+    if labels is not None:
+        drawn = np.asarray(labels, dtype=object)
+        if drawn.shape == (n_rows,):
+            drawn = np.repeat(drawn[:, None], n_completions, axis=1)
+        if drawn.shape != (n_rows, n_completions):
+            raise DataError(
+                f"labels must have shape ({n_rows},) or ({n_rows}, {n_completions}); got "
+                f"{drawn.shape}"
+            )
+    if original_labels is not None and len(original_labels) != n_rows:
+        raise DataError(
+            f"original_labels must have one label per row ({n_rows}); got {len(original_labels)}"
+        )
     masks = np.broadcast_to(np.asarray(observed_masks, dtype=bool), originals.shape)
     vmin, vmax = check_range(vmin, vmax)
-    n_cols = 2 + completions.shape[1]
-    fig = new_figure((1.3 * n_cols, 1.4 * n_rows + 0.4))
+    n_cols = 2 + n_completions
+    has_xlabels = drawn is not None or original_labels is not None
+    fig = new_figure((1.35 * n_cols, (1.75 if has_xlabels else 1.45) * n_rows + 0.6))
     axes = np.atleast_2d(fig.subplots(n_rows, n_cols, squeeze=False))
     seen = np.where(masks, originals, 0.5 * (vmin + vmax))
+    headers = ["original", "model input", *[f"completion {k + 1}" for k in range(n_completions)]]
     for i in range(n_rows):
         row_images = [originals[i], seen[i], *completions[i]]
         for j, image in enumerate(row_images):
@@ -72,11 +95,19 @@ def plot_inpainting(
             show_image(ax, image, shape, vmin, vmax, cmap)
             bare_axes(ax)
             if i == 0:
-                ax.set_title(
-                    ["original", "observed"][j] if j < 2 else f"sample {j - 1}", fontsize=8
+                ax.set_title(headers[j], fontsize=10)
+        if original_labels is not None:
+            axes[i, 0].set_xlabel(f"true: {label_text(original_labels[i])}", fontsize=10)
+        if drawn is not None:
+            for k in range(n_completions):
+                same = original_labels is None or label_text(drawn[i, k]) == label_text(
+                    original_labels[i]
                 )
-        if labels is not None:
-            axes[i, 0].set_ylabel(label_text(labels[i]), rotation=0, labelpad=12)
+                axes[i, 2 + k].set_xlabel(
+                    f"class {label_text(drawn[i, k])}",
+                    fontsize=10,
+                    color="black" if same else "tab:red",
+                )
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, fontsize=11)
     return fig

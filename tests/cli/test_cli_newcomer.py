@@ -1,0 +1,205 @@
+"""A newcomer's first hour (issue 16), replayed through the CLI runner: every message is in
+the command line's words (the flag, the column, the fix), with a "did you mean" for near
+misses, and the exit code says whether the data (1) or the command line (2) was wrong."""
+
+import pickle
+import re
+import zipfile
+
+import numpy as np
+import pytest
+
+from bayesgen.cli import main
+from bayesgen.cli.common import close_matches, did_you_mean
+
+SPECIES = np.array(["Adelie", "Chinstrap", "Gentoo"])
+COLUMNS = ["species", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def penguins(tmp_path_factory):
+    """A numeric penguin-like table (text labels first) and a model fitted on it."""
+    folder = tmp_path_factory.mktemp("penguins")
+    rng = np.random.default_rng(0)
+    y = SPECIES[np.arange(90) % 3]
+    centre = {"Adelie": 38.8, "Chinstrap": 48.8, "Gentoo": 47.5}
+    lines = [",".join(COLUMNS)]
+    for label in y:
+        x = [centre[label] + rng.normal(), 18 + rng.normal(), 200 + 5 * rng.normal()]
+        lines.append(f"{label},{x[0]:.1f},{x[1]:.1f},{x[2]:.0f},{4000 + 300 * rng.normal():.0f}")
+    data = folder / "penguins.csv"
+    data.write_text("\n".join(lines) + "\n")
+    model = folder / "penguins.bgm"
+    assert main(["fit", str(data), "--label-column", "species", "-o", str(model)]) == 0
+    return data, model
+
+
+# ---------------------------------------------------------------------------- did you mean
+
+
+def test_did_you_mean_helper():
+    assert close_matches("adelie", ["Adelie", "Gentoo"]) == ["Adelie"]
+    assert close_matches("gausian", ["gaussian", "diag", "mixture"]) == ["gaussian"]
+    assert close_matches("zzz", ["gaussian"]) == []
+    assert did_you_mean("spcies", ["species", "island"]) == "; did you mean 'species'?"
+    assert did_you_mean("zzz", ["species"]) == ""
+
+
+# ---------------------------------------------------------------------------- wording
+
+
+def test_sample_to_a_name_without_format_names_the_flag_and_the_suffixes(
+    penguins, tmp_path, capsys
+):
+    _, model = penguins
+    code, _, err = run(capsys, "sample", model, "-n", "5", "-o", tmp_path / "s.txt")
+    assert code == 2, err
+    assert "-o " in err and "s.txt" in err and ".csv" in err and "- for CSV on stdout" in err
+    assert "format=" not in err
+    assert not (tmp_path / "s.txt").exists()
+
+
+def test_png_of_a_table_model_says_the_model_is_a_table(penguins, tmp_path, capsys):
+    _, model = penguins
+    code, _, err = run(capsys, "sample", model, "-n", "5", "-o", tmp_path / "p.png")
+    assert code == 1, err
+    assert "-o " in err and "fitted on a table" in err and "samples.csv" in err
+    assert "image_shape=" not in err and "like=" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_plot_of_a_table_model_exits_1_not_2(penguins, tmp_path, capsys):
+    _, model = penguins
+    code, _, err = run(capsys, "plot", model, "-o", tmp_path / "p.png")
+    assert code == 1, err  # the data are not images: bad data, not a usage error
+    assert "fitted on a table" in err and "bayesgen sample" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_inspect_a_folder(tmp_path, capsys):
+    folder = tmp_path / "models"
+    folder.mkdir()
+    code, _, err = run(capsys, "inspect", folder)
+    assert code == 1
+    assert "is a folder, not a model file" in err and "bayesgen fit" in err
+    assert "Errno" not in err and "save the model again" not in err
+
+
+def test_inspect_a_pickle_says_it_is_not_a_bayesgen_file(tmp_path, capsys):
+    path = tmp_path / "model.joblib"
+    with open(path, "wb") as handle:
+        pickle.dump({"coef": [1.0, 2.0]}, handle)
+    code, _, err = run(capsys, "inspect", path)
+    assert code == 1
+    assert "not a bayesgen model file" in err and "pickle" in err and "bayesgen fit" in err
+    assert "truncated" not in err and "save the model again" not in err
+
+
+def test_inspect_a_foreign_zip_and_a_damaged_model(penguins, tmp_path, capsys):
+    other = tmp_path / "other.zip"
+    with zipfile.ZipFile(other, "w") as archive:
+        archive.writestr("hello.txt", "hi")
+    code, _, err = run(capsys, "inspect", other)
+    assert code == 1 and "not a bayesgen model file" in err and "manifest" in err
+    _, model = penguins
+    cut = tmp_path / "cut.bgm"
+    cut.write_bytes(model.read_bytes()[:-100])
+    code, _, err = run(capsys, "inspect", cut)
+    assert code == 1 and "damaged or truncated" in err and "bayesgen fit" in err
+
+
+def test_misspelt_option_gets_the_commands_usage_and_a_suggestion(penguins, tmp_path, capsys):
+    data, _ = penguins
+    code, _, err = run(capsys, "fit", data, "--denisty", "gaussian", "-o", tmp_path / "m.bgm")
+    assert code == 2
+    assert "usage: bayesgen fit" in err and "bayesgen fit: error" in err
+    assert "--denisty" in err and "did you mean --density?" in err
+
+
+def test_misspelt_command_and_choice_get_a_suggestion(capsys):
+    code, _, err = run(capsys, "smaple", "m.bgm", "-n", "3", "-o", "x.csv")
+    assert code == 2 and "did you mean 'sample'" in err
+    code, _, err = run(capsys, "plot", "m.bgm", "--kind", "grdi", "-o", "x.png")
+    assert code == 2 and "did you mean 'grid'?" in err
+
+
+@pytest.mark.parametrize(
+    "density, words",
+    [
+        ("gausian", ["'gausian' is not a density family", "did you mean 'gaussian'?"]),
+        ("mixture:3x", ["'mixture' is fine", "size '3x'", "mixture:3"]),
+        ("mixture:0", ["size '0' must be 1 or more"]),
+        ("gaussian+lgit", ["'lgit' is not a transform", "did you mean 'logit'"]),
+    ],
+)
+def test_density_option_says_which_part_is_wrong(penguins, tmp_path, capsys, density, words):
+    data, _ = penguins
+    code, _, err = run(
+        capsys, "fit", data, "--label-column", "species", "--density", density, "-o", "m.bgm"
+    )
+    assert code == 2, err
+    assert "usage: bayesgen fit" in err and "argument --density" in err
+    for word in words:
+        assert word in err
+    assert "unknown density" not in err and "pass a density object" not in err
+
+
+def test_unknown_label_suggests_the_spelling_of_the_model(penguins, tmp_path, capsys):
+    _, model = penguins
+    out = tmp_path / "x.csv"
+    code, _, err = run(capsys, "sample", model, "-n", "3", "--label", "adelie", "-o", out)
+    assert code == 1
+    assert "--label 'adelie'" in err and "did you mean 'Adelie'?" in err
+    assert "known labels are 'Adelie', 'Chinstrap', 'Gentoo'" in err
+    assert not out.exists()
+    code, _, err = run(capsys, "sample", model, "-n", "3", "--label", "Adelie", "-o", out)
+    assert code == 0, err
+    labels = {line.split(",")[0].strip('"') for line in out.read_text().splitlines()[1:]}
+    assert labels == {"Adelie"}
+
+
+def test_unknown_label_column_suggests_the_column(penguins, tmp_path, capsys):
+    data, _ = penguins
+    code, _, err = run(capsys, "fit", data, "--label-column", "spcies", "-o", tmp_path / "m.bgm")
+    assert code == 1
+    assert "--label-column 'spcies'" in err and "did you mean 'species'?" in err
+    assert "'bill_length_mm'" in err and "column index" in err
+    assert "label_column=" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_check_advice_names_command_line_flags(tmp_path, capsys):
+    """A judged, rejected class gets advice as flags; a class with too few rows is not
+    judged, and the text recommends no family for it."""
+    rng = np.random.default_rng(1)
+    skewed = rng.exponential(size=(400, 3)) ** 2  # clearly not Gaussian
+    few = rng.normal(size=(3, 3))  # n <= p + 1: cannot be judged
+    X = np.vstack([skewed, few])
+    y = np.array(["skewed"] * 400 + ["few"] * 3)
+    data = tmp_path / "d.npz"
+    np.savez(data, X=X, y=y)
+    code, out, err = run(capsys, "check", data, "--out", tmp_path / "check")
+    assert code == 0, err
+    assert "--density copula" in out and "density='" not in out
+    lines = {line.split()[0].strip("'"): line for line in out.splitlines()[2:-1]}
+    assert "cannot judge" in lines["few"]
+    assert "--density" not in lines["few"]
+    overall = out.splitlines()[-1]
+    assert "'skewed'" in overall and "'few'" not in overall.split(";")[0]
+    assert re.search(r"no QQ panel for class\(es\) 'few'", err)
+    assert (tmp_path / "check" / "qq_chi2.png").exists()
+
+
+def test_evaluate_on_kaggles_unlabelled_test_csv_points_to_split(penguins, tmp_path, capsys):
+    _, model = penguins
+    test = tmp_path / "test.csv"
+    test.write_text(",".join(f"pixel{i}" for i in range(784)) + "\n" + ",".join(["0"] * 784) + "\n")
+    code, _, err = run(capsys, "evaluate", model, "--real", test)
+    assert code == 1
+    assert "--real" in err and "no labels" in err and "bayesgen split train.csv" in err
