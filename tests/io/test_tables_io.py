@@ -44,7 +44,7 @@ def test_a_column_that_looks_continuous_is_refused_naming_likely_labels(tmp_path
 
 def test_no_plausible_label_column_asks_for_one(tmp_path):
     rows = "\n".join(f"{i * 0.5},{i * 0.25}" for i in range(30))
-    with pytest.raises(DataError, match="cannot tell which column.*--label-column"):
+    with pytest.raises(DataError, match="cannot tell which column.*label_column=NAME"):
         bio.read_table(_write(tmp_path, "a,b\n" + rows + "\n"))
 
 
@@ -56,7 +56,7 @@ def test_unknown_label_column_suggests_the_close_one(tmp_path):
 
 def test_empty_labels_are_counted_or_dropped(tmp_path):
     path = _write(tmp_path, "kind,a\nx,1\n,2\ny,3\n,4\nx,5\ny,6\n")
-    with pytest.raises(DataError, match=r"2 rows have an empty label.*--drop-missing-labels"):
+    with pytest.raises(DataError, match=r"2 rows have an empty label.*drop_missing_labels=True"):
         bio.read_table(path, label_column="kind")
     table = bio.read_table(path, label_column="kind", drop_missing_labels=True)
     assert table.dropped_rows == 2 and len(table.y) == 4

@@ -79,9 +79,10 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         Per-class density.  A shortcut name (see ``bayesgen.densities.DENSITY_SHORTCUTS``:
         "gaussian" = full covariance, "diag", "tied", "copula", ...) is built with
         ``reg_covar`` and ``shrinkage`` below; a density object is cloned for each class and
-        keeps its own settings.  None picks by the data: "copula" for a DataFrame with text,
-        category or boolean columns or with missing cells (it models mixed columns and
-        marginalises missing cells), "gaussian" (the tutorial's model) otherwise.
+        keeps its own settings.  None picks by the data: "copula" for a table (a DataFrame
+        with text, category, boolean or date columns, or with missing cells: it models mixed
+        columns and marginalises missing cells), "gaussian" (the tutorial's model) for
+        numeric arrays.
     reg_covar : float, default=1e-6
         Ridge added to every covariance diagonal (shortcut densities only).  Needed for
         constant features and for classes with fewer samples than features.
@@ -96,7 +97,10 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
     column_types : dict of {str: str}, default=None
         For a DataFrame ``X``: override the detected kind of named columns ("continuous",
         "integer", "categorical", "datetime", "identifier"), or "drop" to leave a column
-        out (see :class:`bayesgen.tables.TableSchema`).
+        out (see :class:`bayesgen.tables.TableSchema`).  A DataFrame with text, category,
+        boolean or date columns or missing cells is always a table; with a dict here (even
+        an empty one) a DataFrame of numbers is one too, so samples come back as a
+        DataFrame with its dtypes.
 
     Attributes
     ----------
@@ -290,8 +294,8 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             return X
         from bayesgen.tables import TableSchema, is_table
 
-        if not is_table(X):  # all numbers, no gaps: scikit-learn's usual DataFrame handling
-            return X
+        if self.column_types is None and not is_table(X):
+            return X  # all numbers, no gaps: scikit-learn's usual DataFrame handling
 
         kinds = dict(self.column_types or {})
         drop = [name for name, kind in kinds.items() if kind == "drop"]
@@ -301,10 +305,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
 
     def _density_for(self, X: np.ndarray) -> str:
         """The family ``density=None`` means for these rows."""
-        schema = self.schema_
-        if schema is not None and (schema.discrete_levels() or np.isnan(X).any()):
-            return "copula"
-        return "gaussian"
+        return "gaussian" if self.schema_ is None else "copula"
 
     def _check_rows_for(self, template, X: np.ndarray) -> None:
         """Missing cells and categorical columns only for densities that take them."""

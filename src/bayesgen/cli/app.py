@@ -16,6 +16,7 @@ from bayesgen.cli import (
     demo,
     evaluate,
     fit,
+    impute,
     inpaint,
     inspect,
     plot,
@@ -36,7 +37,19 @@ from bayesgen.cli.common import (
 __all__ = ["build_parser", "main"]
 
 #: Command modules, in the order of ``bayesgen --help``.
-_COMMANDS = (demo, fit, sample, split, plot, inspect, univariate, check, inpaint, evaluate)
+_COMMANDS = (
+    demo,
+    fit,
+    sample,
+    split,
+    impute,
+    plot,
+    inspect,
+    univariate,
+    check,
+    inpaint,
+    evaluate,
+)
 
 #: The wording of library messages for the command line (kept under its old name).
 _flag_wording = cli_wording

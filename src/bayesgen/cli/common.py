@@ -184,6 +184,12 @@ def progress(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
 
+def note(message: str) -> None:
+    """A message the user must see whether or not stderr is a terminal (a choice bayesgen
+    made for them, such as the label column it took)."""
+    print(message, file=sys.stderr, flush=True)
+
+
 class ProgressBar:
     """A one-line progress bar on stderr, drawn only when stderr is a terminal.
 
@@ -515,9 +521,15 @@ def cli_wording(message: str) -> str:
     ``label_column=3`` becomes ``--label-column 3``; ``with label_column=.`` becomes ``with
     --label-column.``; ``need reg_covar`` becomes ``need --reg-covar``;
     ``density='lowrank'`` becomes ``--density lowrank`` and ``density='copula', 'mixture'
-    or 'auto'`` becomes ``--density copula, mixture or auto``.
+    or 'auto'`` becomes ``--density copula, mixture or auto``; a table's
+    ``column_types={'x': 'categorical'}`` becomes ``--column-type x=categorical``,
+    ``drop=['x']`` becomes ``--drop x`` and ``drop_missing_labels=True``
+    ``--drop-missing-labels``.
     """
     message = _DENSITY_CHOICE.sub(lambda m: "--density " + m.group(1).replace("'", ""), message)
+    message = re.sub(r"column_types=\{'([^']+)': '([^']+)'\}", r"--column-type \1=\2", message)
+    message = re.sub(r"\bdrop=\['([^']+)'\]", r"--drop \1", message)
+    message = message.replace("drop_missing_labels=True", "--drop-missing-labels")
     for word, flag in {**_FLAG_WORDS, **_FLAG_ASSIGN_ONLY}.items():
         message = re.sub(rf"\b{word}='([^']*)'", rf"{flag} \1", message)
         message = re.sub(rf"\b{word}=(?=[\s,.;:)]|$)", flag, message)

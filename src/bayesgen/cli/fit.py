@@ -19,6 +19,7 @@ from bayesgen.cli.common import (
     label_column_hints,
     non_negative_float,
     non_negative_int,
+    note,
     parse_shrinkage,
     positive_int,
     progress,
@@ -124,17 +125,86 @@ def _fit_in_memory(model, args, column):
     progress(f"reading {args.data} ...")
     with label_column_hints(args.data, column):
         like = bio.read_labelled(args.data, label_column=column)
-    progress(f"fitting {args.density} densities to {like.X.shape[0]} rows ...")
+    progress(f"fitting {args.density or 'gaussian'} densities to {like.X.shape[0]} rows ...")
     model.fit(like.X, like.y)
     return like, like.X.shape[0]
 
 
+def _column_types(args) -> dict:
+    """``--column-type NAME=KIND`` and ``--drop NAME`` as the classifier's column_types."""
+    kinds = {}
+    for text in args.column_type or []:
+        name, eq, kind = text.partition("=")
+        if not eq or not name or not kind:
+            raise UsageError(
+                f"--column-type {text!r}: write NAME=KIND, e.g. --column-type year=categorical"
+            )
+        kinds[name] = kind.strip().lower()
+    for name in args.drop or []:
+        kinds[name] = "drop"
+    return kinds
+
+
+def _fit_table(model, args, column):
+    """Read a table (text columns, empty cells), say which label column was taken, fit."""
+    from bayesgen import io as bio
+
+    progress(f"reading {args.data} (a table) ...")
+    with label_column_hints(args.data, column):
+        table = bio.read_table(
+            args.data, label_column=column, drop_missing_labels=args.drop_missing_labels
+        )
+    note(f"label column: {table.label_column!r} ({table.chosen})")
+    if table.dropped_rows:
+        note(f"left out {table.dropped_rows} rows with an empty label")
+    model.fit(table.X, table.y)
+    for name, reason in model.schema_.dropped.items():
+        if name not in (args.drop or []):
+            reason = reason.replace("or drop it", f"or say --drop {name} to silence this")
+            note(f"left out column {name!r}: {cli_wording(reason)}")
+    metadata = {
+        "source": str(args.data),
+        "source_format": table.format,
+        "table": True,
+        "columns": table.columns,
+        "delimiter": table.delimiter,
+        "label_column": table.label_column,
+        "n_rows": int(table.X.shape[0]),
+        "image_shape": None,
+        "pixel_scale": None,
+        "feature_names": list(model.schema_.feature_names),
+    }
+    return metadata
+
+
 def run(args) -> int:
     """Fit, then save the model with what is known about the data as its metadata."""
+    from bayesgen import io as bio
+
+    kinds = _column_types(args)
     model = BayesClassifier(
-        args.density, reg_covar=args.reg_covar, shrinkage=args.shrinkage, random_state=args.seed
+        args.density,
+        reg_covar=args.reg_covar,
+        shrinkage=args.shrinkage,
+        random_state=args.seed,
+        column_types=kinds or None,
     )
     column = label_column(args.label_column)
+    if bio.is_table_file(args.data):
+        model.set_params(column_types=kinds)  # a table even if what is left is numbers
+        metadata = _fit_table(model, args, column)
+        model.save(args.output, metadata=metadata)
+        print(
+            f"fitted {len(model.classes_)} classes on {metadata['n_rows']} rows x "
+            f"{model.n_features_in_} columns ({_density_text(model)}); wrote {args.output}",
+            file=sys.stderr,
+        )
+        return EXIT_OK
+    if kinds or args.drop_missing_labels:
+        raise UsageError(
+            "--column-type, --drop and --drop-missing-labels are for tables (CSV or Parquet "
+            f"files with text columns or empty cells); {args.data} holds numbers only"
+        )
     # asked before anything is read, so a bad --density fails at once
     kind = model.statistics_kind()
     if _should_stream(args, kind):
@@ -159,6 +229,11 @@ def run(args) -> int:
     return EXIT_OK
 
 
+def _density_text(model) -> str:
+    density = model.densities_[0]
+    return type(density).__name__ if model.density is None else str(model.density)
+
+
 def register(subparsers) -> None:
     """Add ``fit`` and its options."""
     p = add_command(
@@ -175,11 +250,27 @@ def register(subparsers) -> None:
     p.add_argument(
         "--density",
         type=density_option,
-        default="gaussian",
+        default=None,
         help="class density NAME[:SIZE][+TRANSFORM]: NAME one of gaussian, diag, tied, "
         "lowrank, fa, mixture, diagmix, mfa, mppca, copula, mfacopula, auto; SIZE e.g. 20 or "
         "20x30 (components x rank); TRANSFORM logit, glogit or deq for pixel data, e.g. "
-        "mppca:20x30+glogit (default: %(default)s)",
+        "mppca:20x30+glogit (default: copula for tables with text columns or empty cells, "
+        "gaussian otherwise)",
+    )
+    p.add_argument(
+        "--column-type",
+        action="append",
+        metavar="NAME=KIND",
+        help="tables: override a column's detected kind (continuous, integer, categorical, "
+        "datetime, identifier); repeatable, e.g. --column-type year=categorical",
+    )
+    p.add_argument(
+        "--drop", action="append", metavar="NAME", help="tables: leave a column out (repeatable)"
+    )
+    p.add_argument(
+        "--drop-missing-labels",
+        action="store_true",
+        help="tables: leave out rows whose label is empty (default: refuse them)",
     )
     p.add_argument(
         "--reg-covar",

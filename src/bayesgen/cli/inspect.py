@@ -10,7 +10,12 @@ __all__ = ["register"]
 
 def _describe(args, model, metadata) -> dict:
     """Everything ``inspect`` shows, as plain data (the ``--json`` output)."""
-    density = model.density if isinstance(model.density, str) else type(model.density).__name__
+    if model.density is None:
+        density = f"{type(model.densities_[0]).__name__} (chosen for the data)"
+    elif isinstance(model.density, str):
+        density = model.density
+    else:
+        density = type(model.density).__name__
     classes = []
     for c, p, n, d in zip(
         model.classes_, model.class_prior_, model.class_count_, model.densities_, strict=True
@@ -30,7 +35,24 @@ def _describe(args, model, metadata) -> dict:
         "n_parameters": int(model.n_parameters()),
         "classes": classes,
         "data": metadata,
+        "table": _table_info(model),
     }
+
+
+def _table_info(model) -> dict | None:
+    """The schema (column kinds, categories, decimals, bounds, formats) and the per-class
+    missing-cell rates of a model fitted on a table."""
+    schema = getattr(model, "schema_", None)
+    if schema is None:
+        return None
+    rates = getattr(model, "missing_rate_", None)
+    missing = {}
+    if rates is not None:
+        for k, label in enumerate(model.classes_):
+            row = {n: float(r) for n, r in zip(schema.feature_names, rates[k], strict=True) if r}
+            if row:
+                missing[label_text(label)] = row
+    return {"columns": schema.describe(), "missing_rate_per_class": missing}
 
 
 def _print_text(args, model, metadata, info: dict) -> None:
@@ -60,6 +82,17 @@ def _print_text(args, model, metadata, info: dict) -> None:
                 print(f"      {line}")
     if metadata.get("source"):
         print(f"fitted on:    {metadata['source']} ({metadata.get('n_rows', '?')} rows)")
+    table = info.get("table")
+    if table:
+        print(f"label column: {metadata.get('label_column')}")
+        print("columns:")
+        for line in table["columns"]:
+            print(f"  {line}")
+        if table["missing_rate_per_class"]:
+            print("missing cells per class (reproduced in samples unless --missing none):")
+            for label, rates in table["missing_rate_per_class"].items():
+                shown = ", ".join(f"{n} {r:.1%}" for n, r in rates.items())
+                print(f"  {label}: {shown}")
 
 
 def run(args) -> int:

@@ -3,16 +3,19 @@ or stdout."""
 
 from __future__ import annotations
 
+import re
 import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from bayesgen.base.errors import DataError
 from bayesgen.base.validation import label_text
 from bayesgen.cli.common import (
     EXIT_OK,
     ProgressBar,
+    UsageError,
     add_command,
     check_output,
     image_shape_of,
@@ -99,12 +102,123 @@ def class_grid_figure(model, n: int, shape, *, label=None, seed=None, prior="lea
     return fig, int(wanted.shape[0])
 
 
+_GIVEN = re.compile(r"^\s*(?P<name>[^<>=]+?)\s*(?P<op>>=|<=|=)\s*(?P<value>.*?)\s*$")
+
+
+def _given_value(model, name: str, text: str):
+    """A condition's value as the column holds it (a number for numeric columns and for
+    categories that are numbers; text otherwise)."""
+    names = model.schema_.feature_names
+    if name not in names:
+        return text  # the library names the unknown column, with "did you mean"
+    spec = model.schema_[name]
+    if spec.kind == "categorical":
+        for category in spec.categories:
+            if str(category) == text:
+                return category
+        return text
+    if spec.kind == "datetime":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise UsageError(
+            f"--given {name}...: {name!r} holds numbers; got {text!r}. Write e.g. "
+            f"--given '{name}>=10'"
+        ) from None
+
+
+def parse_given_options(model, texts) -> dict:
+    """``--given NAME=VALUE``, ``--given 'NAME>=LO'``, ``--given 'NAME<=HI'`` (a column may
+    have a lower and an upper bound) as the library's ``given`` dict."""
+    given: dict = {}
+    for text in texts:
+        match = _GIVEN.match(text)
+        if match is None or not match["value"]:
+            raise UsageError(
+                f"--given {text!r}: write NAME=VALUE, 'NAME>=LO' or 'NAME<=HI', e.g. "
+                "--given island=Biscoe --given 'body_mass_g>=4000'"
+            )
+        name, op = match["name"], match["op"]
+        value = _given_value(model, name, match["value"])
+        if op == "=":
+            given[name] = value
+            continue
+        lo, hi = (
+            given.get(name, (None, None)) if isinstance(given.get(name), tuple) else (None, None)
+        )
+        given[name] = (value, hi) if op == ">=" else (lo, value)
+    return given
+
+
+def _sample_table(model, metadata: dict, args) -> int:
+    """Rows of a table model, in the input's layout (columns, order, types, label place)."""
+    from bayesgen import io as bio
+
+    if args.float32:
+        raise UsageError("--float32 is for numeric data; a table keeps its column types")
+    label = None if args.label is None else resolve_label(model, args.label)
+    given = parse_given_options(model, args.given) if args.given else None
+    frame, y = model.sample(
+        args.n,
+        y=label,
+        prior=args.prior,
+        random_state=args.seed,
+        missing=args.missing,
+        given=given,
+    )
+    layout = dict(
+        y=y,
+        label_column=metadata.get("label_column") or "label",
+        columns=metadata.get("columns"),
+        delimiter=metadata.get("delimiter") or ",",
+        integer_columns=[c.name for c in model.schema_.features if c.kind == "integer"],
+    )
+    if args.output == "-":
+        import io as stdio
+
+        text = stdio.StringIO()
+        out = bio.table_for_output(
+            frame,
+            y=y,
+            label_column=layout["label_column"],
+            columns=layout["columns"],
+            integer_columns=layout["integer_columns"],
+        )
+        out.to_csv(text, index=False, sep=layout["delimiter"], lineterminator="\n")
+        sys.stdout.write(text.getvalue())
+        sys.stdout.flush()
+        print(f"wrote {args.n} samples to stdout", file=sys.stderr)
+        return EXIT_OK
+    suffix = Path(args.output).suffix.lower()
+    if suffix == ".png":
+        raise DataError(
+            f"-o {args.output} asks for a figure of images, but {args.model} was fitted on a "
+            "table, not on images; write the samples as data instead, e.g. -o samples.csv"
+        )
+    if suffix not in (".csv", ".tsv", ".parquet", ".pq"):
+        raise UsageError(
+            f"-o {args.output}: a table model writes .csv, .tsv or .parquet files (or - for "
+            "CSV on stdout)"
+        )
+    bio.write_table(frame, args.output, **layout)
+    print(f"wrote {args.n} samples to {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
 def run(args) -> int:
     """Sample ``-n`` rows and write them in the layout of the data the model was fitted on."""
     from bayesgen import io as bio
     from bayesgen import plotting, streaming
 
     model, metadata = load_model(args.model)
+    if getattr(model, "schema_", None) is not None:
+        return _sample_table(model, metadata, args)
+    if args.given:
+        raise UsageError(
+            "--given works on models fitted on tables (columns with names); this model was "
+            "fitted on numbers only: use `bayesgen inpaint` to condition on observed features"
+        )
     options = _writer_options(metadata)
     kind = check_output(args.output, image_shape=options["image_shape"], model=args.model)
     label = None if args.label is None else resolve_label(model, args.label)
@@ -160,6 +274,21 @@ def register(subparsers) -> None:
         help="class distribution to draw labels from (default: %(default)s)",
     )
     p.add_argument("--seed", type=non_negative_int, default=None, help="random seed")
+    p.add_argument(
+        "--given",
+        action="append",
+        metavar="CONDITION",
+        help="tables: sample exactly on a condition on a column, NAME=VALUE, 'NAME>=LO' or "
+        "'NAME<=HI' (repeatable), e.g. --given island=Biscoe --given 'body_mass_g>=4000'; "
+        "without --label the classes follow p(y | condition)",
+    )
+    p.add_argument(
+        "--missing",
+        choices=["keep", "none"],
+        default="keep",
+        help="tables: leave cells empty at each class's rate in the training data (keep), or "
+        "write complete rows (none) (default: %(default)s)",
+    )
     p.add_argument(
         "--float32", action="store_true", help="sample in single precision (about twice as fast)"
     )

@@ -57,7 +57,14 @@ from bayesgen.io.data import LabelledData
 from bayesgen.io.deps import MissingDependencyError
 from bayesgen.io.readers import iter_chunks, read_labelled
 from bayesgen.io.registry import READ_FORMATS, WRITE_FORMATS
-from bayesgen.io.tables import TableData, is_table_file, read_table, write_table
+from bayesgen.io.tables import (
+    TableData,
+    is_table_file,
+    read_frame,
+    read_table,
+    table_for_output,
+    write_table,
+)
 from bayesgen.io.writers import ChunkedWriter, open_chunked_writer, write_labelled
 
 __all__ = [
@@ -70,8 +77,10 @@ __all__ = [
     "iter_chunks",
     "open_chunked_writer",
     "is_table_file",
+    "read_frame",
     "read_labelled",
     "read_table",
+    "table_for_output",
     "write_labelled",
     "write_table",
 ]

@@ -32,7 +32,14 @@ import numpy as np
 from bayesgen.base.atomic import atomic_write
 from bayesgen.base.errors import DataError
 
-__all__ = ["TableData", "is_table_file", "read_table", "write_table"]
+__all__ = [
+    "TableData",
+    "is_table_file",
+    "read_frame",
+    "read_table",
+    "table_for_output",
+    "write_table",
+]
 
 _TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
 _LABEL_NAMES = ("label", "class", "target", "y")
@@ -123,11 +130,37 @@ def _read_frame(path: Path, fmt: str, delimiter: str, nrows=None):
         raise DataError(f"{str(path)!r} is not a well-formed CSV file: {exc}") from None
 
 
+#: cell texts read as empty (missing) cells when telling a table from a file of numbers;
+#: "nan" and "inf" are numbers there, so a numeric file keeps the numeric reader's checks
+_EMPTY_TOKENS = ["", "NA", "N/A", "n/a", "NULL", "null", "#N/A"]
+
+
+def _ragged(path: Path, sep: str, rows: int) -> bool:
+    """True when one of the first ``rows`` lines has another number of fields than the
+    header (the numeric reader then names the line; pandas would pad it silently)."""
+    import csv
+    import gzip
+
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as handle:
+        reader = csv.reader(handle, delimiter=sep)
+        header = next(reader, [])
+        for i, row in enumerate(reader):
+            if i >= rows:
+                break
+            if row and len(row) != len(header):
+                return True
+    return False
+
+
 def is_table_file(path, *, delimiter=None) -> bool:
     """True for a CSV or Parquet file with a text, boolean or date column, or empty cells.
 
     Only the first rows of a CSV file are read.  Files of numbers only (pixels, Kaggle's
-    digit layout, measurements) are not tables: the numeric readers take them faster.
+    digit layout, measurements; ``nan`` and ``inf`` count as numbers, and so do columns of
+    mostly numbers with a stray text, which the numeric reader reports by line) are not
+    tables: the numeric readers take them faster and check every cell.  A CSV file whose first lines
+    have a wrong number of fields is left to the numeric reader too, which names the line.
     """
     import pandas as pd
 
@@ -137,13 +170,37 @@ def is_table_file(path, *, delimiter=None) -> bool:
         return False
     sep = delimiter or ("\t" if ".tsv" in [s.lower() for s in path.suffixes] else ",")
     try:
+        if fmt == "csv" and _ragged(path, sep, _SNIFF_ROWS):
+            return False
         head = _read_frame(path, fmt, sep, nrows=_SNIFF_ROWS)
+        raw = (
+            head
+            if fmt == "parquet"
+            else pd.read_csv(
+                path, sep=sep, nrows=_SNIFF_ROWS, keep_default_na=False, na_values=_EMPTY_TOKENS
+            )
+        )
     except (DataError, UnicodeDecodeError, ValueError, OSError):
         return True  # let read_table say precisely what is wrong
-    numeric = all(
-        pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in head.dtypes
-    )
-    return not numeric or bool(head.isna().to_numpy().any())
+    if head.shape[0] == 0:
+        return False  # no rows: the numeric readers say so
+    numeric = all(_numeric_column(head[name]) for name in head.columns)
+    return not numeric or bool(raw.isna().to_numpy().any())
+
+
+def _numeric_column(column) -> bool:
+    """Numbers, or mostly numbers with a few stray texts (a typo the numeric reader names
+    by line and column, rather than a text column of a table)."""
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(column.dtype):
+        return False
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        return True
+    filled = column.dropna()
+    if filled.empty:
+        return True
+    return bool(pd.to_numeric(filled.astype(str), errors="coerce").notna().mean() >= 0.5)
 
 
 def _looks_like_labels(column) -> tuple[bool, str]:
@@ -187,8 +244,7 @@ def _choose_label(frame, label_column, where: str) -> tuple[str, str]:
     likely = _candidates(frame)
     hint = f"columns that look like labels: {likely}" if likely else "no column looks like labels"
     raise DataError(
-        f"{where}: cannot tell which column holds the class labels ({hint}); pass "
-        "label_column=NAME (--label-column NAME)"
+        f"{where}: cannot tell which column holds the class labels ({hint}); pass label_column=NAME"
     )
 
 
@@ -219,8 +275,25 @@ def _check_label_values(frame, name: str, where: str) -> None:
     raise DataError(
         f"{where}: column {name!r} does not look like class labels ({why}); a classifier "
         f"needs a few classes, each with several rows. Is it a regression target?{hint} "
-        "Choose the label column with label_column=NAME (--label-column NAME)."
+        "Choose the label column with label_column=NAME."
     )
+
+
+def read_frame(path, *, delimiter=None):
+    """A whole CSV or Parquet table as a pandas DataFrame (no label column split off), with
+    the same checks as :func:`read_table` (existence, UTF-8 text with the bad line named)."""
+    path = Path(path)
+    fmt = _format_of(path)
+    if fmt is None:
+        raise DataError(f"{str(path)!r}: expected a .csv, .tsv or .parquet table")
+    if not path.is_file():
+        raise DataError(f"{str(path)!r} does not exist or is not a file")
+    sep = delimiter or ("\t" if ".tsv" in [s.lower() for s in path.suffixes] else ",")
+    if fmt == "csv":
+        _check_utf8(path)
+    frame = _read_frame(path, fmt, sep)
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
 
 
 def read_table(
@@ -250,16 +323,9 @@ def read_table(
     """
     path = Path(path)
     where = repr(str(path))
+    frame = read_frame(path, delimiter=delimiter)
     fmt = _format_of(path)
-    if fmt is None:
-        raise DataError(f"{where}: expected a .csv, .tsv or .parquet table")
-    if not path.is_file():
-        raise DataError(f"{where} does not exist or is not a file")
     sep = delimiter or ("\t" if ".tsv" in [s.lower() for s in path.suffixes] else ",")
-    if fmt == "csv":
-        _check_utf8(path)
-    frame = _read_frame(path, fmt, sep)
-    frame.columns = [str(c) for c in frame.columns]
     if frame.shape[0] == 0:
         raise DataError(f"{where} has a header but no rows")
     name, chosen = _choose_label(frame, label_column, where)
@@ -272,7 +338,7 @@ def read_table(
             raise DataError(
                 f"{where}: {int(missing.sum())} rows have an empty label in column {name!r} "
                 f"(the first at data row {first + 1}); fill them, or drop those rows with "
-                "drop_missing_labels=True (--drop-missing-labels)"
+                "drop_missing_labels=True"
             )
         frame = frame.loc[~missing].reset_index(drop=True)
         dropped = int(missing.sum())
@@ -294,14 +360,16 @@ def read_table(
     )
 
 
-def _integer_columns_as_integers(frame):
-    """Whole-number float columns (integers with empty cells) as nullable integers, so that
-    a file shows ``3750``, not ``3750.0``."""
+def _integer_columns_as_integers(frame, names):
+    """Float columns holding integers (integers with empty cells) as nullable integers, so
+    that a file shows ``3750``, not ``3750.0``; ``names`` None: every whole-number column."""
     import pandas as pd
 
     out = frame.copy()
     for name in out.columns:
         column = out[name]
+        if names is not None and name not in names:
+            continue
         if pd.api.types.is_float_dtype(column):
             values = column.dropna().to_numpy()
             if values.size and np.all(values == np.round(values)) and np.abs(values).max() < 2**53:
@@ -309,8 +377,30 @@ def _integer_columns_as_integers(frame):
     return out
 
 
+def table_for_output(frame, *, y=None, label_column=None, columns=None, integer_columns=None):
+    """The table :func:`write_table` writes: labels inserted as ``label_column`` (default
+    ``label``), columns in the order of ``columns`` (the input's), float columns that hold
+    integers (``integer_columns``; None: any whole-number column) as nullable integers."""
+    import pandas as pd
+
+    out = _integer_columns_as_integers(frame, integer_columns)
+    if y is not None:
+        out.insert(0, label_column or "label", pd.Series(np.asarray(y), index=out.index))
+        if columns is not None:
+            out = out[[c for c in columns if c in out.columns]]
+    return out
+
+
 def write_table(
-    frame, path, *, y=None, label_column=None, columns=None, format=None, delimiter=","
+    frame,
+    path,
+    *,
+    y=None,
+    label_column=None,
+    columns=None,
+    integer_columns=None,
+    format=None,
+    delimiter=",",
 ) -> Path:
     """Write a table atomically as CSV or Parquet, the label column where the input had it.
 
@@ -326,11 +416,13 @@ def write_table(
     label_column : str, optional
     columns : list of str, optional
         The output column order (the input's, label included); default: label first.
+    integer_columns : list of str, optional
+        Float columns that hold integers (empty cells made them float); default: every
+        column whose values are all whole numbers.
     format : {"csv", "parquet"}, optional
         Default: from the suffix.
     delimiter : str, default=","
     """
-    import pandas as pd
 
     path = Path(path)
     fmt = format or _format_of(path)
@@ -338,12 +430,9 @@ def write_table(
         raise DataError(
             f"{str(path)!r}: a table is written as .csv, .tsv or .parquet; choose one of those"
         )
-    out = _integer_columns_as_integers(frame)
-    if y is not None:
-        name = label_column or "label"
-        out.insert(0, name, pd.Series(np.asarray(y), index=out.index))
-        if columns is not None:
-            out = out[[c for c in columns if c in out.columns]]
+    out = table_for_output(
+        frame, y=y, label_column=label_column, columns=columns, integer_columns=integer_columns
+    )
     if fmt == "parquet":
         return atomic_write(path, lambda handle: out.to_parquet(handle, index=False))
     text = out.to_csv(index=False, sep=delimiter, lineterminator="\n")
