@@ -13,6 +13,7 @@ import sys
 from bayesgen import BayesgenError, __version__
 from bayesgen.cli import (
     check,
+    dataset,
     demo,
     evaluate,
     fit,
@@ -39,6 +40,7 @@ __all__ = ["build_parser", "main"]
 #: Command modules, in the order of ``bayesgen --help``.
 _COMMANDS = (
     demo,
+    dataset,
     fit,
     sample,
     split,
