@@ -149,6 +149,31 @@ class GaussianCheck:
         return fig
 
 
+def _effective_rank(C: np.ndarray) -> float:
+    """``exp(H)`` of the normalised eigenvalues of the correlation matrix of ``C``."""
+    if not C.shape[0]:
+        return 0.0
+    sd = np.sqrt(np.diag(C))
+    eig = np.clip(linalg.eigvalsh(C / sd[:, None] / sd[None, :], check_finite=False), 0.0, None)
+    if eig.sum() <= 0:
+        return 0.0
+    w = eig / eig.sum()
+    w = w[w > 0]
+    return float(np.exp(-np.sum(w * np.log(w))))
+
+
+def _squared_distances(C: np.ndarray, R: np.ndarray, rel_ridge: float) -> np.ndarray:
+    """Squared Mahalanobis distances of the centred rows ``R`` under covariance ``C``."""
+    p = C.shape[0]
+    if not p:
+        return np.zeros(R.shape[0])
+    C = C.copy()
+    C.flat[:: p + 1] += rel_ridge * float(np.mean(np.diag(C)))
+    L = linalg.cholesky(C, lower=True, check_finite=False)
+    W = linalg.solve_triangular(L, R.T, lower=True, check_finite=False)
+    return np.einsum("ij,ij->j", W, W)
+
+
 def _class_check(label, X: np.ndarray, alpha: float, rel_ridge: float) -> ClassCheck:
     n, d = X.shape
     var = X.var(axis=0)
@@ -160,23 +185,8 @@ def _class_check(label, X: np.ndarray, alpha: float, rel_ridge: float) -> ClassC
     mean = Z.mean(axis=0)
     R = Z - mean
     C = R.T @ R / max(n, 1)
-    sd = np.sqrt(np.diag(C))
-    corr = C / sd[:, None] / sd[None, :] if p else C
-    eig = np.clip(linalg.eigvalsh(corr, check_finite=False), 0.0, None) if p else np.zeros(0)
-    if eig.sum() > 0:
-        w = eig / eig.sum()
-        w = w[w > 0]
-        eff_rank = float(np.exp(-np.sum(w * np.log(w))))
-    else:
-        eff_rank = 0.0
-    if p:
-        ridge = rel_ridge * float(np.mean(np.diag(C)))
-        C.flat[:: p + 1] += ridge
-        L = linalg.cholesky(C, lower=True, check_finite=False)
-        W = linalg.solve_triangular(L, R.T, lower=True, check_finite=False)
-        d2 = np.einsum("ij,ij->j", W, W)
-    else:
-        d2 = np.zeros(n)
+    eff_rank = _effective_rank(C)
+    d2 = _squared_distances(C, R, rel_ridge)
     judged = bool(p) and n > p + 1
     if judged:
         beta = stats.beta(p / 2.0, (n - p - 1) / 2.0)
