@@ -123,3 +123,17 @@ def test_penguins_as_a_newcomer_types_it(shared_data, tmp_path, capsys):
     real, new = pd.read_csv(penguins), pd.read_csv(out)
     assert list(new.columns) == list(real.columns)
     assert new.dtypes.to_dict() == real.dtypes.to_dict()
+
+
+def test_dataset_writes_a_bundled_set_that_split_and_fit_read(tmp_path, capsys):
+    out = tmp_path / "digits.csv"
+    code, _, err = run(capsys, "dataset", "digits", "-o", out)
+    assert code == 0, err
+    frame = pd.read_csv(out)
+    assert frame.shape == (1797, 65) and frame.columns[0] == "label"
+    train, test = tmp_path / "train.csv", tmp_path / "test.csv"
+    code, _, err = run(capsys, "split", out, "--test-size", "0.25", "-o", train, test)
+    assert code == 0, err
+    assert len(pd.read_csv(train)) + len(pd.read_csv(test)) == 1797
+    code, _, err = run(capsys, "fit", train, "--reg-covar", "0.01", "-o", tmp_path / "m.bgm")
+    assert code == 0, err
