@@ -22,10 +22,12 @@ from bayesgen.densities.gaussian import GaussianDensity
 from bayesgen.densities.mixture import GaussianMixtureDensity, MixtureOfFactorAnalysersDensity
 from bayesgen.densities.select import AutoDensity
 from bayesgen.densities.transform import LogitTransform, TransformedDensity
+from bayesgen.oversampling import BayesOverSampler
 
 __all__ = [
     "AutoDensity",
     "BayesClassifier",
+    "BayesOverSampler",
     "BayesgenError",
     "DataError",
     "FactorAnalysisDensity",
