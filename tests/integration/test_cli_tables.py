@@ -137,3 +137,34 @@ def test_dataset_writes_a_bundled_set_that_split_and_fit_read(tmp_path, capsys):
     assert len(pd.read_csv(train)) + len(pd.read_csv(test)) == 1797
     code, _, err = run(capsys, "fit", train, "--reg-covar", "0.01", "-o", tmp_path / "m.bgm")
     assert code == 0, err
+
+
+def test_resample_balances_marks_synthetic_rows_and_refuses_bad_strategies(
+    table_csv, tmp_path, capsys
+):
+    out = tmp_path / "balanced.csv"
+    code, _, err = run(
+        capsys,
+        "resample",
+        table_csv,
+        "--strategy",
+        "elm=200,oak=200",
+        "--mark-synthetic",
+        "synthetic",
+        "--seed",
+        "0",
+        "-o",
+        out,
+    )
+    assert code == 0, err
+    real, balanced = pd.read_csv(table_csv), pd.read_csv(out)
+    counts = balanced["kind"].value_counts()
+    assert counts["elm"] == 200 and counts["oak"] == 200
+    assert list(balanced.columns) == [*real.columns, "synthetic"]
+    original = balanced.iloc[: len(real)]
+    assert not original["synthetic"].any() and balanced["synthetic"].iloc[len(real) :].all()
+    pd.testing.assert_frame_equal(original[real.columns], real, check_dtype=False)
+    code, _, err = run(capsys, "resample", table_csv, "--strategy", "elm=1", "-o", out)
+    assert code == 1 and "greater or equal to the original number" in err and "'elm'" in err
+    code, _, err = run(capsys, "resample", table_csv, "--strategy", "ash=50", "-o", out)
+    assert code == 2 and "'ash' is not a class" in err

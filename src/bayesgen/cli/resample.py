@@ -1,0 +1,131 @@
+"""``bayesgen resample``: balance rare classes of a labelled file with rows drawn from the
+fitted class densities (:class:`bayesgen.BayesOverSampler`); originals first."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from bayesgen.cli.common import (
+    EXIT_OK,
+    UsageError,
+    add_command,
+    label_column,
+    label_column_hints,
+    non_negative_int,
+    note,
+)
+from bayesgen.cli.fit import density_option
+
+__all__ = ["register"]
+
+_NAMED = ("auto", "minority", "not minority", "not majority", "all")
+
+
+def parse_strategy(text: str, labels):
+    """``--strategy``: a name, a ratio (binary data), or ``CLASS=COUNT,CLASS=COUNT``."""
+    text = text.strip()
+    if text in _NAMED:
+        return text
+    if "=" not in text:
+        try:
+            return float(text)
+        except ValueError:
+            raise UsageError(
+                f"--strategy {text!r}: give one of {', '.join(_NAMED)}, a ratio such as 0.5, "
+                "or target counts such as 'rain=500,snow=500'"
+            ) from None
+    by_text = {str(v): v for v in np.unique(labels)}
+    targets = {}
+    for part in text.split(","):
+        name, _, count = part.partition("=")
+        name = name.strip()
+        if name not in by_text:
+            known = ", ".join(sorted(by_text))
+            raise UsageError(
+                f"--strategy: {name!r} is not a class of the data; the classes are {known}"
+            )
+        try:
+            targets[by_text[name]] = int(count)
+        except ValueError:
+            raise UsageError(f"--strategy: {part!r} needs a whole number of rows") from None
+    return targets
+
+
+def _read(args, column):
+    """``(X, y, layout)``: a table as a DataFrame, a file of numbers as arrays."""
+    from bayesgen import io as bio
+
+    with label_column_hints(args.data, column):
+        if bio.is_table_file(args.data):
+            table = bio.read_table(args.data, label_column=column)
+            note(f"label column: {table.label_column!r} ({table.chosen})")
+            layout = dict(label_column=table.label_column, columns=table.columns)
+            return table.X, table.y, layout
+        data = bio.read_labelled(args.data, label_column=column)
+    import pandas as pd
+
+    names = data.feature_names or [f"x{j}" for j in range(data.X.shape[1])]
+    frame = pd.DataFrame(data.X, columns=[str(n) for n in names])
+    layout = dict(label_column=data.label_column or "label", columns=None)
+    return frame, data.y, layout
+
+
+def run(args) -> int:
+    """Read, resample, write originals then synthetic rows (optionally marked)."""
+    from bayesgen import BayesOverSampler
+    from bayesgen import io as bio
+
+    X, y, layout = _read(args, label_column(args.label_column))
+    sampler = BayesOverSampler(
+        density=args.density,
+        sampling_strategy=parse_strategy(args.strategy, y),
+        random_state=args.seed,
+    )
+    X_res, y_res = sampler.fit_resample(X, y)
+    if args.mark_synthetic:
+        if args.mark_synthetic in X_res.columns:
+            raise UsageError(f"--mark-synthetic {args.mark_synthetic!r} is already a column")
+        X_res[args.mark_synthetic] = sampler.synthetic_mask_
+        if layout["columns"] is not None:
+            layout["columns"] = [*layout["columns"], args.mark_synthetic]
+    bio.write_table(X_res, args.output, y=np.asarray(y_res), **layout)
+    added = ", ".join(f"{k}: +{v}" for k, v in sampler.n_synthetic_.items() if v)
+    print(
+        f"added {int(sampler.synthetic_mask_.sum())} rows ({added}); wrote {args.output}",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def register(subparsers) -> None:
+    """Add ``resample`` and its options."""
+    p = add_command(
+        subparsers,
+        "resample",
+        run,
+        "Balance rare classes with rows drawn from the fitted class densities (original rows "
+        "first, then the synthetic ones).",
+        "bayesgen resample weather.csv --strategy 'rain=500,snow=500' --mark-synthetic synthetic "
+        "-o balanced.csv",
+    )
+    p.add_argument("data", help="labelled CSV or Parquet file (a table or numbers)")
+    p.add_argument("--label-column", help="label column name or index")
+    p.add_argument(
+        "--strategy",
+        default="auto",
+        help="which classes grow and to how many rows: auto (every class but the largest, to "
+        "its size), minority, 'not minority', 'not majority', all, a ratio for two classes, "
+        "or 'CLASS=ROWS,CLASS=ROWS' (default: %(default)s)",
+    )
+    p.add_argument(
+        "--mark-synthetic",
+        metavar="COLUMN",
+        help="add a column of that name, True on synthetic rows",
+    )
+    p.add_argument(
+        "--density", type=density_option, default=None, help="class density (default: copula)"
+    )
+    p.add_argument("--seed", type=non_negative_int, default=None, help="random seed")
+    p.add_argument("-o", "--output", required=True, help="output (.csv, .tsv, .parquet)")
