@@ -82,6 +82,22 @@ from bayesgen.metrics.manifold import (
     density_coverage,
     precision_recall,
 )
+from bayesgen.metrics.table_measures import (
+    association_matrix,
+    correlation_ratio,
+    cramers_v,
+    gower_nearest,
+    ks_statistic,
+    total_variation,
+)
+from bayesgen.metrics.tables import (
+    AssociationResult,
+    ColumnFidelity,
+    DCRResult,
+    TableEvaluation,
+    TableTSTR,
+    evaluate_table,
+)
 from bayesgen.metrics.train_synthetic import TSTRReport, tstr
 
 # Deprecated private spelling of to_jsonable, kept until the command line (_cli_eval) has
@@ -122,4 +138,17 @@ __all__ = [
     "precision_recall",
     "to_jsonable",
     "tstr",
+    # tables (bayesgen.metrics.tables, table_measures)
+    "AssociationResult",
+    "ColumnFidelity",
+    "DCRResult",
+    "TableEvaluation",
+    "TableTSTR",
+    "association_matrix",
+    "correlation_ratio",
+    "cramers_v",
+    "evaluate_table",
+    "gower_nearest",
+    "ks_statistic",
+    "total_variation",
 ]
