@@ -214,6 +214,7 @@ class GaussianCopulaDensity(Density):
             return
         self.dependence_ = None
         moment = _em_second_moment(S) if incomplete else (S.T @ S) / n
+        moment = _undo_tie_attenuation(moment, self.marginals_.explained_variance())
         self.correlation_ = self._regularised_correlation(moment)
 
     def _check_observed(self, X: np.ndarray, levels: dict[int, int]) -> None:
@@ -533,3 +534,28 @@ def _incomplete_log_copula(R: np.ndarray, S: np.ndarray, missing: np.ndarray) ->
             + 0.5 * np.einsum("ij,ij->i", So, So)
         )
     return out
+
+
+def _undo_tie_attenuation(moment: np.ndarray, explained: np.ndarray) -> np.ndarray:
+    """Correlations of the latent scores from those of the distributionally transformed ones.
+
+    A score drawn uniformly within its point mass's cell is ``g + e``, ``g = E[z | x]`` and
+    ``e`` independent noise, so a correlation involving such features is attenuated: to
+    first order ``Cov(g_i, g_j) = rho_ij v_i v_j`` with ``v = Var(g)``
+    (:meth:`EmpiricalMarginals.explained_variance`; the classical correction for grouping,
+    exact when one of the two features is continuous).  Off-diagonal entries are divided by
+    ``v_i v_j``; the result is pulled towards the identity until positive definite.
+    """
+    if np.all(explained >= 1.0):
+        return moment
+    sd = np.sqrt(np.maximum(np.diag(moment), 1e-300))
+    R = moment / sd[:, None] / sd[None, :]
+    corrected = R / explained[:, None] / explained[None, :]
+    np.fill_diagonal(corrected, 1.0)
+    corrected = np.clip(corrected, -0.999, 0.999)
+    np.fill_diagonal(corrected, 1.0)
+    for weight in (1.0, 0.9, 0.75, 0.5, 0.25, 0.0):
+        candidate = weight * corrected + (1.0 - weight) * R
+        if np.linalg.eigvalsh(candidate)[0] > 1e-6:
+            return candidate
+    return R  # pragma: no cover - R itself is a correlation (weight 0)
