@@ -45,6 +45,10 @@ from scipy import special
 
 __all__ = ["EmpiricalMarginals"]
 
+#: tail mass of a categorical feature (its codes never leave 0..K-1; the tails only keep
+#: the CDF strictly inside (0, 1))
+_CATEGORY_TAIL = 1e-9
+
 
 def _lattice_step(u: np.ndarray, n: int, resolution: float, n_bins: int):
     """The step of the lattice the distinct values ``u`` lie on, or None.
@@ -108,13 +112,16 @@ def _category_bins(x: np.ndarray, n_levels: int, alpha: float):
     """Cells of a categorical feature coded ``0 .. n_levels - 1``: one per category.
 
     The exact treatment of a discrete margin: category ``k`` owns the CDF interval
-    ``(F(k - 1), F(k)]``, whose normal scores are the latent interval of the copula; levels
-    absent from these rows keep the shrinking smoothing mass of :func:`_lattice_bins`.
+    ``(F(k - 1), F(k)]``, whose normal scores are the latent interval of the copula.
+    Categories absent from these rows keep a little mass so that a row with them scores
+    finitely (a class is never impossible), but far less than a lattice level: Perks'
+    pseudo-count ``1 / K`` per category (one pseudo-row in all, shrunk further below
+    ``10 K`` rows), so a class rarely samples a category it never had.
     """
     codes = np.arange(n_levels, dtype=float)
     counts = np.bincount(x.astype(np.int64), minlength=n_levels)[:n_levels].astype(float)
     n = x.shape[0]
-    a = alpha * min(1.0, n / (10.0 * n_levels)) if n else 1.0
+    a = min(alpha, 1.0 / n_levels) * min(1.0, n / (10.0 * n_levels)) if n else 1.0
     edges = np.r_[codes - 0.5, n_levels - 0.5]
     return edges, (counts + a) / (n + a * n_levels), codes
 
@@ -220,6 +227,9 @@ class EmpiricalMarginals:
         resolution = float(min(gaps)) if gaps else 1.0
         spread = np.array([np.std(x) if x.size else 0.0 for x in columns])
         tail = 0.5 / (n + 1)
+        # a categorical code cannot fall outside 0..K-1, so its tails hold (almost) nothing:
+        # tail draws would otherwise give a class its first or last category
+        tails = np.array([_CATEGORY_TAIL if j in categories else tail for j in range(d)])
         edges, cdf, snap, offsets = [], [], [], [0]
         scales = np.empty(d)
         for j, x in enumerate(columns):
@@ -228,7 +238,8 @@ class EmpiricalMarginals:
             else:
                 e, mass, s = _feature_bins(x, resolution, n_bins, alpha)
             edges.append(e)
-            cdf.append(tail + (1.0 - 2.0 * tail) * np.r_[0.0, np.cumsum(mass)])
+            t_j = tails[j]
+            cdf.append(t_j + (1.0 - 2.0 * t_j) * np.r_[0.0, np.cumsum(mass)])
             snap.append(s)
             offsets.append(offsets[-1] + e.shape[0])
             width = e[-1] - e[0]
@@ -239,7 +250,7 @@ class EmpiricalMarginals:
             cdf_flat,
             np.concatenate(snap),
             np.asarray(offsets),
-            np.full(d, tail),
+            tails,
             scales,
         )
 
