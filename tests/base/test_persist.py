@@ -217,3 +217,19 @@ def test_classifier_with_density_object_round_trips(template, tmp_path):
     assert type(loaded.density) is type(model.density)
     params = loaded.density.get_params(deep=False).keys()
     assert params == model.density.get_params(deep=False).keys()
+
+
+@pytest.mark.parametrize("name", ["iris_gaussian", "iris_copula"])
+def test_model_files_written_before_the_package_layout_still_load(name):
+    # written by bayesgen 0.1.0 when every module was flat (bayesgen._gaussian, ...)
+    from pathlib import Path
+
+    from sklearn.datasets import load_iris
+
+    from bayesgen import load
+
+    path = Path(__file__).parent / "data" / f"{name}_before_layout.bgm"
+    model = load(path)
+    X, y = load_iris(return_X_y=True)
+    assert (model.predict(X) == y).mean() > 0.95
+    assert model.sample(5, random_state=0)[0].shape == (5, 4)
