@@ -68,7 +68,10 @@ def missing_rates(X: np.ndarray, y_index: np.ndarray, n_classes: int) -> np.ndar
     """Fraction of missing cells per class and column, shape (n_classes, n_features)."""
     counts = np.bincount(y_index, minlength=n_classes).astype(float)
     missing = np.zeros((n_classes, X.shape[1]))
-    np.add.at(missing, y_index, np.isnan(X))
+    gaps = np.isnan(X)
+    rows = np.flatnonzero(gaps.any(axis=1))
+    if rows.size:  # only rows with gaps are added up (usually few or none)
+        np.add.at(missing, y_index[rows], gaps[rows])
     return missing / np.maximum(counts, 1.0)[:, None]
 
 

@@ -326,9 +326,7 @@ class EmpiricalMarginals:
         """Map normal scores back through each marginal's inverse CDF (point masses snap)."""
         n, d = S.shape
         X = np.empty((n, d))
-        log_U = special.log_ndtr(S)
-        log_V = special.log_ndtr(-S)
-        U = np.exp(log_U)
+        U = special.ndtr(S)
         for j in range(d):
             e, f, snap = self._feature(j)
             t, scale = self.tail_mass[j], self.tail_scale[j]
@@ -340,9 +338,9 @@ class EmpiricalMarginals:
             below, above = u < f[0], u > f[-1]
             if not np.isnan(snap).any():  # lattice feature: tail draws take the end values
                 x[below], x[above] = snap[0], snap[-1]
-            else:
-                x[below] = e[0] + scale * (log_U[below, j] - math.log(t))
-                x[above] = e[-1] - scale * (log_V[above, j] - math.log(t))
+            else:  # exponential tails, in log space (only the few tail draws need it)
+                x[below] = e[0] + scale * (special.log_ndtr(S[below, j]) - math.log(t))
+                x[above] = e[-1] - scale * (special.log_ndtr(-S[above, j]) - math.log(t))
             X[:, j] = x
         return X
 

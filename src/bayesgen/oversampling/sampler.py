@@ -99,7 +99,10 @@ class BayesOverSampler(OneToOneFeatureMixin, BaseEstimator):
         ``synthetic_mask_.sum()`` rows).
     model_ : BayesClassifier
         The fitted class densities; ``model_.sample`` draws more rows.  Classes of one row
-        are left out of it when at least two other classes remain (they are never grown).
+        are left out of it when at least two other classes remain (they are never grown);
+        for numeric arrays only the classes that grow are fitted, since the others are never
+        sampled (when a single class grows, a few rows of the smallest other class keep it
+        company: a classifier needs two classes; do not use ``model_`` to classify).
     classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
     feature_names_in_ : ndarray of str
@@ -258,7 +261,10 @@ class BayesOverSampler(OneToOneFeatureMixin, BaseEstimator):
         return X_res, targets.restore(y_res)
 
     def _fit(self, X, y):
-        """Validate, resolve the strategy, fit ``model_``; returns what sampling needs."""
+        """Validate, resolve the strategy, fit ``model_``; returns what sampling needs.
+
+        For numeric arrays ``model_`` holds the classes that grow (and one more when only
+        one grows); for tables it holds every class of two rows or more."""
         if self.missing not in ("none", "keep"):
             raise DataError(f"missing must be 'none' or 'keep'; got {self.missing!r}.")
         targets = prepare_targets(y)
@@ -282,6 +288,8 @@ class BayesOverSampler(OneToOneFeatureMixin, BaseEstimator):
             column_types=self.column_types,
         )
         rows = _rows_to_model(targets.y, self.classes_, counts)
+        if isinstance(features.model_input, np.ndarray):
+            rows = _rows_to_grow(targets.y, self.classes_, counts, n_new, rows)
         if rows is None:
             self.model_.fit(features.model_input, targets.y)
         else:
@@ -316,6 +324,30 @@ def _rows_to_model(y: np.ndarray, classes: np.ndarray, counts: np.ndarray):
     if single.shape[0] == 0 or np.count_nonzero(counts >= 2) < 2:
         return None
     return np.flatnonzero(~np.isin(y, single))
+
+
+#: rows of the class that keeps a lone growing class company in ``model_`` (never sampled)
+_COMPANION_ROWS = 50
+
+
+def _rows_to_grow(y, classes, counts, n_new, rows):
+    """For numeric arrays, only the classes that grow need a density (the majority class
+    of a large imbalanced set is most of the fitting time and is never sampled).  A
+    classifier needs two classes, so when one class grows, the first ``_COMPANION_ROWS``
+    rows of the smallest other class join it.  ``rows`` (from :func:`_rows_to_model`)
+    when nothing is saved."""
+    grown = n_new > 0
+    if not grown.any() or grown.all():
+        return rows
+    chosen = np.flatnonzero(np.isin(y, classes[grown]))
+    if grown.sum() >= 2:
+        return chosen
+    others = np.flatnonzero(~grown & (counts >= 2))
+    if others.size == 0:
+        return rows
+    # the companion class is never sampled: a few of its rows make the classifier valid
+    extra = np.flatnonzero(y == classes[others[np.argmin(counts[others])]])[:_COMPANION_ROWS]
+    return np.sort(np.concatenate([chosen, extra]))
 
 
 def _take(X, rows: np.ndarray):
