@@ -97,17 +97,19 @@ def test_write_image_folder_refuses_non_empty_dir(tmp_path):
 
 
 def test_atomic_image_folder_failure(tmp_path, monkeypatch):
-    Image = pytest.importorskip("PIL.Image")
-    real_save = Image.Image.save
+    pytest.importorskip("PIL.Image")
+    import bayesgen.io.images as images
+
+    real_encode = images.png_bytes
     count = []
 
-    def flaky(self, fp, *args, **kwargs):
+    def flaky(image):  # the third PNG fails, as a full disk would
         count.append(1)
         if len(count) == 3:
             raise OSError(28, "No space left on device")
-        return real_save(self, fp, *args, **kwargs)
+        return real_encode(image)
 
-    monkeypatch.setattr(Image.Image, "save", flaky)
+    monkeypatch.setattr(images, "png_bytes", flaky)
     with pytest.raises(OSError):
         write_labelled(tmp_path / "out", np.ones((5, 4)) / 2, [0, 1, 0, 1, 0], image_shape=(2, 2))
     assert list(tmp_path.iterdir()) == []

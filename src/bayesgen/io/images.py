@@ -14,6 +14,7 @@ import numpy as np
 
 from bayesgen.base import atomic
 from bayesgen.base.errors import DataError
+from bayesgen.base.png import png_bytes
 from bayesgen.base.validation import label_text
 from bayesgen.io.checks import _check_output_path, _resolve_image_shape
 from bayesgen.io.data import LabelledData, _ReadOptions, _single, _to_uint8_pixels
@@ -168,7 +169,7 @@ def write_png_grid(path: Path, X, y, shape, scale) -> None:
     """
     _check_output_path(path)
     img = _grid_image(X, y, shape, scale)
-    atomic.atomic_write(path, lambda handle: img.save(handle, format="PNG"))
+    atomic.atomic_write_bytes(path, png_bytes(np.asarray(img)))
 
 
 def _check_folder_label(label: str, where: str) -> None:
@@ -216,14 +217,13 @@ def write_image_folder(path: Path, X, y, shape, scale) -> None:
     labels = [label_text(v) for v in y.tolist()]
     for lab in set(labels):
         _check_folder_label(lab, where)
-    Image, _ = _require_pillow()
     pix = _to_uint8_pixels(X, scale).reshape((-1,) + shape)
     tmp = atomic.temp_sibling(path, directory=True)
     try:
         for lab in set(labels):
             (tmp / lab).mkdir()
         for i, lab in enumerate(labels):
-            Image.fromarray(pix[i]).save(tmp / lab / f"{i}.png", format="PNG")
+            (tmp / lab / f"{i}.png").write_bytes(png_bytes(pix[i]))
         atomic.commit(tmp, path)
     except BaseException:
         atomic.discard(tmp)

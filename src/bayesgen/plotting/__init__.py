@@ -13,10 +13,11 @@ bayesgen[plot]`` provides it).
 Modules: :mod:`~bayesgen.plotting.images` (samples, means, grids),
 :mod:`~bayesgen.plotting.inpainting`, :mod:`~bayesgen.plotting.features` (feature pairs),
 :mod:`~bayesgen.plotting.qq`, :mod:`~bayesgen.plotting.confusion`,
-:mod:`~bayesgen.plotting.output` (saving), :mod:`~bayesgen.plotting.png` (the pixel
+:mod:`~bayesgen.plotting.output` (saving), :mod:`bayesgen.base.png` (the pixel
 encoder) and :mod:`~bayesgen.plotting.canvas` (shared figure helpers).
 """
 
+from bayesgen.base.png import png_bytes
 from bayesgen.plotting.canvas import new_figure
 from bayesgen.plotting.confusion import plot_confusion_matrix
 from bayesgen.plotting.features import plot_feature_pairs
@@ -28,7 +29,6 @@ from bayesgen.plotting.images import (
 )
 from bayesgen.plotting.inpainting import plot_inpainting
 from bayesgen.plotting.output import figure_to_png_bytes, save_figure
-from bayesgen.plotting.png import png_bytes
 from bayesgen.plotting.qq import plot_qq_chi2
 
 # bayesgen.diagnostics still imports the old private name; remove once it uses new_figure.

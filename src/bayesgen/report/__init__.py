@@ -32,7 +32,7 @@ builder) and :mod:`~bayesgen.report.output` (atomic writes).
 True
 """
 
-from bayesgen.plotting.png import png_bytes
+from bayesgen.base.png import png_bytes
 from bayesgen.report.output import atomic_write_bytes as atomic_write_bytes
 from bayesgen.report.output import write_report
 from bayesgen.report.page import build_report

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from bayesgen.base.png import png_bytes
 from bayesgen.base.validation import label_text
-from bayesgen.plotting.png import png_bytes
 from bayesgen.report.markup import esc, figure, gallery, img
 
 __all__ = ["sample_figures"]

@@ -1,7 +1,8 @@
 """The one PNG encoder for raw pixel arrays (stdlib zlib; no Pillow or matplotlib needed).
 
 Figures are turned into PNG by matplotlib (:mod:`bayesgen.plotting.output`); arrays of
-pixels (report thumbnails, image grids) come here, so the exact pixels are kept.
+pixels (report thumbnails, image grids and image folders written by :mod:`bayesgen.io`)
+come here, so the exact pixels are kept.  In the base layer so that every layer can use it.
 """
 
 from __future__ import annotations
