@@ -13,7 +13,6 @@ from __future__ import annotations
 import numpy as np
 
 from bayesgen.base.errors import DataError
-from bayesgen.base.validation import format_label
 
 __all__ = [
     "add_missing_cells",
@@ -83,13 +82,3 @@ def add_missing_cells(X: np.ndarray, index: np.ndarray, rates: np.ndarray, rng) 
     X = X.astype(np.float64, copy=False)
     X[blank] = np.nan
     return X
-
-
-def describe_classes(classes, rates: np.ndarray, names) -> list[str]:
-    """One line per class with missing cells: which columns and how often."""
-    lines = []
-    for k, label in enumerate(classes):
-        parts = [f"{names[j]} {rates[k, j]:.0%}" for j in np.flatnonzero(rates[k] > 0)]
-        if parts:
-            lines.append(f"{format_label(label)}: missing " + ", ".join(parts))
-    return lines
