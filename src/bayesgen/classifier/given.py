@@ -33,6 +33,8 @@ from scipy.special import logsumexp
 
 from bayesgen.base.errors import DataError
 from bayesgen.base.validation import format_label
+from bayesgen.kernels.conditioning import gaussian_conditional
+from bayesgen.kernels.covariance import FullCovariance
 from bayesgen.kernels.truncated import box_probability, sample_box
 
 __all__ = ["Condition", "parse_given", "sample_given"]
@@ -212,17 +214,13 @@ def _plan(density, conditions: list[Condition]) -> _ClassPlan:
 
 def _condition_on_points(latent, points: np.ndarray, z: np.ndarray):
     """Mean and covariance of the other coordinates given ``z[points]``, and the log
-    density of the points (Schur complement with one Cholesky factor)."""
-    m, S = latent.mean, latent.covariance
-    rest = np.setdiff1d(np.arange(m.shape[0]), points)
-    if points.size == 0:
-        return m.copy(), S.copy(), 0.0
-    L = linalg.cholesky(S[np.ix_(points, points)], lower=True)
-    white = linalg.solve_triangular(L, z - m[points], lower=True)
-    A = linalg.solve_triangular(L, S[np.ix_(points, rest)], lower=True)
-    log_density = -0.5 * (points.size * math.log(2 * math.pi) + white @ white)
-    log_density -= float(np.sum(np.log(np.diag(L))))
-    return m[rest] + A.T @ white, S[np.ix_(rest, rest)] - A.T @ A, log_density
+    density of the points: the exact Gaussian conditional of
+    :func:`bayesgen.kernels.conditioning.gaussian_conditional`."""
+    observed = np.zeros(latent.mean.shape[0], dtype=bool)
+    observed[points] = True
+    covariance = FullCovariance.from_matrix(latent.covariance)
+    piece = gaussian_conditional(latent.mean, covariance, observed, z)
+    return piece.mean, piece.covariance(), piece.log_marginal
 
 
 def _draw(plan: _ClassPlan, n: int, rng) -> np.ndarray:
