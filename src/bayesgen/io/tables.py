@@ -91,6 +91,11 @@ def _format_of(path: Path) -> str | None:
     return "parquet" if suffixes[-1] in (".parquet", ".pq") else "csv"
 
 
+def _separator(path: Path, delimiter) -> str:
+    """The CSV field separator: the one given, else a tab for ``.tsv``, else a comma."""
+    return delimiter or ("\t" if ".tsv" in [s.lower() for s in path.suffixes] else ",")
+
+
 def _check_utf8(path: Path) -> None:
     """Name the line of the first byte that is not UTF-8 (pandas would only say 'byte')."""
     if path.suffix.lower() == ".gz":
@@ -168,7 +173,7 @@ def is_table_file(path, *, delimiter=None) -> bool:
     fmt = _format_of(path)
     if fmt is None or not path.is_file():
         return False
-    sep = delimiter or ("\t" if ".tsv" in [s.lower() for s in path.suffixes] else ",")
+    sep = _separator(path, delimiter)
     try:
         if fmt == "csv" and _ragged(path, sep, _SNIFF_ROWS):
             return False
@@ -288,7 +293,7 @@ def read_frame(path, *, delimiter=None):
         raise DataError(f"{str(path)!r}: expected a .csv, .tsv or .parquet table")
     if not path.is_file():
         raise DataError(f"{str(path)!r} does not exist or is not a file")
-    sep = delimiter or ("\t" if ".tsv" in [s.lower() for s in path.suffixes] else ",")
+    sep = _separator(path, delimiter)
     if fmt == "csv":
         _check_utf8(path)
     frame = _read_frame(path, fmt, sep)
@@ -325,7 +330,7 @@ def read_table(
     where = repr(str(path))
     frame = read_frame(path, delimiter=delimiter)
     fmt = _format_of(path)
-    sep = delimiter or ("\t" if ".tsv" in [s.lower() for s in path.suffixes] else ",")
+    sep = _separator(path, delimiter)
     if frame.shape[0] == 0:
         raise DataError(f"{where} has a header but no rows")
     name, chosen = _choose_label(frame, label_column, where)
