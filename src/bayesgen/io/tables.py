@@ -164,8 +164,9 @@ def is_table_file(path, *, delimiter=None) -> bool:
     Only the first rows of a CSV file are read.  Files of numbers only (pixels, Kaggle's
     digit layout, measurements; ``nan`` and ``inf`` count as numbers, and so do columns of
     mostly numbers with a stray text, which the numeric reader reports by line) are not
-    tables: the numeric readers take them faster and check every cell.  A CSV file whose first lines
-    have a wrong number of fields is left to the numeric reader too, which names the line.
+    tables: the numeric readers take them faster and check every cell.  A CSV file whose
+    first lines have a wrong number of fields is left to the numeric reader too, which names
+    the line.
     """
     import pandas as pd
 
@@ -177,9 +178,10 @@ def is_table_file(path, *, delimiter=None) -> bool:
     try:
         if fmt == "csv" and _ragged(path, sep, _SNIFF_ROWS):
             return False
-        head = _read_frame(path, fmt, sep, nrows=_SNIFF_ROWS)
-        raw = (
-            head
+        # one read: only truly empty cells are missing, and "nan"/"inf" texts are numbers
+        # to _numeric_column, as they are to the numeric readers
+        head = (
+            _read_frame(path, fmt, sep, nrows=_SNIFF_ROWS)
             if fmt == "parquet"
             else pd.read_csv(
                 path, sep=sep, nrows=_SNIFF_ROWS, keep_default_na=False, na_values=_EMPTY_TOKENS
@@ -190,7 +192,7 @@ def is_table_file(path, *, delimiter=None) -> bool:
     if head.shape[0] == 0:
         return False  # no rows: the numeric readers say so
     numeric = all(_numeric_column(head[name]) for name in head.columns)
-    return not numeric or bool(raw.isna().to_numpy().any())
+    return not numeric or bool(head.isna().to_numpy().any())
 
 
 def _numeric_column(column) -> bool:
