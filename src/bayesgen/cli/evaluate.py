@@ -1,7 +1,9 @@
 """Evaluation commands: ``bayesgen evaluate`` (table + JSON) and ``bayesgen report`` (HTML).
 
-Both load a model written by ``bayesgen fit``, read real labelled data with
-:func:`bayesgen.io.read_labelled`, check that it has the model's number of features and run
+Both load a model written by ``bayesgen fit``.  A model fitted on a table (text columns,
+empty cells: it has a schema) is judged with :func:`bayesgen.metrics.evaluate_table` on real
+tables read as they are; other models read real labelled data with
+:func:`bayesgen.io.read_labelled`, are checked for the model's number of features and run
 :func:`bayesgen.metrics.evaluate`.  Outputs are written atomically (a temporary file beside
 the target, moved into place when complete) and their folders are checked before any work
 starts, so a failed run leaves nothing half-written.
@@ -91,9 +93,8 @@ def _read_real(path: str, column, what: str, n_features: int, model_path: str):
     return data
 
 
-def _load_inputs(args):
+def _load_inputs(args, model, metadata):
     """Model, metadata, test data, optional training data and the pixel scale to report."""
-    model, metadata = load_model(args.model)
     d = int(model.n_features_in_)
     test = _read_real(args.real, args.label_column, "--real data", d, args.model)
     train = None
@@ -182,13 +183,138 @@ def _json_payload(args, report, inputs: dict, pixel_scale) -> dict:
     }
 
 
+# ---------------------------------------------------------------------------- tables
+
+
+def _is_table_model(model) -> bool:
+    return getattr(model, "schema_", None) is not None
+
+
+def _read_real_table(path: str, label, what: str):
+    """A real table as one DataFrame, its label column included."""
+    from bayesgen import io as bio
+
+    progress(f"reading {what} {path} (a table) ...")
+    with label_column_hints(path, label):
+        table = bio.read_table(path, label_column=label)
+    frame = table.X.copy()
+    frame[table.label_column] = table.y
+    return frame, table.label_column
+
+
+def _table_inputs(args, metadata):
+    """Training and held-out real tables and the label column's name.
+
+    Without ``--train`` the ``--real`` rows are split in two halves by class: one stands in
+    for the training rows (floors, distance to closest record), the other is held out.
+    """
+    label = label_column(args.label_column)
+    if label is None:
+        label = metadata.get("label_column")
+    test, label = _read_real_table(args.real, label, "--real data")
+    if args.train is not None:
+        train, _ = _read_real_table(args.train, label, "--train data")
+        return train, test, label, None
+    from sklearn.model_selection import train_test_split
+
+    counts = test[label].value_counts()
+    stratify = test[label] if counts.min() >= 2 else None
+    train, test = train_test_split(test, test_size=0.5, random_state=args.seed, stratify=stratify)
+    note = (
+        "no --train file: half of the --real rows stand in for the training rows (floors, "
+        "distance to closest record), so memorisation of the real training rows is not "
+        "measured"
+    )
+    return train, test, label, note
+
+
+def _table_evaluation(args, model, metadata):
+    from bayesgen import metrics
+
+    train, test, label, note = _table_inputs(args, metadata)
+    progress("generating rows and computing the metrics (KS/TV, association, TSTR, DCR) ...")
+    ev = metrics.evaluate_table(
+        model, train, test, label=label, n_samples=args.n, random_state=args.seed
+    )
+    if note:
+        ev.notes.append(note)
+    return ev, train, test, label
+
+
+def _table_inputs_text(args, model, train, test) -> str:
+    return (
+        f"model {args.model}: {type(model.densities_[0]).__name__} per class, "
+        f"{len(model.classes_)} classes, {model.n_features_in_} columns\n"
+        f"real held-out rows: {len(test)}; real training rows: {len(train)}"
+        + ("" if args.train else " (half of --real)")
+    )
+
+
+def _evaluate_table(args, model, metadata) -> int:
+    from bayesgen import metrics
+    from bayesgen.base.atomic import atomic_write_bytes
+
+    ev, train, test, _label = _table_evaluation(args, model, metadata)
+    print(_table_inputs_text(args, model, train, test))
+    print()
+    print(ev.format_table())
+    if args.json:
+        payload = {
+            "command": "bayesgen evaluate",
+            "bayesgen_version": __version__,
+            "inputs": {
+                "model": str(args.model),
+                "real": str(args.real),
+                "train": None if args.train is None else str(args.train),
+                "n_real_rows": len(test),
+                "n_train_rows": len(train),
+            },
+            "table": [
+                {"metric": name, "generated": gen, "floor": floor, "unit": unit}
+                for name, gen, floor, unit in ev.rows()
+            ],
+            "metrics": ev.to_dict(),
+            "notes": list(ev.notes),
+        }
+        data = json.dumps(metrics.to_jsonable(payload), indent=2, allow_nan=False) + "\n"
+        atomic_write_bytes(args.json, data.encode())
+        print(f"wrote {args.json}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _report_table(args, model, metadata) -> int:
+    from bayesgen.report import build_table_report, write_report
+
+    ev, train, test, label = _table_evaluation(args, model, metadata)
+    progress("drawing the figures and writing the page ...")
+    sources = {
+        "model file": str(args.model),
+        "real data": f"{args.real} ({len(test) if args.train else len(test) * 2} rows)",
+        "training data": "half of the real data" if args.train is None else args.train,
+        "command seed": args.seed,
+    }
+    page = build_table_report(
+        model, train, test, label=label, title=args.title, sources=sources, evaluation=ev
+    )
+    write_report(args.output, page)
+    print(ev.format_table())
+    print(f"wrote {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------- commands
+
+
 def _evaluate(args) -> int:
     """Print the metrics table; with ``--json``, also write every number and setting."""
     from bayesgen import metrics
     from bayesgen.base.atomic import atomic_write_bytes
 
     _check_output_folder(args.json, "--json file")
-    model, _metadata, test, train, pixel_scale = _load_inputs(args)
+    model, metadata = load_model(args.model)
+    if _is_table_model(model):
+        return _evaluate_table(args, model, metadata)
+    model, _metadata, test, train, pixel_scale = _load_inputs(args, model, metadata)
     report = _evaluate_inputs(args, model, test, train, pixel_scale)
     inputs = _describe_inputs(args, model, test, train)
 
@@ -220,7 +346,10 @@ def _report(args) -> int:
     from bayesgen.report import build_report, write_report
 
     _check_output_folder(args.output, "report")
-    model, metadata, test, train, pixel_scale = _load_inputs(args)
+    model, metadata = load_model(args.model)
+    if _is_table_model(model):
+        return _report_table(args, model, metadata)
+    model, metadata, test, train, pixel_scale = _load_inputs(args, model, metadata)
     image_shape = image_shape_of(metadata) or test.image_shape
     report = _evaluate_inputs(args, model, test, train, pixel_scale)
     progress("drawing the figures and writing the page ...")
@@ -242,6 +371,7 @@ def _report(args) -> int:
         title=args.title,
         sources=sources,
         evaluation=report,
+        feature_names=metadata.get("feature_names"),
     )
     write_report(args.output, page)
     print(report.format_table())

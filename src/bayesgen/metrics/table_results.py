@@ -137,6 +137,11 @@ class TableEvaluation(MetricResult):
     dcr : DCRResult
     notes : list of str
         Skipped steps and caveats.
+    synthetic : pandas.DataFrame or None
+        The generated rows every measure was computed on (feature columns only; left out
+        of ``to_dict``), so figures can show exactly what was judged.
+    synthetic_labels : ndarray or None
+        Their labels.
     """
 
     settings: dict
@@ -145,6 +150,8 @@ class TableEvaluation(MetricResult):
     tstr: list
     dcr: DCRResult
     notes: list = field(default_factory=list)
+    synthetic: object = field(default=None, repr=False, metadata={"json": False})
+    synthetic_labels: object = field(default=None, repr=False, metadata={"json": False})
 
     @property
     def fidelity(self) -> tuple[float, float]:

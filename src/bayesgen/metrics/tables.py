@@ -356,4 +356,6 @@ def evaluate_table(
         tstr=tstr,
         dcr=dcr,
         notes=notes,
+        synthetic=synthetic,
+        synthetic_labels=np.asarray(y_syn),
     )

@@ -12,7 +12,8 @@ bayesgen[plot]`` provides it).
 
 Modules: :mod:`~bayesgen.plotting.images` (samples, means, grids),
 :mod:`~bayesgen.plotting.inpainting`, :mod:`~bayesgen.plotting.features` (feature pairs),
-:mod:`~bayesgen.plotting.qq`, :mod:`~bayesgen.plotting.confusion`,
+:mod:`~bayesgen.plotting.qq`, :mod:`~bayesgen.plotting.tables` (table columns by class),
+:mod:`~bayesgen.plotting.confusion`,
 :mod:`~bayesgen.plotting.output` (saving), :mod:`bayesgen.base.png` (the pixel
 encoder) and :mod:`~bayesgen.plotting.canvas` (shared figure helpers).
 """
@@ -30,6 +31,7 @@ from bayesgen.plotting.images import (
 from bayesgen.plotting.inpainting import plot_inpainting
 from bayesgen.plotting.output import figure_to_png_bytes, save_figure
 from bayesgen.plotting.qq import plot_qq_chi2
+from bayesgen.plotting.tables import plot_column_by_class
 
 # bayesgen.diagnostics still imports the old private name; remove once it uses new_figure.
 _new_figure = new_figure
@@ -38,6 +40,7 @@ __all__ = [
     "figure_to_png_bytes",
     "new_figure",
     "plot_class_grid",
+    "plot_column_by_class",
     "plot_confusion_matrix",
     "plot_feature_pairs",
     "plot_inpainting",

@@ -20,6 +20,7 @@ __all__ = [
     "check_positive_int",
     "check_range",
     "new_figure",
+    "plain_text",
     "root_figure",
     "show_image",
 ]
@@ -52,6 +53,12 @@ def new_figure(figsize: tuple[float, float], layout: str | None = "constrained")
             "`pip install bayesgen[plot]` (or `pip install matplotlib`)."
         ) from exc
     return Figure(figsize=figsize, layout=layout)
+
+
+def plain_text(value: Any) -> str:
+    """``value`` as text matplotlib draws literally: a ``$`` in a column name or label would
+    otherwise start mathtext (and an unbalanced one fails the whole figure)."""
+    return str(value).replace("$", r"\$")
 
 
 def root_figure(ax: Axes) -> Figure:

@@ -9,7 +9,7 @@ import numpy as np
 
 from bayesgen.base.errors import DataError
 from bayesgen.base.validation import as_float_matrix
-from bayesgen.plotting.canvas import check_positive_int, new_figure
+from bayesgen.plotting.canvas import check_positive_int, new_figure, plain_text
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.figure import Figure
@@ -53,6 +53,27 @@ def _thin(a: np.ndarray, max_points: int) -> np.ndarray:
     return a[np.linspace(0, a.shape[0] - 1, max_points).round().astype(np.intp)]
 
 
+def _scatter_by_class(ax, real, generated, pair, max_points: int) -> None:
+    """Real rows as dots and generated rows as crosses, one colour per class."""
+    (X_r, y_r), (X_g, y_g) = real, generated
+    y_r, y_g = np.asarray(y_r), np.asarray(y_g)
+    if y_r.shape != (X_r.shape[0],) or y_g.shape != (X_g.shape[0],):
+        raise DataError("y_real and y_generated need one label per row of X_real, X_generated.")
+    i, j = pair
+    keep_r, keep_g = _thin(np.arange(len(y_r)), max_points), _thin(np.arange(len(y_g)), max_points)
+    classes = np.unique(np.concatenate([y_r.astype(str), y_g.astype(str)]))
+    for k, label in enumerate(classes):
+        colour = f"C{k % 10}"
+        r = X_r[keep_r][y_r[keep_r].astype(str) == label]
+        g = X_g[keep_g][y_g[keep_g].astype(str) == label]
+        ax.scatter(
+            r[:, i], r[:, j], s=9, alpha=0.45, marker="o", color=colour, label=plain_text(label)
+        )
+        ax.scatter(g[:, i], g[:, j], s=12, alpha=0.6, marker="x", color=colour)
+    ax.scatter([], [], marker="o", color="0.4", label="real (dots)")
+    ax.scatter([], [], marker="x", color="0.4", label="generated (crosses)")
+
+
 def plot_feature_pairs(
     X_real: Any,
     X_generated: Any,
@@ -61,6 +82,8 @@ def plot_feature_pairs(
     feature_names: Sequence[str] | None = None,
     max_points: int = 5000,
     title: str | None = None,
+    y_real: Any = None,
+    y_generated: Any = None,
 ) -> Figure:
     """Scatter two features of real and generated tabular data on the same axes.
 
@@ -74,6 +97,9 @@ def plot_feature_pairs(
     max_points : int, default 5000
         At most this many points per set are drawn (evenly spaced rows, deterministic).
     title : str, optional
+    y_real, y_generated : array_like of shape (n_real,), (n_generated,), optional
+        Class labels: with both, each class gets its own colour (real rows as dots,
+        generated rows as crosses of the same colour).
 
     Returns
     -------
@@ -94,11 +120,14 @@ def plot_feature_pairs(
 
     fig = new_figure((5.5, 4.5))
     ax = fig.subplots()
-    r, g = _thin(real, max_points), _thin(gen, max_points)
-    ax.scatter(r[:, i], r[:, j], s=9, alpha=0.5, marker="o", label=f"real (n={real.shape[0]})")
-    ax.scatter(g[:, i], g[:, j], s=12, alpha=0.5, marker="x", label=f"generated (n={gen.shape[0]})")
-    ax.set_xlabel(names[i])
-    ax.set_ylabel(names[j])
+    if y_real is not None and y_generated is not None:
+        _scatter_by_class(ax, (real, y_real), (gen, y_generated), (i, j), max_points)
+    else:
+        r, g = _thin(real, max_points), _thin(gen, max_points)
+        ax.scatter(r[:, i], r[:, j], s=9, alpha=0.5, marker="o", label=f"real (n={len(r)})")
+        ax.scatter(g[:, i], g[:, j], s=12, alpha=0.5, marker="x", label=f"generated (n={len(g)})")
+    ax.set_xlabel(plain_text(names[i]))
+    ax.set_ylabel(plain_text(names[j]))
     ax.set_title(title if title else "Real vs generated")
     ax.legend(loc="best")
     return fig

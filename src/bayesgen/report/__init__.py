@@ -1,8 +1,10 @@
 """One self-contained HTML page that judges a fitted model's generated data.
 
 :func:`build_report` runs :func:`bayesgen.metrics.evaluate` (every number beside its
-real-vs-real floor), draws the figures and returns one HTML document; :func:`write_report`
-writes it atomically.
+real-vs-real floor), draws the figures and returns one HTML document;
+:func:`build_table_report` does the same for tables with
+:func:`bayesgen.metrics.evaluate_table` (per-column histograms and bar charts, a panel per
+class); :func:`write_report` writes either atomically.
 
 The page needs nothing else: figures are PNG images embedded as base64 ``data:`` URIs, the
 CSS is inline, there is no JavaScript, and a Content-Security-Policy ``<meta>`` forbids the
@@ -42,5 +44,6 @@ from bayesgen.report.samples import FIGURE_DPI as FIGURE_DPI
 from bayesgen.report.samples import GRID_SAMPLES_PER_CLASS as GRID_SAMPLES_PER_CLASS
 from bayesgen.report.samples import MAX_CLASSES_FOR_FIGURES as MAX_CLASSES_FOR_FIGURES
 from bayesgen.report.samples import MEANS_SAMPLES_PER_CLASS as MEANS_SAMPLES_PER_CLASS
+from bayesgen.report.tables import build_table_report
 
-__all__ = ["build_report", "png_bytes", "write_report"]
+__all__ = ["build_report", "build_table_report", "png_bytes", "write_report"]

@@ -28,7 +28,7 @@ from bayesgen.report.sections import (
     settings_section,
 )
 
-__all__ = ["build_report"]
+__all__ = ["build_report", "html_document"]
 
 _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
@@ -129,8 +129,12 @@ def _samples_section(figures: list[str]) -> str:
     return f'<section id="samples"><h2>Samples</h2>\n{body}\n</section>'
 
 
-def _page(title: str, lead: str, body: list[str]) -> str:
-    """The whole document: head (CSP, inline CSS), title, lead, navigation, ``body``."""
+def html_document(title: str, lead: str, body: list[str], *, nav: str = _NAV) -> str:
+    """The whole document: head (CSP, inline CSS), title, lead, navigation, ``body``.
+
+    ``title`` is escaped here; ``lead``, ``nav`` and ``body`` are HTML already escaped by
+    their builders.
+    """
     return "\n".join(
         [
             "<!DOCTYPE html>",
@@ -142,7 +146,7 @@ def _page(title: str, lead: str, body: list[str]) -> str:
             f"<style>{_CSS}</style></head><body><main>",
             f"<h1>{esc(title)}</h1>",
             f'<p class="lead">{lead}</p>',
-            _NAV,
+            nav,
             *body,
             f"<footer>Written by bayesgen {esc(__version__)}. Self-contained: "
             "images are embedded, nothing is fetched.</footer>",
@@ -166,6 +170,7 @@ def build_report(
     title=None,
     sources=None,
     evaluation=None,
+    feature_names=None,
 ) -> str:
     """Evaluate a fitted generative classifier and return a self-contained HTML page.
 
@@ -201,6 +206,8 @@ def build_report(
         Extra ``{name: value}`` rows for the settings table (e.g. file names); escaped.
     evaluation : bayesgen.metrics.EvaluationReport, optional
         An evaluation already computed for this model and data; skips the evaluation.
+    feature_names : sequence of str, optional
+        Column names of tabular data (the scatter's axes).
 
     Returns
     -------
@@ -233,7 +240,11 @@ def build_report(
         )
     rng = _figure_rng(random_state)
     figures = (
-        sample_figures(model, Xte, shape, pixel_scale, rng) if hasattr(model, "sample") else []
+        sample_figures(
+            model, Xte, shape, pixel_scale, rng, y_test=y_test, feature_names=feature_names
+        )
+        if hasattr(model, "sample")
+        else []
     )
     body = [
         cards(evaluation),
@@ -245,4 +256,4 @@ def build_report(
         settings_section(model, evaluation, sources),
     ]
     page_title = title or "bayesgen report: how good is the generated data?"
-    return _page(page_title, _lead(model, Xte, evaluation), body)
+    return html_document(page_title, _lead(model, Xte, evaluation), body)

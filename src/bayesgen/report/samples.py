@@ -138,13 +138,24 @@ def _image_figures(model, X_test, image_shape, pixel_scale, rng) -> list[str]:
     return out
 
 
-def _scatter_figure(model, X_test, rng) -> str:
-    """Features 0 and 1 of real and generated rows (matplotlib), or a note without it."""
+def _scatter_figure(model, X_test, y_test, rng, feature_names) -> str:
+    """The first two features of real and generated rows by class (matplotlib), or a note
+    without it."""
+    names = list(feature_names) if feature_names is not None else None
+    shown = names[:2] if names else ["feature 0", "feature 1"]
     try:
         from bayesgen import plotting
 
-        X_gen, _ = model.sample(min(2000, max(200, len(X_test))), random_state=rng)
-        fig = plotting.plot_feature_pairs(X_test, X_gen, (0, 1))
+        X_gen, y_gen = model.sample(min(2000, max(200, len(X_test))), random_state=rng)
+        labelled = y_test is not None and len(y_test) == len(X_test)
+        fig = plotting.plot_feature_pairs(
+            X_test,
+            X_gen,
+            (0, 1),
+            feature_names=names,
+            y_real=np.asarray(y_test) if labelled else None,
+            y_generated=np.asarray(y_gen) if labelled else None,
+        )
         png = plotting.figure_to_png_bytes(fig, dpi=FIGURE_DPI)
     except ImportError:
         return (
@@ -154,11 +165,14 @@ def _scatter_figure(model, X_test, rng) -> str:
     return figure(
         png,
         "scatter of two features, real and generated",
-        "Features 0 and 1 of real test rows and generated rows (no image shape, so no image grid).",
+        f"{shown[0]} and {shown[1]} of real test rows (dots) and generated rows (crosses), "
+        "one colour per class (no image shape, so no image grid).",
     )
 
 
-def sample_figures(model, X_test, image_shape, pixel_scale, rng) -> list[str]:
+def sample_figures(
+    model, X_test, image_shape, pixel_scale, rng, *, y_test=None, feature_names=None
+) -> list[str]:
     """HTML of the sample grid and the sample-vs-mean figure (or a scatter for tabular data).
 
     Parameters
@@ -170,6 +184,10 @@ def sample_figures(model, X_test, image_shape, pixel_scale, rng) -> list[str]:
     pixel_scale : float or None
     rng : numpy.random.Generator
         The figures' own random stream.
+    y_test : array_like of shape (n_test,), optional
+        Labels of ``X_test``: the scatter of tabular data is coloured by class.
+    feature_names : sequence of str, optional
+        Column names for the scatter's axes.
 
     Returns
     -------
@@ -179,5 +197,5 @@ def sample_figures(model, X_test, image_shape, pixel_scale, rng) -> list[str]:
     if image_shape is not None:
         return _image_figures(model, X_test, image_shape, pixel_scale, rng)
     if X_test.shape[1] >= 2:
-        return [_scatter_figure(model, X_test, rng)]
+        return [_scatter_figure(model, X_test, y_test, rng, feature_names)]
     return []
