@@ -43,7 +43,11 @@ import math
 import numpy as np
 from scipy import special
 
+from bayesgen.base.state_checks import check_array, check_keys
+
 __all__ = ["EmpiricalMarginals"]
+
+_STATE_KEYS = ("edges", "cdf", "snap", "edge_offsets", "tail_mass", "tail_scale")
 
 #: tail mass of a categorical feature (its codes never leave 0..K-1; the tails only keep
 #: the CDF strictly inside (0, 1))
@@ -165,6 +169,56 @@ def _feature_bins(x: np.ndarray, resolution: float, n_bins: int, alpha: float):
     return edges, counts / n, snap
 
 
+class _InverseTable:
+    """One feature's inverse CDF as a guide table (Chen and Asau's indexed search).
+
+    The bin of ``u`` is ``b`` with ``f[b] <= u < f[b + 1]``.  A binary search over the
+    ``k + 1`` CDF values costs ``log2 k`` dependent, unpredictable steps per draw; instead
+    ``[0, 1]`` is cut into ``4 k`` equal cells, ``starts[m]`` holds the bin of cell ``m``'s
+    left end, and a draw starts there and steps right at most ``steps`` times (the most
+    bins one cell spans; usually 1 or 2).  Features whose bins are too uneven for that
+    (``steps`` above a few) keep the binary search.  Within bin ``b`` the inverse is linear,
+    ``x = base[b] + slope[b] (u - f[b])``, with slope 0 and base the point for a point mass.
+    """
+
+    _CELLS_PER_BIN = 4
+    _MAX_STEPS = 6
+
+    def __init__(self, cdf, starts, steps, base, slope):
+        self.cdf, self.starts, self.steps = cdf, starts, steps
+        self.base, self.slope = base, slope
+
+    @classmethod
+    def build(cls, e: np.ndarray, f: np.ndarray, snap: np.ndarray) -> _InverseTable:
+        k = e.shape[0] - 1
+        m = cls._CELLS_PER_BIN * k
+        starts = np.searchsorted(f, np.arange(m + 1) / m, side="right") - 1
+        starts = np.clip(starts, 0, k - 1)
+        steps = int(np.max(np.diff(starts)))
+        atom = ~np.isnan(snap)
+        slope = np.where(atom, 0.0, np.diff(e) / np.diff(f))
+        base = np.where(atom, snap, e[:-1])
+        return cls(f, starts if steps <= cls._MAX_STEPS else None, steps, base, slope)
+
+    def bins(self, u: np.ndarray) -> np.ndarray:
+        """``b`` with ``f[b] <= u < f[b + 1]``, clipped to the bins ``0 .. k - 1``."""
+        f = self.cdf
+        last = f.shape[0] - 2
+        if self.starts is None:
+            return np.clip(np.searchsorted(f, u, side="right") - 1, 0, last)
+        m = self.starts.shape[0] - 1
+        # the clip also keeps a NaN draw's garbage cell index inside the table
+        b = self.starts[np.clip((u * m).astype(np.intp), 0, m)]
+        for _ in range(self.steps):
+            b = np.minimum(b + (f[b + 1] <= u), last)
+        return b
+
+    def values(self, u: np.ndarray) -> np.ndarray:
+        """The inverse CDF inside the bins (tails are the caller's)."""
+        b = self.bins(u)
+        return self.base[b] + self.slope[b] * (u - self.cdf[b])
+
+
 class EmpiricalMarginals:
     """Piecewise-linear marginal CDFs with point masses and exponential tails (all features).
 
@@ -181,6 +235,28 @@ class EmpiricalMarginals:
         self.tail_mass = np.asarray(tail_mass, dtype=float)
         self.tail_scale = np.asarray(tail_scale, dtype=float)
         self._check()
+        self._inverse_tables = None
+
+    @classmethod
+    def from_state(cls, state, where: str = "marginals") -> EmpiricalMarginals:
+        """Rebuild from :meth:`state` (a model file's), checking every array.
+
+        Raises
+        ------
+        ValueError
+            Naming the field, what was expected and what was found.
+        """
+        check_keys(state, where, _STATE_KEYS)
+        arrays = {
+            key: check_array(
+                state[key],
+                f"{where} {key}",
+                kind="i" if key == "edge_offsets" else "f",
+                shape=(None,),
+            )
+            for key in _STATE_KEYS
+        }
+        return cls(**arrays)
 
     def _check(self) -> None:
         eo = self.edge_offsets
@@ -191,15 +267,21 @@ class EmpiricalMarginals:
             raise ValueError("marginal arrays have inconsistent shapes")
         if self.tail_mass.shape != (d,) or self.tail_scale.shape != (d,):
             raise ValueError("tail parameters must have one entry per feature")
-        if not (np.all(np.isfinite(self.edges)) and np.all(self.tail_scale > 0)):
-            raise ValueError("marginal edges must be finite and tail scales positive")
+        if not (np.all(np.isfinite(self.edges)) and np.all(np.isfinite(self.tail_scale))):
+            raise ValueError("marginal edges and tail scales must be finite")
+        if not np.all(self.tail_scale > 0):
+            raise ValueError("marginal tail scales must be positive")
         if not np.all(self.tail_mass > 0) or not np.all(self.tail_mass < 0.5):
             raise ValueError("tail masses must lie in (0, 0.5)")
-        for j in range(d):
-            e = self.edges[eo[j] : eo[j + 1]]
-            f = self.cdf[eo[j] : eo[j + 1]]
-            if np.any(np.diff(e) <= 0) or np.any(np.diff(f) <= 0):
-                raise ValueError(f"marginal {j} has non-increasing edges or CDF values")
+        if not np.all((self.cdf > 0) & (self.cdf < 1)) or np.isinf(self.snap).any():
+            raise ValueError("marginal CDF values must lie in (0, 1) and point masses be finite")
+        # edges and CDF values increase within each feature (they restart at the next one)
+        within = np.ones(self.edges.shape[0] - 1, dtype=bool)
+        within[eo[1:-1] - 1] = False
+        bad = within & ((np.diff(self.edges) <= 0) | (np.diff(self.cdf) <= 0))
+        if bad.any():
+            j = int(np.searchsorted(eo, np.argmax(bad), side="right")) - 1
+            raise ValueError(f"marginal {j} has non-increasing edges or CDF values")
 
     @property
     def n_features(self) -> int:
@@ -322,27 +404,35 @@ class EmpiricalMarginals:
             log_f += dens
         return S, log_f
 
+    def _inverse_table(self, j: int) -> _InverseTable:
+        """Feature ``j``'s inverse-CDF table, built once (the marginals never change)."""
+        if self._inverse_tables is None:
+            self._inverse_tables = {}
+        if j not in self._inverse_tables:
+            self._inverse_tables[j] = _InverseTable.build(*self._feature(j))
+        return self._inverse_tables[j]
+
     def inverse(self, S: np.ndarray) -> np.ndarray:
         """Map normal scores back through each marginal's inverse CDF (point masses snap)."""
         n, d = S.shape
-        X = np.empty((n, d))
-        U = special.ndtr(S)
+        # feature by feature on contiguous rows: a column of a C-ordered (n, d) array is
+        # strided, and every step below reads or gathers it
+        S_t = np.ascontiguousarray(S.T)
+        U = special.ndtr(S_t)
+        X_t = np.empty((d, n))
         for j in range(d):
             e, f, snap = self._feature(j)
             t, scale = self.tail_mass[j], self.tail_scale[j]
-            k = e.shape[0] - 1
-            u = U[:, j]
-            b = np.clip(np.searchsorted(f, u, side="right") - 1, 0, k - 1)
-            x = e[b] + (e[b + 1] - e[b]) * (u - f[b]) / (f[b + 1] - f[b])
-            x = np.where(np.isnan(snap[b]), x, snap[b])
+            u = U[j]
+            x = self._inverse_table(j).values(u)
             below, above = u < f[0], u > f[-1]
             if not np.isnan(snap).any():  # lattice feature: tail draws take the end values
                 x[below], x[above] = snap[0], snap[-1]
             else:  # exponential tails, in log space (only the few tail draws need it)
-                x[below] = e[0] + scale * (special.log_ndtr(S[below, j]) - math.log(t))
-                x[above] = e[-1] - scale * (special.log_ndtr(-S[above, j]) - math.log(t))
-            X[:, j] = x
-        return X
+                x[below] = e[0] + scale * (special.log_ndtr(S_t[j, below]) - math.log(t))
+                x[above] = e[-1] - scale * (special.log_ndtr(-S_t[j, above]) - math.log(t))
+            X_t[j] = x
+        return X_t.T
 
     def means(self) -> np.ndarray:
         """E[x_j] per feature (bins at their point or midpoint, tails exactly)."""
