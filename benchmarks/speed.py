@@ -22,6 +22,9 @@ Rows (target in brackets):
 * read + fit the Kaggle-layout CSV (42,000 rows made from MNIST train) vs pyarrow's bare
   ``read_csv`` of the same file  [<= 1.5x]; and the speed-up over the tutorial's pandas path
   (``pd.read_csv`` + ``to_numpy`` + ``np.cov`` per class)
+* EM iteration of each mixture family vs scikit-learn's ``GaussianMixture`` on the same
+  data, K and covariance type (diag and full; 784 pixels and 50 PCA features; see
+  ``benchmarks/em.py``)  [<= 0.5x, held-out log-likelihood at least scikit-learn's]
 * stream-fit (``bayesgen.streaming.fit_file``) of that CSV and, with ``--big``, of a
   generated CSV of at least 5 GB, in a subprocess: peak resident memory  [< 1 GB] and MB/s
 """
@@ -48,6 +51,7 @@ from _common import (  # noqa: E402
     load_mnist_arrays,
     time_pair,
 )
+from em import speed_rows as em_speed_rows  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 README = HERE / "README.md"
@@ -366,6 +370,7 @@ def main(argv=None) -> int:
     rows.append(bench_fit(X, y, args.repeats))
     rows.extend(bench_sample(model, args.repeats, args.loop_calls))
     rows.append(bench_predict(model, X_test, args.repeats))
+    rows.extend(em_speed_rows(min(args.repeats, 3)))
     tmp = Path(tempfile.mkdtemp(prefix="bayesgen-speed-", dir=args.tmp))
     try:
         csv = tmp / "train.csv"
