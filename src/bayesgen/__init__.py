@@ -14,6 +14,7 @@ Importing bayesgen loads neither the command line nor matplotlib.
 
 from bayesgen import conditional, diagnostics, streaming  # noqa: E402  (light modules)
 from bayesgen.base.errors import BayesgenError, DataError, FitError, ModelFileError, NotFittedError
+from bayesgen.base.load_limits import LoadLimits
 from bayesgen.base.version import __version__
 from bayesgen.classifier import BayesClassifier, load, read_metadata
 from bayesgen.densities.copula import GaussianCopulaDensity
@@ -35,6 +36,7 @@ __all__ = [
     "GaussianCopulaDensity",
     "GaussianDensity",
     "GaussianMixtureDensity",
+    "LoadLimits",
     "LogitTransform",
     "MixtureOfFactorAnalysersDensity",
     "ModelFileError",

@@ -395,14 +395,22 @@ def write_samples(
         Called with a :class:`Progress` after every chunk and once at the end.
     **writer_options
         Passed to :func:`bayesgen.io.open_chunked_writer` (``image_shape``,
-        ``pixel_scale``, ``label_column``, ``feature_names``, ``format``).
+        ``pixel_scale``, ``label_column``, ``feature_names``, ``format``,
+        ``keep_formulas``).
 
     Returns
     -------
     int
         Rows written.
+
+    Raises
+    ------
+    DataError
+        Before anything is drawn, when the estimated file is larger than the free space of
+        its disk (:func:`bayesgen.io.limits.check_output_size`).
     """
     from bayesgen.io import open_chunked_writer
+    from bayesgen.io.limits import check_output_size
 
     if y is not None and np.ndim(y) > 0:
         n_samples = None
@@ -418,6 +426,14 @@ def write_samples(
     total = None if n_samples is None else int(n_samples)
     if total is None:
         total = int(np.shape(y)[0])
+    check_output_size(
+        path,
+        total,
+        int(model.n_features_in_),
+        itemsize=np.dtype(dtype).itemsize,
+        format=writer_options.get("format"),
+        like=like,
+    )
     started = time.perf_counter()
     rows = count = 0
     with open_chunked_writer(path, like=like, **writer_options) as writer:

@@ -36,13 +36,16 @@ from scipy import stats
 
 from bayesgen.base.errors import DataError, FitError
 from bayesgen.base.rng import check_random_state
+from bayesgen.base.state_checks import state_error
 
 __all__ = [
     "DEFAULT_CANDIDATES",
     "DEFAULT_FIT_KWARGS",
+    "MARGINAL_FAMILIES",
     "CandidateFit",
     "InverseTransformSampler",
     "UnivariateFit",
+    "check_family_params",
     "continuous_family_names",
     "fit_univariate",
     "tutorial_sanity_checks",
@@ -70,6 +73,19 @@ DEFAULT_CANDIDATES: tuple[str, ...] = (
 #: beta distribution on (0, 1) (location and scale held fixed), so it is skipped for data
 #: outside (0, 1); pass ``fit_kwargs={"beta": {}}`` to free its location and scale.
 DEFAULT_FIT_KWARGS: Mapping[str, Mapping[str, Any]] = {"beta": {"floc": 0.0, "fscale": 1.0}}
+
+#: Families the copula's parametric marginals are chosen from (by AIC), and the only ones a
+#: model file may name for them (:func:`check_family_params`): each has a fast quantile
+#: function, so sampling a loaded model costs what sampling the fitted one did.
+MARGINAL_FAMILIES: tuple[str, ...] = (
+    "norm",
+    "t",
+    "logistic",
+    "laplace",
+    "lognorm",
+    "gamma",
+    "skewnorm",
+)
 
 # Resolution of the latent uniform: z takes the values (k + 1/2) / 2**52, k = 0 .. 2**52 - 1.
 _LATENT_BITS = 52
@@ -141,6 +157,55 @@ def _lookup_family(name: str) -> stats.rv_continuous:
 def _family_signature(family: stats.rv_continuous) -> str:
     shapes = [s.strip() for s in family.shapes.split(",")] if family.shapes else []
     return f"{family.name}({', '.join([*shapes, 'loc=0', 'scale=1'])})"
+
+
+def check_family_params(name, params, where: str, allowed=MARGINAL_FAMILIES):
+    """A fitted family read from a model file: its name and exactly its parameters.
+
+    Parameters
+    ----------
+    name : object
+        Must be one of ``allowed``.
+    params : ndarray of shape (n_shapes + 2,)
+        The shape parameters, then loc and scale (what ``family.fit`` returns): finite,
+        with a positive scale, inside the family's domain.
+    where : str
+        The field, for the message.
+    allowed : tuple of str, default=MARGINAL_FAMILIES
+
+    Returns
+    -------
+    frozen scipy distribution
+
+    Raises
+    ------
+    ValueError
+        Naming ``where``, what was expected and what was found.
+    """
+    if not isinstance(name, str) or name not in allowed:
+        raise state_error(f"{where} family", f"one of {list(allowed)}", name)
+    family = _lookup_family(name)
+    values = np.asarray(params, dtype=np.float64)
+    n = family.numargs + 2
+    if values.shape != (n,):
+        raise ValueError(
+            f"{where}: {_family_signature(family)} takes exactly {n} parameters; "
+            f"found {values.size}"
+        )
+    if not np.isfinite(values).all() or values[-1] <= 0:
+        raise ValueError(
+            f"{where}: the parameters of {name} must be finite with a positive scale; "
+            f"found {values.tolist()}"
+        )
+    frozen = family(*values)
+    with np.errstate(all="ignore"):
+        median = float(frozen.ppf(0.5))
+    if not math.isfinite(median):
+        raise ValueError(
+            f"{where}: the parameters {values.tolist()} are outside the domain of "
+            f"{_family_signature(family)}"
+        )
+    return frozen
 
 
 def _shape_names(family: stats.rv_continuous) -> list[str]:

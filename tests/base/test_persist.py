@@ -9,6 +9,7 @@ import pytest
 
 import bayesgen
 from bayesgen import BayesClassifier, GaussianDensity, ModelFileError
+from bayesgen.base.persist import manifest_checksum
 
 
 @pytest.fixture(params=["gaussian", "diag", "tied"])
@@ -58,12 +59,16 @@ def test_tied_covariance_stored_once(tmp_path):
         assert len([n for n in z.namelist() if n.endswith(".npy")]) < 4 + 8
 
 
-def _rewrite(path, out, *, manifest_edit=None, array_edit=None):
+def _rewrite(path, out, *, manifest_edit=None, array_edit=None, seal=True):
+    """Copy a model file with edits; ``seal`` recomputes the manifest's checksum, as a
+    crafted file would, so that the edit reaches the checks behind it."""
     with zipfile.ZipFile(path) as z:
         members = {n: z.read(n) for n in z.namelist()}
     manifest = json.loads(members["manifest.json"])
     if manifest_edit:
         manifest_edit(manifest)
+    if seal:
+        manifest["manifest_sha256"] = manifest_checksum(manifest)
     members["manifest.json"] = json.dumps(manifest).encode()
     if array_edit:
         array_edit(members)

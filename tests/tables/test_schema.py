@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from bayesgen.base.errors import DataError, ModelFileError
-from bayesgen.base.persist import load_object, save_object
+from bayesgen.base.persist import load_object, manifest_checksum, save_object
 from bayesgen.tables import KINDS, ColumnSpec, TableSchema
 from bayesgen.tables.spec import DATETIME_FORMATS
 
@@ -459,6 +459,7 @@ def test_tampered_model_file_is_a_model_file_error(tmp_path):
         manifest = json.loads(archive.read("manifest.json"))
     columns = manifest["model"]["state"]["__dict__"]["columns"]
     columns[0]["__dict__"]["categories"] = ["a", "a"]
+    manifest["manifest_sha256"] = manifest_checksum(manifest)  # as an attacker would
     bad = tmp_path / "bad.bgm"
     with zipfile.ZipFile(bad, "w") as archive:
         archive.writestr("manifest.json", json.dumps(manifest))

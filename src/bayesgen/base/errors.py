@@ -29,7 +29,8 @@ class FitError(BayesgenError, ValueError):
 
 
 class ModelFileError(BayesgenError, ValueError):
-    """A model file is truncated, tampered with, or from an unsupported format version."""
+    """A model file is truncated, tampered with, malformed, declares more than the load
+    limits allow, or is from an unsupported format version."""
 
 
 try:  # keep scikit-learn's type so sklearn's own checks recognise it

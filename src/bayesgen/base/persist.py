@@ -9,42 +9,60 @@ The object tree is JSON.  Arrays are referenced as ``{"__ndarray__": "a0"}``; li
 objects as ``{"__object__": "GaussianDensity", "state": {...}}`` where the name must be in
 an allow-list of registered classes, each of which rebuilds itself from plain data through
 its own ``_from_state``.  Nothing in a file can name a function to call, so loading a file
-cannot run code.  The manifest records every array's dtype, shape and SHA-256; loading
-checks all three, so a truncated or tampered file fails with :class:`ModelFileError`.
+cannot run code.  The manifest records every array's dtype, shape and SHA-256, and (from
+format version 2) the SHA-256 of its own canonical JSON, which covers the metadata; loading
+checks all of them, so a truncated or tampered file fails with :class:`ModelFileError`.
 
-Writes are atomic: the archive is written to a temporary file in the destination folder and
-moved over the destination with :func:`os.replace` only once complete.
+Loading costs what the manifest declares, within :class:`~bayesgen.base.load_limits.LoadLimits`
+checked before anything is decompressed (:mod:`bayesgen.base.model_archive` reads the
+archive), and every failure while loading is a :class:`ModelFileError`.  Writes go through
+the atomic writer (:mod:`bayesgen.base.atomic`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import math
-import os
-import tempfile
 import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
 
-from bayesgen.base.errors import ModelFileError
+from bayesgen.base.atomic import atomic_write
+from bayesgen.base.errors import DataError, ModelFileError
+from bayesgen.base.load_limits import LoadLimits, check_cap, check_declared
+from bayesgen.base.model_archive import (
+    ALLOWED_DTYPE_KINDS,
+    MANIFEST,
+    array_member,
+    array_spec,
+    check_members,
+    open_archive,
+    parse_manifest,
+    read_array,
+    read_manifest_bytes,
+)
+from bayesgen.base.model_metadata import check_metadata
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "persistable", "save_object", "load_object"]
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "load_object",
+    "manifest_checksum",
+    "persistable",
+    "read_manifest",
+    "save_object",
+]
 
 FORMAT_NAME = "bayesgen-model"
-FORMAT_VERSION = 1
-_MANIFEST = "manifest.json"
-_MAX_MANIFEST_BYTES = 64 * 2**20
-_ALLOWED_DTYPE_KINDS = "biufU"  # bool, ints, floats, unicode strings; never objects
+FORMAT_VERSION = 2  # 2: the manifest carries the checksum of its own canonical JSON
+_CHECKSUM = "manifest_sha256"
+_TOP_KEYS = {"format", "format_version", "library_version", "metadata", "arrays", "model"}
 
 _REGISTRY: dict[str, type] = {}
-
-#: what the zip module raises for a damaged archive: bad structure, truncation, a bad
-#: deflate stream, or a zip version / compression method it does not implement
-_ZIP_ERRORS = (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error, NotImplementedError)
 
 
 def persistable(name: str):
@@ -107,7 +125,7 @@ class _Encoder:
         key = self._by_id.get(id(array))
         if key is not None:  # shared arrays (e.g. a tied covariance) are stored once
             return key
-        if array.dtype.kind not in _ALLOWED_DTYPE_KINDS:
+        if array.dtype.kind not in ALLOWED_DTYPE_KINDS:
             raise TypeError(
                 f"cannot store an array of dtype {array.dtype} in a model file; "
                 "labels must be numbers or strings"
@@ -119,6 +137,9 @@ class _Encoder:
 
 
 class _Decoder:
+    """Rebuilds the object tree.  It recurses, but only as deep as the manifest nests, which
+    :func:`~bayesgen.base.load_limits.check_declared` has bounded."""
+
     def __init__(self, arrays: dict[str, np.ndarray]):
         self.arrays = arrays
 
@@ -148,7 +169,7 @@ class _Decoder:
             items = value["__dict__"]
             if not isinstance(items, dict):
                 raise ModelFileError(f"malformed model file: bad mapping at {where}")
-            return {k: self.decode(v, f"{where}.{k}") for k, v in items.items()}
+            return {k: self.decode(v, f"{where}.{k[:40]}") for k, v in items.items()}
         if "__object__" in value and "state" in value:
             name = value["__object__"]
             cls = _REGISTRY.get(name) if isinstance(name, str) else None
@@ -180,39 +201,17 @@ def _sha256(data: bytes) -> str:
 
 def _npy_bytes(array: np.ndarray) -> bytes:
     buffer = io.BytesIO()
-    np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    # C order always (the loader refuses Fortran order); asarray keeps a 0-d array 0-d
+    np.lib.format.write_array(buffer, np.asarray(array, order="C"), allow_pickle=False)
     return buffer.getvalue()
 
 
-def _current_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write_bytes_via(path: Path, write) -> None:
-    """Call ``write(fileobj)`` on a temporary file beside ``path``, then move it into place."""
-    path = Path(path)
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise FileNotFoundError(
-            f"output folder {str(parent)!r} does not exist; create it first or choose another path"
-        )
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        # mkstemp creates 0600; give the file the mode a plain open() would have
-        os.chmod(tmp_name, 0o666 & ~_current_umask())
-        os.replace(tmp_name, path)
-    except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
-        raise
+def manifest_checksum(manifest: dict) -> str:
+    """SHA-256 of the canonical JSON (sorted keys, no spaces) of ``manifest`` without its
+    checksum field: what format version 2 stores as ``manifest_sha256``."""
+    body = {key: value for key, value in manifest.items() if key != _CHECKSUM}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
 def save_object(obj, path, *, library_version: str, metadata: dict | None = None) -> None:
@@ -224,8 +223,16 @@ def save_object(obj, path, *, library_version: str, metadata: dict | None = None
     path : str or os.PathLike
     library_version : str
     metadata : dict, optional
-        Extra JSON-able information stored in the manifest (not used when loading).
+        Plain JSON stored in the manifest and covered by its checksum; the keys that
+        ``bayesgen fit`` writes must have their documented types.
+
+    Raises
+    ------
+    DataError
+        ``metadata`` is not plain JSON or breaks the schema of the ``bayesgen fit`` keys.
     """
+    metadata = {} if metadata is None else metadata
+    check_metadata(metadata, max_depth=LoadLimits().max_json_depth - 1, error=DataError)
     encoder = _Encoder()
     tree = encoder.encode(obj)
     blobs = {key: _npy_bytes(arr) for key, arr in encoder.arrays.items()}
@@ -233,10 +240,10 @@ def save_object(obj, path, *, library_version: str, metadata: dict | None = None
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "library_version": library_version,
-        "metadata": metadata or {},
+        "metadata": metadata,
         "arrays": {
             key: {
-                "dtype": np.lib.format.dtype_to_descr(np.ascontiguousarray(arr).dtype),
+                "dtype": np.lib.format.dtype_to_descr(arr.dtype),
                 "shape": list(arr.shape),
                 "sha256": _sha256(blobs[key]),
             }
@@ -244,91 +251,156 @@ def save_object(obj, path, *, library_version: str, metadata: dict | None = None
         },
         "model": tree,
     }
+    manifest[_CHECKSUM] = manifest_checksum(manifest)
     manifest_bytes = json.dumps(manifest, indent=1, allow_nan=False).encode("utf-8")
 
     def write(handle):
         with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED) as archive:
-            archive.writestr(_MANIFEST, manifest_bytes)
+            archive.writestr(MANIFEST, manifest_bytes)
             for key, blob in blobs.items():
-                archive.writestr(f"arrays/{key}.npy", blob)
+                archive.writestr(array_member(key), blob)
 
-    atomic_write_bytes_via(Path(path), write)
+    atomic_write(path, write)
 
 
-def _validate_manifest(manifest) -> None:
+def _check_version(manifest) -> int:
     if not isinstance(manifest, dict):
-        raise ModelFileError("malformed model file: the manifest is not a JSON object")
+        raise ModelFileError(f"malformed model file: {MANIFEST} does not hold a JSON object")
     if manifest.get("format") != FORMAT_NAME:
         raise ModelFileError(
-            f"not a bayesgen model file: format is {manifest.get('format')!r}, "
+            f"not a bayesgen model file: format is {str(manifest.get('format'))[:80]!r}, "
             f"expected {FORMAT_NAME!r}"
         )
     version = manifest.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise ModelFileError("malformed model file: format_version is not an integer")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ModelFileError(
+            f"malformed model file: format_version must be a positive integer; found "
+            f"{str(version)[:80]!r}"
+        )
     if version > FORMAT_VERSION:
         raise ModelFileError(
-            f"model file has format version {version}, but this bayesgen "
-            f"reads versions up to {FORMAT_VERSION} (file written by bayesgen "
-            f"{manifest.get('library_version', '?')}); upgrade bayesgen to load it"
+            f"model file has format version {version}, but this bayesgen reads versions up "
+            f"to {FORMAT_VERSION} (file written by bayesgen "
+            f"{str(manifest.get('library_version', '?'))[:40]!r}); upgrade bayesgen to load it"
         )
-    if version < 1:
-        raise ModelFileError(f"malformed model file: format_version {version} is not valid")
+    return version
+
+
+def _check_checksum(manifest: dict, version: int) -> None:
+    stored = manifest.get(_CHECKSUM)
+    if stored is None and version < 2:
+        return  # version 1 files carry no checksum of the manifest
+    if stored != manifest_checksum(manifest):
+        raise ModelFileError(
+            f"model file is damaged or was modified: {MANIFEST} does not match its "
+            f"{_CHECKSUM} (found {str(stored)[:80]!r})"
+        )
+
+
+def _validate_manifest(manifest, limits: LoadLimits) -> dict:
+    """Check the manifest against the format and ``limits``; return the array specs
+    (key -> dtype, shape).  Sizes and depth are checked before the checksum and the
+    metadata are walked."""
+    version = _check_version(manifest)
+    unexpected = sorted(set(manifest) - _TOP_KEYS - {_CHECKSUM})
+    if unexpected or "model" not in manifest:
+        raise ModelFileError(
+            f"malformed model file: {MANIFEST} must hold the keys {sorted(_TOP_KEYS)}; "
+            f"found {sorted(manifest)[:20]}"
+        )
     arrays = manifest.get("arrays")
     if not isinstance(arrays, dict):
-        raise ModelFileError("malformed model file: 'arrays' is missing or not a mapping")
-    for key, info in arrays.items():
-        ok = (
-            isinstance(info, dict)
-            and isinstance(info.get("dtype"), str)
-            and isinstance(info.get("shape"), list)
-            and all(isinstance(s, int) and s >= 0 for s in info["shape"])
-            and isinstance(info.get("sha256"), str)
-        )
-        if not ok:
-            raise ModelFileError(f"malformed model file: entry for array {key!r} is invalid")
-    if "model" not in manifest:
-        raise ModelFileError("malformed model file: 'model' is missing")
+        raise ModelFileError(f"malformed model file: {MANIFEST}: 'arrays' is not a mapping")
+    check_cap("arrays", len(arrays), limits, "max_arrays")
+    specs = {key: array_spec(key, info) for key, info in arrays.items()}
+    check_declared(manifest, specs, limits)
+    _check_checksum(manifest, version)
+    check_metadata(
+        manifest.get("metadata", {}),
+        max_depth=limits.max_json_depth,
+        where=f"{MANIFEST}: metadata",
+    )
+    return specs
 
 
-def read_manifest(path) -> tuple[dict, zipfile.ZipFile]:
-    """Open a model file and return its validated manifest and the open archive."""
+@contextlib.contextmanager
+def _loading(path: Path):
+    """Turn any failure while loading into a :class:`ModelFileError` that names the file."""
+    try:
+        yield
+    except ModelFileError:
+        raise
+    except RecursionError:
+        raise ModelFileError(f"{str(path)!r}: the model is nested too deeply to load") from None
+    except MemoryError:
+        raise ModelFileError(
+            f"{str(path)!r}: not enough memory to load the model it declares"
+        ) from None
+    except OSError as exc:
+        raise ModelFileError(f"cannot read model file {str(path)!r}: {exc}") from None
+    except Exception as exc:  # anything else a malformed file triggers is still a bad file
+        raise ModelFileError(
+            f"{str(path)!r} is not a valid bayesgen model file ({type(exc).__name__}: {exc})"
+        ) from None
+
+
+def _arguments(path, limits: LoadLimits | None) -> tuple[Path, LoadLimits]:
+    if limits is None:
+        limits = LoadLimits()
+    elif not isinstance(limits, LoadLimits):
+        raise TypeError(f"limits must be a LoadLimits or None; got {type(limits).__name__}")
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"model file {str(path)!r} does not exist")
-    try:
-        archive = zipfile.ZipFile(path, "r")
-    except _ZIP_ERRORS as exc:
-        raise ModelFileError(
-            f"{str(path)!r} is not a readable bayesgen model file ({exc}); it may be "
-            "truncated or not a model file at all — save the model again"
-        ) from None
-    try:
-        info = archive.getinfo(_MANIFEST)
-        if info.file_size > _MAX_MANIFEST_BYTES:
-            raise ModelFileError("malformed model file: the manifest is implausibly large")
-        manifest = json.loads(archive.read(_MANIFEST).decode("utf-8"))
-    except KeyError:
-        archive.close()
-        raise ModelFileError(
-            f"{str(path)!r} has no manifest.json; it is not a bayesgen model file"
-        ) from None
-    except ModelFileError:
-        archive.close()
-        raise
-    except _ZIP_ERRORS as exc:
-        archive.close()
-        raise ModelFileError(f"{str(path)!r}: cannot read the manifest ({exc})") from None
-    try:
-        _validate_manifest(manifest)
-    except ModelFileError:
-        archive.close()
-        raise
-    return manifest, archive
+    return path, limits
 
 
-def load_object(path):
+def _open_checked(path: Path, limits: LoadLimits):
+    """Open a model file and check everything that costs no decompression of arrays:
+    members, manifest, caps, checksum, metadata.  Returns (manifest, specs, archive)."""
+    archive = open_archive(path, limits)
+    try:
+        try:
+            raw = read_manifest_bytes(archive, limits)
+        except KeyError:
+            raise ModelFileError(
+                f"{str(path)!r} has no {MANIFEST}; it is not a bayesgen model file"
+            ) from None
+        manifest = parse_manifest(raw, limits)
+        del raw
+        specs = _validate_manifest(manifest, limits)
+        check_members(archive, specs)
+    except BaseException:
+        archive.close()
+        raise
+    return manifest, specs, archive
+
+
+def read_manifest(path, limits: LoadLimits | None = None) -> dict:
+    """The validated manifest of a model file; reads no array.
+
+    Raises
+    ------
+    ModelFileError
+        Anything wrong with the file, including declared sizes above ``limits``.
+    FileNotFoundError
+        No file at ``path``.
+    """
+    path, limits = _arguments(path, limits)
+    with _loading(path):
+        manifest, _specs, archive = _open_checked(path, limits)
+        archive.close()
+    return manifest
+
+
+def load_object(path, limits: LoadLimits | None = None):
     """Read an object written by :func:`save_object`; never executes code from the file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    limits : LoadLimits, optional
+        Caps on what the file may declare (default: ``LoadLimits()``).
 
     Returns
     -------
@@ -338,41 +410,18 @@ def load_object(path):
     Raises
     ------
     ModelFileError
-        The file is truncated, tampered with, or from a newer format version.
+        The file is truncated, tampered with, malformed, declares more than ``limits``
+        allow, or is from a newer format version.
+    FileNotFoundError
+        No file at ``path``.
     """
-    manifest, archive = read_manifest(path)
-    arrays = {}
-    with archive:
-        for key, info in manifest["arrays"].items():
-            member = f"arrays/{key}.npy"
-            try:
-                blob = archive.read(member)
-            except KeyError:
-                raise ModelFileError(
-                    f"model file is incomplete: array {key!r} is missing"
-                ) from None
-            except _ZIP_ERRORS as exc:
-                raise ModelFileError(
-                    f"model file is damaged: array {key!r} cannot be read ({exc})"
-                ) from None
-            if _sha256(blob) != info["sha256"]:
-                raise ModelFileError(
-                    f"model file is damaged or was modified: checksum of array {key!r} "
-                    "does not match its manifest"
-                )
-            try:
-                array = np.lib.format.read_array(io.BytesIO(blob), allow_pickle=False)
-            except (ValueError, OSError, EOFError) as exc:
-                raise ModelFileError(f"array {key!r} is not a valid .npy array ({exc})") from None
-            if array.dtype.kind not in _ALLOWED_DTYPE_KINDS:
-                raise ModelFileError(f"array {key!r} has a forbidden dtype {array.dtype}")
-            if list(array.shape) != info["shape"] or (
-                np.lib.format.dtype_to_descr(array.dtype) != info["dtype"]
-            ):
-                raise ModelFileError(
-                    f"array {key!r} has shape {list(array.shape)} and dtype {array.dtype}, "
-                    f"but the manifest says shape {info['shape']} and dtype {info['dtype']}"
-                )
-            arrays[key] = array
-    obj = _Decoder(arrays).decode(manifest["model"])
+    path, limits = _arguments(path, limits)
+    with _loading(path):
+        manifest, specs, archive = _open_checked(path, limits)
+        with archive:
+            arrays = {
+                key: read_array(archive, key, spec, manifest["arrays"][key]["sha256"])
+                for key, spec in specs.items()
+            }
+        obj = _Decoder(arrays).decode(manifest["model"])
     return obj, manifest

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from bayesgen.base.errors import DataError
@@ -17,6 +19,7 @@ __all__ = [
     "format_label",
     "is_dask",
     "label_text",
+    "safe_text",
 ]
 
 
@@ -26,18 +29,74 @@ def is_dask(obj) -> bool:
     return module.split(".", 1)[0] in ("dask", "dask_expr")
 
 
-def label_text(label) -> str:
-    """A class label as plain text for files, figures and tables: ``7``, ``cat``."""
+#: Characters a terminal acts on instead of showing: the C0 controls (ESC starts a colour,
+#: a screen clear, a window title or a link; CR and LF start a line), DEL and the C1
+#: controls (0x9b and 0x9d are one-byte ESC [ and ESC ]); and the Unicode marks that
+#: reorder or break the text around them (bidi embeddings, overrides, isolates and marks,
+#: the line and paragraph separators).
+_UNSAFE_CHARS = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+
+
+_SHORT_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _escaped(match: re.Match) -> str:
+    char = match.group()
+    if char in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def safe_text(text) -> str:
+    r"""``text`` with every character a terminal would act on written as a visible escape.
+
+    Text taken from a model or data file (labels, column names, metadata) may hold escape
+    sequences that clear the screen, set the window title or hide a link, line breaks that
+    fake a line of output, or bidi overrides that show text in another order.  Each such
+    character becomes an escape such as ``\x1b``, ``\n`` or ``\u202e``; everything else,
+    other scripts' letters included, is kept.
+
+    Parameters
+    ----------
+    text : object
+        Converted with :class:`str`.
+
+    Returns
+    -------
+    str
+        One line of text without control characters.
+
+    Examples
+    --------
+    >>> safe_text("a\x1b[2Jb\nc")
+    'a\\x1b[2Jb\\nc'
+    >>> safe_text("\u202eabc")
+    '\\u202eabc'
+    """
+    return _UNSAFE_CHARS.sub(_escaped, str(text))
+
+
+def label_text(label, *, raw: bool = False) -> str:
+    """A class label as plain text for files, figures, tables and terminals: ``7``, ``cat``.
+
+    Control characters and bidi marks are shown escaped (:func:`safe_text`), so a label
+    cannot act on a terminal; ``raw=True`` keeps them, for output that escapes them itself
+    (JSON).
+    """
     if isinstance(label, np.generic):
         label = label.item()
-    return str(label)
+    return str(label) if raw else safe_text(label)
 
 
 def format_label(label) -> str:
-    """A class label as users wrote it: ``7`` or ``'cat'``, not ``np.int64(7)``."""
+    """A class label as users wrote it, for messages: ``7`` or ``'cat'``, not
+    ``np.int64(7)``; control characters and bidi marks are shown escaped."""
     if isinstance(label, np.generic):
         label = label.item()
-    return repr(label)
+    return safe_text(repr(label))
 
 
 def check_finite(X: np.ndarray, name: str = "X", *, allow_nan: bool = False) -> None:

@@ -19,6 +19,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from bayesgen.base.errors import DataError, FitError, ModelFileError, NotFittedError
+from bayesgen.base.load_limits import LoadLimits
 from bayesgen.base.persist import load_object, persistable, read_manifest
 from bayesgen.base.rng import check_random_state
 from bayesgen.base.validation import (
@@ -948,12 +949,19 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         return classifier_from_state(cls, state)
 
 
-def load(path) -> BayesClassifier | Density:
+def load(path, limits: LoadLimits | None = None) -> BayesClassifier | Density:
     """Load a model written by ``save``; never executes code from the file.
+
+    Loading costs what the file declares, within ``limits``, checked before any array is
+    decompressed or any object built.
 
     Parameters
     ----------
     path : str or os.PathLike
+    limits : LoadLimits, optional
+        Caps on what the file may declare: array bytes, elements, objects, references,
+        manifest size and nesting (default ``LoadLimits()``, 2 GiB of arrays).  Raise them
+        to load a bigger model you trust.
 
     Returns
     -------
@@ -962,31 +970,36 @@ def load(path) -> BayesClassifier | Density:
     Raises
     ------
     ModelFileError
-        Truncated, tampered or newer-format files, or a file that holds no bayesgen model.
+        Any failure while loading: a truncated, tampered, malformed or newer-format file, one
+        that declares more than ``limits`` allow, or one that holds no bayesgen model.
     FileNotFoundError
         No file at ``path``.
     """
-    obj, _manifest = load_object(path)
+    obj, _manifest = load_object(path, limits)
     if not isinstance(obj, (BayesClassifier, Density)):
         raise ModelFileError(f"{str(path)!r} does not hold a bayesgen model")
     return obj
 
 
-def read_metadata(path) -> dict:
+def read_metadata(path, limits: LoadLimits | None = None) -> dict:
     """The metadata a model file was saved with (``save(..., metadata=...)``; for models
     written by ``bayesgen fit``: the data's image shape, pixel scale, source format and
     feature names).  Reads only the JSON manifest; never executes code from the file.
 
+    The metadata is checked against its schema (the keys ``bayesgen fit`` writes have fixed
+    types) and, in files of format version 2, against the manifest's checksum.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    limits : LoadLimits, optional
+        As for :func:`load`.
+
     Raises
     ------
     ModelFileError
-        A damaged file, or one that is not a bayesgen model file.
+        A damaged or malformed file, or one that is not a bayesgen model file.
     FileNotFoundError
         No file at ``path``.
     """
-    manifest, archive = read_manifest(path)
-    archive.close()
-    metadata = manifest.get("metadata", {})
-    if not isinstance(metadata, dict):
-        raise ModelFileError(f"{str(path)!r} has malformed metadata")
-    return metadata
+    return read_manifest(path, limits).get("metadata", {})

@@ -1,87 +1,117 @@
-"""Model files of the classifier: rebuilding a BayesClassifier from a file's state, where
-every value is checked (a file may be hostile)."""
+"""Model files of the classifier: rebuilding a BayesClassifier from a file's state.
+
+A file may be hostile, so every value is checked, and the cheap checks come first: the
+number of classes is the length of the list of class densities (objects the manifest had
+to spell out), so a label array of any other length is refused before any pass over it;
+labels are checked sorted and distinct in one linear pass (no sort, no ``np.unique``).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from bayesgen.densities.base import Density
+from bayesgen.base.state_checks import (
+    check_array,
+    check_int,
+    check_keys,
+    check_probabilities,
+    check_real,
+    check_seed,
+    state_error,
+)
+from bayesgen.densities.base import Density, check_fitted_density
+from bayesgen.densities.shortcuts import parse_density_name
+from bayesgen.tables import TableSchema
+from bayesgen.tables.spec import KINDS
 
 __all__ = ["classifier_from_state"]
 
+_NAME = "BayesClassifier"
+_STATE_KEYS = ("params", "classes", "class_count", "class_prior", "densities", "n_features_in")
+_OPTIONAL_KEYS = ("schema", "missing_rate")  # absent in files of models fitted on arrays
+_MAX_NAME = 200  # characters of a density shortcut name
+#: what ``column_types`` may declare a column as
+_COLUMN_KINDS = (*KINDS, "drop")
+
 
 def _check_params(params: dict) -> None:
-    if params.get("density") is not None and not isinstance(params["density"], (str, Density)):
-        raise ValueError("density parameter must be a name or a density")
-    value = params.get("reg_covar")
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-        raise ValueError("reg_covar must be a non-negative number")
+    """The constructor parameters saved in the file (each may be absent: its default)."""
+    density = params.get("density")
+    if density is not None and not isinstance(density, Density):
+        if not isinstance(density, str) or len(density) > _MAX_NAME:
+            raise state_error(f"{_NAME} density", "None, a shortcut name or a density", density)
+        parse_density_name(density)  # its error lists the known families
+    check_real(params.get("reg_covar", 0.0), f"{_NAME} reg_covar", low=0)
+    shrinkage = params.get("shrinkage")
+    auto = isinstance(shrinkage, str) and shrinkage == "auto"
+    number = isinstance(shrinkage, (int, float)) and not isinstance(shrinkage, bool)
+    if not (shrinkage is None or auto or (number and 0 <= shrinkage <= 1)):
+        expected = "None, 'auto' or a number in [0, 1]"
+        raise state_error(f"{_NAME} shrinkage", expected, shrinkage)
+    check_seed(params.get("random_state"), f"{_NAME} random_state")
     kinds = params.get("column_types")
     if kinds is not None and not (
-        isinstance(kinds, dict) and all(isinstance(v, str) for v in kinds.values())
+        isinstance(kinds, dict)
+        and all(isinstance(v, str) and v in _COLUMN_KINDS for v in kinds.values())
     ):
-        raise ValueError("column_types must be None or a dict of column name -> kind")
-    shrinkage = params.get("shrinkage")
-    if (
-        shrinkage is not None
-        and shrinkage != "auto"
-        and (not isinstance(shrinkage, (int, float)) or isinstance(shrinkage, bool))
-    ):
-        raise ValueError("shrinkage must be None, 'auto' or a number")
+        expected = f"None or a mapping of column names to one of {list(_COLUMN_KINDS)}"
+        raise state_error(f"{_NAME} column_types", expected, kinds)
 
 
-def _check_classes(classes, densities, n_features) -> None:
-    if not isinstance(classes, np.ndarray) or classes.dtype.kind not in "biuU":
-        raise ValueError("classes must be an array of integer or string labels")
-    if not isinstance(n_features, int) or isinstance(n_features, bool) or n_features < 1:
-        raise ValueError("n_features_in must be a positive integer")
-    if classes.ndim != 1 or classes.shape[0] < 2:
-        raise ValueError("classes must be a 1-D array of at least two labels")
-    if np.unique(classes).shape[0] != classes.shape[0] or np.any(np.sort(classes) != classes):
-        raise ValueError("classes must be sorted and distinct")
-    if not isinstance(densities, list) or len(densities) != classes.shape[0]:
-        raise ValueError("there must be one density per class")
-    for density in densities:
-        if not isinstance(density, Density):
-            raise ValueError("class densities must be bayesgen densities")
-        if density.n_features_in_ != n_features:
-            raise ValueError(
-                f"a class density has {density.n_features_in_} features, expected {n_features}"
-            )
+def _check_priors(priors, n_classes: int) -> None:
+    """None, or one non-negative probability per class summing to 1 (as the user gave it:
+    a list, a tuple or a float array)."""
+    if priors is None:
+        return
+    name = f"{_NAME} priors"
+    if isinstance(priors, (list, tuple)):
+        if len(priors) != n_classes:
+            raise state_error(name, f"None or {n_classes} probabilities, one per class", priors)
+        values = [check_real(v, f"{name}[{i}]", low=0) for i, v in enumerate(priors)]
+        priors = np.asarray(values, dtype=np.float64)
+    check_probabilities(priors, name, n_classes)
 
 
-def _check_prior(state: dict, classes: np.ndarray) -> None:
-    for key in ("class_count", "class_prior"):
-        value = state[key]
-        if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
-            raise ValueError(f"{key} must be a float array")
-    counts, prior = state["class_count"], state["class_prior"]
-    if counts.shape != classes.shape or prior.shape != classes.shape:
-        raise ValueError("class counts and priors must have one entry per class")
-    if not np.all(np.isfinite(prior)) or np.any(prior < 0) or not np.isclose(prior.sum(), 1.0):
-        raise ValueError("class prior must be non-negative and sum to 1")
+def _checked_classes(classes, densities) -> np.ndarray:
+    """The labels: one per class density, sorted and distinct, checked in linear time."""
+    if not isinstance(densities, list) or len(densities) < 2:
+        expected = "a list of at least two class densities"
+        raise state_error(f"{_NAME} densities", expected, densities)
+    n_classes = len(densities)
+    name = f"{_NAME} classes"
+    classes = check_array(classes, name, kind="iUb", shape=(n_classes,))
+    if classes.dtype.kind == "U" and classes.dtype.itemsize == 0:
+        raise state_error(name, "labels of at least one character", classes)
+    if not np.all(classes[1:] > classes[:-1]):
+        raise ValueError(f"{name} must be sorted and distinct")
+    return classes
+
+
+def _check_densities(densities: list, n_features: int) -> None:
+    for k, density in enumerate(densities):
+        check_fitted_density(density, f"{_NAME} densities[{k}]", n_features)
 
 
 def _checked_schema(schema, n_features: int):
     """The table schema of a model file (absent in files of models fitted on arrays)."""
     if schema is None:
         return None
-    from bayesgen.tables import TableSchema
-
-    if not isinstance(schema, TableSchema) or len(schema.feature_names) != n_features:
-        raise ValueError("the table schema does not match the model's features")
+    if not isinstance(schema, TableSchema):
+        raise state_error(f"{_NAME} schema", "None or a TableSchema", schema)
+    if schema.n_features != n_features:
+        raise ValueError(
+            f"{_NAME} schema must model {n_features} columns; found {schema.n_features}"
+        )
     return schema
 
 
-def _checked_missing_rate(rates, classes: np.ndarray, n_features: int):
+def _checked_missing_rate(rates, n_classes: int, n_features: int):
     if rates is None:
         return None
-    if (
-        not isinstance(rates, np.ndarray)
-        or rates.shape != (classes.shape[0], n_features)
-        or not np.all((rates >= 0) & (rates <= 1))
-    ):
-        raise ValueError("missing rates must be an array of fractions, one per class and feature")
+    name = f"{_NAME} missing_rate"
+    rates = check_array(rates, name, shape=(n_classes, n_features))
+    if not np.all((rates >= 0) & (rates <= 1)):
+        raise ValueError(f"{name} must hold fractions in [0, 1]")
     return rates
 
 
@@ -91,24 +121,32 @@ def classifier_from_state(cls, state: dict):
     Raises
     ------
     ValueError
-        Naming the first inconsistency (the loader turns it into :class:`ModelFileError`).
+        Naming the field, what was expected and what was found (the loader turns it into
+        :class:`ModelFileError`).
     """
-    params = dict(state["params"])
+    check_keys(state, f"{_NAME} state", _STATE_KEYS, _OPTIONAL_KEYS)
+    params = check_keys(state["params"], f"{_NAME} params", (), cls._get_param_names())
     _check_params(params)
+    densities = state["densities"]
+    classes = _checked_classes(state["classes"], densities)
+    n_classes = classes.shape[0]
+    _check_priors(params.get("priors"), n_classes)
+    n_features = check_int(state["n_features_in"], f"{_NAME} n_features_in", low=1)
+    _check_densities(densities, n_features)
+    counts = check_array(
+        state["class_count"], f"{_NAME} class_count", kind="fi", shape=(n_classes,), finite=True
+    )
+    if np.any(counts < 0):
+        raise ValueError(f"{_NAME} class_count must be non-negative")
     obj = cls(**params)
-    classes, densities = state["classes"], state["densities"]
-    n_features = state["n_features_in"]
-    _check_classes(classes, densities, n_features)
-    _check_prior(state, classes)
+    obj.class_prior_ = check_probabilities(state["class_prior"], f"{_NAME} class_prior", n_classes)
     obj.schema_ = _checked_schema(state.get("schema"), n_features)
-    obj.missing_rate_ = _checked_missing_rate(state.get("missing_rate"), classes, n_features)
+    obj.missing_rate_ = _checked_missing_rate(state.get("missing_rate"), n_classes, n_features)
     obj.classes_ = classes
-    obj.class_count_ = state["class_count"]
+    obj.class_count_ = counts
     obj.densities_ = densities
-    obj.n_features_in_ = int(n_features)
+    obj.n_features_in_ = n_features
     obj._stats = None
-    obj.priors = None if params.get("priors") is None else params["priors"]
-    obj.class_prior_ = state["class_prior"]
     with np.errstate(divide="ignore"):
         obj._log_prior = np.log(obj.class_prior_)
     return obj

@@ -3,7 +3,9 @@
 It parses options, calls the library, formats the output and turns library errors into clean
 messages in the command line's words (``--reg-covar``, not ``reg_covar=``), with a "did you
 mean" for near misses (commands, options, densities, labels, columns).  Exit codes: 0 ok, 1
-failed (bad data, bad model file, fitting failed), 2 usage error.  Only data go to stdout
+failed (bad data, bad model file, fitting failed), 2 usage error, 130 interrupted (Ctrl-C),
+143 terminated (SIGTERM); a stopped command removes its temporary files.  Text from a model
+or data file is shown with control characters escaped.  Only data go to stdout
 (``sample -o -``, the tables of ``inspect``, ``check``, ``evaluate``, ``sample-1d`` and the
 demo's walk-through); messages, progress and warnings go to stderr, and progress is silent
 when stderr is not a terminal.

@@ -3,14 +3,22 @@
 Each command lives in its own module with a ``register(subparsers)`` that adds the
 sub-command, its options and its handler; this module only lists them, in the order
 ``bayesgen --help`` shows them.
+
+SIGTERM and SIGINT stop a command by raising an exception in it, so that the writers remove
+their temporary files and folders on the way out (they do on any exception) before
+:func:`main` returns 143 or 130.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
+import threading
 
 from bayesgen import BayesgenError, __version__
+from bayesgen.base.validation import safe_text
 from bayesgen.cli import (
     check,
     dataset,
@@ -58,6 +66,42 @@ _COMMANDS = (
 #: The wording of library messages for the command line (kept under its old name).
 _flag_wording = cli_wording
 
+#: Exit codes of a command stopped by a signal: 128 + the signal's number, as a shell says.
+EXIT_INTERRUPTED, EXIT_TERMINATED = 128 + signal.SIGINT, 128 + signal.SIGTERM
+
+
+class Terminated(BaseException):
+    """Raised in the command when SIGTERM arrives (a BaseException, like KeyboardInterrupt,
+    so that only cleanup code sees it on its way to :func:`main`)."""
+
+
+def _stop(signum, frame):
+    """The handler of SIGTERM and SIGINT: further signals are ignored while the command
+    unwinds, so that a second one cannot cut the removal of its temporaries short."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
+@contextlib.contextmanager
+def _stopping_cleanly():
+    """Install :func:`_stop` for SIGTERM and SIGINT while a command runs (only where they
+    still have their default action: an ignored SIGINT, as in a background job, stays
+    ignored), and restore the previous handlers after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers
+        return
+    defaults = {signal.SIGTERM: signal.SIG_DFL, signal.SIGINT: signal.default_int_handler}
+    previous = {sig: signal.getsignal(sig) for sig in defaults}
+    try:
+        for sig, default in defaults.items():
+            if previous[sig] is default:
+                signal.signal(sig, _stop)
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
 
 def build_parser() -> Parser:
     """The ``bayesgen`` parser with every sub-command.
@@ -100,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     -------
     int
         0 ok, 1 failed (bad data, bad model file, fitting failed), 2 usage error, 130
-        interrupted.
+        interrupted (SIGINT, Ctrl-C), 143 terminated (SIGTERM); an interrupted or terminated
+        command leaves no temporary file behind.
     """
     parser = build_parser()
     try:
@@ -110,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: 2 for usage errors, 0 for --help/--version
         return int(exc.code or 0)
     try:
-        return args.func(args)
+        with _stopping_cleanly():
+            return args.func(args)
     except BrokenPipeError:  # e.g. `bayesgen inspect m.bgm | head`: the reader left
         try:
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the final flush
@@ -118,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             pass
         return EXIT_OK
     except UsageError as exc:
-        print(f"bayesgen {args.command}: error: {exc}", file=sys.stderr)
+        _error(args, str(exc))
         return EXIT_USAGE
     except (
         BayesgenError,
@@ -128,11 +174,20 @@ def main(argv: list[str] | None = None) -> int:
         NotADirectoryError,
         ValueError,
     ) as exc:
-        print(f"bayesgen {args.command}: error: {cli_wording(str(exc))}", file=sys.stderr)
+        _error(args, cli_wording(str(exc)))
         return EXIT_FAILED
     except OSError as exc:
-        print(f"bayesgen {args.command}: error: {exc}", file=sys.stderr)
+        _error(args, str(exc))
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return EXIT_TERMINATED
+
+
+def _error(args, message: str) -> None:
+    """The one line of a failed command on stderr; the message may quote a label or a file,
+    so whatever would act on the terminal is shown escaped."""
+    print(f"bayesgen {args.command}: error: {safe_text(message)}", file=sys.stderr)

@@ -16,6 +16,8 @@ from bayesgen.cli.common import (
     label_column_hints,
     non_negative_int,
     progress,
+    refuse_same_file,
+    show,
     write_json,
 )
 
@@ -28,6 +30,12 @@ def run(args) -> int:
     from bayesgen import plotting
     from bayesgen.diagnostics import check_gaussian
 
+    out = Path(args.out)
+    refuse_same_file(
+        [("--out", out / "check.json"), ("--out", out / "qq_chi2.png")],
+        {"DATA": args.data},
+        example="check-out",
+    )
     column = label_column(args.label_column)
     with label_column_hints(args.data, column):
         data = bio.read_labelled(args.data, label_column=column)
@@ -38,8 +46,7 @@ def run(args) -> int:
         f"({data.X.shape[0]} rows, {data.X.shape[1]} features, alpha={args.alpha})"
     )
     # the library names its Python arguments (density='lowrank'); here: --density lowrank
-    print(cli_wording(str(result)))
-    out = Path(args.out)
+    show(cli_wording(str(result)))
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "check.json"]
     unjudged = [c for c in result.classes if c.verdict.startswith("cannot judge")]

@@ -1,6 +1,6 @@
 """What every command shares: exit codes, the usage error, the parser class (with "did you
-mean"), option parsers, progress on stderr, the command line's wording of library messages,
-model loading, output names, labels and JSON output.
+mean"), option parsers, progress on stderr, text made safe for a terminal, the command line's
+wording of library messages, model loading, output names and checks, labels and JSON output.
 
 Library modules other than the package's top level are imported inside the functions that
 need them, so ``bayesgen --help`` and the light commands start without loading them.
@@ -14,6 +14,7 @@ import csv
 import difflib
 import gzip
 import json
+import os
 import re
 import sys
 import time
@@ -23,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from bayesgen import BayesClassifier, BayesgenError, DataError, ModelFileError, load, read_metadata
-from bayesgen.base.validation import format_label, label_text
+from bayesgen.base.validation import format_label, label_text, safe_text
 
 __all__ = [
     "EXIT_FAILED",
@@ -34,10 +35,12 @@ __all__ = [
     "ProgressBar",
     "UsageError",
     "add_command",
+    "add_keep_formulas",
     "check_output",
     "output_kind",
     "cli_wording",
     "close_matches",
+    "data_to_stdout",
     "did_you_mean",
     "image_shape_of",
     "label_column",
@@ -48,7 +51,9 @@ __all__ = [
     "parse_shrinkage",
     "positive_int",
     "progress",
+    "refuse_same_file",
     "resolve_label",
+    "show",
     "to_json",
     "write_json",
 ]
@@ -178,16 +183,44 @@ def add_command(subparsers, name: str, handler, help_text: str, example: str):
 # ---------------------------------------------------------------------------- progress
 
 
+def show(text: str, file=None) -> None:
+    """Print ``text`` that may quote a model or data file (labels, column names, metadata):
+    each of its lines with control characters and bidi marks escaped
+    (:func:`~bayesgen.base.validation.safe_text`), so the file cannot act on the terminal.
+
+    Parameters
+    ----------
+    text : str
+        One or more lines; a value that may hold a line break must be in one line (its
+        break is then shown as ``\\n``).
+    file : file object, optional
+        Default: standard output.
+    """
+    for line in str(text).split("\n"):
+        print(safe_text(line), file=file if file is not None else sys.stdout)
+
+
+def data_to_stdout(data: bytes) -> None:
+    """Write data (CSV text) to standard output and flush.  Piped or redirected, the bytes
+    go as they are; on a terminal a person reads them, so each line is shown as
+    :func:`show` shows it."""
+    if sys.stdout.isatty():
+        text = data.decode("utf-8", "replace")
+        data = "\n".join(safe_text(line) for line in text.split("\n")).encode("utf-8")
+    sys.stdout.buffer.write(data)
+    sys.stdout.flush()
+
+
 def progress(message: str) -> None:
     """Progress note on stderr, only when a person is watching."""
     if sys.stderr.isatty():
-        print(message, file=sys.stderr, flush=True)
+        print(safe_text(message), file=sys.stderr, flush=True)
 
 
 def note(message: str) -> None:
     """A message the user must see whether or not stderr is a terminal (a choice bayesgen
     made for them, such as the label column it took)."""
-    print(message, file=sys.stderr, flush=True)
+    print(safe_text(message), file=sys.stderr, flush=True)
 
 
 class ProgressBar:
@@ -297,7 +330,8 @@ _FOREIGN_MAGIC = (
 
 def _check_model_file(path: str) -> None:
     """Refuse, in the command line's words, what is not a bayesgen model file at all: a
-    folder, a file that is not a zip archive, a zip archive without a manifest."""
+    folder, a file that is not a zip archive, a damaged zip archive.  Reads only the first
+    bytes and the archive's end record; the loader checks the rest within its limits."""
     fix = "give a model file written by `bayesgen fit DATA -o model.bgm`"
     p = Path(path)
     if p.is_dir():
@@ -319,12 +353,6 @@ def _check_model_file(path: str) -> None:
             f"{path!r} starts like a bayesgen model file but is damaged or truncated (an "
             f"interrupted copy?); copy it again, or {fix}"
         )
-    with contextlib.suppress(zipfile.BadZipFile, OSError), zipfile.ZipFile(p) as archive:
-        if "manifest.json" not in archive.namelist():
-            raise ModelFileError(
-                f"{path!r} is a zip archive but not a bayesgen model file (it has no "
-                f"manifest.json); {fix}"
-            )
 
 
 def load_model(path: str) -> tuple[BayesClassifier, dict]:
@@ -342,20 +370,38 @@ def load_model(path: str) -> tuple[BayesClassifier, dict]:
     FileNotFoundError
         No file at ``path`` (the message says how to make one).
     ModelFileError
-        A folder, a file that is not a bayesgen model file (a pickle, any other zip), or a
-        damaged one.
+        A folder, a file that is not a bayesgen model file (a pickle, any other zip), a
+        damaged or malformed one, one bigger than the load limits, or one whose metadata
+        describes rows of another width than the model's.
     BayesgenError
         The file holds a density, not a classifier.
+    UsageError
+        ``$BAYESGEN_MAX_MODEL_BYTES`` (raises the load limits) is not a byte count.
     """
+    from bayesgen import LoadLimits
+
     if not Path(path).exists():
         raise FileNotFoundError(
             f"model file {path!r} does not exist; create one with `bayesgen fit DATA -o {path}`"
         )
     _check_model_file(path)
-    model = load(path)
+    try:
+        limits = LoadLimits.from_env()
+    except DataError as exc:
+        raise UsageError(str(exc)) from None
+    metadata = read_metadata(path, limits)
+    model = load(path, limits)
     if not isinstance(model, BayesClassifier):
         raise BayesgenError(f"{path!r} holds a {type(model).__name__}, not a BayesClassifier")
-    return model, read_metadata(path)
+    n = model.n_features_in_
+    names, shape = metadata.get("feature_names"), metadata.get("image_shape")
+    if (names is not None and len(names) != n) or (shape and int(np.prod(shape)) != n):
+        raise ModelFileError(
+            f"{path!r}: its metadata describes rows of another width than the model's {n} "
+            f"features ({len(names or [])} feature names, image shape {shape}); the file was "
+            "modified or is not from `bayesgen fit`"
+        )
+    return model, metadata
 
 
 def image_shape_of(metadata: dict) -> tuple[int, ...] | None:
@@ -504,6 +550,60 @@ def check_output(text: str, *, image_shape=None, model: str | None = None, flag=
             "`bayesgen report MODEL --real DATA -o report.html`"
         )
     return kind
+
+
+def _same_file(a: str, b: str) -> bool:
+    """Whether two paths name one file: the same inode when both exist (symlinks and hard
+    links included), else the same resolved path."""
+    with contextlib.suppress(OSError):
+        if os.path.exists(a) and os.path.exists(b):
+            return os.path.samefile(a, b)
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def refuse_same_file(outputs, inputs, example: str | None = None) -> None:
+    """Refuse, before any work, an output that is the same file as an input of the command:
+    writing it would replace what the command reads.
+
+    Parameters
+    ----------
+    outputs, inputs : dict or list of (str, path) pairs
+        How the command line names each file and its path, e.g. ``{"-o": "model.bgm"}``
+        and ``{"DATA": "train.csv"}``; None and ``-`` (standard output) are skipped.
+    example : str, optional
+        An output name to suggest (default: the output's name with ``-out`` added).
+
+    Raises
+    ------
+    UsageError
+        Naming both and how to fix it.
+    """
+    outputs = outputs.items() if isinstance(outputs, dict) else outputs
+    inputs = list(inputs.items() if isinstance(inputs, dict) else inputs)
+    for out_flag, out in outputs:
+        if out is None or str(out) == "-":
+            continue
+        for in_flag, source in inputs:
+            if source is None or str(source) == "-" or not _same_file(str(out), str(source)):
+                continue
+            p = Path(out)
+            other = example or f"{p.stem.split('.')[0]}-out{''.join(p.suffixes)}"
+            raise UsageError(
+                f"{out_flag} {out} is the same file as {in_flag} {source}: writing it would "
+                f"overwrite the input; give {out_flag} another name, e.g. {out_flag} {other}"
+            )
+
+
+def add_keep_formulas(parser) -> None:
+    """Add ``--keep-formulas`` (CSV output keeps text cells that start like a formula)."""
+    parser.add_argument(
+        "--keep-formulas",
+        action="store_true",
+        help="CSV output: write text cells (labels, categories, column names) that start "
+        "with =, +, -, @, a tab or a carriage return as they are. By default they get a "
+        "leading ' so that a spreadsheet shows them as text instead of running them as a "
+        "formula (plain numbers such as -1.5 are never changed)",
+    )
 
 
 # ---------------------------------------------------------------------------- wording

@@ -27,6 +27,8 @@ from bayesgen.cli.common import (
     non_negative_int,
     positive_int,
     progress,
+    refuse_same_file,
+    show,
 )
 
 __all__ = ["register"]
@@ -51,10 +53,13 @@ def _feature_space(text: str) -> str:
     )
 
 
-def _check_output_folder(path: str | None, what: str) -> None:
-    """Fail before any work when an output's folder is missing or the path is a folder."""
+def _check_output_folder(args, path: str | None, what: str, flag: str) -> None:
+    """Fail before any work when an output's folder is missing, the path is a folder, or
+    it is one of the command's inputs."""
     if path is None:
         return
+    inputs = {"MODEL": args.model, "--real": args.real, "--train": args.train}
+    refuse_same_file({flag: path}, inputs)
     target = Path(path)
     if target.is_dir():
         raise IsADirectoryError(f"{what} {path!r} is a folder; give a file name")
@@ -64,6 +69,25 @@ def _check_output_folder(path: str | None, what: str) -> None:
             f"output folder {str(parent)!r} for {what} does not exist; create it first or "
             "choose another path"
         )
+
+
+def _unlabelled_kaggle_file(path: str, what: str) -> DataError:
+    return DataError(
+        f"{what} {path!r} looks like Kaggle's test.csv, which has no labels; the metrics "
+        "need the class of every row. Split the labelled train.csv instead: `bayesgen "
+        "split train.csv --test-size 0.2 -o fit.csv test.csv`, fit on fit.csv and pass "
+        "--real test.csv"
+    )
+
+
+def _looks_like_kaggle_test(path: str) -> bool:
+    """A header of exactly pixel0 .. pixel783 (Kaggle's unlabelled test.csv)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            header = handle.readline().strip().split(",")
+    except OSError:
+        return False
+    return header == [f"pixel{i}" for i in range(784)]
 
 
 def _read_real(path: str, column, what: str, n_features: int, model_path: str):
@@ -77,12 +101,7 @@ def _read_real(path: str, column, what: str, n_features: int, model_path: str):
     except DataError as exc:
         if "Kaggle's test.csv" not in str(exc):
             raise
-        raise DataError(
-            f"{what} {path!r} looks like Kaggle's test.csv, which has no labels; the metrics "
-            "need the class of every row. Split the labelled train.csv instead: `bayesgen "
-            "split train.csv --test-size 0.2 -o fit.csv test.csv`, fit on fit.csv and pass "
-            "--real test.csv"
-        ) from None
+        raise _unlabelled_kaggle_file(path, what) from None
     d = int(data.X.shape[1])
     if d != n_features:
         raise DataError(
@@ -195,6 +214,8 @@ def _read_real_table(path: str, label, what: str):
     from bayesgen import io as bio
 
     progress(f"reading {what} {path} (a table) ...")
+    if _looks_like_kaggle_test(path):
+        raise _unlabelled_kaggle_file(path, what)
     with label_column_hints(path, label):
         table = bio.read_table(path, label_column=label)
     frame = table.X.copy()
@@ -255,9 +276,9 @@ def _evaluate_table(args, model, metadata) -> int:
     from bayesgen.base.atomic import atomic_write_bytes
 
     ev, train, test, _label = _table_evaluation(args, model, metadata)
-    print(_table_inputs_text(args, model, train, test))
+    show(_table_inputs_text(args, model, train, test))
     print()
-    print(ev.format_table())
+    show(ev.format_table())
     if args.json:
         payload = {
             "command": "bayesgen evaluate",
@@ -297,7 +318,7 @@ def _report_table(args, model, metadata) -> int:
         model, train, test, label=label, title=args.title, sources=sources, evaluation=ev
     )
     write_report(args.output, page)
-    print(ev.format_table())
+    show(ev.format_table())
     print(f"wrote {args.output}", file=sys.stderr)
     return EXIT_OK
 
@@ -310,7 +331,7 @@ def _evaluate(args) -> int:
     from bayesgen import metrics
     from bayesgen.base.atomic import atomic_write_bytes
 
-    _check_output_folder(args.json, "--json file")
+    _check_output_folder(args, args.json, "--json file", "--json")
     model, metadata = load_model(args.model)
     if _is_table_model(model):
         return _evaluate_table(args, model, metadata)
@@ -331,7 +352,7 @@ def _evaluate(args) -> int:
         )
     )
     print()
-    print(report.format_table())
+    show(report.format_table())
 
     if args.json:
         payload = _json_payload(args, report, inputs, pixel_scale)
@@ -345,7 +366,7 @@ def _report(args) -> int:
     """Evaluate, then write the HTML page; the metrics table is printed too."""
     from bayesgen.report import build_report, write_report
 
-    _check_output_folder(args.output, "report")
+    _check_output_folder(args, args.output, "report", "-o")
     model, metadata = load_model(args.model)
     if _is_table_model(model):
         return _report_table(args, model, metadata)
@@ -374,7 +395,7 @@ def _report(args) -> int:
         feature_names=metadata.get("feature_names"),
     )
     write_report(args.output, page)
-    print(report.format_table())
+    show(report.format_table())
     print(f"wrote {args.output}", file=sys.stderr)
     return EXIT_OK
 

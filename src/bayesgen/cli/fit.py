@@ -23,6 +23,7 @@ from bayesgen.cli.common import (
     parse_shrinkage,
     positive_int,
     progress,
+    refuse_same_file,
 )
 
 __all__ = ["register"]
@@ -181,6 +182,7 @@ def run(args) -> int:
     """Fit, then save the model with what is known about the data as its metadata."""
     from bayesgen import io as bio
 
+    refuse_same_file({"-o": args.output}, {"DATA": args.data}, example="model.bgm")
     kinds = _column_types(args)
     model = BayesClassifier(
         args.density,

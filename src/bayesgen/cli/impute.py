@@ -10,9 +10,11 @@ from bayesgen.cli.common import (
     EXIT_OK,
     UsageError,
     add_command,
+    add_keep_formulas,
     load_model,
     non_negative_int,
     positive_int,
+    refuse_same_file,
 )
 
 __all__ = ["register"]
@@ -32,6 +34,9 @@ def run(args) -> int:
 
     from bayesgen import io as bio
 
+    refuse_same_file(
+        {"-o": args.output}, {"MODEL": args.model, "--input": args.input}, "completed.csv"
+    )
     model, metadata = load_model(args.model)
     if getattr(model, "schema_", None) is None:
         raise UsageError(
@@ -58,7 +63,7 @@ def run(args) -> int:
             out.insert(0, "imputation", k)
         parts.append(out)
     table = pd.concat(parts, ignore_index=True)
-    bio.write_table(table, args.output, integer_columns=integer)
+    bio.write_table(table, args.output, integer_columns=integer, keep_formulas=args.keep_formulas)
     n_rows = int(features.isna().any(axis=1).sum())
     print(
         f"completed {n_rows} rows with empty cells ({args.draws} draw(s)); wrote {args.output}",
@@ -88,3 +93,4 @@ def register(subparsers) -> None:
     )
     p.add_argument("--seed", type=non_negative_int, default=None, help="random seed")
     p.add_argument("-o", "--output", required=True, help="output table (.csv, .tsv, .parquet)")
+    add_keep_formulas(p)

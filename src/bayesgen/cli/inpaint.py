@@ -12,11 +12,13 @@ from bayesgen import DataError
 from bayesgen.cli.common import (
     EXIT_OK,
     add_command,
+    add_keep_formulas,
     image_shape_of,
     label_column,
     label_column_hints,
     load_model,
     non_negative_int,
+    refuse_same_file,
     resolve_label,
 )
 
@@ -122,6 +124,9 @@ def run(args) -> int:
     from bayesgen import io as bio
     from bayesgen.conditional import sample_conditional
 
+    refuse_same_file(
+        {"-o": args.output}, {"MODEL": args.model, "--input": args.input}, "inpaint.png"
+    )
     model, metadata = load_model(args.model)
     column = label_column(args.label_column)
     with label_column_hints(args.input, column):
@@ -133,6 +138,8 @@ def run(args) -> int:
             "give rows with the model's columns"
         )
     rows = data.X[: args.rows]
+    # the completions are drawn whole: refuse what cannot fit before drawing
+    bio.check_output_size(args.output, rows.shape[0] * args.n, d, in_memory=True)
     shape = image_shape_of(metadata) or data.image_shape
     mask = observed_mask(args.observe, d, shape)
     label = None if args.label is None else resolve_label(model, args.label)
@@ -158,6 +165,7 @@ def run(args) -> int:
             image_shape=shape,
             pixel_scale=metadata.get("pixel_scale"),
             feature_names=metadata.get("feature_names"),
+            keep_formulas=args.keep_formulas,
         )
     print(
         f"wrote {completions.shape[0]} x {completions.shape[1]} completions to {out}",
@@ -202,3 +210,4 @@ def register(subparsers) -> None:
     )
     p.add_argument("--seed", type=non_negative_int, default=None)
     p.add_argument("-o", "--output", required=True, help=".png figure, or .csv/.npz completions")
+    add_keep_formulas(p)

@@ -1,8 +1,12 @@
-"""``bayesgen inspect``: a model's classes, priors, density family and size."""
+"""``bayesgen inspect``: a model's classes, priors, density family and size.
+
+A model file is shared like any download: its labels, column names and metadata are printed
+with control characters escaped (the JSON output escapes them itself).
+"""
 
 from __future__ import annotations
 
-from bayesgen.base.validation import label_text
+from bayesgen.base.validation import label_text, safe_text
 from bayesgen.cli.common import EXIT_OK, add_command, image_shape_of, load_model, to_json
 
 __all__ = ["register"]
@@ -20,7 +24,7 @@ def _describe(args, model, metadata) -> dict:
     for c, p, n, d in zip(
         model.classes_, model.class_prior_, model.class_count_, model.densities_, strict=True
     ):
-        entry = {"label": label_text(c), "prior": float(p), "count": float(n)}
+        entry = {"label": label_text(c, raw=True), "prior": float(p), "count": float(n)}
         entry["density"] = type(d).__name__
         if hasattr(d, "selection_"):  # AutoDensity records what it chose
             entry["selection"] = d.selection_
@@ -51,48 +55,45 @@ def _table_info(model) -> dict | None:
         for k, label in enumerate(model.classes_):
             row = {n: float(r) for n, r in zip(schema.feature_names, rates[k], strict=True) if r}
             if row:
-                missing[label_text(label)] = row
+                missing[label_text(label, raw=True)] = row
     return {"columns": schema.describe(), "missing_rate_per_class": missing}
 
 
-def _print_text(args, model, metadata, info: dict) -> None:
-    """The human-readable listing."""
+def _text_lines(args, model, metadata, info: dict) -> list[str]:
+    """The human-readable listing, a line per item (a value's own line breaks stay in its
+    line, to be shown escaped)."""
     shape = image_shape_of(metadata)
-    print(f"model file:   {args.model}")
-    print(
+    lines = [
+        f"model file:   {args.model}",
         f"density:      {info['density']} (reg_covar={model.reg_covar}, "
-        f"shrinkage={model.shrinkage})"
-    )
-    print(
+        f"shrinkage={model.shrinkage})",
         f"features:     {model.n_features_in_}"
-        + (f" (images {'x'.join(map(str, shape))})" if shape else "")
-    )
-    print(f"parameters:   {model.n_parameters():,}")
-    print(f"classes:      {len(model.classes_)}")
-    print(f"  {'label':<12} {'prior':>8} {'rows':>8}  density")
+        + (f" (images {'x'.join(map(str, shape))})" if shape else ""),
+        f"parameters:   {model.n_parameters():,}",
+        f"classes:      {len(model.classes_)}",
+        f"  {'label':<12} {'prior':>8} {'rows':>8}  density",
+    ]
     for entry in info["classes"]:
-        print(
-            f"  {entry['label']:<12} {entry['prior']:>8.4f} {entry['count']:>8.0f}  "
-            f"{entry['density']}"
+        lines.append(
+            f"  {safe_text(entry['label']):<12} {entry['prior']:>8.4f} "
+            f"{entry['count']:>8.0f}  {entry['density']}"
         )
     for label, density in zip(model.classes_, model.densities_, strict=True):
         if hasattr(density, "selection_table"):
-            print(f"  density chosen for class {label_text(label)} (* = chosen):")
-            for line in density.selection_table().splitlines():
-                print(f"      {line}")
+            lines.append(f"  density chosen for class {label_text(label)} (* = chosen):")
+            lines += [f"      {line}" for line in density.selection_table().split("\n")]
     if metadata.get("source"):
-        print(f"fitted on:    {metadata['source']} ({metadata.get('n_rows', '?')} rows)")
+        lines.append(f"fitted on:    {metadata['source']} ({metadata.get('n_rows', '?')} rows)")
     table = info.get("table")
     if table:
-        print(f"label column: {metadata.get('label_column')}")
-        print("columns:")
-        for line in table["columns"]:
-            print(f"  {line}")
+        lines += [f"label column: {metadata.get('label_column')}", "columns:"]
+        lines += [f"  {line}" for line in table["columns"]]
         if table["missing_rate_per_class"]:
-            print("missing cells per class (reproduced in samples unless --missing none):")
+            lines.append("missing cells per class (reproduced in samples unless --missing none):")
             for label, rates in table["missing_rate_per_class"].items():
                 shown = ", ".join(f"{n} {r:.1%}" for n, r in rates.items())
-                print(f"  {label}: {shown}")
+                lines.append(f"  {label}: {shown}")
+    return lines
 
 
 def run(args) -> int:
@@ -102,7 +103,8 @@ def run(args) -> int:
     if args.json:
         print(to_json(info))
     else:
-        _print_text(args, model, metadata, info)
+        for line in _text_lines(args, model, metadata, info):
+            print(safe_text(line))
     return EXIT_OK
 
 

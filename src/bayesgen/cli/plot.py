@@ -13,6 +13,7 @@ from bayesgen.cli.common import (
     load_model,
     non_negative_int,
     positive_int,
+    refuse_same_file,
     resolve_label,
 )
 from bayesgen.cli.sample import class_grid_figure
@@ -24,6 +25,7 @@ def run(args) -> int:
     """Draw the figure of ``--kind`` and save it as a PNG."""
     from bayesgen import plotting
 
+    refuse_same_file({"-o": args.output}, {"MODEL": args.model}, example="grid.png")
     model, metadata = load_model(args.model)
     shape = image_shape_of(metadata)
     if shape is None:

@@ -3,18 +3,18 @@ fitted class densities (:class:`bayesgen.BayesOverSampler`); originals first."""
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
 from bayesgen.cli.common import (
     EXIT_OK,
     UsageError,
     add_command,
+    add_keep_formulas,
     label_column,
     label_column_hints,
     non_negative_int,
     note,
+    refuse_same_file,
 )
 from bayesgen.cli.fit import density_option
 
@@ -77,6 +77,7 @@ def run(args) -> int:
     from bayesgen import BayesOverSampler
     from bayesgen import io as bio
 
+    refuse_same_file({"-o": args.output}, {"DATA": args.data}, example="balanced.csv")
     X, y, layout = _read(args, label_column(args.label_column))
     sampler = BayesOverSampler(
         density=args.density,
@@ -90,12 +91,11 @@ def run(args) -> int:
         X_res[args.mark_synthetic] = sampler.synthetic_mask_
         if layout["columns"] is not None:
             layout["columns"] = [*layout["columns"], args.mark_synthetic]
-    bio.write_table(X_res, args.output, y=np.asarray(y_res), **layout)
-    added = ", ".join(f"{k}: +{v}" for k, v in sampler.n_synthetic_.items() if v)
-    print(
-        f"added {int(sampler.synthetic_mask_.sum())} rows ({added}); wrote {args.output}",
-        file=sys.stderr,
+    bio.write_table(
+        X_res, args.output, y=np.asarray(y_res), keep_formulas=args.keep_formulas, **layout
     )
+    added = ", ".join(f"{k}: +{v}" for k, v in sampler.n_synthetic_.items() if v)
+    note(f"added {int(sampler.synthetic_mask_.sum())} rows ({added}); wrote {args.output}")
     return EXIT_OK
 
 
@@ -129,3 +129,4 @@ def register(subparsers) -> None:
     )
     p.add_argument("--seed", type=non_negative_int, default=None, help="random seed")
     p.add_argument("-o", "--output", required=True, help="output (.csv, .tsv, .parquet)")
+    add_keep_formulas(p)

@@ -17,18 +17,21 @@ from bayesgen.cli.common import (
     ProgressBar,
     UsageError,
     add_command,
+    add_keep_formulas,
     check_output,
+    data_to_stdout,
     image_shape_of,
     load_model,
     non_negative_int,
     positive_int,
+    refuse_same_file,
     resolve_label,
 )
 
 __all__ = ["class_grid_figure", "register"]
 
 
-def _writer_options(metadata: dict) -> dict:
+def _writer_options(metadata: dict, args) -> dict:
     """The layout of the data the model was fitted on, for the writers."""
     return dict(
         like=metadata.get("source_format"),
@@ -36,6 +39,7 @@ def _writer_options(metadata: dict) -> dict:
         pixel_scale=metadata.get("pixel_scale"),
         feature_names=metadata.get("feature_names"),
         label_column=metadata.get("label_column"),
+        keep_formulas=args.keep_formulas,
     )
 
 
@@ -48,7 +52,6 @@ def _csv_to_stdout(model, args, label, dtype, options: dict) -> None:
     """
     from bayesgen import io as bio
 
-    out = sys.stdout.buffer
     chunks = model.iter_samples(
         args.n,
         chunk_size=args.chunk_rows,
@@ -67,15 +70,13 @@ def _csv_to_stdout(model, args, label, dtype, options: dict) -> None:
             with open(path, "rb") as handle:
                 header = handle.readline()
                 if not header_done:
-                    out.write(header)
+                    data_to_stdout(header)
                     header_done = True
-                out.write(handle.read())
-            out.flush()
+                data_to_stdout(handle.read())
         if not header_done:  # -n 0: the header alone
             empty = np.empty((0, model.n_features_in_))
             bio.write_labelled(path, empty, model.classes_[:0], **options)
-            out.write(path.read_bytes().splitlines(keepends=True)[0])
-    out.flush()
+            data_to_stdout(path.read_bytes().splitlines(keepends=True)[0])
 
 
 def class_grid_figure(model, n: int, shape, *, label=None, seed=None, prior="learned"):
@@ -84,9 +85,17 @@ def class_grid_figure(model, n: int, shape, *, label=None, seed=None, prior="lea
     Without ``label``, ``n`` is spread evenly over the classes (rounded up) so that every
     class shows, however unlikely; with ``label``, ``n`` samples of that class in rows of
     ten.  Returns the figure and the number of images drawn.
+
+    Raises
+    ------
+    DataError
+        Before drawing, when ``n`` is more than :data:`bayesgen.io.limits.MAX_GRID_IMAGES`
+        images.
     """
     from bayesgen import plotting
+    from bayesgen.io.limits import check_grid_images
 
+    check_grid_images(n, f"-n {n}")
     classes = model.classes_ if label is None else np.asarray([label])
     per_class = max(1, -(-n // len(classes)))
     wanted = np.repeat(classes, per_class)
@@ -152,11 +161,19 @@ def parse_given_options(model, texts) -> dict:
 
 
 def _sample_table(model, metadata: dict, args) -> int:
-    """Rows of a table model, in the input's layout (columns, order, types, label place)."""
+    """Rows of a table model, in the input's layout (columns, order, types, label place);
+    the rows are drawn and written whole."""
     from bayesgen import io as bio
+    from bayesgen.io.limits import check_in_memory
 
     if args.float32:
         raise UsageError("--float32 is for numeric data; a table keeps its column types")
+    check_in_memory(
+        args.n,
+        len(model.schema_.feature_names) + 1,
+        where=f"-o {args.output}",
+        fix="ask for fewer rows with -n (a table's rows are drawn and written in one piece)",
+    )
     label = None if args.label is None else resolve_label(model, args.label)
     given = parse_given_options(model, args.given) if args.given else None
     frame, y = model.sample(
@@ -175,9 +192,6 @@ def _sample_table(model, metadata: dict, args) -> int:
         integer_columns=[c.name for c in model.schema_.features if c.kind == "integer"],
     )
     if args.output == "-":
-        import io as stdio
-
-        text = stdio.StringIO()
         out = bio.table_for_output(
             frame,
             y=y,
@@ -185,9 +199,8 @@ def _sample_table(model, metadata: dict, args) -> int:
             columns=layout["columns"],
             integer_columns=layout["integer_columns"],
         )
-        out.to_csv(text, index=False, sep=layout["delimiter"], lineterminator="\n")
-        sys.stdout.write(text.getvalue())
-        sys.stdout.flush()
+        text = bio.csv_text(out, delimiter=layout["delimiter"], keep_formulas=args.keep_formulas)
+        data_to_stdout(text.encode("utf-8"))
         print(f"wrote {args.n} samples to stdout", file=sys.stderr)
         return EXIT_OK
     suffix = Path(args.output).suffix.lower()
@@ -201,7 +214,7 @@ def _sample_table(model, metadata: dict, args) -> int:
             f"-o {args.output}: a table model writes .csv, .tsv or .parquet files (or - for "
             "CSV on stdout)"
         )
-    bio.write_table(frame, args.output, **layout)
+    bio.write_table(frame, args.output, keep_formulas=args.keep_formulas, **layout)
     print(f"wrote {args.n} samples to {args.output}", file=sys.stderr)
     return EXIT_OK
 
@@ -211,6 +224,7 @@ def run(args) -> int:
     from bayesgen import io as bio
     from bayesgen import plotting, streaming
 
+    refuse_same_file({"-o": args.output}, {"MODEL": args.model}, example="samples.csv")
     model, metadata = load_model(args.model)
     if getattr(model, "schema_", None) is not None:
         return _sample_table(model, metadata, args)
@@ -219,7 +233,7 @@ def run(args) -> int:
             "--given works on models fitted on tables (columns with names); this model was "
             "fitted on numbers only: use `bayesgen inpaint` to condition on observed features"
         )
-    options = _writer_options(metadata)
+    options = _writer_options(metadata, args)
     kind = check_output(args.output, image_shape=options["image_shape"], model=args.model)
     label = None if args.label is None else resolve_label(model, args.label)
     dtype = np.float32 if args.float32 else np.float64
@@ -249,6 +263,13 @@ def run(args) -> int:
         plotting.save_figure(fig, args.output)
         print(f"wrote a figure of {drawn} samples to {args.output}", file=sys.stderr)
     else:
+        bio.check_output_size(
+            args.output,
+            args.n,
+            model.n_features_in_,
+            itemsize=np.dtype(dtype).itemsize,
+            format="image-folder",
+        )
         X, y = model.sample(args.n, y=label, prior=args.prior, random_state=args.seed, dtype=dtype)
         bio.write_labelled(args.output, X, y, **options)
         print(f"wrote {args.n} samples to {args.output}", file=sys.stderr)
@@ -298,6 +319,7 @@ def register(subparsers) -> None:
         default=50_000,
         help="rows generated per chunk for CSV/NPZ/Parquet output and stdout",
     )
+    add_keep_formulas(p)
     p.add_argument(
         "-o",
         "--output",

@@ -15,10 +15,12 @@ from bayesgen.cli.common import (
     EXIT_OK,
     UsageError,
     add_command,
+    add_keep_formulas,
     label_column,
     label_column_hints,
     non_negative_int,
     output_kind,
+    refuse_same_file,
 )
 
 __all__ = ["register", "stratified_split"]
@@ -122,12 +124,12 @@ def _check_outputs(args, data_path: Path) -> tuple[Path, Path]:
             raise UsageError(
                 f"-o {path}: split writes two data files; end their names in {_ACCEPTED}"
             )
-        if path.absolute() == data_path.absolute():
-            raise UsageError(
-                f"-o {path} would overwrite the input {data_path}; choose other names, e.g. "
-                f"-o {data_path.stem}-train{''.join(data_path.suffixes)} "
-                f"{data_path.stem}-test{''.join(data_path.suffixes)}"
-            )
+    stem, suffixes = data_path.name.split(".")[0], "".join(data_path.suffixes)
+    refuse_same_file(
+        [("-o", train), ("-o", test)],
+        {"DATA": data_path},
+        example=f"{stem}-train{suffixes} {stem}-test{suffixes}",
+    )
     if train.absolute() == test.absolute():
         raise UsageError(f"-o names {train} twice; give two different files: -o TRAIN TEST")
     return train, test
@@ -135,7 +137,8 @@ def _check_outputs(args, data_path: Path) -> tuple[Path, Path]:
 
 def _read(args, column):
     """The data and a writer ``write(path, rows)`` of its layout: a table (text columns or
-    empty cells: :func:`bayesgen.io.read_table`) or numeric data (:func:`read_labelled`)."""
+    empty cells: :func:`bayesgen.io.read_table`) or numeric data (:func:`read_labelled`);
+    CSV text cells that start like a formula are neutralised unless ``--keep-formulas``."""
     from bayesgen import io as bio
 
     with label_column_hints(args.data, column):
@@ -150,13 +153,16 @@ def _read(args, column):
                     label_column=table.label_column,
                     columns=table.columns,
                     delimiter=table.delimiter,
+                    keep_formulas=args.keep_formulas,
                 )
 
             return table.y, None, write_rows
         data = bio.read_labelled(args.data, label_column=column)
 
     def write_rows(path, rows):
-        bio.write_labelled(path, data.X[rows], data.y[rows], like=data)
+        bio.write_labelled(
+            path, data.X[rows], data.y[rows], like=data, keep_formulas=args.keep_formulas
+        )
 
     return data.y, data.image_shape, write_rows
 
@@ -242,3 +248,4 @@ def register(subparsers) -> None:
         required=True,
         help="the two files to write (format from the names, e.g. train.csv test.csv)",
     )
+    add_keep_formulas(p)

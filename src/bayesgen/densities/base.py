@@ -32,6 +32,14 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from bayesgen.base.errors import DataError, NotFittedError
 from bayesgen.base.rng import check_random_state
+from bayesgen.base.state_checks import (
+    check_array,
+    check_instance,
+    check_int,
+    check_keys,
+    check_seed,
+    state_error,
+)
 from bayesgen.base.validation import check_finite, check_n_samples
 from bayesgen.kernels.conditioning import Conditioned, gaussian_conditional
 from bayesgen.kernels.sampler import draw_location_scale
@@ -44,6 +52,8 @@ class Density(DensityMixin, BaseEstimator):
 
     #: names of fitted attributes saved in model files (besides the parameters)
     _fitted_attributes: tuple[str, ...] = ()
+    #: parameters that may hold an array (in a model file every other one is plain JSON)
+    _array_params: tuple[str, ...] = ()
 
     # public API ------------------------------------------------------------------
     def fit(self, X, y=None):
@@ -239,24 +249,53 @@ class Density(DensityMixin, BaseEstimator):
 
     @classmethod
     def _from_state(cls, state: dict):
-        obj = cls(**state["params"])
+        name = cls.__name__
+        check_keys(state, f"{name} state", ("params", "fitted"))
+        # parameters added in later versions are absent from older files: all optional
+        params = check_keys(state["params"], f"{name} params", (), cls._get_param_names())
+        for key, value in params.items():
+            if isinstance(value, np.ndarray) and key not in cls._array_params:
+                raise state_error(f"{name} parameter {key}", "a number, text or None", value)
+        obj = cls(**params)
+        obj._check_loaded_params()
         fitted = state["fitted"]
         if fitted is None:  # an unfitted template
             return obj
-        if not isinstance(fitted, dict):
-            raise ValueError(f"{cls.__name__} state is malformed")
-        expected = set(cls._fitted_attributes) | {"n_features_in_"}
-        if set(fitted) != expected:
-            raise ValueError(
-                f"{cls.__name__} state has attributes {sorted(fitted)}, expected {sorted(expected)}"
-            )
-        for name, value in fitted.items():
-            setattr(obj, name, value)
+        expected = (*cls._fitted_attributes, "n_features_in_")
+        check_keys(fitted, f"{name} fitted attributes", expected)
+        check_int(fitted["n_features_in_"], f"{name} n_features_in_", low=1)
+        for key, value in fitted.items():
+            setattr(obj, key, value)
         obj._after_load()
         return obj
 
+    def _check_params(self) -> None:
+        """Validate the constructor parameters; raises ValueError (override as needed)."""
+
+    def _check_loaded_params(self) -> None:
+        """The parameters of a model file: the seed a file can hold, then the family's own
+        checks (:meth:`_check_params`)."""
+        if "random_state" in self._get_param_names():
+            check_seed(self.random_state, f"{type(self).__name__} random_state")
+        self._check_params()
+
     def _after_load(self) -> None:
-        """Rebuild caches and check consistency after loading (override as needed)."""
+        """Check the fitted attributes and rebuild caches after loading (override as needed).
+
+        The loader has checked ``n_features_in_`` (a positive integer) and the parameters.
+        """
+
+
+def check_fitted_density(value, name: str, n_features: int | None = None) -> Density:
+    """A fitted bayesgen density (of ``n_features`` features), nested in a model file's state."""
+    check_instance(value, name, Density, "a fitted bayesgen density")
+    if not value._is_fitted():
+        raise ValueError(
+            f"{name} must be a fitted density; found an unfitted {type(value).__name__}"
+        )
+    if n_features is not None and value.n_features_in_ != n_features:
+        raise ValueError(f"{name} must have {n_features} features; found {value.n_features_in_}")
+    return value
 
 
 class LocationScaleDensity(Density):
@@ -281,15 +320,19 @@ class LocationScaleDensity(Density):
         self._check_fitted()
         return self.covariance_.dense()
 
-    def _check_mean_and_covariance(self) -> None:
-        """After loading: ``mean_``, ``covariance_`` and ``n_features_in_`` agree."""
-        if self.mean_.shape != (self.covariance_.n_features,):
+    def _check_mean_and_covariance(self, covariance_class: type) -> None:
+        """After loading: ``covariance_`` is a ``covariance_class``, ``mean_`` a finite
+        float vector of its width, and ``n_features_in_`` that width."""
+        name = type(self).__name__
+        what = f"a {covariance_class.__name__}"
+        cov = check_instance(self.covariance_, f"{name} covariance_", covariance_class, what)
+        d = cov.n_features
+        self.mean_ = check_array(self.mean_, f"{name} mean_", shape=(d,), finite=True)
+        if self.n_features_in_ != d:
             raise ValueError(
-                f"mean has shape {self.mean_.shape} but the covariance has "
-                f"{self.covariance_.n_features} features"
+                f"{name} n_features_in_ must equal the covariance's {d} features; "
+                f"found {self.n_features_in_}"
             )
-        if self.n_features_in_ != self.mean_.shape[0]:
-            raise ValueError("n_features_in_ does not match the mean")
         self._cast_cache = {}
 
     def _factor(self, dtype: np.dtype):

@@ -14,8 +14,10 @@ The empirical marginals (point masses, lattices, categories, tails) are describe
 :mod:`bayesgen.densities.marginals`.
 
 Parametric marginals (``marginals="parametric"``) choose a scipy family per continuous
-feature with :func:`bayesgen.univariate.fit_univariate` (by AIC); discrete-looking features
-and features with point masses keep the empirical marginal.
+feature among :data:`bayesgen.univariate.MARGINAL_FAMILIES` with
+:func:`bayesgen.univariate.fit_univariate` (by AIC); discrete-looking features and features
+with point masses keep the empirical marginal.  A model file may name only those families,
+each with exactly its parameters.
 """
 
 from __future__ import annotations
@@ -25,19 +27,21 @@ import numbers
 import numpy as np
 from scipy import linalg, special, stats
 from scipy.special import logsumexp
+from sklearn.base import clone
 
 from bayesgen.base.errors import FitError
 from bayesgen.base.persist import persistable
 from bayesgen.base.rng import check_random_state
-from bayesgen.densities.base import Density
+from bayesgen.base.state_checks import check_array, check_indices, check_instance, check_keys
+from bayesgen.densities.base import Density, check_fitted_density
 from bayesgen.densities.marginals import EmpiricalMarginals
 from bayesgen.kernels.conditioning import Conditioned, gaussian_conditional
 from bayesgen.kernels.covariance import LOG_2PI, FullCovariance
+from bayesgen.univariate import MARGINAL_FAMILIES, check_family_params, fit_univariate
 
 __all__ = ["GaussianCopulaDensity", "EmpiricalMarginals"]
 
-#: families tried per feature by marginals="parametric"
-PARAMETRIC_CANDIDATES = ("norm", "t", "logistic", "laplace", "lognorm", "gamma", "skewnorm")
+_NAME = "GaussianCopulaDensity"  # in messages about a model file's state
 
 
 def _continuous_looking(x: np.ndarray) -> bool:
@@ -207,8 +211,6 @@ class GaussianCopulaDensity(Density):
                     "dependence=... needs complete rows; these rows have missing cells. Use "
                     "the Gaussian copula (dependence=None), which handles them"
                 )
-            from sklearn.base import clone
-
             self.correlation_ = None
             self.dependence_ = clone(self.dependence).fit(S)
             return
@@ -256,15 +258,13 @@ class GaussianCopulaDensity(Density):
         }
         if self.marginals != "parametric":
             return empty
-        from bayesgen.univariate import fit_univariate
-
         features, families, params = [], [], []
         levels = self._category_levels()
         for j in range(X.shape[1]):
             x = X[:, j][~np.isnan(X[:, j])]
             if j in levels or not _continuous_looking(x):
                 continue
-            fit = fit_univariate(x, candidates=PARAMETRIC_CANDIDATES, criterion="aic")
+            fit = fit_univariate(x, candidates=MARGINAL_FAMILIES, criterion="aic")
             features.append(j)
             families.append(fit.best)
             params.append(tuple(float(p) for p in fit[fit.best].params))
@@ -425,31 +425,68 @@ class GaussianCopulaDensity(Density):
         state["params"]["dependence"] = None  # rebuilt from the fitted dependence_
         return state
 
-    def _after_load(self) -> None:
-        if isinstance(self.marginals_, dict):
-            self.marginals_ = EmpiricalMarginals(**self.marginals_)
-        p = self.parametric_
-        if set(p) != {"features", "families", "params"}:
-            raise ValueError("parametric marginals are malformed")
-        for name in p["families"]:
-            family = getattr(stats, str(name), None)
-            if not isinstance(family, stats.rv_continuous):
-                raise ValueError(f"unknown scipy family {name!r}")
-        d = self.n_features_in_
-        if self.dependence_ is not None:
-            if not isinstance(self.dependence_, Density) or self.correlation_ is not None:
-                raise ValueError("a copula holds either a correlation or a dependence density")
-            from sklearn.base import clone
+    def _check_loaded_params(self) -> None:
+        if self.dependence is not None:
+            what = "a bayesgen density or None"
+            check_instance(self.dependence, f"{_NAME} dependence", Density, what)
+        super()._check_loaded_params()
 
-            self.dependence = clone(self.dependence_)
-            inner = self.dependence_.n_features_in_
-        elif isinstance(self.correlation_, FullCovariance):
-            inner = self.correlation_.n_features
-        else:
-            raise ValueError("a copula needs a correlation matrix or a dependence density")
-        if self.marginals_.n_features != d or inner != d:
-            raise ValueError("marginals, dependence and n_features_in_ disagree")
+    def _after_load(self) -> None:
+        d = self.n_features_in_
+        self.marginals_ = EmpiricalMarginals.from_state(self.marginals_, f"{_NAME} marginals_")
+        if self.marginals_.n_features != d:
+            raise ValueError(
+                f"{_NAME} marginals_ must describe {d} features; found {self.marginals_.n_features}"
+            )
+        outside = [j for j in self._category_levels() if not 0 <= j < d]
+        if outside:
+            raise ValueError(
+                f"{_NAME} categories must name features in [0, {d}); found {outside[0]}"
+            )
+        self.parametric_ = _checked_parametric(self.parametric_, d)
+        self._check_dependence(d)
         self._mean_cache = None
+
+    def _check_dependence(self, d: int) -> None:
+        """Exactly one of ``correlation_`` (a correlation of ``d`` features) and
+        ``dependence_`` (a fitted density of ``d`` features)."""
+        if self.dependence_ is not None:
+            check_fitted_density(self.dependence_, f"{_NAME} dependence_", d)
+            if self.correlation_ is not None:
+                raise ValueError(
+                    f"{_NAME} holds either a correlation_ or a dependence_ density; found both"
+                )
+            self.dependence = clone(self.dependence_)
+            return
+        what = "a FullCovariance (or a dependence_ density)"
+        corr = check_instance(self.correlation_, f"{_NAME} correlation_", FullCovariance, what)
+        if corr.n_features != d:
+            raise ValueError(
+                f"{_NAME} correlation_ must have {d} features; found {corr.n_features}"
+            )
+        if not np.allclose(corr.variances(), 1.0, rtol=0, atol=1e-6):
+            raise ValueError(f"{_NAME} correlation_ must have a unit diagonal")
+
+
+def _checked_parametric(state, d: int) -> dict:
+    """The parametric marginals of a model file: distinct features in ``[0, d)``, each
+    with a family of :data:`~bayesgen.univariate.MARGINAL_FAMILIES` and exactly its
+    parameters (the rows of ``params`` are padded with NaN to the widest family)."""
+    where = f"{_NAME} parametric_"
+    check_keys(state, where, ("features", "families", "params"))
+    features = check_indices(state["features"], f"{where} features", d)
+    m = features.shape[0]
+    families = check_array(state["families"], f"{where} families", kind="U", shape=(m,))
+    params = check_array(state["params"], f"{where} params", shape=(m, None))
+    for i in range(m):
+        row = params[i]
+        n = int(np.count_nonzero(~np.isnan(row)))
+        if np.isnan(row[:n]).any():
+            raise ValueError(
+                f"{where} params row {i} must list its parameters before the NaN padding"
+            )
+        check_family_params(str(families[i]), row[:n], f"{where} feature {features[i]}")
+    return {"features": features, "families": families, "params": params}
 
 
 def _patterns(missing: np.ndarray):

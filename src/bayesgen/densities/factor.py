@@ -8,6 +8,7 @@ import numpy as np
 
 from bayesgen.base.errors import FitError
 from bayesgen.base.persist import persistable
+from bayesgen.base.state_checks import check_bool, check_int, check_real, check_real_list
 from bayesgen.densities.base import LocationScaleDensity
 from bayesgen.densities.gaussian import _class_error
 from bayesgen.kernels.covariance import LOG_2PI
@@ -110,6 +111,8 @@ class FactorAnalysisDensity(LocationScaleDensity):
             raise ValueError(f"reg_covar must be a non-negative number; got {self.reg_covar!r}")
         if self.ddof not in (0, 1):
             raise ValueError(f"ddof must be 0 or 1; got {self.ddof!r}")
+        check_int(self.max_iter, "max_iter", low=1)
+        check_real(self.tol, "tol", low=0)
 
     def statistics_kind(self) -> str:
         """Fitted from Gaussian sufficient statistics (see :meth:`Density.statistics_kind`)."""
@@ -185,8 +188,12 @@ class FactorAnalysisDensity(LocationScaleDensity):
         return int(d + d * k - k * (k - 1) // 2 + noise)
 
     def _after_load(self) -> None:
-        self._check_mean_and_covariance()
-        self.n_iter_ = int(self.n_iter_)
-        self.converged_ = bool(self.converged_)
-        self.lower_bound_ = float(self.lower_bound_)
-        self.lower_bound_history_ = [float(v) for v in self.lower_bound_history_]
+        name = "FactorAnalysisDensity"
+        self._check_mean_and_covariance(LowRankCovariance)
+        self.n_iter_ = check_int(self.n_iter_, f"{name} n_iter_", low=0)
+        self.converged_ = check_bool(self.converged_, f"{name} converged_")
+        self.lower_bound_ = check_real(self.lower_bound_, f"{name} lower_bound_", finite=False)
+        self.lower_bound_history_ = check_real_list(
+            self.lower_bound_history_, f"{name} lower_bound_history_"
+        )
+        self.n_samples_seen_ = check_real(self.n_samples_seen_, f"{name} n_samples_seen_", low=0)

@@ -33,6 +33,7 @@ import numpy as np
 
 from bayesgen.base.errors import FitError
 from bayesgen.base.persist import persistable
+from bayesgen.base.state_checks import check_real
 from bayesgen.base.validation import format_label
 from bayesgen.densities.base import LocationScaleDensity
 from bayesgen.kernels.covariance import Covariance, DiagonalCovariance, FullCovariance
@@ -265,13 +266,9 @@ class GaussianDensity(LocationScaleDensity):
         return int(self.n_features_in_ + self.covariance_.n_parameters)
 
     def _after_load(self) -> None:
-        self._check_params()
-        if not isinstance(self.covariance_, Covariance):
-            raise ValueError("covariance_ must be a covariance representation")
-        if not isinstance(self.mean_, np.ndarray) or self.mean_.dtype.kind != "f":
-            raise ValueError("mean_ must be a float array")
-        for name in ("shrinkage_", "n_samples_seen_"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Real) or isinstance(value, bool):
-                raise ValueError(f"{name} must be a number")
-        self._check_mean_and_covariance()
+        diagonal = self.covariance_type == "diag"
+        self._check_mean_and_covariance(DiagonalCovariance if diagonal else FullCovariance)
+        self.shrinkage_ = check_real(self.shrinkage_, "GaussianDensity shrinkage_", low=0, high=1)
+        self.n_samples_seen_ = check_real(
+            self.n_samples_seen_, "GaussianDensity n_samples_seen_", low=0
+        )

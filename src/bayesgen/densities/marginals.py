@@ -261,12 +261,22 @@ class EmpiricalMarginals:
     def _check(self) -> None:
         eo = self.edge_offsets
         d = eo.shape[0] - 1
-        if d < 1 or eo[0] != 0 or eo[-1] != self.edges.shape[0] or np.any(np.diff(eo) < 2):
-            raise ValueError("marginal offsets are inconsistent with the bin edges")
-        if self.cdf.shape != self.edges.shape or self.snap.shape != (self.edges.shape[0] - d,):
-            raise ValueError("marginal arrays have inconsistent shapes")
+        n = self.edges.shape[0]
+        if d < 1 or eo[0] != 0 or eo[-1] != n or np.any(np.diff(eo) < 2):
+            raise ValueError(
+                f"marginal edge_offsets must run from 0 to the {n} edges in steps of at least "
+                f"2; found {eo.shape[0]} offsets starting {eo[:3].tolist()}"
+            )
+        if self.cdf.shape != (n,) or self.snap.shape != (n - d,):
+            raise ValueError(
+                f"marginal cdf must have one value per edge ({n},) and snap one per bin "
+                f"({n - d},); found {self.cdf.shape} and {self.snap.shape}"
+            )
         if self.tail_mass.shape != (d,) or self.tail_scale.shape != (d,):
-            raise ValueError("tail parameters must have one entry per feature")
+            raise ValueError(
+                f"marginal tail_mass and tail_scale must have one entry per feature ({d},); "
+                f"found {self.tail_mass.shape} and {self.tail_scale.shape}"
+            )
         if not (np.all(np.isfinite(self.edges)) and np.all(np.isfinite(self.tail_scale))):
             raise ValueError("marginal edges and tail scales must be finite")
         if not np.all(self.tail_scale > 0):

@@ -100,6 +100,17 @@ from scipy.linalg import blas
 from bayesgen.base.errors import FitError
 from bayesgen.base.persist import persistable
 from bayesgen.base.rng import check_random_state
+from bayesgen.base.state_checks import (
+    check_array,
+    check_bool,
+    check_choice,
+    check_instance,
+    check_int,
+    check_probabilities,
+    check_real,
+    check_real_list,
+    state_error,
+)
 from bayesgen.base.threads import one_blas_thread
 from bayesgen.densities.base import Density
 from bayesgen.kernels.conditioning import Conditioned, gaussian_conditional
@@ -197,6 +208,7 @@ class _State:
 
 class _Diag:
     squares = True
+    covariance_class = DiagonalCovariance
 
     def m_step(self, data, resp, nk, sums, means, previous):
         reg = data.reg_covar
@@ -216,6 +228,7 @@ class _Diag:
 
 class _Full:
     squares = False
+    covariance_class = FullCovariance
 
     def m_step(self, data, resp, nk, sums, means, previous):
         X = data.X
@@ -271,6 +284,7 @@ class _LowRank:
     """Factor analysers (``isotropic=False``) or probabilistic PCA (``isotropic=True``)."""
 
     squares = True
+    covariance_class = LowRankCovariance
 
     def __init__(self, isotropic: bool):
         self.isotropic = isotropic
@@ -546,6 +560,7 @@ class _MixtureBase(Density):
         "lower_bound_history_",
         "n_reseeds_",
     )
+    _array_params = ("init",)
 
     # subclasses set the covariance kind and how to start a component
     def _kind(self) -> str:  # pragma: no cover - abstract
@@ -806,22 +821,38 @@ class _MixtureBase(Density):
         d = self.n_features_in_
         return int(len(self.weights_) - 1 + sum(d + c.n_parameters for c in self.covariances_))
 
+    def _check_loaded_params(self) -> None:
+        # np.dtype() would build a structured dtype from a mapping: only the names it saves
+        check_choice(self.dtype, f"{type(self).__name__} dtype", ("float64", "float32"))
+        super()._check_loaded_params()
+        if not isinstance(self.init, str):
+            what = f"{type(self).__name__} init"
+            init = check_array(self.init, what, shape=(None, self.n_components), finite=True)
+            if np.any(init < 0):
+                raise ValueError(f"{what} must hold non-negative responsibilities")
+
     def _after_load(self) -> None:
-        K = len(self.covariances_)
-        if self.weights_.shape != (K,) or self.means_.shape != (K, self.n_features_in_):
-            raise ValueError("weights, means and covariances disagree on the number of components")
-        if not all(isinstance(c, Covariance) for c in self.covariances_):
-            raise ValueError("mixture covariances must be covariance objects")
-        if any(c.n_features != self.n_features_in_ for c in self.covariances_):
-            raise ValueError("a component covariance has the wrong number of features")
-        if np.any(self.weights_ < 0) or not np.isclose(self.weights_.sum(), 1.0):
-            raise ValueError("mixture weights must be non-negative and sum to 1")
-        self.covariances_ = list(self.covariances_)
-        self.converged_ = bool(self.converged_)
-        self.n_iter_ = int(self.n_iter_)
-        self.n_reseeds_ = int(self.n_reseeds_)
-        self.lower_bound_ = float(self.lower_bound_)
-        self.lower_bound_history_ = [float(v) for v in self.lower_bound_history_]
+        name, d = type(self).__name__, self.n_features_in_
+        covs = self.covariances_
+        if not isinstance(covs, list) or not covs:
+            raise state_error(f"{name} covariances_", "a non-empty list of covariances", covs)
+        cls = _KINDS[self._kind()].covariance_class
+        for j, cov in enumerate(covs):
+            check_instance(cov, f"{name} covariances_[{j}]", cls, f"a {cls.__name__}")
+            if cov.n_features != d:
+                raise ValueError(
+                    f"{name} covariances_[{j}] must have {d} features; found {cov.n_features}"
+                )
+        K = len(covs)
+        self.weights_ = check_probabilities(self.weights_, f"{name} weights_", K)
+        self.means_ = check_array(self.means_, f"{name} means_", shape=(K, d), finite=True)
+        self.converged_ = check_bool(self.converged_, f"{name} converged_")
+        self.n_iter_ = check_int(self.n_iter_, f"{name} n_iter_", low=0)
+        self.n_reseeds_ = check_int(self.n_reseeds_, f"{name} n_reseeds_", low=0)
+        self.lower_bound_ = check_real(self.lower_bound_, f"{name} lower_bound_", finite=False)
+        self.lower_bound_history_ = check_real_list(
+            self.lower_bound_history_, f"{name} lower_bound_history_"
+        )
         self._cast_cache = {}
 
 

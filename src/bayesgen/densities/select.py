@@ -19,13 +19,23 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Iterable
 
 import numpy as np
 
 from bayesgen.base.errors import FitError
 from bayesgen.base.persist import persistable
 from bayesgen.base.rng import check_random_state
-from bayesgen.densities.base import Density
+from bayesgen.base.state_checks import (
+    check_bool,
+    check_choice,
+    check_instance,
+    check_keys,
+    check_real,
+    describe,
+    state_error,
+)
+from bayesgen.densities.base import Density, check_fitted_density
 from bayesgen.densities.shortcuts import make_density, parse_density_name, register_shortcut
 
 __all__ = ["AutoDensity", "DEFAULT_CANDIDATES"]
@@ -39,6 +49,32 @@ DEFAULT_CANDIDATES: tuple[str, ...] = (
     "mfa:3x5",
     "copula",
 )
+
+
+#: the keys of a selection record (module docstring)
+_RECORD_KEYS = ("name", "params", "criterion", "score", "chosen", "error")
+_PLAIN = (bool, int, float, str)
+
+
+def _check_record(record, where: str) -> None:
+    """One selection record of a model file: its keys and the type of each value; a
+    record holds a score or the error of its fit, and only a scored one is chosen."""
+    check_keys(record, where, _RECORD_KEYS)
+    check_instance(record["name"], f"{where} name", str, "a shortcut name")
+    params = record["params"]
+    if not isinstance(params, dict) or not all(
+        v is None or isinstance(v, _PLAIN) for v in params.values()
+    ):
+        raise state_error(f"{where} params", "a mapping of numbers, text or None", params)
+    check_choice(record["criterion"], f"{where} criterion", ("heldout", "bic"))
+    if record["score"] is not None:
+        check_real(record["score"], f"{where} score")
+    if record["error"] is not None:
+        check_instance(record["error"], f"{where} error", str, "None or a message")
+    if (record["score"] is None) == (record["error"] is None):
+        raise ValueError(f"{where} must hold either a score or an error")
+    if check_bool(record["chosen"], f"{where} chosen") and record["score"] is None:
+        raise ValueError(f"{where} is chosen but has no score")
 
 
 def _plain_params(density) -> dict:
@@ -114,7 +150,9 @@ class AutoDensity(Density):
         v = self.validation_fraction
         if isinstance(v, bool) or not isinstance(v, numbers.Real) or not 0.0 < v < 1.0:
             raise ValueError(f"validation_fraction must be in (0, 1); got {v!r}")
-        names = list(DEFAULT_CANDIDATES if self.candidates is None else self.candidates)
+        check_real(self.reg_covar, "reg_covar", low=0)
+        candidates = DEFAULT_CANDIDATES if self.candidates is None else self.candidates
+        names = list(candidates) if isinstance(candidates, Iterable) else []
         if not names or not all(isinstance(n, str) for n in names):
             raise ValueError(
                 "candidates must be a non-empty list of shortcut names such as "
@@ -231,15 +269,21 @@ class AutoDensity(Density):
         return "\n".join(lines)
 
     def _after_load(self) -> None:
-        if not isinstance(self.best_, Density):
-            raise ValueError("the chosen density must be a bayesgen density")
-        if self.best_.n_features_in_ != self.n_features_in_:
-            raise ValueError("chosen density and AutoDensity disagree on features")
-        if not isinstance(self.selection_, list) or not all(
-            isinstance(r, dict) for r in self.selection_
-        ):
-            raise ValueError("selection_ must be a list of records")
-        self.chosen_ = str(self.chosen_)
+        check_fitted_density(self.best_, "AutoDensity best_", self.n_features_in_)
+        records = self.selection_
+        if not isinstance(records, list) or not records:
+            raise state_error("AutoDensity selection_", "a non-empty list of records", records)
+        for i, record in enumerate(records):
+            _check_record(record, f"AutoDensity selection_[{i}]")
+        if len({r["criterion"] for r in records}) != 1:
+            raise ValueError("AutoDensity selection_ records must share one criterion")
+        check_instance(self.chosen_, "AutoDensity chosen_", str, "a candidate's name")
+        chosen = [r["name"] for r in records if r["chosen"]]
+        if chosen != [self.chosen_]:
+            raise ValueError(
+                f"AutoDensity selection_ must mark exactly the chosen_ candidate "
+                f"{describe(self.chosen_)}; found {len(chosen)} marked"
+            )
 
     def __getattr__(self, name):
         # expose covariance_ etc. of the chosen family (e.g. for conditional sampling)

@@ -92,10 +92,21 @@ from sklearn.base import clone
 from bayesgen.base.errors import DataError, NotFittedError
 from bayesgen.base.persist import persistable
 from bayesgen.base.rng import check_random_state
-from bayesgen.densities.base import Density
+from bayesgen.base.state_checks import (
+    check_bool,
+    check_instance,
+    check_int,
+    check_keys,
+    check_real,
+    state_error,
+)
+from bayesgen.densities.base import Density, check_fitted_density
 from bayesgen.kernels.conditioning import Conditioned
 
 __all__ = ["LogitTransform", "TransformedDensity", "bits_per_dim"]
+
+#: most quantisation levels a transform may have (32-bit counts)
+_MAX_LEVELS = 2**32
 
 
 def bits_per_dim(log_density_unit, n_features: int, levels: int = 256) -> float:
@@ -191,21 +202,14 @@ class LogitTransform:
         if not isinstance(self.lam, numbers.Real) or not 0.0 <= self.lam < 0.5:
             raise ValueError(f"lam must be a number in [0, 0.5); got {self.lam!r}")
         lv = self.levels
-        if isinstance(lv, bool) or not isinstance(lv, numbers.Integral) or lv < 1:
-            raise ValueError(f"levels must be a positive integer; got {lv!r}")
+        check_int(lv, "levels", low=1, high=_MAX_LEVELS)
         s = self.input_scale
         if not (s == "auto" if isinstance(s, str) else isinstance(s, numbers.Real) and s > 0):
             raise ValueError(f"input_scale must be 'auto' or a positive number; got {s!r}")
         if self.end_cells not in ("logit", "gaussian"):
             raise ValueError(f"end_cells must be 'logit' or 'gaussian'; got {self.end_cells!r}")
         for name in ("end_scale", "end_cut"):
-            value = getattr(self, name)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, numbers.Real)
-                or not (math.isfinite(value) and value > 0)
-            ):
-                raise ValueError(f"{name} must be a positive number; got {value!r}")
+            check_real(getattr(self, name), name, low=0, open_low=True)
         if self.end_cells == "gaussian" and not (self.dequantize and self.logit and lv >= 2):
             raise ValueError(
                 "end_cells='gaussian' reshapes the dequantised end cells of the logit; it "
@@ -338,14 +342,16 @@ class LogitTransform:
 
     @classmethod
     def _from_state(cls, state: dict) -> LogitTransform:
-        params = dict(state["params"])
-        obj = cls(**params)
+        check_keys(state, "LogitTransform state", ("params", "input_scale_"))
+        names = tuple(cls().get_params())
+        obj = cls(**check_keys(state["params"], "LogitTransform params", (), names))
+        for flag in ("dequantize", "logit"):
+            check_bool(getattr(obj, flag), f"LogitTransform {flag}")
         obj._check_params()
         if state["input_scale_"] is None:
             return obj
-        obj.input_scale_ = float(state["input_scale_"])
-        if not obj.input_scale_ > 0:
-            raise ValueError("input_scale_ must be positive")
+        scale = state["input_scale_"]
+        obj.input_scale_ = check_real(scale, "LogitTransform input_scale_", low=0, open_low=True)
         return obj
 
 
@@ -536,11 +542,23 @@ class TransformedDensity(Density):
             },
         }
 
+    def _check_loaded_params(self) -> None:
+        if self.base is not None:
+            what = "a bayesgen density or None"
+            check_instance(self.base, "TransformedDensity base", Density, what)
+        t = self.transform
+        named = isinstance(t, str) and t in NAMED_TRANSFORMS
+        if not (t is None or named or isinstance(t, LogitTransform)):
+            expected = f"None, a LogitTransform or one of {sorted(NAMED_TRANSFORMS)}"
+            raise state_error("TransformedDensity transform", expected, t)
+        super()._check_loaded_params()
+
     def _after_load(self) -> None:
-        if not isinstance(self.base_, Density) or not isinstance(self.transform_, LogitTransform):
-            raise ValueError("a transformed density needs a density and a LogitTransform")
-        if self.base_.n_features_in_ != self.n_features_in_:
-            raise ValueError("base density and transformed density disagree on features")
+        check_fitted_density(self.base_, "TransformedDensity base_", self.n_features_in_)
+        what = "a fitted LogitTransform"
+        check_instance(self.transform_, "TransformedDensity transform_", LogitTransform, what)
+        if not hasattr(self.transform_, "input_scale_"):
+            raise ValueError("TransformedDensity transform_ must be fitted; found an unfitted one")
         self.base = clone(self.base_)
         self.transform = LogitTransform(**self.transform_.get_params())
         self._mean_cache = None

@@ -18,7 +18,8 @@ memory can be fed to ``partial_fit``.  Concatenating the chunks gives exactly th
 
 Tables with text, boolean or date columns or empty cells (:func:`is_table_file`) are read
 by :func:`read_table` into a pandas DataFrame plus labels, and written back by
-:func:`write_table` in the input's layout (see :mod:`bayesgen.io.tables`).
+:func:`write_table` in the input's layout (see :mod:`bayesgen.io.tables`); :func:`csv_text`
+gives the text of such a table.
 
 Writers
 -------
@@ -27,7 +28,10 @@ generic CSV, NPZ, Parquet, a PNG grid, or a folder of PNG files per class);
 :func:`open_chunked_writer` streams many chunks of rows to a CSV, NPZ or Parquet file with
 bounded memory.  Every write is atomic: the data go to a temporary file beside the target,
 which replaces the target only once it is complete, so a failure never leaves a half-written
-file nor clobbers the previous one.
+file nor clobbers the previous one.  :func:`check_output_size` refuses, before any work, an
+output that cannot fit its format (see :mod:`bayesgen.io.limits`); the writers call it too.
+CSV text cells that a spreadsheet would run as a formula get a leading ``'`` unless
+``keep_formulas=True`` (:func:`~bayesgen.io.csv_writer.formula_safe`).
 
 Every problem with the input is reported as :class:`bayesgen.base.errors.DataError` whose message
 says what was expected, what was found and how to fix it.
@@ -55,10 +59,12 @@ from bayesgen.io import csv_arrow_chunks
 from bayesgen.io.data import KAGGLE_URL as KAGGLE_URL
 from bayesgen.io.data import LabelledData
 from bayesgen.io.deps import MissingDependencyError
+from bayesgen.io.limits import check_output_size
 from bayesgen.io.readers import iter_chunks, read_labelled
 from bayesgen.io.registry import READ_FORMATS, WRITE_FORMATS
 from bayesgen.io.tables import (
     TableData,
+    csv_text,
     is_table_file,
     read_frame,
     read_table,
@@ -74,6 +80,8 @@ __all__ = [
     "READ_FORMATS",
     "TableData",
     "WRITE_FORMATS",
+    "check_output_size",
+    "csv_text",
     "iter_chunks",
     "open_chunked_writer",
     "is_table_file",

@@ -1,6 +1,10 @@
 """Writing CSV files chunk by chunk: the label column first, then the features as floats
 that read back exactly (or Kaggle's integer pixels).  Rows are formatted by pyarrow when it
-is installed, else by the csv module."""
+is installed, else by the csv module.
+
+Text cells that a spreadsheet would run as a formula are written with a leading ``'``
+(:func:`formula_safe`) unless the caller keeps formulas.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import contextlib
 import csv
 import gzip
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +20,33 @@ import numpy as np
 from bayesgen.base.errors import DataError
 from bayesgen.io.data import _to_uint8_pixels, _WriteOptions
 from bayesgen.io.deps import _pyarrow_csv
+
+__all__ = ["formula_safe"]
+
+#: What a spreadsheet (Excel, LibreOffice, Google Sheets) reads as the start of a formula
+#: or command (DDE: ``=cmd|...``), OWASP's list.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: A plain number, which a spreadsheet reads as a number however it starts ("-1.5", "+3").
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def formula_safe(cell: str) -> str:
+    """A text cell that a spreadsheet shows as text instead of running it as a formula.
+
+    A cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a
+    leading ``'`` (OWASP's advice against CSV injection), unless it is a plain number such
+    as ``-1.5`` or ``+3``; every other cell is returned unchanged.
+
+    Examples
+    --------
+    >>> formula_safe("=SUM(A1:A9)")
+    "'=SUM(A1:A9)"
+    >>> formula_safe("-1.5"), formula_safe("cat")
+    ('-1.5', 'cat')
+    """
+    if cell.startswith(_FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
 
 
 class _CsvSink:
@@ -58,11 +90,15 @@ class _CsvSink:
                 if kaggle
                 else [opts.label_column] + names
             )
+            if not opts.keep_formulas:
+                cols = [formula_safe(c) for c in cols]
             buf = io.StringIO()
             csv.writer(buf, delimiter=opts.delimiter, lineterminator="\n").writerow(cols)
             self.fh.write(buf.getvalue().encode("utf-8"))
             self.header_done = True
         values = _to_uint8_pixels(X, opts.pixel_scale) if kaggle else X
+        if y.dtype.kind == "U" and not opts.keep_formulas:
+            y = np.array([formula_safe(s) for s in y.tolist()], dtype=str)
         self.fh.write(_format_csv_rows(values, y, opts.delimiter))
 
     def finish(self):

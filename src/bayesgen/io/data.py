@@ -102,7 +102,9 @@ class _WriteOptions:
     """The layout of an output file, settled before the first row is written.
 
     ``explicit_names`` tells whether the caller passed ``feature_names`` (a wrong count is
-    then an error) or they came from ``like`` (a wrong count falls back to ``x0, x1, ...``).
+    then an error) or they came from ``like`` (a wrong count falls back to ``x0, x1, ...``);
+    ``keep_formulas`` writes CSV text cells as they are, without
+    :func:`~bayesgen.io.csv_writer.formula_safe`.
     """
 
     fmt: str
@@ -112,6 +114,7 @@ class _WriteOptions:
     feature_names: list[str] | None
     delimiter: str
     explicit_names: bool = False
+    keep_formulas: bool = False
 
 
 def _single(gen) -> LabelledData:

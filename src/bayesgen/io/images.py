@@ -15,7 +15,7 @@ import numpy as np
 from bayesgen.base import atomic
 from bayesgen.base.errors import DataError
 from bayesgen.base.png import png_bytes
-from bayesgen.base.validation import label_text
+from bayesgen.base.validation import format_label, label_text, safe_text
 from bayesgen.io.checks import _check_output_path, _resolve_image_shape
 from bayesgen.io.data import LabelledData, _ReadOptions, _single, _to_uint8_pixels
 from bayesgen.io.deps import _require_pillow
@@ -173,17 +173,20 @@ def write_png_grid(path: Path, X, y, shape, scale) -> None:
 
 
 def _check_folder_label(label: str, where: str) -> None:
-    """Refuse a label that cannot safely name a folder (slashes, dots, spaces, empty)."""
+    """Refuse a label that cannot safely name a folder (slashes, dots, spaces, empty, and
+    control characters or bidi marks, which would act on a terminal listing the folder)."""
     if (
         not label
         or label in (".", "..")
         or label.startswith(".")
         or any(ch in label for ch in "/\\\0")
         or label != label.strip()
+        or safe_text(label) != label
     ):
         raise DataError(
-            f"{where}: the label {label!r} cannot be a folder name; image-folder output needs "
-            "labels without slashes, leading dots or surrounding spaces. Rename the classes."
+            f"{where}: the label {format_label(label)} cannot be a folder name; image-folder "
+            "output needs labels without slashes, leading dots, surrounding spaces or control "
+            "characters. Rename the classes."
         )
 
 
@@ -214,7 +217,7 @@ def write_image_folder(path: Path, X, y, shape, scale) -> None:
     """
     where = str(path)
     _check_output_folder(path)
-    labels = [label_text(v) for v in y.tolist()]
+    labels = [label_text(v, raw=True) for v in y.tolist()]
     for lab in set(labels):
         _check_folder_label(lab, where)
     pix = _to_uint8_pixels(X, scale).reshape((-1,) + shape)

@@ -31,9 +31,12 @@ import numpy as np
 
 from bayesgen.base.atomic import atomic_write
 from bayesgen.base.errors import DataError
+from bayesgen.io.csv_writer import formula_safe
+from bayesgen.io.limits import check_output_size
 
 __all__ = [
     "TableData",
+    "csv_text",
     "is_table_file",
     "read_frame",
     "read_table",
@@ -398,6 +401,43 @@ def table_for_output(frame, *, y=None, label_column=None, columns=None, integer_
     return out
 
 
+def _formula_safe_cells(frame):
+    """``frame`` with :func:`~bayesgen.io.csv_writer.formula_safe` applied to its column
+    names and to the text cells of its text and category columns."""
+    import pandas as pd
+
+    out = frame.rename(columns=lambda c: formula_safe(c) if isinstance(c, str) else c)
+    for k in range(out.shape[1]):
+        column = out.iloc[:, k]
+        if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_datetime64_any_dtype(column):
+            continue
+        out.isetitem(
+            k, column.astype(object).map(lambda v: formula_safe(v) if isinstance(v, str) else v)
+        )
+    return out
+
+
+def csv_text(frame, *, delimiter: str = ",", keep_formulas: bool = False) -> str:
+    """A table (as :func:`table_for_output` returns it) as CSV text, without the index.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    delimiter : str, default=","
+    keep_formulas : bool, default=False
+        Write text cells and column names as they are; by default those a spreadsheet
+        would run as a formula get a leading ``'``
+        (:func:`~bayesgen.io.csv_writer.formula_safe`).
+
+    Returns
+    -------
+    str
+    """
+    if not keep_formulas:
+        frame = _formula_safe_cells(frame)
+    return frame.to_csv(index=False, sep=delimiter, lineterminator="\n")
+
+
 def write_table(
     frame,
     path,
@@ -408,6 +448,7 @@ def write_table(
     integer_columns=None,
     format=None,
     delimiter=",",
+    keep_formulas=False,
 ) -> Path:
     """Write a table atomically as CSV or Parquet, the label column where the input had it.
 
@@ -429,6 +470,13 @@ def write_table(
     format : {"csv", "parquet"}, optional
         Default: from the suffix.
     delimiter : str, default=","
+    keep_formulas : bool, default=False
+        CSV: write text cells as they are (see :func:`csv_text`).
+
+    Raises
+    ------
+    DataError
+        Another suffix, or a file larger than the free space of its disk.
     """
 
     path = Path(path)
@@ -440,7 +488,8 @@ def write_table(
     out = table_for_output(
         frame, y=y, label_column=label_column, columns=columns, integer_columns=integer_columns
     )
+    check_output_size(path, out.shape[0], out.shape[1], format=fmt)
     if fmt == "parquet":
         return atomic_write(path, lambda handle: out.to_parquet(handle, index=False))
-    text = out.to_csv(index=False, sep=delimiter, lineterminator="\n")
+    text = csv_text(out, delimiter=delimiter, keep_formulas=keep_formulas)
     return atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))

@@ -25,9 +25,16 @@ from bayesgen.io.checks import (
 )
 from bayesgen.io.data import LabelledData, _WriteOptions
 from bayesgen.io.labels import _labels_from_array
+from bayesgen.io.limits import check_output_size
 from bayesgen.io.registry import FileFormat, write_format
 
 __all__ = ["ChunkedWriter", "open_chunked_writer", "write_labelled"]
+
+
+def _rows_and_width(X) -> tuple[int, int]:
+    """Rows and values per row of ``X`` (2-D, or 3-D images), read from its shape only."""
+    shape = np.shape(X)
+    return (int(shape[0]) if shape else 0), int(np.prod(shape[1:], dtype=np.int64))
 
 
 def _write_labels(y, n: int, where: str) -> np.ndarray:
@@ -40,7 +47,9 @@ def _write_labels(y, n: int, where: str) -> np.ndarray:
     return y
 
 
-def _write_options(path, fmt, like, image_shape, pixel_scale, label_column, feature_names):
+def _write_options(
+    path, fmt, like, image_shape, pixel_scale, label_column, feature_names, keep_formulas
+):
     """The output layout: what the caller passed, else what ``like`` tells, else defaults.
 
     Returns
@@ -73,6 +82,7 @@ def _write_options(path, fmt, like, image_shape, pixel_scale, label_column, feat
         feature_names=list(feature_names) if feature_names is not None else None,
         delimiter=delimiter,
         explicit_names=explicit,
+        keep_formulas=bool(keep_formulas),
     )
 
 
@@ -115,6 +125,7 @@ class ChunkedWriter:
         label_column=None,
         feature_names=None,
         format=None,
+        keep_formulas=False,
     ):
         self.path = Path(os.fspath(path))
         entry = write_format(self.path, format, like)
@@ -125,7 +136,14 @@ class ChunkedWriter:
             )
         _check_output_path(self.path)
         self.opts = _write_options(
-            self.path, entry.name, like, image_shape, pixel_scale, label_column, feature_names
+            self.path,
+            entry.name,
+            like,
+            image_shape,
+            pixel_scale,
+            label_column,
+            feature_names,
+            keep_formulas,
         )
         self.format = entry.name
         self.n_rows = 0
@@ -242,6 +260,7 @@ def open_chunked_writer(
     label_column=None,
     feature_names=None,
     format=None,
+    keep_formulas=False,
 ) -> ChunkedWriter:
     """Open a :class:`ChunkedWriter` that streams rows to ``path`` with bounded memory.
 
@@ -250,7 +269,7 @@ def open_chunked_writer(
     path : str or os.PathLike
         Output ``.csv``/``.tsv`` (optionally ``.gz``), ``.npz`` or ``.parquet`` file.  Its
         directory must exist.
-    like, image_shape, pixel_scale, label_column, feature_names, format
+    like, image_shape, pixel_scale, label_column, feature_names, format, keep_formulas
         As for :func:`write_labelled`.
 
     Returns
@@ -267,6 +286,7 @@ def open_chunked_writer(
         label_column=label_column,
         feature_names=feature_names,
         format=format,
+        keep_formulas=keep_formulas,
     )
 
 
@@ -289,6 +309,7 @@ def _write_whole(
     y = _write_labels(y, X.shape[0], where)
     if X.shape[0] == 0:
         raise DataError(f"{where}: no samples to write; X has 0 rows.")
+    check_output_size(path, X.shape[0], X.shape[1], format=entry.name)
     _check_finite(X, where)
     opts = _write_options(
         path,
@@ -298,6 +319,7 @@ def _write_whole(
         pixel_scale,
         label_column,
         feature_names,
+        keep_formulas=False,
     )
     if opts.image_shape is None:
         raise DataError(
@@ -321,6 +343,7 @@ def write_labelled(
     label_column=None,
     feature_names=None,
     format=None,
+    keep_formulas=False,
 ) -> Path:
     """Write labelled samples, in the layout of the data they imitate.
 
@@ -363,11 +386,23 @@ def write_labelled(
         (``pixel0, ...`` for images).
     format : str or None, default=None
         Force one of :data:`WRITE_FORMATS`.
+    keep_formulas : bool, default=False
+        CSV: write text cells (header, string labels) as they are.  By default a cell that
+        a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, a
+        tab or a carriage return, and not a plain number such as ``-1.5``) gets a leading
+        ``'`` (:func:`~bayesgen.io.csv_writer.formula_safe`).
 
     Returns
     -------
     pathlib.Path
         The path written.
+
+    Raises
+    ------
+    DataError
+        Bad data or path, or an output that cannot fit its format (more images than a grid
+        or folder takes, a file larger than the free disk space:
+        :func:`~bayesgen.io.limits.check_output_size`).
     """
     path = Path(os.fspath(path))
     entry = write_format(path, format, like)
@@ -384,6 +419,8 @@ def write_labelled(
             feature_names=feature_names,
         )
         return path
+    n_rows, n_features = _rows_and_width(X)
+    check_output_size(path, n_rows, n_features, format=entry.name)
     with open_chunked_writer(
         path,
         like=like,
@@ -392,6 +429,7 @@ def write_labelled(
         label_column=label_column,
         feature_names=feature_names,
         format=entry.name,
+        keep_formulas=keep_formulas,
     ) as writer:
         writer.write(X, y)
     return path

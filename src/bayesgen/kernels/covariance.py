@@ -7,7 +7,7 @@ A Gaussian log-density never asks which representation it holds::
 and a sample is ``mu + colorize(z)`` with ``z ~ N(0, I_latent_dim)``.  Each representation
 implements ``whiten``, ``colorize``, ``log_det`` and ``n_parameters`` at its own cost:
 O(d) per row for a diagonal, O(d^2) for a dense Cholesky factor, O(d k) for low rank plus
-diagonal.  The factor is computed once, when the object is built, and reused by every call.
+diagonal.  The factor is computed once (low rank: on first use) and reused by every call.
 
 These are private kernels: they trust their input (finite float arrays of the right width).
 Public estimators validate before calling them.
@@ -27,6 +27,7 @@ from scipy import linalg
 
 from bayesgen.base.blas import trmm_rows_inplace
 from bayesgen.base.persist import persistable
+from bayesgen.base.state_checks import check_array, check_keys, check_positive, state_error
 from bayesgen.base.threads import one_blas_thread
 
 __all__ = [
@@ -399,12 +400,21 @@ class FullCovariance(Covariance):
 
     @classmethod
     def _from_state(cls, state: dict) -> FullCovariance:
-        chol = np.asarray(state["cholesky"])
-        if chol.ndim != 2 or chol.shape[0] != chol.shape[1]:
-            raise ValueError(f"cholesky factor must be square; got shape {chol.shape}")
-        if not np.all(np.isfinite(chol)) or not np.all(np.diag(chol) > 0):
-            raise ValueError("cholesky factor must be finite with a positive diagonal")
-        return cls(np.tril(chol))
+        check_keys(state, "FullCovariance state", ("cholesky",))
+        name = "FullCovariance cholesky"
+        chol = check_array(state["cholesky"], name, shape=(None, None), finite=True)
+        if chol.shape[0] != chol.shape[1]:
+            raise state_error(name, "a square array", chol)
+        check_positive(np.diag(chol), f"{name} diagonal")
+        # every saved factor is exactly lower-triangular; using it as it is (no np.tril
+        # copy) lets the references of a file to one array share its memory
+        row = next((i for i in range(chol.shape[0]) if chol[i, i + 1 :].any()), None)
+        if row is not None:
+            raise ValueError(
+                f"{name} must be lower-triangular; found entries right of the diagonal in row {row}"
+            )
+        # the state holds the factor itself: loading factors nothing
+        return cls(chol)
 
 
 @persistable("DiagonalCovariance")
@@ -458,7 +468,7 @@ class DiagonalCovariance(Covariance):
 
     @classmethod
     def _from_state(cls, state: dict) -> DiagonalCovariance:
-        var = np.asarray(state["variances"])
-        if var.ndim != 1 or not np.all(np.isfinite(var)) or not np.all(var > 0):
-            raise ValueError("variances must be a finite, strictly positive 1-D array")
+        check_keys(state, "DiagonalCovariance state", ("variances",))
+        var = check_array(state["variances"], "DiagonalCovariance variances", shape=(None,))
+        check_positive(var, "DiagonalCovariance variances")
         return cls(var)

@@ -13,7 +13,7 @@ Nothing of size d x d is ever formed; every operation costs O(d k) per row:
 
       log|Sigma| = log|I_k + W^T Psi^{-1} W| + sum_j log psi_j
 
-Both are evaluated through one thin SVD, computed once when the object is built, of the
+Both are evaluated through one thin SVD, computed once (on first use), of the
 scaled loadings ``B = Psi^{-1/2} W = U diag(s) V^T`` (U of shape (d, k)).  Then
 ``Sigma = Psi^{1/2} (I + B B^T) Psi^{1/2}`` and ``I + B B^T = I + U diag(s^2) U^T``, so
 
@@ -51,15 +51,27 @@ Both only need the mean and the covariance, i.e. the Gaussian sufficient statist
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from scipy import linalg
 
 from bayesgen.base.persist import persistable
+from bayesgen.base.state_checks import check_array, check_keys, check_positive
 from bayesgen.kernels.covariance import LOG_2PI, Covariance
 
 __all__ = ["LowRankCovariance", "fa_from_covariance", "ppca_from_covariance"]
 
 _TINY = 1e-12
+
+
+class _Woodbury(NamedTuple):
+    """What scoring needs from the thin SVD ``Psi^{-1/2} W = U diag(s) V^T``."""
+
+    U: np.ndarray  # (d, k)
+    shrink: np.ndarray  # 1 - (1 + s^2)^{-1/2}
+    frac: np.ndarray  # s^2 / (1 + s^2)
+    log_det: float
 
 
 @persistable("LowRankCovariance")
@@ -84,21 +96,37 @@ class LowRankCovariance(Covariance):
         self.psi = np.ascontiguousarray(psi)
         self._sqrt_psi = np.sqrt(self.psi)
         self._inv_sqrt_psi = 1.0 / self._sqrt_psi
+
+    @property
+    def _svd(self) -> _Woodbury:
+        """The thin SVD of ``B = Psi^{-1/2} W`` and what scoring needs from it.
+
+        Computed on first use, not when the object is built: sampling (``colorize``) never
+        needs it, and loading a model file does no factorisation.  Two threads may both
+        compute it on first use; each gets the same values.
+        """
+        cached = self.__dict__.get("_svd_cache")
+        if cached is not None:
+            return cached
         B = self.W * self._inv_sqrt_psi[:, None]
         if B.shape[1]:
             U, s, _ = np.linalg.svd(B, full_matrices=False)
         else:
             U, s = np.zeros((B.shape[0], 0), B.dtype), np.zeros(0, B.dtype)
-        self._U = np.ascontiguousarray(U)
-        self._s2 = s * s
-        # whiten(x) = y - U (shrink * U^T y),  shrink = 1 - (1 + s^2)^{-1/2}
-        self._shrink = 1.0 - 1.0 / np.sqrt(1.0 + self._s2)
-        # Sigma^{-1} x = Psi^{-1/2} (y - U (frac * U^T y)),  frac = s^2 / (1 + s^2)
-        self._frac = self._s2 / (1.0 + self._s2)
-        self._log_det = float(
-            np.sum(np.log(self.psi, dtype=np.float64))
-            + np.sum(np.log1p(self._s2.astype(np.float64)))
+        s2 = s * s
+        log_det = float(
+            np.sum(np.log(self.psi, dtype=np.float64)) + np.sum(np.log1p(s2.astype(np.float64)))
         )
+        cached = _Woodbury(
+            U=np.ascontiguousarray(U),
+            # whiten(x) = y - U (shrink * U^T y),  shrink = 1 - (1 + s^2)^{-1/2}
+            shrink=1.0 - 1.0 / np.sqrt(1.0 + s2),
+            # Sigma^{-1} x = Psi^{-1/2} (y - U (frac * U^T y)),  frac = s^2 / (1 + s^2)
+            frac=s2 / (1.0 + s2),
+            log_det=log_det,
+        )
+        self._svd_cache = cached
+        return cached
 
     @classmethod
     def from_loadings(cls, W: np.ndarray, psi: np.ndarray) -> LowRankCovariance:
@@ -120,7 +148,7 @@ class LowRankCovariance(Covariance):
 
     @property
     def log_det(self) -> float:
-        return self._log_det
+        return self._svd.log_det
 
     @property
     def n_parameters(self) -> int:
@@ -131,7 +159,8 @@ class LowRankCovariance(Covariance):
     def whiten(self, X: np.ndarray) -> np.ndarray:
         Y = X * self._inv_sqrt_psi
         if self.rank:
-            Y = Y - ((Y @ self._U) * self._shrink) @ self._U.T
+            svd = self._svd
+            Y = Y - ((Y @ svd.U) * svd.shrink) @ svd.U.T
         return Y
 
     def mahalanobis(self, X: np.ndarray) -> np.ndarray:
@@ -139,15 +168,17 @@ class LowRankCovariance(Covariance):
         Y = X * self._inv_sqrt_psi
         out = np.einsum("ij,ij->i", Y, Y)
         if self.rank:
-            P = Y @ self._U
-            out -= (P * P) @ self._frac
+            svd = self._svd
+            P = Y @ svd.U
+            out -= (P * P) @ svd.frac
         return out
 
     def solve(self, X: np.ndarray) -> np.ndarray:
         """``Sigma^{-1} x`` for each centred row (Woodbury, no inverse formed), shape (n, d)."""
         Y = X * self._inv_sqrt_psi
         if self.rank:
-            Y = Y - ((Y @ self._U) * self._frac) @ self._U.T
+            svd = self._svd
+            Y = Y - ((Y @ svd.U) * svd.frac) @ svd.U.T
         return Y * self._inv_sqrt_psi
 
     def colorize(self, Z: np.ndarray) -> np.ndarray:
@@ -170,14 +201,11 @@ class LowRankCovariance(Covariance):
 
     @classmethod
     def _from_state(cls, state: dict) -> LowRankCovariance:
-        W = np.asarray(state["W"])
-        psi = np.asarray(state["psi"])
-        if psi.ndim != 1 or W.ndim != 2 or W.shape[0] != psi.shape[0]:
-            raise ValueError(
-                f"W must have shape (d, k) and psi shape (d,); got {W.shape} and {psi.shape}"
-            )
-        if not (np.all(np.isfinite(W)) and np.all(np.isfinite(psi)) and np.all(psi > 0)):
-            raise ValueError("W must be finite and psi finite and strictly positive")
+        check_keys(state, "LowRankCovariance state", ("W", "psi"))
+        psi = check_array(state["psi"], "LowRankCovariance psi", shape=(None,))
+        check_positive(psi, "LowRankCovariance psi")
+        W = check_array(state["W"], "LowRankCovariance W", shape=(psi.shape[0], None), finite=True)
+        # the SVD waits for the first log-density (see _svd): loading factors nothing
         return cls(W, psi)
 
 

@@ -47,6 +47,7 @@ import pandas as pd
 
 from bayesgen.base.errors import DataError
 from bayesgen.base.persist import persistable
+from bayesgen.base.state_checks import state_error
 from bayesgen.tables.codec import decode_column, encode_column
 from bayesgen.tables.describe import describe_column
 from bayesgen.tables.detect import bare_spec, detect_column
@@ -358,8 +359,9 @@ class TableSchema:
     def _from_state(cls, state: dict) -> TableSchema:
         if not isinstance(state, dict) or set(state) != {"version", "columns", "dropped"}:
             raise ValueError("a table schema state has the keys version, columns, dropped")
-        if state["version"] != _STATE_VERSION or isinstance(state["version"], bool):
-            raise ValueError(f"unsupported table schema version {state['version']!r}")
+        version = state["version"]
+        if isinstance(version, bool) or not isinstance(version, int) or version != _STATE_VERSION:
+            raise state_error("TableSchema version", f"the number {_STATE_VERSION}", version)
         dropped, columns = state["dropped"], state["columns"]
         ok = isinstance(dropped, dict) and all(
             isinstance(k, str) and isinstance(v, str) and len(v) <= _MAX_REASON

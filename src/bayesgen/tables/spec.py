@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from bayesgen.base.state_checks import check_keys, describe
+
 __all__ = [
     "DATETIME_FORMATS",
     "DATETIME_UNITS",
@@ -272,7 +274,8 @@ def _check_datetime_fields(spec: ColumnSpec, family: str, where: str) -> None:
         )
         return
     _require(family in ("datetime", "text"), f"{where}: {spec.dtype} cannot hold datetimes")
-    _require(spec.datetime_unit in DATETIME_UNITS, f"{where}: bad datetime unit")
+    unit = spec.datetime_unit
+    _require(isinstance(unit, str) and unit in DATETIME_UNITS, f"{where}: bad datetime unit")
     if family == "text":
         _require(spec.datetime_format in DATETIME_FORMATS, f"{where}: unknown datetime format")
     else:
@@ -293,12 +296,16 @@ def spec_from_state(state, *, dropped: bool) -> ColumnSpec:
     ValueError
         On any malformed or inconsistent field.
     """
-    fields = set(ColumnSpec.__dataclass_fields__)
-    _require(isinstance(state, dict) and set(state) == fields, "column spec has wrong fields")
+    check_keys(state, "column spec", tuple(ColumnSpec.__dataclass_fields__))
+    # every field is plain JSON: comparing an array field would be elementwise
+    _require(
+        not any(isinstance(v, np.ndarray) for v in state.values()), "column spec holds an array"
+    )
     spec = ColumnSpec(**state)
     _require(isinstance(spec.name, str) and len(spec.name) <= _MAX_TEXT, "bad column name")
     where = f"column {spec.name!r}"
-    _require(spec.kind in KINDS, f"{where}: unknown kind {spec.kind!r}")
+    kind = spec.kind
+    _require(isinstance(kind, str) and kind in KINDS, f"{where}: unknown kind {describe(kind)}")
     _require(isinstance(spec.dtype, str) and len(spec.dtype) <= 200, f"{where}: bad dtype")
     if not dropped:  # a dropped column may have any dtype: it is only ever displayed
         _check_dtype(spec.dtype)
