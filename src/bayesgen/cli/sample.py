@@ -20,6 +20,7 @@ from bayesgen.cli.common import (
     add_keep_formulas,
     check_output,
     data_to_stdout,
+    did_you_mean,
     image_shape_of,
     load_model,
     non_negative_int,
@@ -160,6 +161,55 @@ def parse_given_options(model, texts) -> dict:
     return given
 
 
+def _bound_value(spec, text: str, flag: str) -> float:
+    """One end of a ``--bounds`` range in the model's units (a date in the column's format
+    for dates), through the column's own encoder."""
+    import pandas as pd
+
+    from bayesgen.tables.codec import encode_column
+
+    cell = text.strip()
+    what = "a date in the column's format" if spec.kind == "datetime" else "a number"
+    try:
+        value = encode_column(spec, pd.Series([cell], dtype=object), "error")[0]
+    except DataError:
+        value = np.nan
+    if not np.isfinite(value):
+        raise UsageError(f"{flag}: column {spec.name!r} needs {what}; got {cell!r}")
+    return float(value)
+
+
+def apply_bounds_options(model, texts) -> None:
+    """``--bounds NAME=LO:HI`` (either end may be left empty to keep it) or
+    ``--bounds NAME=none``: the range outside which the column's generated values are
+    clipped, for this run (the model keeps the range seen in training)."""
+    schema = model.schema_
+    for text in texts:
+        name, eq, span = text.partition("=")
+        flag = f"--bounds {text!r}"
+        lo_text, colon, hi_text = span.partition(":")
+        if not eq or not name or (span.strip().lower() != "none" and not colon):
+            raise UsageError(
+                f"{flag}: write NAME=LO:HI (an end may be empty), or NAME=none to remove the "
+                "range, e.g. --bounds body_mass_g=2000:7000"
+            )
+        if name not in schema.feature_names:
+            hint = did_you_mean(name, schema.feature_names)
+            raise UsageError(f"{flag}: the model has no column {name!r}{hint}")
+        spec = schema[name]
+        if span.strip().lower() == "none":
+            schema.set_bounds(name, None)
+            continue
+        old = spec.bounds or [-np.inf, np.inf]
+        lo = _bound_value(spec, lo_text, flag) if lo_text.strip() else old[0]
+        hi = _bound_value(spec, hi_text, flag) if hi_text.strip() else old[1]
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            raise UsageError(f"{flag}: give both ends (the column has no range to keep)")
+        if lo > hi:
+            raise UsageError(f"{flag}: the low end is above the high end")
+        schema.set_bounds(name, (lo, hi))
+
+
 def _sample_table(model, metadata: dict, args) -> int:
     """Rows of a table model, in the input's layout (columns, order, types, label place);
     the rows are drawn and written whole."""
@@ -175,6 +225,8 @@ def _sample_table(model, metadata: dict, args) -> int:
         fix="ask for fewer rows with -n (a table's rows are drawn and written in one piece)",
     )
     label = None if args.label is None else resolve_label(model, args.label)
+    if args.bounds:
+        apply_bounds_options(model, args.bounds)
     given = parse_given_options(model, args.given) if args.given else None
     frame, y = model.sample(
         args.n,
@@ -232,6 +284,11 @@ def run(args) -> int:
         raise UsageError(
             "--given works on models fitted on tables (columns with names); this model was "
             "fitted on numbers only: use `bayesgen inpaint` to condition on observed features"
+        )
+    if args.bounds:
+        raise UsageError(
+            "--bounds works on models fitted on tables; this model was fitted on numbers "
+            "only, whose samples are never clipped"
         )
     options = _writer_options(metadata, args)
     kind = check_output(args.output, image_shape=options["image_shape"], model=args.model)
@@ -302,6 +359,14 @@ def register(subparsers) -> None:
         help="tables: sample exactly on a condition on a column, NAME=VALUE, 'NAME>=LO' or "
         "'NAME<=HI' (repeatable), e.g. --given island=Biscoe --given 'body_mass_g>=4000'; "
         "without --label the classes follow p(y | condition)",
+    )
+    p.add_argument(
+        "--bounds",
+        action="append",
+        metavar="NAME=LO:HI",
+        help="tables: the range of a numeric or date column's generated values (repeatable; "
+        "default: the range seen in training). Widen it, e.g. --bounds body_mass_g=2000:7000, "
+        "keep one end with an empty side (--bounds 'year=:2030'), or lift it with NAME=none",
     )
     p.add_argument(
         "--missing",

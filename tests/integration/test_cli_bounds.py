@@ -1,0 +1,80 @@
+"""`bayesgen sample --bounds`: a table's generated values stay in the range seen in training
+unless the user widens (or lifts) it for the run."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bayesgen.cli import main
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def model(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    n = 200
+    frame = pd.DataFrame(
+        {
+            "mass": np.round(rng.normal(50, 10, n), 1),
+            "day": (
+                pd.to_datetime("2020-01-01") + pd.to_timedelta(rng.integers(0, 100, n), unit="D")
+            ).strftime("%Y-%m-%d"),
+            "kind": rng.choice(["a", "b"], n),
+        }
+    )
+    data = tmp_path / "t.csv"
+    frame.to_csv(data, index=False)
+    path = tmp_path / "m.bgm"
+    assert run(capsys, "fit", data, "-o", path)[0] == 0
+    return path, frame
+
+
+def _sample(capsys, tmp_path, model, *extra):
+    out = tmp_path / "s.csv"
+    code, _, err = run(capsys, "sample", model, "-n", "20000", "--seed", "3", *extra, "-o", out)
+    assert code == 0, err
+    return pd.read_csv(out)
+
+
+def test_values_stay_in_the_training_range_unless_widened(model, tmp_path, capsys):
+    path, frame = model
+    lo, hi = frame["mass"].min(), frame["mass"].max()
+    inside = _sample(capsys, tmp_path, path)
+    assert inside["mass"].min() >= lo and inside["mass"].max() <= hi
+    wide = _sample(capsys, tmp_path, path, "--bounds", f"mass={lo - 30}:")
+    # the tails below the training minimum now come through, down to the new end
+    assert wide["mass"].min() < lo and wide["mass"].min() >= lo - 30
+    assert wide["mass"].max() <= hi
+    lifted = _sample(capsys, tmp_path, path, "--bounds", "mass=none")
+    assert lifted["mass"].min() < lo
+
+
+def test_date_bounds_take_the_columns_format(model, tmp_path, capsys):
+    path, frame = model
+    narrow = _sample(capsys, tmp_path, path, "--bounds", "day=2020-01-10:2020-01-20")
+    days = pd.to_datetime(narrow["day"], format="%Y-%m-%d")
+    assert days.min() >= pd.Timestamp("2020-01-10") and days.max() <= pd.Timestamp("2020-01-20")
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("mas=1:2", "did you mean 'mass'"),
+        ("mass=x:2", "needs a number; got 'x'"),
+        ("mass=5:1", "low end is above the high end"),
+        ("mass", "write NAME=LO:HI"),
+        ("day=1:2020-01-01", "needs a date"),
+    ],
+)
+def test_bad_bounds_are_usage_errors(model, tmp_path, capsys, option, message):
+    path, _ = model
+    code, _, err = run(
+        capsys, "sample", path, "-n", "5", "--bounds", option, "-o", tmp_path / "x.csv"
+    )
+    assert code == 2 and message in err
+    assert not (tmp_path / "x.csv").exists()
