@@ -124,6 +124,106 @@ def _check_utf8(path: Path) -> None:
             line += data.count(b"\n")
 
 
+class _FieldCounter:
+    """Fields per record of CSV text fed in blocks (RFC 4180 quoting: a separator or line
+    break between an odd number of quotes is data), without a Python loop over lines.
+
+    pandas pads a record with too few fields with empty cells without a word; counting the
+    separators outside quotes (cumulative sums over the bytes) finds such a record, and its
+    physical line, in numpy.
+    """
+
+    def __init__(self, separator: str):
+        self.sep = ord(separator)
+        self.in_quotes = False
+        self.fields = 1  # of the record being read
+        self.record_bytes = 0  # bytes of it other than CR, to skip blank lines
+        self.line = 1  # physical line the record being read started on
+        self.lines_seen = 0
+        self.header = None
+
+    def feed(self, block: bytes):
+        """The first record in ``block`` whose field count differs from the header's, as
+        ``(line, fields)``, or None."""
+        b = np.frombuffer(block, dtype=np.uint8)
+        if b.size == 0:
+            return None
+        seps, ends = self._separators_and_ends(b)
+        # per record ending in this block: its fields and its bytes other than a final CR
+        fields = np.diff(np.searchsorted(seps, ends), prepend=0) + 1
+        starts = np.r_[0, ends[:-1] + 1]
+        sizes = ends - starts
+        sizes -= (sizes > 0) & (b[np.maximum(ends - 1, 0)] == ord("\r"))
+        if ends.size:
+            fields[0] += self.fields - 1
+            sizes[0] += self.record_bytes
+        found = self._check(fields, sizes)
+        if found is not None:
+            if found == 0:  # the record that began in an earlier block
+                return self.line, int(fields[0])
+            line = self.lines_seen + block.count(b"\n", 0, int(starts[found])) + 1
+            return line, int(fields[found])
+        tail = b[ends[-1] + 1 :] if ends.size else b
+        if ends.size:
+            self.fields, self.record_bytes = 1, 0
+            self.line = self.lines_seen + block.count(b"\n", 0, int(ends[-1]) + 1) + 1
+        self.fields += int(np.count_nonzero(seps > (ends[-1] if ends.size else -1)))
+        self.record_bytes += int(np.count_nonzero(tail != ord("\r")))
+        self.lines_seen += block.count(b"\n")
+        return None
+
+    def _separators_and_ends(self, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of the separators and record-ending line breaks outside quotes."""
+        quote = b == ord('"')
+        sep, newline = b == self.sep, b == ord("\n")
+        if self.in_quotes or quote.any():
+            inside = np.logical_xor.accumulate(quote) ^ self.in_quotes
+            outside = ~inside
+            self.in_quotes = bool(inside[-1])
+            sep, newline = sep & outside, newline & outside
+        return np.flatnonzero(sep), np.flatnonzero(newline)
+
+    def _check(self, fields: np.ndarray, sizes: np.ndarray):
+        """Index of the first non-blank record whose count differs from the header's (the
+        first non-blank record of the file is the header), or None."""
+        filled = np.flatnonzero(sizes > 0)
+        if filled.size == 0:
+            return None
+        if self.header is None:
+            self.header = int(fields[filled[0]])
+            filled = filled[1:]
+        bad = filled[fields[filled] != self.header]
+        return int(bad[0]) if bad.size else None
+
+    def finish(self):
+        """The last record (one without a final line break), checked like the others;
+        blank lines are skipped, as pandas skips them."""
+        found = self._check(np.array([self.fields]), np.array([self.record_bytes]))
+        return None if found is None else (self.line, self.fields)
+
+
+def _check_field_counts(path: Path, sep: str) -> None:
+    """Refuse a CSV record with more or fewer fields than the header, naming its line."""
+    import gzip
+
+    if len(sep) != 1:
+        return
+    counter = _FieldCounter(sep)
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    with opener(path, "rb") as handle:
+        found = None
+        while found is None and (block := handle.read(1 << 20)):
+            found = counter.feed(block)
+        found = found or counter.finish()
+    if found:
+        line, fields = found
+        raise DataError(
+            f"{str(path)!r}, line {line}: {fields} fields, but the header has "
+            f"{counter.header}; fix that line (a missing or extra {sep!r}, or an unclosed "
+            "quote before it)"
+        )
+
+
 def _read_frame(path: Path, fmt: str, delimiter: str, nrows=None):
     import pandas as pd
 
@@ -301,6 +401,7 @@ def read_frame(path, *, delimiter=None):
     sep = _separator(path, delimiter)
     if fmt == "csv":
         _check_utf8(path)
+        _check_field_counts(path, sep)
     frame = _read_frame(path, fmt, sep)
     frame.columns = [str(c) for c in frame.columns]
     return frame
