@@ -88,20 +88,24 @@ def cards(ev) -> str:
     return f'<div class="cards">{"".join(out)}</div>' if out else ""
 
 
-def metrics_section(ev) -> str:
-    """Every metric beside its real-vs-real floor."""
+_IMAGE_METRICS_NOTE = (
+    "Each number about generated data is shown beside the same number computed between two "
+    "disjoint sets of <em>real</em> rows of the same size (the floor): a generator cannot "
+    "be expected to do better than real data. Higher is better for log-likelihood, "
+    "accuracy, label fidelity, TSTR, precision, recall and coverage; lower is better for "
+    "bits/dim, the Frechet distance, NDB/K and the JS divergence; density is best near 1; "
+    "distances to the nearest training row far below the held-out floor (or exact copies) "
+    "mean memorisation."
+)
+
+
+def metrics_section(ev, note: str = _IMAGE_METRICS_NOTE) -> str:
+    """Every metric beside its real-vs-real floor (``ev.rows()``), under ``note`` (HTML)."""
     rows = [(m, fmt(g), fmt(f), u) for m, g, f, u in ev.rows()]
     body = table(("metric", "generated", "real-vs-real floor", "unit"), rows, numeric={1, 2})
     return (
         '<section id="metrics"><h2>Metrics beside their floors</h2>'
-        '<p class="note">Each number about generated data is shown beside the same number '
-        "computed between two disjoint sets of <em>real</em> rows of the same size (the "
-        "floor): a generator cannot be expected to do better than real data. Higher is "
-        "better for log-likelihood, accuracy, label fidelity, TSTR, precision, recall and "
-        "coverage; lower is better for bits/dim, the Frechet distance, NDB/K and the JS "
-        "divergence; density is best near 1; distances to the nearest training row far "
-        "below the held-out floor (or exact copies) mean memorisation.</p>"
-        f"{body}</section>"
+        f'<p class="note">{note}</p>{body}</section>'
     )
 
 

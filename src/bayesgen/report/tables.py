@@ -19,7 +19,7 @@ from bayesgen.base.validation import label_text
 from bayesgen.report.markup import esc, figure, fmt, pct, table
 from bayesgen.report.page import html_document
 from bayesgen.report.samples import FIGURE_DPI
-from bayesgen.report.sections import settings_section
+from bayesgen.report.sections import metrics_section, settings_section
 
 __all__ = ["build_table_report"]
 
@@ -66,19 +66,14 @@ def _cards(ev) -> str:
     return f'<div class="cards">{"".join(out)}</div>'
 
 
-def _metrics(ev) -> str:
-    rows = [(m, fmt(g), fmt(f), u) for m, g, f, u in ev.rows()]
-    body = table(("metric", "generated", "real-vs-real floor", "unit"), rows, numeric={1, 2})
-    return (
-        '<section id="metrics"><h2>Metrics beside their floors</h2>'
-        '<p class="note">Each number about generated rows is shown beside the same number '
-        "for real training rows against the same held-out rows (the floor): a generator "
-        "cannot be expected to beat real data. Lower is better for KS, total variation, "
-        "association and missing-rate errors; TSTR (train on synthetic, test on real) is "
-        "best near TRTR; a distance to the closest training row far below the held-out "
-        "floor, or many exact copies, means memorisation.</p>"
-        f"{body}</section>"
-    )
+_TABLE_METRICS_NOTE = (
+    "Each number about generated rows is shown beside the same number for real training "
+    "rows against the same held-out rows (the floor): a generator cannot be expected to "
+    "beat real data. Lower is better for KS, total variation, association and missing-rate "
+    "errors; TSTR (train on synthetic, test on real) is best near TRTR; a distance to the "
+    "closest training row far below the held-out floor, or many exact copies, means "
+    "memorisation."
+)
 
 
 def _worse(value: float, floor: float) -> bool:
@@ -282,7 +277,7 @@ def build_table_report(
     real = pd.concat([real_train, real_test], ignore_index=True)
     body = [
         _cards(evaluation),
-        _metrics(evaluation),
+        metrics_section(evaluation, _TABLE_METRICS_NOTE),
         _per_class(evaluation),
         _columns_section(evaluation, real, label),
         _notes(evaluation),
