@@ -30,13 +30,20 @@ with 3-21 levels, 5% of cells missing at random, a label with 3 classes), writte
 in a fresh interpreter: pyarrow's bare ``read_csv`` and ``write_csv`` of that file as
 baselines, ``bayesgen.io.read_table``, ``BayesClassifier().fit``, ``sample(1,000,000)``
 and ``bayesgen.io.write_table``, and that process's peak resident memory (``getrusage``
-``ru_maxrss`` and ``VmHWM``).  No target yet.
+``ru_maxrss`` and ``VmHWM``).  No target yet.  Then, each in a fresh interpreter of its
+own, ``read_table`` + ``fit`` (in memory) and ``bayesgen.streaming.fit_file`` (two passes
+over chunks of ``--chunk-rows`` rows), with their times and peak resident memory.
+
+``--stream-gb G``: the same table generated in blocks of 1,000,000 rows up to about G GB
+of CSV, streamed by ``fit_file`` in a fresh interpreter (address space capped at 8 GiB):
+time, rows per second and peak resident memory.  Target: a 5 GB table in < 1 GiB.
 
     python3 -m venv /tmp/work/peer-venv
     /tmp/work/peer-venv/bin/pip install -q copulas scikit-learn
     python benchmarks/tables.py --peer-python /tmp/work/peer-venv/bin/python
     python benchmarks/tables.py --seeds 1             # quicker, no peer (default 10 splits)
     python benchmarks/tables.py --big                 # + the 1,000,000-row table
+    python benchmarks/tables.py --seeds 0 --stream-gb 5   # only the streamed 5 GB table
     python benchmarks/tables.py --readme ...          # also write the tables into README.md
 """
 
@@ -370,10 +377,29 @@ PEER_HEADER = [
 # ------------------------------------------------------------------------- the big table
 def make_big_csv(path: Path, n: int, seed: int = 0) -> None:
     """1,000,000 x 20 (10 numeric, 10 categorical), 5% missing, label with 3 classes."""
-    import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    rng = np.random.default_rng(seed)
+    pacsv.write_csv(_big_table(n, np.random.default_rng(seed)), path)
+
+
+def make_big_csv_blocks(path: Path, gigabytes: float, block: int = 1_000_000) -> int:
+    """The table of :func:`make_big_csv` in blocks (each with its own seed) until the file
+    holds about ``gigabytes`` GB; returns the rows written."""
+    import pyarrow.csv as pacsv
+
+    rows = b = 0
+    with open(path, "wb") as handle:
+        while handle.tell() < gigabytes * 1e9:
+            table = _big_table(block, np.random.default_rng(b))
+            options = pacsv.WriteOptions(include_header=b == 0)
+            pacsv.write_csv(table, handle, write_options=options)
+            rows, b = rows + block, b + 1
+    return rows
+
+
+def _big_table(n: int, rng):
+    import pyarrow as pa
+
     y = rng.choice(np.array(["alpha", "beta", "gamma"]), n, p=[0.5, 0.3, 0.2])
     k = (y == "beta") + 2.0 * (y == "gamma")
     Z = rng.standard_normal((n, 10)) @ (np.eye(10) + 0.3) + 0.5 * k[:, None]
@@ -389,7 +415,7 @@ def make_big_csv(path: Path, n: int, seed: int = 0) -> None:
     for name, values in cols.items():
         arrays[name] = pa.array(values, mask=rng.random(n) < 0.05)
     arrays["label"] = pa.array(y)
-    pacsv.write_csv(pa.table(arrays), path)
+    return pa.table(arrays)
 
 
 BIG_CHILD = r"""
@@ -425,7 +451,76 @@ print(json.dumps(t))
 """
 
 
-def run_big(tmp: Path, n: int) -> tuple[list[list[str]], str]:
+# one fit in a fresh interpreter: "memory" (read_table + fit) or "stream" (fit_file)
+FIT_CHILD = r"""
+import json, resource, sys, time
+resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30))
+from bayesgen import BayesClassifier, streaming
+from bayesgen.io import read_table
+mode, path, chunk_rows = sys.argv[1], sys.argv[2], int(sys.argv[3])
+start = time.perf_counter()
+if mode == "memory":
+    data = read_table(path, label_column="label")
+    model = BayesClassifier(random_state=0).fit(data.X, data.y)
+else:
+    model = streaming.fit_file(
+        BayesClassifier(random_state=0), path, chunk_rows=chunk_rows, label_column="label"
+    )
+t = {"fit": time.perf_counter() - start, "rows": int(model.class_count_.sum())}
+t["ru_maxrss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+for line in open("/proc/self/status"):
+    if line.startswith("VmHWM"):
+        t["vmhwm_mib"] = int(line.split()[1]) / 1024
+print(json.dumps(t))
+"""
+
+
+def run_fit_child(tmp: Path, mode: str, path: Path, chunk_rows: int) -> dict:
+    """Time and peak memory of one fit of ``path`` in a fresh interpreter."""
+    script = tmp / "fit_child.py"
+    script.write_text(FIT_CHILD)
+    proc = subprocess.run(
+        [sys.executable, str(script), mode, str(path), str(chunk_rows)],
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"the {mode} fit failed: {proc.stderr.strip()[-500:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def stream_rows(tmp: Path, path: Path, chunk_rows: int, read_s: float) -> list[list[str]]:
+    """In-memory and streamed fits of the big table, each in its own interpreter."""
+    rows = []
+    for mode, what in (("memory", "read_table + fit"), ("stream", "streaming.fit_file")):
+        t = run_fit_child(tmp, mode, path, chunk_rows)
+        rows.append(
+            [
+                f"{what} (peak RSS {t['vmhwm_mib']:.0f} MiB)",
+                f"{t['fit']:.2f}",
+                "pyarrow read_csv",
+                f"{read_s:.2f}",
+                f"{t['fit'] / read_s:.1f}x",
+            ]
+        )
+    return rows
+
+
+def run_stream_gb(tmp: Path, gigabytes: float, chunk_rows: int) -> str:
+    """Stream a table of about ``gigabytes`` GB; one line with its numbers."""
+    path = tmp / "huge.csv"
+    n = make_big_csv_blocks(path, gigabytes)
+    size = path.stat().st_size
+    t = run_fit_child(tmp, "stream", path, chunk_rows)
+    path.unlink()
+    return (
+        f"streamed fit of a {size / 1e9:.2f} GB CSV ({n:,} rows x 20 columns + label, "
+        f"chunks of {chunk_rows:,} rows): {t['fit']:.0f} s ({n / t['fit']:,.0f} rows/s), "
+        f"peak RSS {t['vmhwm_mib']:.0f} MiB (VmHWM; target < 1024 MiB)"
+    )
+
+
+def run_big(tmp: Path, n: int, chunk_rows: int = 20_000) -> tuple[list[list[str]], str]:
     path = tmp / "big.csv"
     make_big_csv(path, n)
     size = path.stat().st_size
@@ -449,6 +544,7 @@ def run_big(tmp: Path, n: int) -> tuple[list[list[str]], str]:
     for row, base in zip(rows, bases, strict=True):
         row[3] = row[3] or f"{base:.2f}"
         row.append(f"{float(row[1]) / base:.1f}x")
+    rows += stream_rows(tmp, path, chunk_rows, read)
     note = (
         f"{n:,} rows x 20 columns + label, CSV of {size / 1e6:.0f} MB; peak RSS of the "
         f"process that read, fitted, sampled and wrote it: {t['ru_maxrss_mib']:.0f} MiB "
@@ -470,13 +566,17 @@ def main(argv=None) -> int:
     parser.add_argument("--peer-python", default=None, help="interpreter with copulas installed")
     parser.add_argument("--big", action="store_true", help="also the 1,000,000-row table")
     parser.add_argument("--big-rows", type=int, default=1_000_000)
+    parser.add_argument("--chunk-rows", type=int, default=20_000, help="streamed fits")
+    parser.add_argument(
+        "--stream-gb", type=float, default=None, help="also stream a table of this many GB"
+    )
     parser.add_argument("--tmp", default=None, help="folder for temporary files")
     parser.add_argument("--readme", action="store_true", help="write into benchmarks/README.md")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
     results, quality_rows, details = {}, [], []
-    for name, (frame, label) in load_tables().items():
+    for name, (frame, label) in (load_tables() if args.seeds else {}).items():
         runs = []
         for seed in range(args.seeds):
             r = run_quality(name, frame, label, seed)
@@ -497,7 +597,8 @@ def main(argv=None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bayesgen-tables-", dir=args.tmp))
     try:
         peer_rows, peer_notes = run_peer(results, args.peer_python, tmp, args.peer_seeds)
-        big_rows, big_note = run_big(tmp, args.big_rows) if args.big else ([], "")
+        big_rows, big_note = run_big(tmp, args.big_rows, args.chunk_rows) if args.big else ([], "")
+        huge = run_stream_gb(tmp, args.stream_gb, args.chunk_rows) if args.stream_gb else ""
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     peer = format_table(peer_rows, PEER_HEADER)
@@ -516,6 +617,8 @@ def main(argv=None) -> int:
     ]
     if args.big:
         blocks += ["", big or big_note, "", f"- {big_note}" if big else ""]
+    if huge:
+        blocks += ["", f"- {huge}"]
     text = "\n".join(blocks)
     print(text)
     print(f"\ntotal {elapsed:.0f} s; load average at the end {load}")

@@ -111,6 +111,15 @@ def fit_file(
     Equivalent to ``model.fit(*bayesgen.io.read_labelled(path))`` (to 1e-10 relative) for
     Gaussian class densities ("gaussian", "diag", "tied"), without holding the data.
 
+    A *table* (a CSV or Parquet file with text, boolean or date columns or empty cells,
+    see :func:`bayesgen.io.is_table_file`; or any CSV/Parquet file when the model has
+    ``column_types`` or a class density fitted from column summaries, such as "copula")
+    is fitted in two passes over its chunks, as ``model.fit(table.X, table.y)`` of
+    :func:`bayesgen.io.read_table` would fit it in memory: pass 1 gathers per-class
+    column summaries and the schema, pass 2 the copula's dependence (see
+    :mod:`bayesgen.classifier.table_stream` for what is exact and what is close).  Column
+    kinds are decided on the first chunk.
+
     Parameters
     ----------
     model : BayesClassifier
@@ -130,13 +139,16 @@ def fit_file(
         By default the classes are the labels found.
     progress : callable, optional
         Called with a :class:`Progress` after every chunk and once more at the end
-        (``done=True``); the command line draws its progress bar from it.
+        (``done=True``); the command line draws its progress bar from it.  For a table
+        both passes count: ``rows`` ends at twice the rows of the file, and ``like`` is
+        a zero-row :class:`~bayesgen.io.TableData` (label column, columns, layout).
     prefetch : bool, default=True
         Read the next chunk in a background thread while the current one is reduced
         (about one more chunk of memory; the result is the same either way).
     **read_options
         Passed to :func:`bayesgen.io.iter_chunks` (``image_shape``, ``format``,
-        ``labels_path``, ``delimiter``, ``kaggle``, ``label_dtype``).
+        ``labels_path``, ``delimiter``, ``kaggle``, ``label_dtype``); for a table only
+        ``delimiter`` and ``drop_missing_labels`` (see :func:`bayesgen.io.read_table`).
 
     Returns
     -------
@@ -154,10 +166,20 @@ def fit_file(
     """
     from bayesgen import io
 
+    if _is_table_source(model, path, read_options, label_column):
+        return _fit_table_file(
+            model,
+            path,
+            chunk_rows=chunk_rows,
+            label_column=label_column,
+            classes=classes,
+            progress=progress,
+            prefetch=prefetch,
+            **read_options,
+        )
     kind = model.require_statistics(
         "cannot be fitted in chunks", "read the file with bayesgen.io.read_labelled and call fit"
     )
-    diagonal = kind == "diagonal"
     known = None if classes is None else _as_label_set(classes)
     total, exact = _estimate_rows(path, read_options.get("format"))
     started = time.perf_counter()
@@ -184,7 +206,7 @@ def fit_file(
             if like is None:
                 like = _metadata_of(chunk)
                 n_features = X.shape[1]
-            _add_chunk(stats, X, y, diagonal, rows, known)
+            _add_chunk(stats, X, y, kind, rows, known)
             rows += X.shape[0]
             chunks += 1
             if progress is not None:
@@ -208,6 +230,89 @@ def fit_file(
         progress(
             Progress(rows, chunks, rows, True, time.perf_counter() - started, done=True, like=like)
         )
+    return model
+
+
+_TABLE_SUFFIXES = (".csv", ".tsv", ".csv.gz", ".tsv.gz", ".parquet", ".pq")
+_TABLE_OPTIONS = ("delimiter", "drop_missing_labels")
+
+
+def _is_table_source(model: BayesClassifier, path, read_options: dict, label_column) -> bool:
+    """Whether ``path`` is fitted as a table (see :func:`fit_file`)."""
+    name = os.fspath(path).lower()
+    if not name.endswith(_TABLE_SUFFIXES) or read_options.get("format") not in (None, "csv"):
+        return False
+    if set(read_options) - {"delimiter", "drop_missing_labels", "format"}:
+        return False  # image shapes, Kaggle pixels ...: a file of numbers
+    if read_options.get("drop_missing_labels") or model.column_types is not None:
+        return True
+    if model.statistics_kind() is None:
+        summary_kind = getattr(model.make_class_density(), "summary_kind", lambda: None)
+        if summary_kind() is not None:  # e.g. "copula": a table even if all numbers
+            return True
+    elif model.density is not None:
+        return False  # a Gaussian family: numbers only, as before
+    return _features_are_a_table(path, label_column, read_options.get("delimiter"))
+
+
+def _features_are_a_table(path, label_column, delimiter) -> bool:
+    """Whether the first rows' feature columns (the label column left out) hold text,
+    booleans, dates or empty cells: what ``fit`` of those rows would treat as a table."""
+    from bayesgen import io
+    from bayesgen.io.table_chunks import iter_table_chunks
+    from bayesgen.tables import is_table
+
+    if not io.is_table_file(path, delimiter=delimiter):
+        return False
+    chunks = iter_table_chunks(
+        path, 2000, label_column=label_column, delimiter=delimiter, drop_missing_labels=True
+    )
+    try:
+        head = next(chunks, None)
+    except DataError:
+        return False  # the numeric reader says what is wrong, as before
+    finally:
+        chunks.close()
+    return head is not None and is_table(head.X)
+
+
+def _fit_table_file(
+    model, path, *, chunk_rows, label_column, classes, progress, prefetch, **options
+) -> BayesClassifier:
+    """:func:`fit_file` of a table: two passes over its chunks."""
+    from bayesgen.classifier.table_files import FilePasses
+
+    options.pop("format", None)
+    total, exact = _estimate_rows(path)
+    total = None if total is None else 2 * total
+    started = time.perf_counter()
+    passes = None
+
+    def report(rows, chunks):
+        elapsed = time.perf_counter() - started
+        progress(Progress(rows, chunks, total, exact, elapsed, like=passes.like))
+
+    passes = FilePasses(
+        path,
+        check_positive_int(chunk_rows, "chunk_rows", 10_000),
+        label_column=label_column,
+        classes=None if classes is None else _as_label_set(classes),
+        wrap=_prefetch if prefetch else None,
+        progress=None if progress is None else report,
+        **{key: options[key] for key in _TABLE_OPTIONS if key in options},
+    )
+    model.fit_from_passes(passes)
+    if classes is not None:
+        absent = sorted(_as_label_set(classes) - {_plain(c) for c in model.classes_}, key=str)
+        if absent:
+            raise DataError(
+                f"classes=... lists {', '.join(format_label(c) for c in absent)}, which "
+                f"{os.fspath(path)!r} has no rows of; a table class needs rows"
+            )
+    if progress is not None:
+        rows, elapsed = passes.rows_read, time.perf_counter() - started
+        done = Progress(rows, passes.chunks_read, rows, True, elapsed, done=True, like=passes.like)
+        progress(done)
     return model
 
 
@@ -281,9 +386,7 @@ def _plain(label):
     return label.item() if isinstance(label, np.generic) else label
 
 
-def _add_chunk(
-    stats: dict, X: np.ndarray, y: np.ndarray, diagonal: bool, offset: int, known
-) -> None:
+def _add_chunk(stats: dict, X: np.ndarray, y: np.ndarray, kind: str, offset: int, known) -> None:
     """Add one chunk's rows to the per-class accumulators in ``stats`` (label -> acc.).
 
     Each class keeps a :class:`~bayesgen.kernels.stats.StatsAccumulator`: the chunk's rows of that
@@ -306,7 +409,9 @@ def _add_chunk(
     for label, rows in zip(labels, _class_rows(inverse, labels.shape[0]), strict=True):
         key = _plain(label)
         if key not in stats:
-            stats[key] = StatsAccumulator(X.shape[1], diagonal=diagonal)
+            stats[key] = StatsAccumulator(
+                X.shape[1], diagonal=kind == "diagonal", fourth=kind == "fourth"
+            )
         finite &= stats[key].add(X, rows=None if rows.shape[0] == X.shape[0] else rows)
     if not finite:
         try:

@@ -35,20 +35,22 @@ def test_diag_matches_independent_normals(data):
 
 
 def test_shrinkage_float_and_ridge(data):
+    """Shrinkage damps the correlations (towards diag(C)); the ridge is added after."""
     density = GaussianDensity(reg_covar=0.5, shrinkage=0.3).fit(data)
     C = np.cov(data.T, bias=True)
-    mu = np.trace(C) / 4
     np.testing.assert_allclose(
-        density.covariance(), 0.7 * C + 0.3 * mu * np.eye(4) + 0.5 * np.eye(4)
+        density.covariance(), 0.7 * C + 0.3 * np.diag(np.diag(C)) + 0.5 * np.eye(4)
     )
 
 
-def test_auto_shrinkage_matches_sklearn_ledoit_wolf(data):
+def test_auto_shrinkage_is_ledoit_wolf_of_the_standardised_data(data):
     from sklearn.covariance import LedoitWolf
+    from sklearn.preprocessing import StandardScaler
 
     density = GaussianDensity(reg_covar=0.0, shrinkage="auto").fit(data)
-    lw = LedoitWolf().fit(data)
-    np.testing.assert_allclose(density.covariance(), lw.covariance_, rtol=1e-9)
+    lw = LedoitWolf().fit(StandardScaler().fit_transform(data))
+    sd = data.std(0)
+    np.testing.assert_allclose(density.covariance(), lw.covariance_ * np.outer(sd, sd), rtol=1e-9)
     assert density.shrinkage_ == pytest.approx(lw.shrinkage_)
 
 

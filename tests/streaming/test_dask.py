@@ -91,6 +91,29 @@ def test_fit_dask_dataframe_label_column_or_series(client):
         BayesClassifier().fit(ddf, "nope")
 
 
+def test_fit_dask_dataframe_with_mixed_columns_on_cluster(client):
+    rng = np.random.default_rng(4)
+    n = 3000
+    frame = pd.DataFrame(
+        {
+            "size": np.round(rng.normal(10, 2, n), 1),
+            "colour": rng.choice(["red", "green", "blue"], n),
+            "label": rng.choice(["a", "b"], n),
+        }
+    )
+    frame.loc[rng.random(n) < 0.1, "size"] = np.nan
+    ddf = dd.from_pandas(frame, npartitions=4)
+    on_cluster = BayesClassifier(random_state=0).fit(ddf, "label")
+    with dask.config.set(scheduler="synchronous"):
+        local = BayesClassifier(random_state=0).fit(ddf, "label")
+    assert on_cluster.schema_["colour"].categories == ["blue", "green", "red"]
+    for p, q in zip(on_cluster.densities_, local.densities_, strict=True):
+        np.testing.assert_array_equal(p.marginals_.cdf, q.marginals_.cdf)
+        np.testing.assert_allclose(p.correlation_.dense(), q.correlation_.dense(), atol=1e-12)
+    X, _ = on_cluster.sample(10, random_state=0)
+    assert list(X.columns) == ["size", "colour"]
+
+
 def test_fit_dask_errors(client):
     X, y = _data(n=600, seed=2)
     X[123, 4] = np.nan

@@ -88,8 +88,9 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         Ridge added to every covariance diagonal (shortcut densities only).  Needed for
         constant features and for classes with fewer samples than features.
     shrinkage : None, "auto" or float in [0, 1], default=None
-        Covariance shrinkage towards a scaled identity; "auto" is Ledoit-Wolf (shortcut
-        densities only).
+        Covariance shrinkage towards its diagonal, i.e. of the correlations towards 0
+        (scale-free: rescaling a feature does not change predictions); "auto" is the
+        Ledoit-Wolf intensity of the correlation matrix (shortcut densities only).
     priors : array-like of shape (n_classes,), default=None
         Class prior p(y) in the order of ``classes_``.  None learns it from class counts.
     random_state : None, int or numpy.random.Generator, default=None
@@ -199,7 +200,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        {"full", "diagonal"}
+        {"full", "diagonal", "fourth"}
         """
         kind = self.statistics_kind()
         if kind is None:
@@ -272,8 +273,10 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
                 "bayesgen.GaussianDensity directly."
             )
         if uses_stats:
-            diagonal = _statistics_kind(template) == "diagonal"
-            stats = class_stats(X, y_index, classes.shape[0], diagonal=diagonal)
+            kind = _statistics_kind(template)
+            stats = class_stats(
+                X, y_index, classes.shape[0], diagonal=kind == "diagonal", fourth=kind == "fourth"
+            )
             if not stats_are_finite(stats):
                 check_finite(X)  # names the first bad cell
             return self.fit_from_statistics(classes, stats)
@@ -298,11 +301,15 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         if self.column_types is None and not is_table(X):
             return X  # all numbers, no gaps: scikit-learn's usual DataFrame handling
 
-        kinds = dict(self.column_types or {})
-        drop = [name for name, kind in kinds.items() if kind == "drop"]
-        kinds = {name: kind for name, kind in kinds.items() if kind != "drop"}
+        kinds, drop = self._column_overrides()
         self.schema_ = TableSchema.detect(X, column_types=kinds, drop=drop)
         return self.schema_.encode(X)
+
+    def _column_overrides(self) -> tuple[dict, list]:
+        """``column_types`` as the schema's declared kinds and dropped columns."""
+        kinds = dict(self.column_types or {})
+        drop = [name for name, kind in kinds.items() if kind == "drop"]
+        return {name: kind for name, kind in kinds.items() if kind != "drop"}, drop
 
     def _density_for(self, X: np.ndarray) -> str:
         """The family ``density=None`` means for these rows."""
@@ -319,7 +326,12 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             check_finite(X)
 
     def _fit_dask(self, X, y):
-        """:meth:`fit` of dask input: statistics per block, reduced as a tree."""
+        """:meth:`fit` of dask input: statistics per block, reduced as a tree; a DataFrame
+        with mixed columns (or a density fitted from column summaries) in two passes."""
+        if self._dask_table(X, y):
+            from bayesgen.classifier.table_dask import DaskPasses
+
+            return self.fit_from_passes(DaskPasses(X, y))
         kind = self.require_statistics(
             "cannot be fitted block by block", "compute the data into memory first (X.compute())"
         )
@@ -329,12 +341,72 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         from bayesgen.kernels.dask_reduce import reduce_class_statistics
 
         classes, stats, n_features, feature_names = reduce_class_statistics(
-            X, y, diagonal=kind == "diagonal"
+            X, y, diagonal=kind == "diagonal", fourth=kind == "fourth"
         )
         self.fit_from_statistics(classes, stats, n_features=n_features)
         if feature_names is not None:
             self.feature_names_in_ = feature_names
         elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        return self
+
+    def _dask_table(self, X, y) -> bool:
+        """A dask DataFrame fitted as a table: a feature column that is not a number, or
+        ``column_types`` given, or a class density fitted from column summaries."""
+        if not (is_dask(X) and hasattr(X, "dtypes") and hasattr(X, "columns")):
+            return False
+        from bayesgen.tables import has_table_dtypes
+
+        dtypes = X.dtypes
+        if isinstance(y, str) and y in X.columns:
+            dtypes = dtypes.drop(y)
+        if self.column_types is not None or has_table_dtypes(dtypes):
+            return True
+        template = self.make_class_density()
+        return isinstance(template, Density) and template.summary_kind() is not None
+
+    def fit_from_passes(self, passes):
+        """Fit a table in two passes over data bigger than memory.
+
+        Pass 1 reduces every column of every chunk to mergeable per-class summaries and
+        fixes :attr:`schema_`; each class density fits its marginals from them
+        (:meth:`Density.fit_from_summaries`).  Pass 2 reduces the normal scores of every
+        chunk (:meth:`Density.score_moments`) to the dependence.  See
+        :mod:`bayesgen.classifier.table_stream` for what is exact and what is close.
+
+        Parameters
+        ----------
+        passes : ChunkPasses or DaskPasses
+            The data: :class:`bayesgen.classifier.table_stream.ChunkPasses` (chunks of a
+            file, see :func:`bayesgen.streaming.fit_file`) or
+            :class:`bayesgen.classifier.table_dask.DaskPasses` (a Dask DataFrame).
+
+        Returns
+        -------
+        self
+        """
+        from bayesgen.classifier import table_stream
+
+        self._data_density = "copula"
+        table_stream.check_two_pass_density(self.make_class_density(), self._density_name())
+        kinds, drop = self._column_overrides()
+        summaries = passes.first_pass(column_types=kinds, drop=drop)
+        if summaries.classes.shape[0] < 2:
+            raise DataError(
+                f"the data have only one class ({format_label(summaries.classes[0])}); a "
+                "Bayes classifier needs at least two classes."
+            )
+        self.schema_ = summaries.schema
+        started = table_stream.start_densities(self.make_class_density(), summaries)
+        moments = passes.second_pass(started, summaries)
+        self.densities_ = table_stream.finish_dependence(started, moments, summaries.classes)
+        self.classes_ = _plain_labels(summaries.classes)
+        self.class_count_ = summaries.rows
+        self.missing_rate_ = summaries.missing / np.maximum(summaries.rows, 1.0)[:, None]
+        self.n_features_in_ = summaries.schema.n_features
+        self._stats = None
+        self._set_prior()
+        if hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
         return self
 
@@ -372,10 +444,8 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         if not present:
             raise DataError("no rows were given; fit needs at least one labelled row")
         d = present[0].n_features if n_features is None else int(n_features)
-        diagonal = kind == "diagonal"
-        self._stats = [
-            GaussianStats.empty(d, diagonal=diagonal) if st is None else st for st in stats
-        ]
+        empty = GaussianStats.empty(d, diagonal=kind == "diagonal", fourth=kind == "fourth")
+        self._stats = [empty.copy() if st is None else st for st in stats]
         self.classes_ = classes
         self._template = self.make_class_density()
         self.n_features_in_ = d
@@ -431,13 +501,20 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
                     "classes=...; pass classes=[...] with every label on the first call"
                 )
             self.classes_ = known
-            self._stats = [
-                GaussianStats.empty(X.shape[1], diagonal=kind == "diagonal") for _ in known
-            ]
+            empty = GaussianStats.empty(
+                X.shape[1], diagonal=kind == "diagonal", fourth=kind == "fourth"
+            )
+            self._stats = [empty.copy() for _ in known]
             self._template = self.make_class_density()
         y_index = self._label_index(y)
-        diagonal = self._stats[0].diagonal
-        batches = class_stats(X, y_index, len(self._stats), diagonal=diagonal)
+        first_stats = self._stats[0]
+        batches = class_stats(
+            X,
+            y_index,
+            len(self._stats),
+            diagonal=first_stats.diagonal,
+            fourth=first_stats.fourth,
+        )
         if not stats_are_finite(batches):
             check_finite(X)
         for k, batch in enumerate(batches):

@@ -7,6 +7,8 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from bayesgen import BayesClassifier
 from bayesgen.cli.common import (
     EXIT_OK,
@@ -29,6 +31,7 @@ from bayesgen.cli.common import (
 __all__ = ["register"]
 
 _STREAM_BYTES = 256 * 2**20  # files larger than this are fitted in chunks by default
+_CHUNK_ROWS = 20_000  # rows per chunk when --chunk-rows is not given
 _STREAMABLE = {".csv", ".tsv", ".gz", ".parquet", ".pq", ".npz", ".idx", ".ubyte"}
 _SIZE = re.compile(r"^\d+(x\d+)?$")
 
@@ -97,8 +100,56 @@ def _should_stream(args, statistics_kind: str | None) -> bool:
         gaussian
         and bool(suffixes & _STREAMABLE)
         and path.is_file()
-        and path.stat().st_size > _STREAM_BYTES
+        and (args.chunk_rows is not None or path.stat().st_size > _STREAM_BYTES)
     )
+
+
+def _is_auto(density) -> bool:
+    """Whether ``--density`` names the automatic choice among candidate families."""
+    from bayesgen.densities import parse_density_name
+
+    return density is not None and parse_density_name(density)[0] == "auto"
+
+
+def _candidate_lines(n_candidates: int, n_classes: int):
+    """The progress hook of ``--density auto``: a line per candidate, on a terminal only;
+    classes are fitted one after the other, each trying every candidate once."""
+    from bayesgen.densities.select import describe_record
+
+    seen = [0]
+
+    def report(record) -> None:
+        k = seen[0] // n_candidates + 1
+        seen[0] += 1
+        progress(f"  class {k}/{n_classes}  {describe_record(record)}")
+
+    return report
+
+
+def _fit_rows(model, args, X, y) -> None:
+    """``model.fit(X, y)``; for ``--density auto`` with ``--budget`` shared evenly by the
+    classes and a progress line per candidate.  Both are settings of this run: the model
+    keeps ``density="auto"``."""
+    if not _is_auto(args.density):
+        model.fit(X, y)
+        return
+    from bayesgen.densities import TransformedDensity
+    from bayesgen.densities.select import DEFAULT_CANDIDATES
+
+    n_classes = max(1, len(set(np.asarray(y).tolist())))
+    template = model.make_class_density()
+    # "auto+logit": the choice is made inside the transform
+    auto = template.base if isinstance(template, TransformedDensity) else template
+    n_candidates = len(auto.candidates or DEFAULT_CANDIDATES)
+    auto.set_params(
+        budget=None if args.budget is None else args.budget / n_classes,
+        progress=_candidate_lines(n_candidates, n_classes),
+    )
+    model.set_params(density=template)
+    try:
+        model.fit(X, y)
+    finally:
+        model.set_params(density=args.density)
 
 
 def _fit_streamed(model, args, column):
@@ -114,7 +165,11 @@ def _fit_streamed(model, args, column):
 
     with label_column_hints(args.data, column):
         streaming.fit_file(
-            model, args.data, chunk_rows=args.chunk_rows, label_column=column, progress=on_progress
+            model,
+            args.data,
+            chunk_rows=args.chunk_rows or _CHUNK_ROWS,
+            label_column=column,
+            progress=on_progress,
         )
     return last["p"].like, last["p"].rows
 
@@ -127,7 +182,7 @@ def _fit_in_memory(model, args, column):
     with label_column_hints(args.data, column):
         like = bio.read_labelled(args.data, label_column=column)
     progress(f"fitting {args.density or 'gaussian'} densities to {like.X.shape[0]} rows ...")
-    model.fit(like.X, like.y)
+    _fit_rows(model, args, like.X, like.y)
     return like, like.X.shape[0]
 
 
@@ -146,19 +201,56 @@ def _column_types(args) -> dict:
     return kinds
 
 
+def _stream_table(args) -> bool:
+    """Whether to fit a table in two passes over chunks: ``--stream always``, or
+    ``--chunk-rows`` given, or a file over 256 MB (unless ``--stream never``)."""
+    if args.stream == "never":
+        return False
+    if args.stream == "always" or args.chunk_rows is not None:
+        return True
+    return Path(args.data).stat().st_size > _STREAM_BYTES
+
+
+def _fit_table_streamed(model, args, column):
+    """Fit a table in two passes over chunks of the file; returns its layout and rows."""
+    from bayesgen import streaming
+
+    bar = ProgressBar(f"fitting {args.data} (two passes)")
+    last = {}
+
+    def on_progress(p):
+        last["like"] = p.like  # the file's layout: label column, columns, dropped rows
+        bar(p)
+
+    with label_column_hints(args.data, column):
+        streaming.fit_file(
+            model,
+            args.data,
+            chunk_rows=args.chunk_rows or _CHUNK_ROWS,
+            label_column=column,
+            drop_missing_labels=args.drop_missing_labels,
+            progress=on_progress,
+        )
+    return last["like"], int(model.class_count_.sum())
+
+
 def _fit_table(model, args, column):
     """Read a table (text columns, empty cells), say which label column was taken, fit."""
     from bayesgen import io as bio
 
-    progress(f"reading {args.data} (a table) ...")
-    with label_column_hints(args.data, column):
-        table = bio.read_table(
-            args.data, label_column=column, drop_missing_labels=args.drop_missing_labels
-        )
+    if _stream_table(args):
+        table, n_rows = _fit_table_streamed(model, args, column)
+    else:
+        progress(f"reading {args.data} (a table) ...")
+        with label_column_hints(args.data, column):
+            table = bio.read_table(
+                args.data, label_column=column, drop_missing_labels=args.drop_missing_labels
+            )
+        _fit_rows(model, args, table.X, table.y)
+        n_rows = int(table.X.shape[0])
     note(f"label column: {table.label_column!r} ({table.chosen})")
     if table.dropped_rows:
         note(f"left out {table.dropped_rows} rows with an empty label")
-    model.fit(table.X, table.y)
     for name, reason in model.schema_.dropped.items():
         if name not in (args.drop or []):
             reason = reason.replace("or drop it", f"or say --drop {name} to silence this")
@@ -170,7 +262,7 @@ def _fit_table(model, args, column):
         "columns": table.columns,
         "delimiter": table.delimiter,
         "label_column": table.label_column,
-        "n_rows": int(table.X.shape[0]),
+        "n_rows": n_rows,
         "image_shape": None,
         "pixel_scale": None,
         "feature_names": list(model.schema_.feature_names),
@@ -183,6 +275,10 @@ def run(args) -> int:
     from bayesgen import io as bio
 
     refuse_same_file({"-o": args.output}, {"DATA": args.data}, example="model.bgm")
+    if args.budget is not None and not _is_auto(args.density):
+        raise UsageError(
+            "--budget limits the time spent trying candidate densities; it needs --density auto"
+        )
     kinds = _column_types(args)
     model = BayesClassifier(
         args.density,
@@ -286,18 +382,27 @@ def register(subparsers) -> None:
         default=None,
         help="covariance shrinkage: none, auto (Ledoit-Wolf) or a number in [0, 1]",
     )
+    p.add_argument(
+        "--budget",
+        type=non_negative_float,
+        default=None,
+        metavar="SECONDS",
+        help="with --density auto: seconds for trying candidate densities, shared evenly by "
+        "the classes; candidates not started in time are skipped (default: no limit)",
+    )
     p.add_argument("--seed", type=non_negative_int, default=None, help="seed for fitting")
     p.add_argument(
         "--stream",
         choices=["auto", "always", "never"],
         default="auto",
-        help="read the file in chunks (bounded memory; Gaussian densities only); "
-        "auto streams files over 256 MB (default: %(default)s)",
+        help="read the file in chunks (bounded memory; Gaussian densities, or a table with "
+        "the default copula, in two passes); auto streams files over 256 MB or when "
+        "--chunk-rows is given (default: %(default)s)",
     )
     p.add_argument(
         "--chunk-rows",
         type=positive_int,
-        default=20_000,
-        help="rows per chunk when streaming (default: %(default)s)",
+        default=None,
+        help=f"rows per chunk when streaming (default: {_CHUNK_ROWS})",
     )
     p.add_argument("-o", "--output", required=True, help="model file to write")

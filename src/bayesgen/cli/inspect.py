@@ -12,6 +12,15 @@ from bayesgen.cli.common import EXIT_OK, add_command, image_shape_of, load_model
 __all__ = ["register"]
 
 
+def _chooser(density):
+    """The :class:`~bayesgen.densities.AutoDensity` that chose a class's family: the density
+    itself, or the base of a transform ("auto+logit"); None for a fixed family."""
+    for candidate in (density, getattr(density, "base_", None)):
+        if hasattr(candidate, "selection_table"):
+            return candidate
+    return None
+
+
 def _describe(args, model, metadata) -> dict:
     """Everything ``inspect`` shows, as plain data (the ``--json`` output)."""
     if model.density is None:
@@ -26,8 +35,9 @@ def _describe(args, model, metadata) -> dict:
     ):
         entry = {"label": label_text(c, raw=True), "prior": float(p), "count": float(n)}
         entry["density"] = type(d).__name__
-        if hasattr(d, "selection_"):  # AutoDensity records what it chose
-            entry["selection"] = d.selection_
+        chooser = _chooser(d)
+        if chooser is not None:  # AutoDensity records what it chose, and what it skipped
+            entry["selection"] = chooser.selection_
         classes.append(entry)
     return {
         "file": args.model,
@@ -79,9 +89,10 @@ def _text_lines(args, model, metadata, info: dict) -> list[str]:
             f"{entry['count']:>8.0f}  {entry['density']}"
         )
     for label, density in zip(model.classes_, model.densities_, strict=True):
-        if hasattr(density, "selection_table"):
+        chooser = _chooser(density)
+        if chooser is not None:
             lines.append(f"  density chosen for class {label_text(label)} (* = chosen):")
-            lines += [f"      {line}" for line in density.selection_table().split("\n")]
+            lines += [f"      {line}" for line in chooser.selection_table().split("\n")]
     if metadata.get("source"):
         lines.append(f"fitted on:    {metadata['source']} ({metadata.get('n_rows', '?')} rows)")
     table = info.get("table")

@@ -18,6 +18,11 @@ The public protocol the classifier, streaming, Dask and conditioning use (no pri
   is a function of Gaussian sufficient statistics (:mod:`bayesgen.kernels.stats`) say which
   ones and fit from them; the classifier then supports exact ``partial_fit``, streaming and
   Dask fits.
+* :meth:`Density.summary_kind` / :meth:`Density.fit_from_summaries` /
+  :meth:`Density.score_moments` / :meth:`Density.fit_dependence`: families fitted in two
+  passes over data bigger than memory (a table streamed from a file or a Dask DataFrame):
+  marginals from mergeable per-column summaries (:mod:`bayesgen.kernels.column_summary`),
+  then the dependence from mergeable moments of each chunk's normal scores.
 * :meth:`Density.location_scale`: families of the form ``x = mean + colorize(z)`` hand their
   factor to the shared sampling engine, which draws every class on all cores at once.
 * :meth:`Density.condition`: the density of the missing features given the observed ones
@@ -131,10 +136,12 @@ class Density(DensityMixin, BaseEstimator):
 
         Returns
         -------
-        {"full", "diagonal"} or None
+        {"full", "diagonal", "fourth"} or None
             ``"full"``: count, mean and scatter matrix ``sum (x - m)(x - m)^T``;
-            ``"diagonal"``: count, mean and per-feature scatter; ``None``: the family
-            needs the raw rows (mixtures, copulas, transforms).
+            ``"diagonal"``: count, mean and per-feature scatter; ``"fourth"``: the full
+            statistics plus the fourth-order moments (what the Ledoit-Wolf intensity of
+            the correlation matrix needs, see :class:`~bayesgen.kernels.stats.GaussianStats`);
+            ``None``: the family needs the raw rows (mixtures, copulas, transforms).
         """
         return None
 
@@ -158,6 +165,66 @@ class Density(DensityMixin, BaseEstimator):
         """
         raise NotImplementedError(
             f"{type(self).__name__} is fitted from raw rows, not from sufficient statistics"
+        )
+
+    def summary_kind(self) -> str | None:
+        """Whether this family is fitted in two passes from column summaries.
+
+        Returns
+        -------
+        {"columns"} or None
+            ``"columns"``: pass 1 reduces each column to a mergeable summary
+            (:class:`~bayesgen.kernels.column_summary.NumericSummary` or
+            :class:`~bayesgen.kernels.column_summary.CategoryCounts`) and
+            :meth:`fit_from_summaries` fits the marginals; pass 2 reduces each chunk with
+            :meth:`score_moments` and :meth:`fit_dependence` finishes.  ``None``: not
+            supported (the family needs the raw rows at once).
+        """
+        return None
+
+    def fit_from_summaries(self, summaries, n_rows: int) -> Density:
+        """Pass 1 of a two-pass fit: a new density with its marginals fitted.
+
+        Parameters
+        ----------
+        summaries : list
+            One summary per feature, in order (see :meth:`summary_kind`).
+        n_rows : int
+            Rows summarised, missing cells included.
+
+        Returns
+        -------
+        Density
+            Not usable until :meth:`fit_dependence` has run.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} is fitted from raw rows, not from column summaries"
+        )
+
+    def score_moments(self, X, rows):
+        """Pass 2 on one chunk of rows: mergeable statistics of the dependence.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, d)
+            Rows (NaN = missing cell) of the density returned by :meth:`fit_from_summaries`.
+        rows : ndarray of int, shape (n,)
+            The rows' numbers in the whole data: randomness used per row is a function of
+            them, so the result does not depend on how the rows are cut into chunks.
+
+        Returns
+        -------
+        bayesgen.kernels.score_moments.ScoreMoments
+            Merged across chunks with ``merge``.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} is fitted from raw rows, not from column summaries"
+        )
+
+    def fit_dependence(self, moments) -> Density:
+        """Finish a two-pass fit from the merged :meth:`score_moments`; returns self."""
+        raise NotImplementedError(
+            f"{type(self).__name__} is fitted from raw rows, not from column summaries"
         )
 
     def location_scale(self, dtype=np.float64):

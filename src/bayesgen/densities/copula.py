@@ -37,6 +37,8 @@ from bayesgen.densities.base import Density, check_fitted_density
 from bayesgen.densities.marginals import EmpiricalMarginals
 from bayesgen.kernels.conditioning import Conditioned, gaussian_conditional
 from bayesgen.kernels.covariance import LOG_2PI, FullCovariance
+from bayesgen.kernels.score_moments import ScoreMoments, cell_uniforms
+from bayesgen.kernels.streams import seed_sequence
 from bayesgen.univariate import MARGINAL_FAMILIES, check_family_params, fit_univariate
 
 __all__ = ["GaussianCopulaDensity", "EmpiricalMarginals"]
@@ -215,7 +217,10 @@ class GaussianCopulaDensity(Density):
             self.dependence_ = clone(self.dependence).fit(S)
             return
         self.dependence_ = None
-        moment = _em_second_moment(S) if incomplete else (S.T @ S) / n
+        self._set_correlation(_em_second_moment(S) if incomplete else (S.T @ S) / n)
+
+    def _set_correlation(self, moment: np.ndarray) -> None:
+        """``correlation_`` from the second moment of the scores: ties undone, regularised."""
         moment = _undo_tie_attenuation(moment, self.marginals_.explained_variance())
         self.correlation_ = self._regularised_correlation(moment)
 
@@ -251,11 +256,7 @@ class GaussianCopulaDensity(Density):
             ) from None
 
     def _fit_parametric(self, X: np.ndarray) -> dict:
-        empty = {
-            "features": np.zeros(0, dtype=np.int64),
-            "families": np.zeros(0, dtype="<U1"),
-            "params": np.zeros((0, 0)),
-        }
+        empty = _no_parametric()
         if self.marginals != "parametric":
             return empty
         features, families, params = [], [], []
@@ -279,6 +280,74 @@ class GaussianCopulaDensity(Density):
             "families": np.asarray(families),
             "params": table,
         }
+
+    # two passes over data bigger than memory ------------------------------------------
+    def summary_kind(self) -> str | None:
+        """``"columns"`` for empirical marginals and the Gaussian copula (see
+        :meth:`Density.summary_kind`); None with parametric marginals or a ``dependence``
+        density, which need the rows at once."""
+        simple = self.marginals == "empirical" and self.dependence is None
+        return "columns" if simple else None
+
+    def fit_from_summaries(self, summaries, n_rows: int) -> GaussianCopulaDensity:
+        """Pass 1: a new copula whose marginals are fitted from per-column summaries.
+
+        The marginals are :meth:`EmpiricalMarginals.fit_weighted` of the summaries'
+        points: the in-memory marginals exactly while every numeric column has at most
+        the summaries' ``cap`` distinct values, within one grid bin beyond (see
+        :mod:`bayesgen.kernels.column_summary`).  The correlation is the identity until
+        :meth:`fit_dependence`.
+        """
+        if self.summary_kind() is None:
+            raise FitError(
+                "a copula with parametric marginals or a dependence density needs all rows "
+                "at once; use GaussianCopulaDensity() (empirical marginals) or fit in memory"
+            )
+        self._check_params()
+        columns = [summary.weighted() for summary in summaries]
+        for j, column in enumerate(columns):
+            if column.count == 0:
+                raise FitError(
+                    f"feature {j} has no observed value in these {n_rows} rows; a marginal "
+                    "needs at least one (drop the column, or fill some of its cells)"
+                )
+        new = clone(self)
+        new.marginals_ = EmpiricalMarginals.fit_weighted(
+            columns,
+            n_rows=n_rows,
+            n_bins=self.n_bins,
+            alpha=self.alpha,
+            categories=self._category_levels(),
+        )
+        new.parametric_ = _no_parametric()
+        new.n_features_in_ = d = len(columns)
+        new.dependence_ = None
+        new.correlation_ = FullCovariance.from_matrix(np.eye(d))
+        new._mean_cache = None
+        new._jitter_key = int(seed_sequence(self.random_state).generate_state(1, np.uint64)[0])
+        return new
+
+    def score_moments(self, X, rows) -> ScoreMoments:
+        """Pass 2 on a chunk: pairwise-complete moments of its normal scores (see
+        :mod:`bayesgen.kernels.score_moments` for the estimator and what it assumes).
+
+        A tied cell's CDF value is drawn within its point mass from a uniform that depends
+        on (``random_state``, row, feature) only, so the moments do not depend on the
+        chunks.
+        """
+        self._check_fitted()
+        X = self._validate_input(X, reset=False)
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.shape != (X.shape[0],):
+            raise ValueError(f"rows must number the {X.shape[0]} rows; got shape {rows.shape}")
+        uniforms = cell_uniforms(self._jitter_key, rows, X.shape[1])
+        return ScoreMoments.of(self.marginals_.transform(X, uniforms)[0])
+
+    def fit_dependence(self, moments: ScoreMoments) -> GaussianCopulaDensity:
+        """Pass 2 finished: the correlation from the merged moments (ties undone, shrunk
+        and regularised as in :meth:`fit`); returns self."""
+        self._set_correlation(moments.correlation())
+        return self
 
     def _frozen(self, i: int):
         name = str(self.parametric_["families"][i])
@@ -510,7 +579,7 @@ def _em_second_moment(S: np.ndarray, *, max_iter: int = 100, tol: float = 1e-6) 
     n, d = S.shape
     missing = np.isnan(S)
     groups = _patterns(missing)
-    R = _pairwise_start(S, missing)
+    R = ScoreMoments.of(S).correlation()
     for _ in range(max_iter):
         filled = np.where(missing, 0.0, S)
         extra = np.zeros((d, d))
@@ -535,20 +604,13 @@ def _em_second_moment(S: np.ndarray, *, max_iter: int = 100, tol: float = 1e-6) 
     return R
 
 
-def _pairwise_start(S: np.ndarray, missing: np.ndarray) -> np.ndarray:
-    """Pairwise-complete correlation of the scores, shrunk until positive definite."""
-    observed = (~missing).astype(float)
-    filled = np.where(missing, 0.0, S)
-    counts = np.maximum(observed.T @ observed, 1.0)
-    R = (filled.T @ filled) / counts
-    sd = np.sqrt(np.maximum(np.diag(R), 1e-12))
-    R = R / sd[:, None] / sd[None, :]
-    np.fill_diagonal(R, 1.0)
-    for shrink in (0.0, 0.1, 0.3, 0.6, 1.0):
-        candidate = (1.0 - shrink) * R + shrink * np.eye(R.shape[0])
-        if np.linalg.eigvalsh(candidate)[0] > 1e-6:
-            return candidate
-    return np.eye(R.shape[0])  # pragma: no cover - shrink=1 is the identity
+def _no_parametric() -> dict:
+    """``parametric_`` of a copula whose marginals are all empirical."""
+    return {
+        "features": np.zeros(0, dtype=np.int64),
+        "families": np.zeros(0, dtype="<U1"),
+        "params": np.zeros((0, 0)),
+    }
 
 
 def _incomplete_log_copula(R: np.ndarray, S: np.ndarray, missing: np.ndarray) -> np.ndarray:

@@ -10,9 +10,25 @@ From the sufficient statistics of a class (count n, mean m, centred scatter S, s
    ``numpy.cov`` and the tutorial use (and scikit-learn's QDA).  A class with one sample has
    ``C = 0`` under ``ddof=0`` (it then fits through ``reg_covar``) and no estimate at all
    under ``ddof=1``.
-2. Shrinkage towards a scaled identity, ``C <- (1 - s) C + s (tr(C)/d) I`` with ``s`` a
-   float in [0, 1] or ``"auto"`` for the Ledoit-Wolf (2004) intensity, which is computed
-   exactly from the statistics, so it survives ``partial_fit``.
+2. Shrinkage of the correlations towards zero, which is shrinkage towards the diagonal of
+   ``C``: with ``D = diag(C)`` and ``R = D^{-1/2} C D^{-1/2}`` the correlation matrix::
+
+       C <- D^{1/2} ((1 - s) R + s I) D^{1/2} = (1 - s) C + s D
+
+   ``s`` is a float in [0, 1] or ``"auto"``, the Ledoit-Wolf (2004) intensity of the
+   correlation matrix (the intensity for the standardised features; see
+   :meth:`~bayesgen.kernels.stats.GaussianStats.correlation_shrinkage`), computed exactly
+   from the statistics, so it survives ``partial_fit``.  Variances are never changed, only
+   the off-diagonal part is damped, so the estimate is scale-free: multiplying a feature by
+   ``c`` multiplies its row and column of the fitted covariance by ``c`` (before the ridge)
+   and leaves predictions unchanged.  Shrinking towards ``(tr(C)/d) I`` instead would pull
+   every variance towards one common value, which for features in different units (a
+   concentration beside a count) distorts the ones with small variances beyond use.
+   Constant features (variance 0, such as an image's blank border pixels) stay at 0 and are
+   left out of the Ledoit-Wolf intensity; the ridge below makes them positive.  Nor does
+   shrinkage raise the tiny variances of rarely inked pixels: on images, where every feature
+   has the same unit, the ridge is the regulariser that does.  A diagonal covariance equals
+   its own target, so shrinkage leaves it unchanged.
 3. An absolute ridge ``C <- C + reg_covar I``, which makes constant features (MNIST's border
    pixels) and classes with fewer samples than features positive definite.
 
@@ -44,34 +60,33 @@ __all__ = ["GaussianDensity"]
 COVARIANCE_TYPES = ("full", "diag", "tied")
 
 
-def _shrink(cov: np.ndarray, shrinkage: float, diagonal: bool) -> np.ndarray:
-    """``(1 - s) C + s mu I`` with ``mu = tr(C) / d``."""
-    if shrinkage == 0.0:
+def _shrink(cov: np.ndarray, shrinkage: float) -> np.ndarray:
+    """``(1 - s) C + s diag(C)``: the off-diagonal entries damped by ``1 - s``."""
+    if shrinkage == 0.0 or cov.ndim == 1:
         return cov
-    mu = float(np.trace(cov) if not diagonal else cov.sum()) / cov.shape[0]
     shrunk = np.multiply(cov, 1.0 - shrinkage)
-    if diagonal:
-        shrunk += shrinkage * mu
-        return shrunk
-    shrunk.flat[:: cov.shape[0] + 1] += shrinkage * mu
+    np.fill_diagonal(shrunk, np.diagonal(cov))
     return shrunk
 
 
-def _shrinkage_intensity(stats: GaussianStats, shrinkage) -> float:
-    if shrinkage is None:
+def _shrinkage_intensity(stats: GaussianStats, shrinkage, varying=None) -> float:
+    """The intensity ``s`` to apply: 0 for None and for a diagonal covariance (which equals
+    its target), Ledoit-Wolf of the correlation matrix for "auto" (over the ``varying``
+    features, see :meth:`GaussianStats.correlation_shrinkage`), else the number."""
+    if shrinkage is None or stats.diagonal:
         return 0.0
     if isinstance(shrinkage, str):
-        if stats.diagonal:
+        if not stats.fourth:
             raise FitError(
-                "shrinkage='auto' (Ledoit-Wolf) needs a full covariance; with "
-                "covariance_type='diag' pass a float in [0, 1] instead"
+                "shrinkage='auto' needs statistics with fourth moments (statistics kind "
+                "'fourth', see GaussianDensity.statistics_kind); these have only the scatter"
             )
-        return stats.ledoit_wolf_shrinkage()
+        return stats.correlation_shrinkage(varying)
     return float(shrinkage)
 
 
 def _covariance_from_stats(
-    stats: GaussianStats, *, reg_covar: float, shrinkage, ddof: int
+    stats: GaussianStats, *, reg_covar: float, shrinkage, ddof: int, varying=None
 ) -> tuple[Covariance, float]:
     """Regularised covariance of ``stats``, factored once; returns it and the intensity used.
 
@@ -86,8 +101,8 @@ def _covariance_from_stats(
             "use ddof=0 (maximum likelihood) so reg_covar regularises it"
         )
     cov = stats.covariance(ddof)
-    intensity = _shrinkage_intensity(stats, shrinkage)
-    cov = _shrink(cov, intensity, stats.diagonal)
+    intensity = _shrinkage_intensity(stats, shrinkage, varying)
+    cov = _shrink(cov, intensity)
     if stats.diagonal:
         variances = cov + reg_covar
         if not np.all(variances > 0):
@@ -125,7 +140,10 @@ class GaussianDensity(LocationScaleDensity):
     reg_covar : float, default=1e-6
         Added to the diagonal of the covariance after shrinkage.
     shrinkage : None, "auto" or float in [0, 1], default=None
-        Shrinkage towards ``(tr(C)/d) I``; "auto" is Ledoit-Wolf (full and tied only).
+        Shrinkage of the correlations towards 0, i.e. of the covariance towards its
+        diagonal: ``(1 - s) C + s diag(C)`` (scale-free; see the module docstring).
+        "auto" is the Ledoit-Wolf intensity of the correlation matrix.  No effect on
+        ``covariance_type="diag"``.
     ddof : {0, 1}, default=0
         0 = maximum-likelihood covariance ``S/n``; 1 = unbiased ``S/(n-1)`` (numpy.cov).
 
@@ -135,7 +153,7 @@ class GaussianDensity(LocationScaleDensity):
     covariance_ : Covariance
         Factored covariance representation (``FullCovariance`` or ``DiagonalCovariance``).
     shrinkage_ : float
-        Shrinkage intensity actually applied.
+        Shrinkage intensity actually applied (0 for a diagonal covariance).
     n_samples_seen_ : float
     n_features_in_ : int
 
@@ -173,13 +191,21 @@ class GaussianDensity(LocationScaleDensity):
             raise ValueError(f"ddof must be 0 (maximum likelihood) or 1; got {self.ddof!r}")
 
     def statistics_kind(self) -> str:
-        """Fitted from Gaussian sufficient statistics (see :meth:`Density.statistics_kind`)."""
-        return "diagonal" if self.covariance_type == "diag" else "full"
+        """Fitted from Gaussian sufficient statistics (see :meth:`Density.statistics_kind`):
+        ``"diagonal"``, ``"full"``, or ``"fourth"`` (full plus the fourth moments the
+        Ledoit-Wolf intensity needs) for ``shrinkage="auto"``."""
+        if self.covariance_type == "diag":
+            return "diagonal"
+        return "fourth" if isinstance(self.shrinkage, str) else "full"
+
+    def _stats_of(self, X: np.ndarray) -> GaussianStats:
+        kind = self.statistics_kind()
+        return GaussianStats.from_data(X, diagonal=kind == "diagonal", fourth=kind == "fourth")
 
     # fitting -----------------------------------------------------------------------
     def _fit(self, X: np.ndarray) -> None:
         self._check_params()
-        self.stats_ = GaussianStats.from_data(X, diagonal=self.statistics_kind() == "diagonal")
+        self.stats_ = self._stats_of(X)
         self._fit_stats(self.stats_)
 
     def partial_fit(self, X, y=None):
@@ -202,7 +228,7 @@ class GaussianDensity(LocationScaleDensity):
         first = not hasattr(self, "stats_")
         X = self._validate_input(X, reset=first)
         self._check_params()
-        batch = GaussianStats.from_data(X, diagonal=self.statistics_kind() == "diagonal")
+        batch = self._stats_of(X)
         self.stats_ = batch if first else self.stats_.merge(batch)
         self._fit_stats(self.stats_)
         return self
@@ -239,16 +265,21 @@ class GaussianDensity(LocationScaleDensity):
             return fitted
         present = [s for s in stats_list if s.count > 0]
         n_total = sum(s.count for s in present)
+        fourth = all(s.fourth for s in present)
         pooled = GaussianStats(
             n_total - len(present) * self.ddof + self.ddof,
             np.zeros(stats_list[0].n_features),
             sum(s.scatter for s in present),
-            sum(s.skew for s in present),
-            sum(s.kurt for s in present),
+            sum(s.cross3 for s in present) if fourth else None,
+            sum(s.cross4 for s in present) if fourth else None,
         )
         try:
             shared, intensity = _covariance_from_stats(
-                pooled, reg_covar=self.reg_covar, shrinkage=self.shrinkage, ddof=self.ddof
+                pooled,
+                reg_covar=self.reg_covar,
+                shrinkage=self.shrinkage,
+                ddof=self.ddof,
+                varying=np.logical_or.reduce([s.varying() for s in present]),
             )
         except FitError as exc:
             raise FitError(f"pooled (tied) covariance of all classes: {exc}") from None

@@ -44,6 +44,8 @@ import numpy as np
 from scipy import special
 
 from bayesgen.base.state_checks import check_array, check_keys
+from bayesgen.densities.marginal_bins import category_bins, feature_bins
+from bayesgen.kernels.column_summary import WeightedColumn
 
 __all__ = ["EmpiricalMarginals"]
 
@@ -52,121 +54,6 @@ _STATE_KEYS = ("edges", "cdf", "snap", "edge_offsets", "tail_mass", "tail_scale"
 #: tail mass of a categorical feature (its codes never leave 0..K-1; the tails only keep
 #: the CDF strictly inside (0, 1))
 _CATEGORY_TAIL = 1e-9
-
-
-def _lattice_step(u: np.ndarray, n: int, resolution: float, n_bins: int):
-    """The step of the lattice the distinct values ``u`` lie on, or None.
-
-    Tried: the data's resolution (so that a pixel seen only at 0 and 2/255 still gets the
-    1/255 grid), then the feature's own smallest gap.  A grid is accepted only when the data
-    support it: every value on it, at most ``4 n_bins`` levels, and either at least half the
-    levels between the smallest and largest value observed or at least four rows per level
-    (8-bit pixels of a few thousand images: most levels are rare but the grid is real).  A
-    feature with two-decimal values but a few dozen rows (scikit-learn's wine table) is
-    therefore NOT a lattice of hundreds of mostly empty cells, which smoothing would turn
-    into a near-uniform marginal.
-    """
-    m = u.shape[0]
-    if m <= 1:
-        return resolution
-    for r in (resolution, float(np.diff(u).min())):
-        steps = (u - u[0]) / r
-        span = int(round(float(steps[-1]))) + 1
-        on_grid = np.allclose(steps, np.round(steps), rtol=0, atol=1e-6)
-        if on_grid and span <= 4 * n_bins and (2 * m >= span or n >= 4 * span):
-            return r
-    return None
-
-
-def _decimals(values: np.ndarray, most: int = 8) -> int | None:
-    """The fewest decimals (up to ``most``) that write every value exactly, or None."""
-    scale = np.maximum(np.abs(values), 1.0)
-    for d in range(most + 1):
-        scaled = values * 10.0**d
-        if np.all(np.abs(scaled - np.round(scaled)) <= 1e-9 * scale * 10.0**d):
-            return d
-    return None
-
-
-def _lattice_bins(u, c, n: int, r: float, alpha: float):
-    """One cell ``[v - r/2, v + r/2]`` per lattice level ``v`` between the extremes.
-
-    Unseen levels keep a little mass so that they score finitely: add-``alpha`` smoothing
-    whose total shrinks with ``n`` (``alpha`` per level when ``n >= 10 span``, less below),
-    so a few dozen rows are not swamped by pseudo-counts.  Observed levels are the observed
-    values themselves (no ``min + k r`` round-off in samples); unseen ones are rounded to the
-    decimals of the observed values when those have few.
-    """
-    steps = np.round((u - u[0]) / r).astype(np.int64) if u.shape[0] > 1 else np.zeros(1, int)
-    span = int(steps[-1]) + 1
-    levels = u[0] + r * np.arange(span)
-    decimals = _decimals(np.r_[u, r])
-    if decimals is not None:  # a decimal grid (0.1, 0.25, 1): unseen levels printed as such
-        levels = np.round(levels, decimals)
-    levels[steps] = u
-    counts = np.zeros(span)
-    counts[steps] = c
-    a = alpha * min(1.0, n / (10.0 * span))
-    half = r / 2
-    edges = np.r_[levels[0] - half, 0.5 * (levels[:-1] + levels[1:]), levels[-1] + half]
-    return edges, (counts + a) / (n + a * span), levels
-
-
-def _category_bins(x: np.ndarray, n_levels: int, alpha: float):
-    """Cells of a categorical feature coded ``0 .. n_levels - 1``: one per category.
-
-    The exact treatment of a discrete margin: category ``k`` owns the CDF interval
-    ``(F(k - 1), F(k)]``, whose normal scores are the latent interval of the copula.
-    Categories absent from these rows keep a little mass so that a row with them scores
-    finitely (a class is never impossible), but far less than a lattice level: Perks'
-    pseudo-count ``1 / K`` per category (one pseudo-row in all, shrunk further below
-    ``10 K`` rows), so a class rarely samples a category it never had.
-    """
-    codes = np.arange(n_levels, dtype=float)
-    counts = np.bincount(x.astype(np.int64), minlength=n_levels)[:n_levels].astype(float)
-    n = x.shape[0]
-    a = min(alpha, 1.0 / n_levels) * min(1.0, n / (10.0 * n_levels)) if n else 1.0
-    edges = np.r_[codes - 0.5, n_levels - 0.5]
-    return edges, (counts + a) / (n + a * n_levels), codes
-
-
-def _feature_bins(x: np.ndarray, resolution: float, n_bins: int, alpha: float):
-    """Bins of one feature: (edges (m+1,), masses (m,), snap values (m,), NaN = none)."""
-    n = x.shape[0]
-    u, c = np.unique(x, return_counts=True)
-    m = u.shape[0]
-    step = _lattice_step(u, n, resolution, n_bins)
-    if step is not None:
-        return _lattice_bins(u, c, n, step, alpha)
-    half = resolution / 2
-    target = n / n_bins
-    heavy = c >= max(2.0, target)
-    # group consecutive non-heavy values into runs of ~target counts; heavy values alone
-    segment = np.cumsum(heavy)  # changes at every heavy value
-    light_cum = np.cumsum(np.where(heavy, 0, c)) - np.where(heavy, 0, c)
-    key = np.where(heavy, -1, np.floor(light_cum / target)).astype(np.int64)
-    group_key = np.where(heavy, segment * (n + 2), segment * (n + 2) + key + 1)
-    starts = np.flatnonzero(np.r_[True, group_key[1:] != group_key[:-1]])
-    counts = np.add.reduceat(c, starts).astype(float)
-    ends = np.r_[starts[1:], m] - 1
-    lo_first, hi_last = u[starts], u[ends]
-    snap = np.where((starts == ends) & (c[starts] >= 2), u[starts], np.nan)
-    k = counts.shape[0]
-    edges = np.empty(k + 1)
-    if k == 1:
-        edges[0], edges[1] = lo_first[0] - half, hi_last[0] + half
-    else:
-        edges[1:-1] = 0.5 * (hi_last[:-1] + lo_first[1:])
-        edges[0] = lo_first[0] - max(0.5 * (edges[1] - lo_first[0]), half)
-        edges[-1] = hi_last[-1] + max(0.5 * (hi_last[-1] - edges[-2]), half)
-    # a point mass next to a run of distinct values keeps a cell of the data's resolution on
-    # that side (it is a point, not an interval): the run's bin reaches up to it
-    for i in np.flatnonzero(~np.isnan(snap)):
-        if i == 0 or np.isnan(snap[i - 1]):
-            edges[i] = snap[i] - half
-        if i == k - 1 or np.isnan(snap[i + 1]):
-            edges[i + 1] = snap[i] + half
-    return edges, counts / n, snap
 
 
 class _InverseTable:
@@ -308,38 +195,65 @@ class EmpiricalMarginals:
         categories : dict of {int: int}, optional
             Features holding category codes ``0 .. K-1`` and their ``K``.
         """
-        n, d = X.shape
+        columns = [WeightedColumn.of(X[:, j]) for j in range(X.shape[1])]
+        return cls.fit_weighted(
+            columns, n_rows=X.shape[0], n_bins=n_bins, alpha=alpha, categories=categories
+        )
+
+    @classmethod
+    def fit_weighted(
+        cls,
+        columns,
+        *,
+        n_rows: int,
+        n_bins: int = 256,
+        alpha: float = 0.5,
+        categories=None,
+    ) -> EmpiricalMarginals:
+        """Fit every feature's marginal to its values given as weighted points.
+
+        What :meth:`fit` does with the distinct values of each column and their counts;
+        a streamed fit passes the same from mergeable summaries
+        (:class:`~bayesgen.kernels.column_summary.NumericSummary`), which gives the same
+        marginal whenever the summary holds the distinct values exactly.
+
+        Parameters
+        ----------
+        columns : list of WeightedColumn
+            One per feature: sorted distinct points and their counts.
+        n_rows : int
+            Rows, missing cells included (sets the tail mass ``1 / (2 (n_rows + 1))``).
+        n_bins, alpha, categories : as for :meth:`fit`
+        """
+        d = len(columns)
         categories = categories or {}
-        columns = [X[:, j][~np.isnan(X[:, j])] for j in range(d)]
-        gaps = []
-        for j, x in enumerate(columns):
-            u = np.unique(x)
-            if u.shape[0] > 1 and j not in categories:
-                gaps.append(np.diff(u).min())
+        gaps = [
+            c.smallest_gap()
+            for j, c in enumerate(columns)
+            if j not in categories and c.smallest_gap() is not None
+        ]
         resolution = float(min(gaps)) if gaps else 1.0
-        spread = np.array([np.std(x) if x.size else 0.0 for x in columns])
-        tail = 0.5 / (n + 1)
+        tail = 0.5 / (n_rows + 1)
         # a categorical code cannot fall outside 0..K-1, so its tails hold (almost) nothing:
         # tail draws would otherwise give a class its first or last category
         tails = np.array([_CATEGORY_TAIL if j in categories else tail for j in range(d)])
         edges, cdf, snap, offsets = [], [], [], [0]
         scales = np.empty(d)
-        for j, x in enumerate(columns):
+        for j, column in enumerate(columns):
             if j in categories:
-                e, mass, s = _category_bins(x, int(categories[j]), alpha)
+                e, mass, s = category_bins(column, int(categories[j]), alpha)
             else:
-                e, mass, s = _feature_bins(x, resolution, n_bins, alpha)
+                e, mass, s = feature_bins(column, resolution, n_bins, alpha)
             edges.append(e)
             t_j = tails[j]
             cdf.append(t_j + (1.0 - 2.0 * t_j) * np.r_[0.0, np.cumsum(mass)])
             snap.append(s)
             offsets.append(offsets[-1] + e.shape[0])
             width = e[-1] - e[0]
-            scales[j] = max(spread[j], width / max(1, e.shape[0] - 1), resolution)
-        cdf_flat = np.concatenate(cdf)
+            scales[j] = max(column.std(), width / max(1, e.shape[0] - 1), resolution)
         return cls(
             np.concatenate(edges),
-            cdf_flat,
+            np.concatenate(cdf),
             np.concatenate(snap),
             np.asarray(offsets),
             tails,
@@ -355,7 +269,9 @@ class EmpiricalMarginals:
 
         With ``rng``, cells inside point-mass bins take a uniformly random CDF value within
         the bin's jump (distributional transform); otherwise the CDF is linear in the bin.
-        Features in ``skip`` are left out (score 0, no density).
+        ``rng`` is a Generator, or an array of shape (n, d) holding each cell's uniform
+        (:func:`~bayesgen.kernels.score_moments.cell_uniforms`: the same whatever the
+        chunks).  Features in ``skip`` are left out (score 0, no density).
 
         Returns
         -------
@@ -383,7 +299,8 @@ class EmpiricalMarginals:
             frac = (x - e[b]) / width
             if rng is not None:
                 is_atom = ~np.isnan(snap[b])
-                frac = np.where(is_atom, rng.random(n), frac)
+                draws = rng[:, j] if isinstance(rng, np.ndarray) else rng.random(n)
+                frac = np.where(is_atom, draws, frac)
             below, above = x < e[0], x > e[-1]
             inside = ~(below | above)
             log_F = np.empty(n)
@@ -402,12 +319,10 @@ class EmpiricalMarginals:
                 log_S[above] = math.log(t) + z
                 log_F[above] = np.log1p(-t * np.exp(z))
                 dens[above] = math.log(t / scale) + z
+            # the score from the smaller of the two tails (accurate far out), computed once
             lower = log_F <= log_S
-            S[:, j] = np.where(
-                lower,
-                special.ndtri_exp(np.minimum(log_F, 0.0)),
-                -special.ndtri_exp(np.minimum(log_S, 0.0)),
-            )
+            score = special.ndtri_exp(np.minimum(np.where(lower, log_F, log_S), 0.0))
+            S[:, j] = np.where(lower, score, -score)
             if missing.any():  # a missing cell is marginalised: no score, no density
                 S[missing, j] = np.nan
                 dens = np.where(missing, 0.0, dens)

@@ -9,17 +9,52 @@ For each class (each call to :meth:`AutoDensity.fit`) every candidate shortcut (
 * ``criterion="bic"``: each candidate is fitted on all rows and scored by
   ``BIC = -2 log L + p log n`` (lower is better).
 
-The winner is refitted on all the rows of the class.  ``selection_`` keeps one JSON-able
-record per candidate: ``{"name", "params", "criterion", "score", "chosen", "error"}`` (a
-candidate that fails to fit is recorded with its error and never chosen), which is what
-``bayesgen inspect`` prints.
+The scale of the comparison
+---------------------------
+Every candidate is scored as a density of the same variable.  Features on a lattice (every
+value an integer, such as pixels 0..255 or counts, or a lattice detected from the data,
+such as ``pixel / 255``; the rule is in :mod:`bayesgen.densities.lattice`) are compared on
+the dequantised scale: seeded uniform noise ``h (u - 1/2)``, ``u ~ U(0, 1)``, is added to
+them (``h`` the lattice step), in the fitting rows and in the scored rows alike, so that a
+continuous density cannot win by putting spikes on the lattice points.  Families that
+dequantise for themselves (``+logit``, ``+glogit``, ``+deq``) are fitted on the rows as
+given and scored by the probability they give each lattice cell, spread over the cell:
+the log-density of the same dequantised variable, Jacobian included.  Continuous features
+are used as they are.  The winner is refitted on all the rows of the class on the same
+scale (the same noise), so the model delivered is the one that was measured: a density of
+the dequantised variable, which at a lattice point is evaluated at the centre of the
+point's cell, as the self-dequantising families evaluate theirs, so class densities of
+different families stay comparable.
+
+Time budget and progress
+------------------------
+Candidates are tried in the order given (the default grid runs from cheap to expensive).
+With ``budget`` (seconds), a candidate is started only while the time spent on this fit is
+below the budget; the rest are recorded as skipped (reason ``"time budget"``) and never
+chosen.  Candidates are started regardless of the budget until one has a score, so a fit
+always has a winner; a candidate already running is not interrupted, and the refit of the
+winner comes on top.
+``progress`` reports each candidate as it finishes: ``True`` prints one line (name, score,
+seconds) to stderr, a function is called with the candidate's record.
+
+Records
+-------
+``selection_`` keeps one JSON-able record per candidate: ``{"name", "params", "criterion",
+"score", "chosen", "error", "seconds", "skipped"}``, holding exactly one of a score, the
+error of a failed fit, or the reason it was skipped; only a scored candidate is chosen.
+``seconds`` is the time its fit and score took (None when skipped).  ``bayesgen inspect``
+prints them (:meth:`AutoDensity.selection_table`).  Files written before ``seconds`` and
+``skipped`` existed have records without them.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+import sys
+import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -36,9 +71,15 @@ from bayesgen.base.state_checks import (
     state_error,
 )
 from bayesgen.densities.base import Density, check_fitted_density
+from bayesgen.densities.lattice import (
+    dequantised,
+    dequantises_itself,
+    lattice_log_density,
+    lattice_steps,
+)
 from bayesgen.densities.shortcuts import make_density, parse_density_name, register_shortcut
 
-__all__ = ["AutoDensity", "DEFAULT_CANDIDATES"]
+__all__ = ["AutoDensity", "DEFAULT_CANDIDATES", "describe_record"]
 
 #: Default grid: fits on sklearn digits in seconds and on MNIST in minutes (2 cores).
 DEFAULT_CANDIDATES: tuple[str, ...] = (
@@ -51,15 +92,20 @@ DEFAULT_CANDIDATES: tuple[str, ...] = (
 )
 
 
-#: the keys of a selection record (module docstring)
+#: the keys of a selection record (module docstring); files from before the time budget
+#: lack the optional ones
 _RECORD_KEYS = ("name", "params", "criterion", "score", "chosen", "error")
+_RECORD_OPTIONAL = ("seconds", "skipped")
+#: why a candidate may be skipped
+SKIP_BUDGET = "time budget"
 _PLAIN = (bool, int, float, str)
 
 
 def _check_record(record, where: str) -> None:
     """One selection record of a model file: its keys and the type of each value; a
-    record holds a score or the error of its fit, and only a scored one is chosen."""
-    check_keys(record, where, _RECORD_KEYS)
+    record holds exactly one of a score, the error of its fit or the reason it was
+    skipped, and only a scored one is chosen."""
+    check_keys(record, where, _RECORD_KEYS, _RECORD_OPTIONAL)
     check_instance(record["name"], f"{where} name", str, "a shortcut name")
     params = record["params"]
     if not isinstance(params, dict) or not all(
@@ -71,8 +117,16 @@ def _check_record(record, where: str) -> None:
         check_real(record["score"], f"{where} score")
     if record["error"] is not None:
         check_instance(record["error"], f"{where} error", str, "None or a message")
-    if (record["score"] is None) == (record["error"] is None):
-        raise ValueError(f"{where} must hold either a score or an error")
+    skipped = record.get("skipped")
+    if skipped is not None:
+        check_choice(skipped, f"{where} skipped", (SKIP_BUDGET,))
+    if record.get("seconds") is not None:
+        check_real(record["seconds"], f"{where} seconds", low=0)
+    outcomes = [record["score"], record["error"], skipped]
+    if sum(v is not None for v in outcomes) != 1:
+        raise ValueError(
+            f"{where} must hold either a score or an error, or the reason it was skipped"
+        )
     if check_bool(record["chosen"], f"{where} chosen") and record["score"] is None:
         raise ValueError(f"{where} is chosen but has no score")
 
@@ -90,6 +144,58 @@ def _plain_params(density) -> dict:
     return out
 
 
+def _score_label(criterion: str) -> str:
+    return "held-out log-lik/row" if criterion == "heldout" else "BIC"
+
+
+def describe_record(record: dict) -> str:
+    """One line for a candidate's record: name, score (or why it has none) and seconds.
+
+    Examples
+    --------
+    >>> describe_record({"name": "diag", "criterion": "heldout", "score": -12.5,
+    ...                  "error": None, "skipped": None, "seconds": 0.25})
+    'diag: held-out log-lik/row -12.5000 (0.25 s)'
+    """
+    if record.get("skipped"):
+        return f"{record['name']}: skipped ({record['skipped']})"
+    seconds = record.get("seconds")
+    took = "" if seconds is None else f" ({seconds:.2f} s)"
+    if record["score"] is None:
+        return f"{record['name']}: failed{took}: {record['error']}"
+    return f"{record['name']}: {_score_label(record['criterion'])} {record['score']:.4f}{took}"
+
+
+@dataclass
+class _Comparison:
+    """The rows every candidate is fitted on and scored on, on one scale (module docstring).
+
+    ``X`` are the rows as given, ``noise`` their uniform noise, ``steps`` the lattice step
+    of every feature (0: continuous); ``fit`` and ``score`` select the rows of each part.
+    """
+
+    criterion: str
+    X: np.ndarray
+    noise: np.ndarray
+    steps: np.ndarray
+    fit: np.ndarray | slice
+    score: np.ndarray | slice
+
+    def fit_on(self, density: Density, rows: np.ndarray | slice) -> Density:
+        """Fit ``density`` to ``rows``, dequantised unless it dequantises for itself."""
+        if dequantises_itself(density):
+            return density.fit(self.X[rows])
+        return density.fit(dequantised(self.X[rows], self.noise[rows], self.steps))
+
+    def score_of(self, density: Density) -> float:
+        rows = self.score
+        log_p = lattice_log_density(density, self.X[rows], self.noise[rows], self.steps)
+        if self.criterion == "heldout":
+            return float(np.mean(log_p))
+        n = log_p.shape[0]
+        return float(-2.0 * np.sum(log_p) + density.n_parameters() * math.log(n))
+
+
 @persistable("AutoDensity")
 class AutoDensity(Density):
     """Pick the best density family for the data by held-out likelihood or BIC.
@@ -97,15 +203,24 @@ class AutoDensity(Density):
     Parameters
     ----------
     candidates : sequence of str, default=None
-        Shortcut strings (``NAME[:SIZE][+TRANSFORM]``); None uses :data:`DEFAULT_CANDIDATES`.
+        Shortcut strings (``NAME[:SIZE][+TRANSFORM]``), tried in this order; None uses
+        :data:`DEFAULT_CANDIDATES`.
     criterion : {"heldout", "bic"}, default="heldout"
     validation_fraction : float in (0, 1), default=0.2
         Share of rows held out (``criterion="heldout"``).  With fewer than 10 validation
         rows the choice falls back to BIC.
     reg_covar : float, default=1e-6
         Passed to every candidate.
+    budget : float or None, default=None
+        Seconds for trying candidates, per fit (per class in a classifier); the
+        candidates not started in time are skipped (see the module docstring).  None: no
+        limit.
+    progress : bool or callable, default=None
+        ``True`` prints a line per candidate to stderr (:func:`describe_record`); a
+        function is called with each candidate's record as it finishes.  Not saved in
+        model files (a loaded model has ``progress=None``).
     random_state : None, int or numpy.random.Generator
-        Seeds the split and the candidates' own randomness.
+        Seeds the split, the dequantisation noise and the candidates' own randomness.
 
     Attributes
     ----------
@@ -136,12 +251,16 @@ class AutoDensity(Density):
         criterion="heldout",
         validation_fraction=0.2,
         reg_covar=1e-6,
+        budget=None,
+        progress=None,
         random_state=None,
     ):
         self.candidates = candidates
         self.criterion = criterion
         self.validation_fraction = validation_fraction
         self.reg_covar = reg_covar
+        self.budget = budget
+        self.progress = progress
         self.random_state = random_state
 
     def _check_params(self) -> list[str]:
@@ -151,6 +270,14 @@ class AutoDensity(Density):
         if isinstance(v, bool) or not isinstance(v, numbers.Real) or not 0.0 < v < 1.0:
             raise ValueError(f"validation_fraction must be in (0, 1); got {v!r}")
         check_real(self.reg_covar, "reg_covar", low=0)
+        if self.budget is not None:
+            check_real(self.budget, "budget", low=0)
+        if not (
+            self.progress is None or isinstance(self.progress, bool) or callable(self.progress)
+        ):
+            raise ValueError(
+                f"progress must be None, True, False or a function; got {self.progress!r}"
+            )
         candidates = DEFAULT_CANDIDATES if self.candidates is None else self.candidates
         names = list(candidates) if isinstance(candidates, Iterable) else []
         if not names or not all(isinstance(n, str) for n in names):
@@ -167,60 +294,82 @@ class AutoDensity(Density):
     def _make(self, name: str, seed: int) -> Density:
         return make_density(name, reg_covar=self.reg_covar, random_state=seed)
 
-    def _fit(self, X: np.ndarray) -> None:
-        names = self._check_params()
-        rng = check_random_state(self.random_state)
-        seed = int(rng.integers(0, 2**31 - 1))
+    def _comparison(self, X: np.ndarray, rng: np.random.Generator) -> _Comparison:
+        """Split (held-out) and noise (dequantisation): the rows of every comparison."""
         n = X.shape[0]
         n_val = int(round(self.validation_fraction * n))
-        criterion = self.criterion
-        if criterion == "heldout" and (n_val < 10 or n - n_val < 2):
-            criterion = "bic"
-        if criterion == "heldout":
-            order = rng.permutation(n)
-            fit_rows, val_rows = X[order[n_val:]], X[order[:n_val]]
+        heldout = self.criterion == "heldout" and n_val >= 10 and n - n_val >= 2
+        order = rng.permutation(n) if heldout else None
+        noise = rng.random(X.shape)
+        steps = lattice_steps(X)
+        if not heldout:
+            return _Comparison("bic", X, noise, steps, slice(None), slice(None))
+        return _Comparison("heldout", X, noise, steps, order[n_val:], order[:n_val])
+
+    def _fit(self, X: np.ndarray) -> None:
+        names = self._check_params()
+        started = time.perf_counter()
+        rng = check_random_state(self.random_state)
+        seed = int(rng.integers(0, 2**31 - 1))
+        comparison = self._comparison(X, rng)
         records = []
-        fitted = {}
         for name in names:
             density = self._make(name, seed)
             record = {
                 "name": name,
                 "params": _plain_params(density),
-                "criterion": criterion,
+                "criterion": comparison.criterion,
                 "score": None,
                 "chosen": False,
                 "error": None,
+                "seconds": None,
+                "skipped": None,
             }
-            try:
-                if criterion == "heldout":
-                    density.fit(fit_rows)
-                    score = float(np.mean(density.score_samples(val_rows)))
-                else:
-                    density.fit(X)
-                    score = float(density.bic(X))
-                    fitted[name] = density
-                if not math.isfinite(score):
-                    raise FitError(f"non-finite score {score}")
-                record["score"] = score
-            except (FitError, ValueError, np.linalg.LinAlgError) as exc:
-                record["error"] = f"{type(exc).__name__}: {exc}"
+            scored = any(r["score"] is not None for r in records)
+            if scored and self.budget is not None and time.perf_counter() - started >= self.budget:
+                record["skipped"] = SKIP_BUDGET
+            else:
+                self._try(density, record, comparison)
             records.append(record)
+            self._report(record)
+        self._choose(records, comparison, seed)
+
+    @staticmethod
+    def _try(density: Density, record: dict, comparison: _Comparison) -> None:
+        """Fit and score one candidate into its record (its score, or its error)."""
+        began = time.perf_counter()
+        try:
+            comparison.fit_on(density, comparison.fit)
+            score = comparison.score_of(density)
+            if not math.isfinite(score):
+                raise FitError(f"non-finite score {score}")
+            record["score"] = score
+        except (FitError, ValueError, np.linalg.LinAlgError) as exc:
+            record["error"] = f"{type(exc).__name__}: {exc}"
+        record["seconds"] = time.perf_counter() - began
+
+    def _choose(self, records: list, comparison: _Comparison, seed: int) -> None:
+        """Mark the best scored record and refit its family on all rows, on the scale of
+        the comparison."""
         ok = [r for r in records if r["score"] is not None]
         if not ok:
             reasons = "; ".join(f"{r['name']}: {r['error']}" for r in records)
             raise FitError(f"no candidate density could be fitted ({reasons})")
-        if criterion == "heldout":
+        if records[0]["criterion"] == "heldout":
             best = max(ok, key=lambda r: r["score"])
         else:
             best = min(ok, key=lambda r: r["score"])
         best["chosen"] = True
-        if best["name"] in fitted:
-            self.best_ = fitted[best["name"]]
-        else:
-            self.best_ = self._make(best["name"], seed).fit(X)
+        self.best_ = comparison.fit_on(self._make(best["name"], seed), slice(None))
         self.chosen_ = best["name"]
         self.selection_ = records
-        self.n_features_in_ = X.shape[1]
+        self.n_features_in_ = comparison.X.shape[1]
+
+    def _report(self, record: dict) -> None:
+        if self.progress is True:
+            print(describe_record(record), file=sys.stderr, flush=True)
+        elif callable(self.progress):
+            self.progress(record)
 
     # delegation ------------------------------------------------------------------------
     def _score_samples(self, X: np.ndarray) -> np.ndarray:
@@ -248,25 +397,36 @@ class AutoDensity(Density):
         return self.best_.n_parameters()
 
     def selection_table(self) -> str:
-        """The selection records as a small text table (best first)."""
+        """The selection records as a small text table: scored candidates best first, then
+        failed ones, then skipped ones, each with the seconds its fit and score took."""
         self._check_fitted()
         crit = self.selection_[0]["criterion"]
-        better_high = crit == "heldout"
-        label = "held-out log-lik/row" if better_high else "BIC"
-        rows = sorted(
-            self.selection_,
-            key=lambda r: (
-                r["score"] is None,
-                -(r["score"] or 0) if better_high else (r["score"] or 0),
-            ),
-        )
-        lines = [f"{'':2}{'candidate':<20} {label:>22}"]
-        for r in rows:
+        sign = -1.0 if crit == "heldout" else 1.0
+
+        def order(r):
+            status = 0 if r["score"] is not None else 1 if r["error"] is not None else 2
+            return status, sign * (r["score"] or 0.0)
+
+        lines = [f"{'':2}{'candidate':<20} {_score_label(crit):>22} {'seconds':>8}"]
+        for r in sorted(self.selection_, key=order):
             mark = "* " if r["chosen"] else "  "
-            value = f"{r['score']:22.4f}" if r["score"] is not None else f"{'failed':>22}"
-            extra = f"  {r['error']}" if r["error"] else ""
-            lines.append(f"{mark}{r['name']:<20} {value}{extra}")
+            if r["score"] is not None:
+                value, extra = f"{r['score']:22.4f}", ""
+            elif r["error"] is not None:
+                value, extra = f"{'failed':>22}", f"  {r['error']}"
+            else:
+                value, extra = f"{'skipped':>22}", f"  ({r['skipped']})"
+            seconds = r.get("seconds")
+            took = f"{seconds:8.2f}" if seconds is not None else f"{'':8}"
+            lines.append(f"{mark}{r['name']:<20} {value} {took}{extra}")
         return "\n".join(lines)
+
+    def _get_state(self) -> dict:
+        # a progress function is a hook of this session, not part of the model
+        state = super()._get_state()
+        if not isinstance(self.progress, (bool, type(None))):
+            state["params"]["progress"] = None
+        return state
 
     def _after_load(self) -> None:
         check_fitted_density(self.best_, "AutoDensity best_", self.n_features_in_)

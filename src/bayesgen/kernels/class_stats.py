@@ -18,7 +18,9 @@ def _class_rows(y_index: np.ndarray, n_classes: int) -> list[np.ndarray]:
     return [order[bounds[k] : bounds[k + 1]] for k in range(n_classes)]
 
 
-def class_stats(X: np.ndarray, y_index: np.ndarray, n_classes: int, *, diagonal: bool):
+def class_stats(
+    X: np.ndarray, y_index: np.ndarray, n_classes: int, *, diagonal: bool, fourth: bool = False
+):
     """Per-class :class:`GaussianStats` of validated rows (a private kernel).
 
     Each class's rows are gathered once into a work buffer, centred in cache-sized blocks
@@ -31,6 +33,10 @@ def class_stats(X: np.ndarray, y_index: np.ndarray, n_classes: int, *, diagonal:
         Class position of each row, in ``range(n_classes)``.
     n_classes : int
     diagonal : bool
+        Per-feature scatter only.
+    fourth : bool, default=False
+        Also the fourth-order moments (statistics kind "fourth", see
+        :class:`~bayesgen.kernels.stats.GaussianStats`).
 
     Returns
     -------
@@ -41,7 +47,7 @@ def class_stats(X: np.ndarray, y_index: np.ndarray, n_classes: int, *, diagonal:
     if X.shape[0] and any(rows.shape[0] == X.shape[0] for rows in groups):
         # one class only: no gather
         k = next(k for k, rows in enumerate(groups) if rows.shape[0] == X.shape[0])
-        out[k] = GaussianStats.from_data(X, diagonal=diagonal)
+        out[k] = GaussianStats.from_data(X, diagonal=diagonal, fourth=fourth)
         return out
     # classes are independent: on several cores, several classes at once, each with its
     # share of the BLAS threads (the gathers, norms and sums run in parallel too, and
@@ -67,7 +73,7 @@ def class_stats(X: np.ndarray, y_index: np.ndarray, n_classes: int, *, diagonal:
         def work(k) -> None:
             rows = groups[k]
             out[k] = GaussianStats.from_data(
-                X, rows=rows, diagonal=diagonal, work=buffer[: rows.shape[0]]
+                X, rows=rows, diagonal=diagonal, fourth=fourth, work=buffer[: rows.shape[0]]
             )
 
         return work

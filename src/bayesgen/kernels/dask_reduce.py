@@ -18,7 +18,7 @@ from bayesgen.base.errors import DataError
 from bayesgen.base.validation import check_finite, is_dask
 from bayesgen.kernels.class_stats import class_stats, stats_are_finite
 
-__all__ = ["reduce_class_statistics"]
+__all__ = ["frame_partitions", "reduce_class_statistics", "tree_reduce"]
 
 
 def _dask_kind(obj) -> str | None:
@@ -39,7 +39,7 @@ def _is_dask_series(obj) -> bool:
     return _dask_kind(obj) == "Series"
 
 
-def reduce_class_statistics(X, y, *, diagonal: bool):
+def reduce_class_statistics(X, y, *, diagonal: bool, fourth: bool = False):
     """Per-class statistics of dask data, reduced as a tree.
 
     Parameters
@@ -50,6 +50,8 @@ def reduce_class_statistics(X, y, *, diagonal: bool):
         from all the other columns.
     diagonal : bool
         Per-feature scatter only (diagonal covariances).
+    fourth : bool, default=False
+        Also the fourth-order moments (statistics kind "fourth").
 
     Returns
     -------
@@ -67,20 +69,50 @@ def reduce_class_statistics(X, y, *, diagonal: bool):
     if not parts:
         raise DataError("X has no rows; fit needs labelled rows")
     level = [
-        dask.delayed(_block_stats, pure=True)(xb, yb, diagonal, label) for xb, yb, label in parts
+        dask.delayed(_block_stats, pure=True)(xb, yb, diagonal, fourth, label)
+        for xb, yb, label in parts
     ]
-    while len(level) > 1:  # binary tree of exact pairwise merges
-        pairs = zip(level[::2], level[1::2], strict=False)
-        merged = [dask.delayed(_merge, pure=True)(a, b) for a, b in pairs]
-        if len(level) % 2:
-            merged.append(level[-1])
-        level = merged
-    (stats,) = dask.compute(level[0])
+    (stats,) = dask.compute(tree_reduce(level, _merge))
     if not stats["classes"]:
         raise DataError("X has no rows; fit needs labelled rows")
     labels = sorted(stats["classes"])
     per_class = [stats["classes"][label] for label in labels]
     return np.array(labels), per_class, stats["n_features"], feature_names
+
+
+def tree_reduce(items: list, merge):
+    """The delayed result of merging ``items`` (dask delayed objects) pairwise as a binary
+    tree, left to right, with ``merge(a, b)``: depth ``log2(len(items))``, and only merged
+    results travel between workers."""
+    import dask
+
+    level = list(items)
+    while len(level) > 1:
+        pairs = zip(level[::2], level[1::2], strict=False)
+        merged = [dask.delayed(merge, pure=True)(a, b) for a, b in pairs]
+        if len(level) % 2:
+            merged.append(level[-1])
+        level = merged
+    return level[0]
+
+
+def frame_partitions(X, y):
+    """The partitions of a dask DataFrame ``X`` with their labels, as delayed objects.
+
+    Parameters
+    ----------
+    X : dask.dataframe.DataFrame
+    y : str, dask Series or dask array
+        A column name of ``X`` (labels from that column, features from the others), or
+        labels with the partitions of ``X``.
+
+    Returns
+    -------
+    parts : list of (features, labels or None, label column or None)
+        With a label column, ``labels`` is None: split it off each partition.
+    feature_names : ndarray of str or None
+    """
+    return _frame_blocks(X, y)
 
 
 def _blocks(X, y):
@@ -175,7 +207,7 @@ def _as_features(block) -> np.ndarray:
     return X
 
 
-def _block_stats(xb, yb, diagonal: bool, label_column) -> dict:
+def _block_stats(xb, yb, diagonal: bool, fourth: bool, label_column) -> dict:
     """Per-class statistics of one block: ``{"classes": {label: stats}, "n_features": d}``."""
     if label_column is not None and yb is None:
         yb = xb[label_column]
@@ -201,7 +233,7 @@ def _block_stats(xb, yb, diagonal: bool, label_column) -> dict:
     if X.shape[0] == 0:
         return out
     labels, inverse = np.unique(y, return_inverse=True)
-    stats = class_stats(X, inverse.reshape(-1), labels.shape[0], diagonal=diagonal)
+    stats = class_stats(X, inverse.reshape(-1), labels.shape[0], diagonal=diagonal, fourth=fourth)
     if not stats_are_finite(stats):
         check_finite(X)
     for label, part in zip(labels, stats, strict=True):

@@ -1,17 +1,23 @@
 """Sufficient statistics of a Gaussian and their exact merge.
 
-A :class:`GaussianStats` holds, for one group of rows ``x_1 .. x_n`` (rows of ``X``):
+A :class:`GaussianStats` holds, for one group of rows ``x_1 .. x_n`` (rows of ``X``), with
+``y_i = x_i - m`` the centred rows and ``y_i^2`` their elementwise squares:
 
 * ``count``   n
 * ``mean``    m = (1/n) sum x_i                                   shape (d,)
-* ``scatter`` S = sum (x_i - m)(x_i - m)^T                        shape (d, d), or its
+* ``scatter`` S = sum y_i y_i^T                                   shape (d, d), or its
   diagonal only (``diagonal=True``, shape (d,)) when only variances are needed
-* ``skew``    v = sum |x_i - m|^2 (x_i - m)                       shape (d,)   [full only]
-* ``kurt``    q = sum |x_i - m|^4                                 scalar       [full only]
+* ``cross3``  T = sum y_i^2 y_i^T,   T_jk = sum_i y_ij^2 y_ik       shape (d, d)  [fourth]
+* ``cross4``  W = sum y_i^2 (y_i^2)^T, W_jk = sum_i y_ij^2 y_ik^2   shape (d, d)  [fourth]
 
-``skew`` and ``kurt`` are what the Ledoit-Wolf shrinkage intensity needs beyond the
-scatter (its ``beta`` term is ``sum_i |x_i - m|^4``); carrying them keeps Ledoit-Wolf exact
-under :meth:`merge`, so any split of the data into batches gives the same model.
+``cross3`` and ``cross4`` are kept only when asked for (``fourth=True``, the statistics
+kind ``"fourth"``): they cost two more BLAS products of the rows.  ``W`` is what the
+Ledoit-Wolf intensity of the correlation matrix needs (:meth:`GaussianStats.
+correlation_shrinkage`): for standardised rows ``z_ij = y_ij / s_j`` its ``beta`` term is
+``sum_i |z_i|^4 = sum_jk W_jk / (s_j^2 s_k^2)``, and the standard deviations ``s_j`` are
+known only once all rows are in, so the whole matrix must be carried.  ``T`` is what moving
+``W`` to a new centre needs, which keeps the intensity exact under :meth:`merge`: any split
+of the data into batches gives the same model.
 
 Every statistic is centred on its own mean, which keeps the arithmetic stable for data with
 large offsets (no ``sum x^2 - n m^2`` cancellation).  Two groups a and b merge exactly (Chan,
@@ -20,13 +26,15 @@ Golub and LeVeque 1979), with ``delta = m_b - m_a`` and ``n = n_a + n_b``::
     m = m_a + delta * n_b / n
     S = S_a + S_b + delta delta^T * n_a n_b / n
 
-``skew`` and ``kurt`` are first re-centred on the merged mean.  For a group with centred
-rows y_i (so sum y_i = 0) moved to a new centre ``c`` (offset ``e = c - m``)::
+``T`` and ``W`` are first moved to the merged mean, then added.  Rows ``y`` with raw
+moments ``s = sum y``, ``M = sum y y^T`` (diagonal ``a``), ``T`` and ``W`` about some
+centre, moved by ``e`` (``z = y - e``; ``ee = e * e``, ``es = e * s`` elementwise) have::
 
-    sum |y - e|^2 (y - e) = v - 2 S e - tr(S) e - n |e|^2 e
-    sum |y - e|^4         = q - 4 e.v + 4 e^T S e + 2 |e|^2 tr(S) + n |e|^4
+    sum z^2 z^T     = T - a e^T - 2 diag(e) M + 2 es e^T + ee s^T - n ee e^T
+    sum z^2 (z^2)^T = W - 2 (T diag(e) + diag(e) T^T) + a ee^T + ee a^T + 4 (e e^T) * M
+                      - 2 (es ee^T + ee es^T) + n ee ee^T
 
-and then the re-centred groups simply add.
+(a group centred on its own mean has ``s = 0`` and ``M = S``).
 """
 
 from __future__ import annotations
@@ -43,9 +51,15 @@ _DENSE_GRAM_SHARE = 0.9
 _PILOT_ROWS = 64
 #: elements per cache block of the centring pass (~1 MiB of float64)
 _BLOCK_ELEMENTS = 1 << 17
+#: elements per slab of squared rows for the fourth moments (~8 MiB of float64): large
+#: enough for efficient BLAS products, small enough not to double the memory of a fit
+_SLAB_ELEMENTS = 1 << 20
 #: a pilot offset with n e^2 above this share of a raw sum of squares is redone exactly
 #: (below it the shift costs at most ~(1 + share) / (1 - share) roundings, ~200)
 _SHIFT_TOLERANCE = 0.99
+#: a feature whose standard deviation is below this share of its mean's magnitude is
+#: constant up to rounding (the variance a shift of exactly equal values leaves behind)
+_CONSTANT_RTOL = 1e-12
 
 
 @dataclass
@@ -59,17 +73,17 @@ class GaussianStats:
     mean : ndarray of shape (n_features,)
     scatter : ndarray of shape (n_features, n_features) or (n_features,)
         Centred sum of outer products, or only its diagonal when ``diagonal`` is True.
-    skew : ndarray of shape (n_features,) or None
-        ``sum |x - m|^2 (x - m)``; kept for full statistics only.
-    kurt : float or None
-        ``sum |x - m|^4``; kept for full statistics only.
+    cross3 : ndarray of shape (n_features, n_features) or None
+        ``T = sum y^2 y^T`` (module docstring); kept only with ``fourth=True``.
+    cross4 : ndarray of shape (n_features, n_features) or None
+        ``W = sum y^2 (y^2)^T``; kept only with ``fourth=True``.
     """
 
     count: float
     mean: np.ndarray
     scatter: np.ndarray
-    skew: np.ndarray | None = None
-    kurt: float | None = None
+    cross3: np.ndarray | None = None
+    cross4: np.ndarray | None = None
 
     @property
     def diagonal(self) -> bool:
@@ -77,21 +91,23 @@ class GaussianStats:
         return self.scatter.ndim == 1
 
     @property
+    def fourth(self) -> bool:
+        """True when the fourth-order moments ``cross3`` and ``cross4`` are kept."""
+        return self.cross4 is not None
+
+    @property
     def n_features(self) -> int:
         return self.mean.shape[0]
 
     @classmethod
-    def empty(cls, n_features: int, *, diagonal: bool = False) -> GaussianStats:
+    def empty(cls, n_features: int, *, diagonal: bool = False, fourth: bool = False):
         """Statistics of zero rows: the identity of :meth:`merge`."""
+        _check_kind(diagonal, fourth)
         d = int(n_features)
         scatter = np.zeros(d) if diagonal else np.zeros((d, d))
-        return cls(
-            0.0,
-            np.zeros(d),
-            scatter,
-            None if diagonal else np.zeros(d),
-            None if diagonal else 0.0,
-        )
+        if not fourth:
+            return cls(0.0, np.zeros(d), scatter)
+        return cls(0.0, np.zeros(d), scatter, np.zeros((d, d)), np.zeros((d, d)))
 
     def rescaled(self, factor: float) -> GaussianStats:
         """The statistics of the rows multiplied by ``factor`` (moments of degree k scale by
@@ -101,8 +117,8 @@ class GaussianStats:
             self.count,
             self.mean * f,
             self.scatter * (f * f),
-            None if self.skew is None else self.skew * f**3,
-            None if self.kurt is None else self.kurt * f**4,
+            None if self.cross3 is None else self.cross3 * f**3,
+            None if self.cross4 is None else self.cross4 * f**4,
         )
 
     @classmethod
@@ -111,6 +127,7 @@ class GaussianStats:
         X: np.ndarray,
         *,
         diagonal: bool = False,
+        fourth: bool = False,
         rows: np.ndarray | None = None,
         overwrite: bool = False,
         work: np.ndarray | None = None,
@@ -118,22 +135,24 @@ class GaussianStats:
         """Summarise rows of ``X`` (a private kernel: ``X`` is a 2-D float64 array).
 
         One pass over the data: rows are copied (gathered, when ``rows`` is given) into a
-        work buffer and centred there cache-block by cache-block, and the row norms that
-        ``skew`` and ``kurt`` need are taken while the block is still in cache; the scatter
-        is then one BLAS symmetric rank-k update of the buffer.  Rows are centred on a pilot
-        mean (the mean of the first rows) and the statistics moved to the exact mean
-        afterwards (see :func:`_shift_stats`), which keeps them exact to rounding without a
-        second pass; a pilot far from the mean (measured per feature) triggers one exact
-        re-centring pass instead.
+        work buffer and centred there cache-block by cache-block; the scatter is then one
+        BLAS symmetric rank-k update of the buffer (and, with ``fourth``, ``T`` and ``W``
+        two products of its squares).  Rows are centred on a pilot mean (the mean of the
+        first rows) and the statistics moved to the exact mean afterwards (see
+        :func:`_shift_stats`), which keeps them exact to rounding without a second pass; a
+        pilot far from the mean (measured per feature) triggers one exact re-centring pass
+        instead.
 
-        Non-finite input gives non-finite statistics (``kurt`` or the scatter diagonal);
-        callers check those rather than scanning ``X`` separately.
+        Non-finite input gives non-finite statistics (the scatter diagonal); callers check
+        those rather than scanning ``X`` separately.
 
         Parameters
         ----------
         X : ndarray of shape (n_rows_total, n_features)
         diagonal : bool, default=False
             Keep only per-feature sums of squares (O(n d) instead of O(n d^2)).
+        fourth : bool, default=False
+            Also keep ``cross3`` and ``cross4`` (full statistics only).
         rows : ndarray of int of shape (n_samples,), optional
             Summarise only these rows of ``X`` (gathered block by block, no full copy).
         overwrite : bool, default=False
@@ -147,33 +166,16 @@ class GaussianStats:
         -------
         GaussianStats
         """
+        _check_kind(diagonal, fourth)
         n = X.shape[0] if rows is None else int(rows.shape[0])
         d = X.shape[1]
         if n == 0:
-            return cls.empty(d, diagonal=diagonal)
-        centre, stats = _moments_about(
-            X, rows, _pilot(X, rows), diagonal, overwrite=overwrite, work=work
+            return cls.empty(d, diagonal=diagonal, fourth=fourth)
+        centre, moments = _moments_about(
+            X, rows, _pilot(X, rows), diagonal, fourth, overwrite=overwrite, work=work
         )
         with np.errstate(invalid="ignore", over="ignore"):
-            return _shift_stats(n, centre, stats[0] / n, *stats, diagonal=diagonal)
-
-    def _recentred(self, centre: np.ndarray) -> tuple[np.ndarray | None, float | None]:
-        """``skew`` and ``kurt`` of this group about ``centre`` instead of its own mean."""
-        if self.diagonal:
-            return None, None
-        e = centre - self.mean
-        trace = float(np.trace(self.scatter))
-        se = self.scatter @ e
-        ee = float(e @ e)
-        skew = self.skew - 2.0 * se - trace * e - self.count * ee * e
-        kurt = (
-            self.kurt
-            - 4.0 * float(e @ self.skew)
-            + 4.0 * float(e @ se)
-            + 2.0 * ee * trace
-            + self.count * ee * ee
-        )
-        return skew, kurt
+            return _shift_stats(n, centre, moments, diagonal)
 
     def merge(self, other: GaussianStats) -> GaussianStats:
         """Exact statistics of the union of two groups (Chan's pairwise update).
@@ -197,60 +199,113 @@ class GaussianStats:
         mean = self.mean + delta * (other.count / n)
         factor = self.count * other.count / n
         if self.diagonal:
-            scatter = self.scatter + other.scatter + factor * delta * delta
-            return GaussianStats(n, mean, scatter)
+            return GaussianStats(n, mean, self.scatter + other.scatter + factor * delta * delta)
         scatter = self.scatter + other.scatter + factor * np.outer(delta, delta)
-        skew_a, kurt_a = self._recentred(mean)
-        skew_b, kurt_b = other._recentred(mean)
-        return GaussianStats(n, mean, scatter, skew_a + skew_b, kurt_a + kurt_b)
+        if not self.fourth:
+            return GaussianStats(n, mean, scatter)
+        zero = np.zeros_like(mean)
+        parts = [
+            _shift_fourth(g.count, centre - g.mean, zero, g.scatter, g.cross3, g.cross4)
+            for g, centre in ((self, mean), (other, mean))
+        ]
+        (t_a, w_a), (t_b, w_b) = parts
+        return GaussianStats(n, mean, scatter, t_a + t_b, w_a + w_b)
 
     def copy(self) -> GaussianStats:
         return GaussianStats(
             self.count,
             self.mean.copy(),
             self.scatter.copy(),
-            None if self.skew is None else self.skew.copy(),
-            self.kurt,
+            None if self.cross3 is None else self.cross3.copy(),
+            None if self.cross4 is None else self.cross4.copy(),
         )
 
     def covariance(self, ddof: int = 0) -> np.ndarray:
         """Sample covariance ``scatter / (count - ddof)`` (or its diagonal)."""
         return self.scatter / (self.count - ddof)
 
-    def ledoit_wolf_shrinkage(self) -> float:
-        """Ledoit-Wolf (2004) shrinkage intensity towards ``mu I``, from the statistics alone.
+    def varying(self) -> np.ndarray:
+        """Boolean mask of the features that are not constant (up to rounding).
 
-        Equals :func:`sklearn.covariance.ledoit_wolf_shrinkage` on the (centred) data:
-        with ``C = S / n`` (the MLE covariance) and ``mu = tr(C) / d``::
-
-            delta = |C - mu I|_F^2 / d
-            beta  = (q / n - |C|_F^2) / (d n),   q = sum |x - m|^4
-            shrinkage = min(beta, delta) / delta   (0 when beta = 0)
+        A constant feature can keep a variance of a few roundings squared after the shift
+        to the exact mean; standardising it would turn that noise into a unit-variance
+        feature, so it counts as constant when its standard deviation is below ``1e-12``
+        times the magnitude of its mean (and when its variance is 0).
         """
-        if self.diagonal:
-            raise ValueError("Ledoit-Wolf shrinkage needs the full scatter matrix")
-        n, d = self.count, self.n_features
-        trace = float(np.trace(self.scatter)) / n
-        mu = trace / d
-        frob = float(np.einsum("ij,ij->", self.scatter, self.scatter)) / (n * n)
-        delta = (frob - 2.0 * mu * trace + d * mu * mu) / d
-        beta = (self.kurt / n - frob) / (d * n)
-        beta = min(beta, delta)
+        var = (self.scatter if self.diagonal else np.diagonal(self.scatter)) / self.count
+        return var > (_CONSTANT_RTOL * self.mean) ** 2
+
+    def correlation_shrinkage(self, varying: np.ndarray | None = None) -> float:
+        """Ledoit-Wolf (2004) intensity for the correlation matrix, from the statistics alone.
+
+        The intensity :func:`sklearn.covariance.ledoit_wolf_shrinkage` gives for the
+        standardised rows ``z_ij = (x_ij - m_j) / s_j`` (``s_j^2 = S_jj / n``, the
+        maximum-likelihood variance, as :class:`sklearn.preprocessing.StandardScaler`
+        uses): their covariance is the correlation matrix ``R`` with unit diagonal, so the
+        target ``mu I`` has ``mu = 1``.  With ``d`` the number of varying features
+        (:meth:`varying`; constant ones have no correlation and are left out)::
+
+            delta = (|R|_F^2 - d) / d
+            beta  = (sum_i |z_i|^4 / n - |R|_F^2) / (d n),
+                    sum_i |z_i|^4 = sum_jk W_jk / (s_j^2 s_k^2)
+            shrinkage = min(beta, delta) / delta   (0 when beta = 0 or d < 2)
+
+        ``beta >= 0`` always (Jensen: ``(mean z_j z_k)^2 <= mean z_j^2 z_k^2``).  The
+        intensity depends on the data only through ``R`` and the standardised fourth
+        moments, so it does not change when a feature is rescaled.
+
+        Parameters
+        ----------
+        varying : ndarray of bool of shape (n_features,), optional
+            The features to standardise; default :meth:`varying`.  Statistics pooled from
+            groups (centred residuals, mean 0) pass the union of the groups' masks, since
+            rounding is judged against each group's own mean.
+
+        Returns
+        -------
+        float in [0, 1]
+
+        Raises
+        ------
+        ValueError
+            The statistics do not keep the fourth moments (``fourth=True``).
+        """
+        if not self.fourth:
+            raise ValueError(
+                "the Ledoit-Wolf intensity of the correlation matrix needs the fourth "
+                "moments (statistics of kind 'fourth')"
+            )
+        keep = np.flatnonzero(self.varying() if varying is None else varying)
+        d, n = keep.shape[0], self.count
+        if d < 2:
+            return 0.0
+        sub = np.ix_(keep, keep)
+        inv_var = n / np.diagonal(self.scatter)[keep]  # 1 / s_j^2
+        inv_sd = np.sqrt(inv_var / n)  # 1 / sqrt(S_jj)
+        corr = self.scatter[sub] * np.outer(inv_sd, inv_sd)
+        frob = float(np.einsum("ij,ij->", corr, corr))
+        fourth = float(inv_var @ self.cross4[sub] @ inv_var)
+        delta = (frob - d) / d
+        beta = min((fourth / n - frob) / (d * n), delta)
         if beta <= 0.0 or delta <= 0.0:
             return 0.0
         return float(beta / delta)
+
+
+def _check_kind(diagonal: bool, fourth: bool) -> None:
+    if diagonal and fourth:
+        raise ValueError("fourth-moment statistics need the full scatter (diagonal=False)")
 
 
 class StatsAccumulator:
     """Statistics of a stream of batches: raw moments about one centre, shifted once.
 
     Merging :class:`GaussianStats` batch by batch costs several ``d x d`` passes per batch
-    (re-centring ``skew`` and ``kurt``, outer products, new arrays); over a file of
-    hundreds of chunks that is most of the work.  An accumulator instead keeps the raw
-    moments of every row about a fixed centre (the pilot mean of its first batch), adds
-    each batch's moments to them (its Gram matrix is one BLAS update, as in
-    :meth:`GaussianStats.from_data`) and moves them to the exact mean once, in
-    :meth:`result`.
+    (re-centring, outer products, new arrays); over a file of hundreds of chunks that is
+    most of the work.  An accumulator instead keeps the raw moments of every row about a
+    fixed centre (the pilot mean of its first batch), adds each batch's moments to them
+    (its Gram matrix is one BLAS update, as in :meth:`GaussianStats.from_data`) and moves
+    them to the exact mean once, in :meth:`result`.
 
     Precision is not traded for this: if adding a batch would put the running mean so far
     from the centre that the final shift cancels digits (the test
@@ -264,11 +319,15 @@ class StatsAccumulator:
     n_features : int
     diagonal : bool, default=False
         Keep only per-feature sums of squares.
+    fourth : bool, default=False
+        Also keep the fourth-order moments (see :class:`GaussianStats`).
     """
 
-    def __init__(self, n_features: int, *, diagonal: bool = False):
+    def __init__(self, n_features: int, *, diagonal: bool = False, fourth: bool = False):
+        _check_kind(diagonal, fourth)
         self.n_features = int(n_features)
         self.diagonal = bool(diagonal)
+        self.fourth = bool(fourth)
         self._count = 0
         self._centre = None
         self._moments = None
@@ -287,7 +346,7 @@ class StatsAccumulator:
         centre = _pilot(X, rows) if fresh else self._centre
         work = np.empty((n, X.shape[1]))
         with np.errstate(invalid="ignore", over="ignore"):
-            moments = _centred_pass(X, rows, work, centre, self.diagonal)
+            moments = _centred_pass(X, rows, work, centre, self.diagonal, self.fourth)
             finite = bool(
                 np.isfinite(moments[0]).all()
                 and np.isfinite(moments[1] if self.diagonal else np.diagonal(moments[1])).all()
@@ -295,16 +354,12 @@ class StatsAccumulator:
             if not fresh and not self._too_far_with(n, moments):
                 self._count += n
                 for total, part in zip(self._moments, moments, strict=True):
-                    if isinstance(total, np.ndarray):
-                        total += part
-                if not self.diagonal:  # the scalars A and q
-                    self._moments[2] += moments[2]
-                    self._moments[4] += moments[4]
+                    total += part
                 return finite
             offset = moments[0] / n
             if _pilot_too_far(n, offset, moments[1], self.diagonal):
                 # far from the centre on its own: re-centre exactly on its mean, in place
-                moments = _centred_pass(work, None, work, offset, self.diagonal)
+                moments = _centred_pass(work, None, work, offset, self.diagonal, self.fourth)
                 centre = centre + offset
         self._close()
         self._count, self._centre, self._moments = n, centre, list(moments)
@@ -324,13 +379,7 @@ class StatsAccumulator:
         if not self._count:
             return
         with np.errstate(invalid="ignore", over="ignore"):
-            part = _shift_stats(
-                self._count,
-                self._centre,
-                self._moments[0] / self._count,
-                *self._moments,
-                diagonal=self.diagonal,
-            )
+            part = _shift_stats(self._count, self._centre, self._moments, self.diagonal)
         self._closed = part if self._closed is None else self._closed.merge(part)
         self._count, self._centre, self._moments = 0, None, None
 
@@ -338,7 +387,7 @@ class StatsAccumulator:
         """The exact statistics of every row added (empty statistics if none)."""
         self._close()
         if self._closed is None:
-            return GaussianStats.empty(self.n_features, diagonal=self.diagonal)
+            return GaussianStats.empty(self.n_features, diagonal=self.diagonal, fourth=self.fourth)
         return self._closed
 
 
@@ -348,7 +397,7 @@ def _pilot(X: np.ndarray, rows) -> np.ndarray:
     return pilot_rows.mean(axis=0, dtype=np.float64)
 
 
-def _moments_about(X, rows, centre, diagonal, *, overwrite=False, work=None):
+def _moments_about(X, rows, centre, diagonal, fourth, *, overwrite=False, work=None):
     """Raw moments of the rows about ``centre`` (see :func:`_centred_pass`).
 
     When ``centre`` is too far from the rows' mean (:func:`_pilot_too_far`), the rows are
@@ -365,14 +414,14 @@ def _moments_about(X, rows, centre, diagonal, *, overwrite=False, work=None):
     # non-finite input propagates into the statistics silently; callers check them
     with np.errstate(invalid="ignore", over="ignore"):
         for attempt in range(2):
-            stats = _centred_pass(source, rows, work, subtract, diagonal)
-            offset = stats[0] / n
-            if attempt or not _pilot_too_far(n, offset, stats[1], diagonal):
+            moments = _centred_pass(source, rows, work, subtract, diagonal, fourth)
+            offset = moments[0] / n
+            if attempt or not _pilot_too_far(n, offset, moments[1], diagonal):
                 break
             # redo exactly, in place on the buffer, which holds the rows minus the centre
             source, rows, subtract = work, None, offset
             centre = centre + offset
-    return centre, stats
+    return centre, moments
 
 
 def _pilot_too_far(n, offset, second, diagonal) -> bool:
@@ -388,22 +437,17 @@ def _pilot_too_far(n, offset, second, diagonal) -> bool:
     return bool(np.any(n * offset[judged] ** 2 > _SHIFT_TOLERANCE * second[judged]))
 
 
-def _centred_pass(X, rows, work, centre, diagonal):
+def _centred_pass(X, rows, work, centre, diagonal, fourth=False):
     """Copy (or gather) rows of ``X`` minus ``centre`` into ``work``; raw moments about it.
 
-    Returns ``(s, M, a_sum, v, q)`` for full statistics (``s = sum y``, ``M = Y^T Y``,
-    ``a_sum = sum |y|^2``, ``v = sum |y|^2 y``, ``q = sum |y|^4`` with ``y = x - centre``)
-    and ``(s, sq)`` with ``sq = sum y * y`` per feature for diagonal statistics.
+    Returns ``(s, M)`` for full statistics (``s = sum y``, ``M = Y^T Y`` with
+    ``y = x - centre``), ``(s, M, T, W)`` with ``fourth`` (module docstring) and ``(s, sq)``
+    with ``sq = sum y * y`` per feature for diagonal statistics.
     """
     n, d = work.shape
     block = max(1, _BLOCK_ELEMENTS // max(d, 1))
     s = np.zeros(d)
-    if diagonal:
-        sq = np.zeros(d)
-    else:
-        norms = np.empty(n)
-        v = np.zeros(d)
-        col_sq = np.zeros(d)
+    sq = np.zeros(d)
     for start in range(0, n, block):
         stop = min(start + block, n)
         out = work[start:stop]
@@ -416,56 +460,98 @@ def _centred_pass(X, rows, work, centre, diagonal):
         else:
             np.subtract(X[start:stop], centre, out=out)
         s += out.sum(axis=0)
-        if diagonal:
-            sq += np.einsum("ij,ij->j", out, out)
-        else:
-            a = np.einsum("ij,ij->i", out, out, out=norms[start:stop])
-            v += a @ out
-            col_sq += np.einsum("ij,ij->j", out, out)
+        sq += np.einsum("ij,ij->j", out, out)
     if diagonal:
         return s, sq
-    return s, _gram(work, col_sq), float(norms.sum()), v, float(norms @ norms)
+    active = _active_columns(sq)
+    if not fourth:
+        return s, _gram(work, active)
+    return (s, _gram(work, active), *_fourth_moments(work, active))
 
 
-def _gram(work: np.ndarray, col_sq: np.ndarray) -> np.ndarray:
-    """``work^T work``, skipping columns that are exactly zero throughout.
+def _active_columns(col_sq: np.ndarray) -> np.ndarray | None:
+    """Columns that are not exactly zero throughout, or None when (nearly) all are.
 
     A column whose sum of squares is exactly 0 holds only zeros (a feature constant in this
-    group and equal to the pilot, such as an image's blank border pixels), so its row and
-    column of the Gram matrix are exactly 0.  When there are enough of them, the other
+    group and equal to the pilot, such as an image's blank border pixels), so its rows and
+    columns of every product are exactly 0.  When there are enough of them, the other
     columns are compacted and only those go through BLAS: k of d columns cost (k/d)^2 of
     the flops (about half for an MNIST digit class).
     """
-    d = work.shape[1]
     active = np.flatnonzero(col_sq != 0.0)  # NaN counts as active
-    if active.shape[0] > _DENSE_GRAM_SHARE * d:
+    return None if active.shape[0] > _DENSE_GRAM_SHARE * col_sq.shape[0] else active
+
+
+def _gram(work: np.ndarray, active: np.ndarray | None) -> np.ndarray:
+    """``work^T work``, over the ``active`` columns only (see :func:`_active_columns`)."""
+    if active is None:
         # Y^T Y of a C-contiguous array: numpy hands this to BLAS syrk (half a gemm's flops)
         return work.T @ work
+    d = work.shape[1]
     packed = np.take(work, active, axis=1)
     M = np.zeros((d, d))
     M[np.ix_(active, active)] = packed.T @ packed
     return M
 
 
-def _shift_stats(n, centre, e, s, *moments, diagonal):
-    """Statistics about the exact mean ``centre + e`` from raw moments about ``centre``.
+def _fourth_moments(work: np.ndarray, active: np.ndarray | None):
+    """``T = sum y^2 y^T`` and ``W = sum y^2 (y^2)^T`` of the rows of ``work``.
 
-    With ``y = x - centre``, ``e = mean(y)``, ``a = |y|^2``, ``A = sum a``, ``M = sum y y^T``,
-    ``v = sum a y`` and ``q = sum a^2``, the rows ``z = y - e`` have::
-
-        sum z z^T     = M - n e e^T
-        sum |z|^2 z   = v - A e - 2 M e + 2 n |e|^2 e
-        sum |z|^4     = q - 4 e.v + 4 e^T M e + 2 |e|^2 A - 3 n |e|^4
+    The squares are formed slab by slab of rows (bounded extra memory), each slab adding
+    two BLAS products.
     """
+    n, d = work.shape
+    k = d if active is None else active.shape[0]
+    T = np.zeros((k, k))
+    W = np.zeros((k, k))
+    slab = max(1, _SLAB_ELEMENTS // max(k, 1))
+    for start in range(0, n, slab):
+        Y = work[start : start + slab]
+        if active is not None:
+            Y = np.take(Y, active, axis=1)
+        Y2 = Y * Y
+        T += Y2.T @ Y
+        W += Y2.T @ Y2
+    if active is None:
+        return T, W
+    full_T, full_W = np.zeros((d, d)), np.zeros((d, d))
+    grid = np.ix_(active, active)
+    full_T[grid], full_W[grid] = T, W
+    return full_T, full_W
+
+
+def _shift_fourth(n, e, s, M, T, W):
+    """``T`` and ``W`` of rows moved by ``e`` (formulas in the module docstring).
+
+    ``s`` and ``M`` are the first and second raw moments about the same centre as ``T``
+    and ``W``.
+    """
+    a = np.diagonal(M)
+    ee = e * e
+    es = e * s
+    new_T = T - np.outer(a, e) - 2.0 * e[:, None] * M
+    new_T += 2.0 * np.outer(es, e) + np.outer(ee, s) - n * np.outer(ee, e)
+    Te = T * e[None, :]
+    cross = np.outer(a, ee) - 2.0 * np.outer(es, ee)
+    new_W = W - 2.0 * (Te + Te.T) + cross + cross.T + 4.0 * np.outer(e, e) * M
+    new_W += n * np.outer(ee, ee)
+    return new_T, new_W
+
+
+def _shift_stats(n, centre, moments, diagonal):
+    """Statistics about the exact mean from raw moments about ``centre``.
+
+    With ``y = x - centre``, ``s = sum y``, ``e = s / n`` and ``M = sum y y^T``, the rows
+    ``z = y - e`` have ``sum z z^T = M - n e e^T`` (and ``T``, ``W`` as in the module
+    docstring).
+    """
+    s = moments[0]
+    e = s / n
     mean = centre + e
     if diagonal:
-        (sq,) = moments
-        return GaussianStats(float(n), mean, sq - n * e * e)
-    M, A, v, q = moments
-    Me = M @ e
-    ee = float(e @ e)
-    scatter = M
+        return GaussianStats(float(n), mean, moments[1] - n * e * e)
+    M = moments[1]
+    fourth = _shift_fourth(n, e, s, M, *moments[2:]) if len(moments) == 4 else (None, None)
+    scatter = M  # the raw moments are not needed any more
     scatter -= n * np.outer(e, e)
-    skew = v - A * e - 2.0 * Me + (2.0 * n * ee) * e
-    kurt = q - 4.0 * float(e @ v) + 4.0 * float(e @ Me) + 2.0 * ee * A - 3.0 * n * ee * ee
-    return GaussianStats(float(n), mean, scatter, skew, float(kurt))
+    return GaussianStats(float(n), mean, scatter, *fourth)

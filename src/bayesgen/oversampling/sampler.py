@@ -120,12 +120,11 @@ class BayesOverSampler(OneToOneFeatureMixin, BaseEstimator):
     smears, the exact zeros of seattle-weather's precipitation (+0.024 with logistic
     regression, +0.013 with gradient boosting) and the 0..16 lattice of digits' pixels
     (+0.007, +0.009); the Gaussian was ahead on breast-cancer (0.005, 0.004) and on wine
-    with logistic regression (0.009).  A Ledoit-Wolf shrunk Gaussian
-    (``shrinkage="auto"``) scored 0.778.  With 10 seeds on all 12 cells the copula and
+    with logistic regression (0.009).  With 10 seeds on all 12 cells the copula and
     the Gaussian (the copula on the tables) scored 0.822 and 0.821, SMOTE 0.810.  The
-    price is speed: on 100,000 rows x 20 columns the copula's ``fit_resample`` takes
-    about 15 times the Gaussian's and 2.6 times SMOTE's (0.93 s, 0.06 s and 0.36 s on the
-    2-core development machine); pass ``density="gaussian"`` for large numeric data.
+    copula costs more than the Gaussian on large numeric data (its marginals are drawn
+    through a table per column); ``density="gaussian"`` is the fast choice there.  Timings
+    against SMOTE are in ``benchmarks/README.md``.
 
     Synthetic rows of numeric arrays are not clipped: the copula's tails reach beyond the
     observed range (with a class of 4 rows, about 30 % of the drawn values fall outside

@@ -13,7 +13,7 @@ import pandas as pd
 from bayesgen.tables.schema import TableSchema
 from bayesgen.tables.spec import KINDS, ColumnSpec
 
-__all__ = ["KINDS", "ColumnSpec", "TableSchema", "is_table"]
+__all__ = ["KINDS", "ColumnSpec", "TableSchema", "has_table_dtypes", "is_table"]
 
 
 def is_table(X) -> bool:
@@ -25,8 +25,13 @@ def is_table(X) -> bool:
     """
     if not isinstance(X, pd.DataFrame):
         return False
-    for dtype in X.dtypes:
+    return has_table_dtypes(X.dtypes) or bool(X.isna().to_numpy().any())
+
+
+def has_table_dtypes(dtypes) -> bool:
+    """Whether any of ``dtypes`` (e.g. a DataFrame's ``dtypes``) is not a real number."""
+    for dtype in dtypes:
         numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
         if not numeric or pd.api.types.is_complex_dtype(dtype):
             return True
-    return bool(X.isna().to_numpy().any())
+    return False

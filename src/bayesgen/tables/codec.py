@@ -15,7 +15,7 @@ from bayesgen.tables.spec import (
     restore_dtype,
 )
 
-__all__ = ["decode_column", "encode_column"]
+__all__ = ["category_codes", "decode_column", "encode_column"]
 
 #: decoded whole numbers stay within +-2**53, where float64 holds every integer exactly
 _MAX_EXACT = 2.0**53
@@ -48,24 +48,37 @@ def _preview(categories: list) -> str:
     return f"[{shown}{more}]"
 
 
+def category_codes(series: pd.Series, categories: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """Each cell's position in ``categories`` (an object index): -1 for a value not
+    there, -2 for a missing cell; and the distinct values.
+
+    The cells are factorized first, so only their distinct values are looked up (an
+    object index matches by value across types: 2007 == 2007.0, np.str_ == str).
+
+    Returns
+    -------
+    codes : ndarray of int64, shape (n,)
+    uniques : ndarray of object
+        The column's distinct filled values, in order of appearance.
+    """
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    uniques = np.asarray(uniques, dtype=object)
+    where = np.r_[categories.get_indexer(uniques), -2] if uniques.size else np.array([-2])
+    return where[codes], uniques
+
+
 def _encode_categorical(spec: ColumnSpec, series: pd.Series, unknown: str) -> np.ndarray:
-    missing = series.isna().to_numpy()
-    filled = series.to_numpy(dtype=object)[~missing]
-    # an object index matches by value across types (2007 == 2007.0, np.str_ == str)
-    codes = pd.Index(spec.categories, dtype=object).get_indexer(filled).astype(np.float64)
-    unseen = codes < 0
+    codes, _ = category_codes(series, pd.Index(spec.categories, dtype=object))
+    unseen = codes == -1
     if unseen.any() and unknown == "error":
-        row = int(np.flatnonzero(~missing)[np.flatnonzero(unseen)[0]])
-        value = plain_value(filled[unseen][0])
+        row = int(np.flatnonzero(unseen)[0])
+        value = plain_value(series.iloc[row])
         raise DataError(
             f"column {spec.name!r}: row {row} holds {value!r}, a category not "
             f"seen in training; known categories: {_preview(spec.categories)}. Fix the cell, "
             "or pass unknown='missing' to treat unseen categories as missing cells."
         )
-    codes[unseen] = np.nan
-    out = np.full(len(series), np.nan)
-    out[~missing] = codes
-    return out
+    return np.where(codes >= 0, codes, np.nan)
 
 
 def _encode_number(spec: ColumnSpec, series: pd.Series) -> np.ndarray:

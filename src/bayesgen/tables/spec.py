@@ -276,6 +276,12 @@ def _check_datetime_fields(spec: ColumnSpec, family: str, where: str) -> None:
     _require(family in ("datetime", "text"), f"{where}: {spec.dtype} cannot hold datetimes")
     unit = spec.datetime_unit
     _require(isinstance(unit, str) and unit in DATETIME_UNITS, f"{where}: bad datetime unit")
+    # a bound is shown as a moment (microseconds since 1970 as an int64), so it must be one
+    reach = (2**63 - 1) // DATETIME_UNITS[unit] - 1
+    _require(
+        spec.bounds is None or all(abs(b) <= reach for b in spec.bounds),
+        f"{where}: datetime bounds must lie within {reach:,} {unit} of 1970-01-01",
+    )
     if family == "text":
         _require(spec.datetime_format in DATETIME_FORMATS, f"{where}: unknown datetime format")
     else:
