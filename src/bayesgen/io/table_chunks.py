@@ -23,8 +23,7 @@ from bayesgen.io.tables import (
     _check_label_values,
     _check_utf8,
     _choose_label,
-    _format_of,
-    _separator,
+    table_format,
 )
 
 __all__ = ["TableChunk", "iter_table_chunks"]
@@ -93,12 +92,7 @@ def iter_table_chunks(
         column, an empty label.
     """
     path = Path(path)
-    fmt = _format_of(path)
-    if fmt is None:
-        raise DataError(f"{str(path)!r}: expected a .csv, .tsv or .parquet table")
-    if not path.is_file():
-        raise DataError(f"{str(path)!r} does not exist or is not a file")
-    sep = _separator(path, delimiter)
+    fmt, sep = table_format(path, delimiter)
     if fmt == "parquet":
         frames = _parquet_frames(path, chunk_rows)
     else:

@@ -389,16 +389,28 @@ def _check_label_values(frame, name: str, where: str) -> None:
     )
 
 
-def read_frame(path, *, delimiter=None):
-    """A whole CSV or Parquet table as a pandas DataFrame (no label column split off), with
-    the same checks as :func:`read_table` (existence, UTF-8 text with the bad line named)."""
-    path = Path(path)
+def table_format(path: Path, delimiter=None) -> tuple[str, str]:
+    """``(format, separator)`` of a table file that exists: "csv" or "parquet", and the CSV
+    field separator (see :func:`_separator`).
+
+    Raises
+    ------
+    DataError
+        Not a .csv, .tsv or .parquet path, or no such file.
+    """
     fmt = _format_of(path)
     if fmt is None:
         raise DataError(f"{str(path)!r}: expected a .csv, .tsv or .parquet table")
     if not path.is_file():
         raise DataError(f"{str(path)!r} does not exist or is not a file")
-    sep = _separator(path, delimiter)
+    return fmt, _separator(path, delimiter)
+
+
+def read_frame(path, *, delimiter=None):
+    """A whole CSV or Parquet table as a pandas DataFrame (no label column split off), with
+    the same checks as :func:`read_table` (existence, UTF-8 text with the bad line named)."""
+    path = Path(path)
+    fmt, sep = table_format(path, delimiter)
     if fmt == "csv":
         _check_utf8(path)
         _check_field_counts(path, sep)
