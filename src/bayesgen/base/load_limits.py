@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from bayesgen.base.errors import DataError, ModelFileError
 
 __all__ = [
+    "COMPRESSION_ALLOWANCE",
     "ENV_MAX_MODEL_BYTES",
     "LoadLimits",
     "check_cap",
     "check_declared",
+    "check_expansion",
     "check_manifest_text",
     "parse_byte_size",
 ]
@@ -43,6 +45,12 @@ _UNITS = {
     "tib": 2**40,
 }
 _SIZE = re.compile(r"\s*([0-9]+)\s*([A-Za-z]*)\s*")
+#: bytes an archive may decompress to whatever its compressed size (see
+#: LoadLimits.max_compression_ratio): small models re-zipped with deflate always load
+COMPRESSION_ALLOWANCE = 64 * 2**20
+#: caps that are not sizes, so neither :meth:`LoadLimits.scaled` nor the environment
+#: variable changes them
+_UNSCALED = ("max_json_depth", "max_compression_ratio")
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,12 @@ class LoadLimits:
         Values in the manifest (every mapping, list, string, number...).
     max_json_depth : int, default 100
         Nesting depth of the manifest.
+    max_compression_ratio : int, default 32
+        How many times its compressed size the archive's members may decompress to, beyond
+        a first 64 MiB.  bayesgen stores members uncompressed and deflating an honest model
+        gains about 2x, while deflate reaches 1000x on zeros: without this cap a 1 MB file
+        could make loading fill 1 GiB.  Like the depth, it does not grow with
+        :meth:`scaled` (it is a ratio, not a size).
 
     Examples
     --------
@@ -95,6 +109,7 @@ class LoadLimits:
     max_manifest_bytes: int = 64 * 2**20
     max_json_nodes: int = 1_000_000
     max_json_depth: int = 100
+    max_compression_ratio: int = 32
 
     def __post_init__(self):
         for field in dataclasses.fields(self):
@@ -107,7 +122,8 @@ class LoadLimits:
     @classmethod
     def scaled(cls, max_array_bytes: int) -> LoadLimits:
         """Limits for models of up to ``max_array_bytes``: every size and count cap scales
-        by the same factor from its default; the nesting depth stays as it is."""
+        by the same factor from its default; the nesting depth and the compression ratio
+        stay as they are."""
         if not isinstance(max_array_bytes, int) or max_array_bytes < 1:
             raise DataError(f"max_array_bytes must be a positive integer; got {max_array_bytes!r}")
         default = cls()
@@ -115,7 +131,7 @@ class LoadLimits:
         caps = {
             field.name: max(1, math.ceil(getattr(default, field.name) * factor))
             for field in dataclasses.fields(cls)
-            if field.name not in ("max_array_bytes", "max_json_depth")
+            if field.name != "max_array_bytes" and field.name not in _UNSCALED
         }
         return cls(max_array_bytes=max_array_bytes, **caps)
 
@@ -165,7 +181,7 @@ def check_cap(what: str, declared: int, limits: LoadLimits, field: str, cap=None
         return
     where = (
         f"; on the command line set {ENV_MAX_MODEL_BYTES} (it scales every size limit)"
-        if field != "max_json_depth"  # the one limit that does not grow with a model's size
+        if field not in _UNSCALED  # limits that do not grow with a model's size
         else ""
     )
     raise ModelFileError(
@@ -186,6 +202,25 @@ def check_manifest_text(raw: bytes, limits: LoadLimits, declared_size: int) -> N
         limits,
         "max_json_nodes",
     )
+
+
+def check_expansion(declared: int, compressed: int, limits: LoadLimits) -> None:
+    """Refuse members that decompress to more than ``max_compression_ratio`` times their
+    compressed size plus :data:`COMPRESSION_ALLOWANCE`, so that what loading costs follows
+    the size of the file and not only what it declares.
+
+    Parameters
+    ----------
+    declared : int
+        Bytes the archive's members decompress to (their declared sizes, which reading
+        enforces).
+    compressed : int
+        Bytes the members take in the archive.
+    limits : LoadLimits
+    """
+    cap = limits.max_compression_ratio * compressed + COMPRESSION_ALLOWANCE
+    what = f"decompressed bytes (from {compressed:,} compressed)"
+    check_cap(what, declared, limits, "max_compression_ratio", cap)
 
 
 def _census(manifest, sizes: dict[str, int]) -> tuple[int, int, int, int]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -22,7 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from bayesgen.base.errors import ModelFileError
-from bayesgen.base.load_limits import LoadLimits, check_cap, check_manifest_text
+from bayesgen.base.load_limits import (
+    LoadLimits,
+    check_cap,
+    check_expansion,
+    check_manifest_text,
+)
 
 __all__ = [
     "ALLOWED_DTYPE_KINDS",
@@ -46,6 +52,14 @@ _KEY = re.compile(r"[A-Za-z0-9_]{1,64}")
 _METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
 _DIRECTORY_BYTES_PER_MEMBER = 256  # an honest entry takes under 100 bytes
 _END_RECORD, _END_RECORD64, _LOCATOR64 = b"PK\x05\x06", b"PK\x06\x06", b"PK\x06\x07"
+#: a member's local header: signature, version, flags, method, time, date, CRC-32,
+#: compressed and uncompressed sizes, lengths of the name and of the extra field
+_LOCAL_HEADER = struct.Struct("<4s5H3I2H")
+_LOCAL_SIGNATURE = b"PK\x03\x04"
+_IN_ZIP64_EXTRA = 0xFFFFFFFF  # a local size field that says "see the zip64 extra field"
+#: a JSON string escape of a UTF-16 surrogate, the only way a manifest (valid UTF-8) can
+#: spell a lone surrogate, which no encoder can write back
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def array_member(key: str) -> str:
@@ -66,7 +80,13 @@ def _directory_size(handle) -> int:
     locator = tail[at - 20 : at] if at >= 20 else b""
     if size != 0xFFFFFFFF or not locator.startswith(_LOCATOR64):
         return size
-    handle.seek(struct.unpack("<Q", locator[8:16])[0])
+    offset = struct.unpack("<Q", locator[8:16])[0]
+    if offset > end:  # seeking there fails with an OSError that names no zip structure
+        raise ModelFileError(
+            f"model file's zip64 end record points past the end of the file (offset "
+            f"{offset:,} in a file of {end:,} bytes); the file is damaged"
+        )
+    handle.seek(offset)
     record = handle.read(56)
     return struct.unpack("<Q", record[40:48])[0] if record.startswith(_END_RECORD64) else size
 
@@ -91,9 +111,65 @@ def _check_member_info(info: zipfile.ZipInfo, seen: set) -> None:
         )
 
 
+def _local_header_problem(handle, info: zipfile.ZipInfo) -> str | None:
+    """What is wrong with member ``info``'s local header, or None; leaves ``handle`` at
+    the end of the header (the start of the member's data)."""
+    handle.seek(info.header_offset)
+    head = handle.read(_LOCAL_HEADER.size)
+    if len(head) < _LOCAL_HEADER.size or not head.startswith(_LOCAL_SIGNATURE):
+        return "has no local header where the central directory says"
+    _sig, _version, flags, method, _time, _date, crc, csize, size, nlen, elen = (
+        _LOCAL_HEADER.unpack(head)
+    )
+    if method != info.compress_type or (flags ^ info.flag_bits) & 0x1:
+        return "has a local header whose compression or encryption differs from the directory's"
+    if not flags & 0x8:  # without a data descriptor, the header states the CRC and sizes
+        for local, central in (
+            (crc, info.CRC),
+            (csize, info.compress_size),
+            (size, info.file_size),
+        ):
+            if local != central and local != _IN_ZIP64_EXTRA:
+                return "has a local header whose CRC or sizes differ from the directory's"
+    handle.seek(nlen + elen, 1)
+    return None
+
+
+def _check_layout(path: Path, infos: list) -> None:
+    """Refuse members whose local header disagrees with the central directory (zipfile
+    trusts the directory, while streaming readers trust the local headers: a crafted file
+    could show each a different content) and members whose bytes overlap."""
+    spans = []
+    with open(path, "rb") as handle:
+        for info in infos:
+            problem = _local_header_problem(handle, info)
+            if problem is not None:
+                raise ModelFileError(
+                    f"model file member {info.filename!r} {problem}; the file is damaged or "
+                    "crafted (zip readers could disagree on what it holds)"
+                )
+            spans.append((info.header_offset, handle.tell() + info.compress_size, info.filename))
+        size = handle.seek(0, 2)
+    spans.sort()
+    for (_start, end, name), (start, _end, other) in itertools.pairwise(spans):
+        if start < end:
+            raise ModelFileError(
+                f"model file members {name!r} and {other!r} overlap in the archive; each "
+                "member of a model file has bytes of its own"
+            )
+    # compressed sizes then add up to at most the file's size, which the compression ratio
+    # cap (LoadLimits.max_compression_ratio) relies on
+    if spans and spans[-1][1] > size:
+        raise ModelFileError(
+            f"model file member {spans[-1][2]!r} claims more bytes than the file holds; the "
+            "file is damaged or truncated"
+        )
+
+
 def open_archive(path: Path, limits: LoadLimits) -> zipfile.ZipFile:
     """Open a model file's archive after checking its directory's size, then refuse
-    repeated member names, encrypted members and compression other than stored/deflate."""
+    repeated member names, encrypted members, compression other than stored/deflate, local
+    headers that disagree with the directory and overlapping members."""
     if not path.is_file():  # a folder, a device such as /dev/zero, a named pipe
         raise ModelFileError(f"{str(path)!r} is not a regular file, so not a model file")
     with open(path, "rb") as handle:
@@ -113,15 +189,17 @@ def open_archive(path: Path, limits: LoadLimits) -> zipfile.ZipFile:
         seen: set[str] = set()
         for info in archive.infolist():
             _check_member_info(info, seen)
+        _check_layout(path, archive.infolist())
     except BaseException:
         archive.close()
         raise
     return archive
 
 
-def check_members(archive: zipfile.ZipFile, specs: dict) -> None:
-    """Refuse members the manifest does not list, missing arrays, and array members whose
-    declared size cannot be a ``.npy`` file of the declared shape and dtype."""
+def check_members(archive: zipfile.ZipFile, specs: dict, limits: LoadLimits) -> None:
+    """Refuse members the manifest does not list, missing arrays, array members whose
+    declared size cannot be a ``.npy`` file of the declared shape and dtype, and members
+    that decompress to more than ``limits.max_compression_ratio`` allows."""
     expected = {array_member(key): key for key in specs}
     for info in archive.infolist():
         if info.filename != MANIFEST and info.filename not in expected:
@@ -145,6 +223,10 @@ def check_members(archive: zipfile.ZipFile, specs: dict) -> None:
                 f"{list(shape)} and dtype {dtype.str} takes {data:,} bytes plus a header of at "
                 f"most {_NPY_PREFIX_MAX + _NPY_HEADER_MAX:,}{trailing}"
             )
+    infos = archive.infolist()
+    check_expansion(
+        sum(info.file_size for info in infos), sum(info.compress_size for info in infos), limits
+    )
 
 
 def array_spec(key, info) -> tuple[np.dtype, tuple[int, ...]]:
@@ -161,7 +243,10 @@ def array_spec(key, info) -> tuple[np.dtype, tuple[int, ...]]:
             f"{where}.dtype must be a bool, integer, float or unicode dtype such as '<f8'; "
             f"found {str(descr)[:80]!r}"
         )
-    dtype = np.dtype(descr)
+    try:
+        dtype = np.dtype(descr)
+    except TypeError:  # a size numpy has no type for: '<i16', '|b2', '<U999999999'
+        raise ModelFileError(f"{where}.dtype {descr!r} is not a dtype numpy knows") from None
     if dtype.itemsize == 0 or np.lib.format.dtype_to_descr(dtype) != descr:
         raise ModelFileError(f"{where}.dtype {descr!r} is not a valid dtype of non-zero size")
     if not (
@@ -235,11 +320,46 @@ def read_manifest_bytes(archive: zipfile.ZipFile, limits: LoadLimits) -> bytearr
     return buffer
 
 
+def _unique_keys(pairs: list) -> dict:
+    """A JSON object as a dict, refusing a repeated key: readers differ on which copy they
+    keep, so a crafted manifest could show other tools one value and bayesgen another."""
+    mapping = dict(pairs)
+    if len(mapping) != len(pairs):
+        seen: set[str] = set()
+        key = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise ModelFileError(f"{MANIFEST} holds the key {key[:80]!r} twice in one object")
+    return mapping
+
+
+def _check_unicode(manifest) -> None:
+    """Refuse text holding a lone surrogate (written as a ``\\ud800`` escape): no output,
+    terminal or file can encode it.  Walked without recursion (the tree may be deep)."""
+    stack = [manifest]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, str):
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ModelFileError(
+                    f"{MANIFEST} holds text that is not valid Unicode (a lone surrogate in "
+                    f"{node[:60]!r})"
+                ) from None
+
+
 def parse_manifest(raw: bytearray, limits: LoadLimits):
-    """Parse the manifest after bounding its size and its number of JSON values."""
+    """Parse the manifest after bounding its size and its number of JSON values; refuse
+    repeated keys and text that is not valid Unicode."""
     check_manifest_text(raw, limits, len(raw))
     try:
-        return json.loads(raw.decode("utf-8"))
+        manifest = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys)
+    except ModelFileError:
+        raise
     except RecursionError:
         raise ModelFileError(
             f"{MANIFEST} is nested too deeply to parse; a model file nests at most "
@@ -249,6 +369,9 @@ def parse_manifest(raw: bytearray, limits: LoadLimits):
         raise ModelFileError(f"{MANIFEST} needs more memory than is available to parse") from None
     except ValueError as exc:  # bad UTF-8, bad JSON, numbers too long to convert
         raise ModelFileError(f"{MANIFEST} is not valid JSON text ({exc})") from None
+    if _SURROGATE_ESCAPE.search(raw):  # honest files rarely spell surrogates at all
+        _check_unicode(manifest)
+    return manifest
 
 
 def _read_header(member: _Member):
@@ -299,4 +422,19 @@ def read_array(archive: zipfile.ZipFile, key: str, spec, digest: str) -> np.ndar
             f"model file is damaged or was modified: checksum of array {key!r} (member "
             f"{member!r}) does not match its manifest"
         )
+    if dtype.kind == "U":
+        _check_code_points(array, member)
     return array
+
+
+def _check_code_points(array: np.ndarray, member: str) -> None:
+    """Refuse text arrays holding code points that are not Unicode characters (above
+    U+10FFFF, or surrogates): numpy stores any 32-bit value, but turning one into a Python
+    string fails (SystemError) or cannot be printed or written (UnicodeEncodeError)."""
+    codes = array.reshape(-1).view(np.dtype(np.uint32).newbyteorder(array.dtype.byteorder))
+    bad = (codes > 0x10FFFF) | ((codes >= 0xD800) & (codes < 0xE000))
+    if bad.any():
+        raise ModelFileError(
+            f"model file member {member!r} holds text that is not valid Unicode (code point "
+            f"{int(codes[bad.argmax()]):#x})"
+        )

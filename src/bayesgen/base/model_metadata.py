@@ -45,8 +45,10 @@ def _flag(value) -> str | None:
 
 
 def _delimiter(value) -> str | None:
-    ok = isinstance(value, str) and len(value) == 1 and value not in '\r\n"'
-    return None if ok else "one character other than a quote or a line break"
+    # a control character would be written between every two cells of the output
+    ok = isinstance(value, str) and len(value) == 1 and (value == "\t" or value.isprintable())
+    ok = ok and value != '"'
+    return None if ok else "one character, printable or a tab, other than a quote"
 
 
 def _count(value) -> str | None:

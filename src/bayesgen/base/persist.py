@@ -369,7 +369,7 @@ def _open_checked(path: Path, limits: LoadLimits):
         manifest = parse_manifest(raw, limits)
         del raw
         specs = _validate_manifest(manifest, limits)
-        check_members(archive, specs)
+        check_members(archive, specs, limits)
     except BaseException:
         archive.close()
         raise

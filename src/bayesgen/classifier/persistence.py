@@ -30,6 +30,9 @@ _NAME = "BayesClassifier"
 _STATE_KEYS = ("params", "classes", "class_count", "class_prior", "densities", "n_features_in")
 _OPTIONAL_KEYS = ("schema", "missing_rate")  # absent in files of models fitted on arrays
 _MAX_NAME = 200  # characters of a density shortcut name
+#: characters of a text label: far more than any class name, small enough that arrays of
+#: labels stay small next to the rows they label
+_MAX_LABEL = 1024
 #: what ``column_types`` may declare a column as
 _COLUMN_KINDS = (*KINDS, "drop")
 
@@ -72,6 +75,21 @@ def _check_priors(priors, n_classes: int) -> None:
     check_probabilities(priors, name, n_classes)
 
 
+def _narrow_text_labels(classes: np.ndarray, name: str) -> np.ndarray:
+    """Text labels of at most :data:`_MAX_LABEL` characters, in a dtype as wide as the
+    longest one.  Every array of labels the model hands out (``sample``, ``predict``) is as
+    wide as ``classes_``: a file declaring '<U5000000' for the labels 'a', 'b' and 'c'
+    (60 MB, deflated to 64 KB) would make ``sample(100)`` ask for 2 GB."""
+    longest = int(np.char.str_len(classes).max())
+    if longest == 0:
+        raise state_error(name, "labels of at least one character", classes)
+    if longest > _MAX_LABEL:
+        raise ValueError(
+            f"{name} must be labels of at most {_MAX_LABEL:,} characters; found one of {longest:,}"
+        )
+    return classes.astype(f"U{longest}", copy=False)
+
+
 def _checked_classes(classes, densities) -> np.ndarray:
     """The labels: one per class density, sorted and distinct, checked in linear time."""
     if not isinstance(densities, list) or len(densities) < 2:
@@ -80,8 +98,8 @@ def _checked_classes(classes, densities) -> np.ndarray:
     n_classes = len(densities)
     name = f"{_NAME} classes"
     classes = check_array(classes, name, kind="iUb", shape=(n_classes,))
-    if classes.dtype.kind == "U" and classes.dtype.itemsize == 0:
-        raise state_error(name, "labels of at least one character", classes)
+    if classes.dtype.kind == "U":
+        classes = _narrow_text_labels(classes, name)
     if not np.all(classes[1:] > classes[:-1]):
         raise ValueError(f"{name} must be sorted and distinct")
     return classes

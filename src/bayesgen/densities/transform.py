@@ -352,6 +352,14 @@ class LogitTransform:
             return obj
         scale = state["input_scale_"]
         obj.input_scale_ = check_real(scale, "LogitTransform input_scale_", low=0, open_low=True)
+        # the density divides by input_scale_ / levels and takes its log: both must be finite
+        # and non-zero (5e-324 passes the check above and makes log_scale a math error)
+        ratio = obj.input_scale_ / obj.levels
+        if not (ratio >= np.finfo(float).tiny and math.isfinite(1.0 / ratio)):
+            raise ValueError(
+                f"LogitTransform input_scale_ / levels must be a normal positive number; "
+                f"found {obj.input_scale_!r} / {obj.levels}"
+            )
         return obj
 
 

@@ -205,6 +205,16 @@ class LowRankCovariance(Covariance):
         psi = check_array(state["psi"], "LowRankCovariance psi", shape=(None,))
         check_positive(psi, "LowRankCovariance psi")
         W = check_array(state["W"], "LowRankCovariance W", shape=(psi.shape[0], None), finite=True)
+        # the log-density works with the whitened factor Psi^(-1/2) W and its Gram matrix:
+        # finite values whose squares overflow would make the SVD fail on infinities
+        with np.errstate(over="ignore", divide="ignore"):
+            inverse = 1.0 / psi.astype(np.float64)  # float64 also for float32 copies (astype)
+            whitened = W * np.sqrt(inverse)[:, None]
+            if not np.isfinite(np.einsum("ij,ij->", whitened, whitened) + inverse.sum()):
+                raise ValueError(
+                    "LowRankCovariance W and psi must be of moderate size: the squared norm of "
+                    "W whitened by psi (or 1 / psi) overflows"
+                )
         # the SVD waits for the first log-density (see _svd): loading factors nothing
         return cls(W, psi)
 
