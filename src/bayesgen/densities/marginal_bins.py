@@ -23,7 +23,8 @@ def _lattice_step(u: np.ndarray, n: int, resolution: float, n_bins: int):
     1/255 grid), then the feature's own smallest gap.  A grid is accepted only when the data
     support it: every value on it, at most ``4 n_bins`` levels, and either at least half the
     levels between the smallest and largest value observed or at least four rows per level
-    (8-bit pixels of a few thousand images: most levels are rare but the grid is real).  A
+    with values that use the grid's step (8-bit pixels of a few thousand images: most
+    levels are rare but the grid is real; whole numbers 4, 6, 8 are not a 0.1 grid).  A
     feature with two-decimal values but a few dozen rows (scikit-learn's wine table) is
     therefore NOT a lattice of hundreds of mostly empty cells, which smoothing would turn
     into a near-uniform marginal.
@@ -35,7 +36,13 @@ def _lattice_step(u: np.ndarray, n: int, resolution: float, n_bins: int):
         steps = (u - u[0]) / r
         span = int(round(float(steps[-1]))) + 1
         on_grid = np.allclose(steps, np.round(steps), rtol=0, atol=1e-6)
-        if on_grid and span <= 4 * n_bins and (2 * m >= span or n >= 4 * span):
+        if not on_grid or span > 4 * n_bins:
+            continue
+        # many rows support a sparse grid only when the values use its step: whole numbers
+        # 4, 6, 8 (in a table whose other columns have one decimal) are not a 0.1 grid
+        # with 38 empty levels, which smoothing would fill with 4.1, 7.0, ...
+        coarser = np.gcd.reduce(np.round(steps).astype(np.int64)) > 1
+        if 2 * m >= span or (n >= 4 * span and not coarser):
             return r
     return None
 
