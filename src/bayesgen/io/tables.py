@@ -514,6 +514,21 @@ def table_for_output(frame, *, y=None, label_column=None, columns=None, integer_
     return out
 
 
+def _formula_safe_column(column):
+    """One text or category column with :func:`~bayesgen.io.csv_writer.formula_safe`
+    applied to each distinct value (a table has few; the column is rebuilt only when one
+    changes)."""
+    import pandas as pd
+
+    values = column.cat.categories if isinstance(column.dtype, pd.CategoricalDtype) else None
+    if values is None:
+        values = pd.unique(column.dropna())
+    changed = {v: formula_safe(v) for v in values if isinstance(v, str) and formula_safe(v) != v}
+    if not changed:
+        return column
+    return column.astype(object).map(lambda v: changed.get(v, v) if isinstance(v, str) else v)
+
+
 def _formula_safe_cells(frame):
     """``frame`` with :func:`~bayesgen.io.csv_writer.formula_safe` applied to its column
     names and to the text cells of its text and category columns."""
@@ -524,9 +539,7 @@ def _formula_safe_cells(frame):
         column = out.iloc[:, k]
         if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_datetime64_any_dtype(column):
             continue
-        out.isetitem(
-            k, column.astype(object).map(lambda v: formula_safe(v) if isinstance(v, str) else v)
-        )
+        out.isetitem(k, _formula_safe_column(column))
     return out
 
 
