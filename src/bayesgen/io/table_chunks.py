@@ -23,6 +23,7 @@ from bayesgen.io.tables import (
     _check_label_values,
     _check_utf8,
     _choose_label,
+    label_values,
     table_format,
 )
 
@@ -126,11 +127,7 @@ def _chunk(frame, rows, name, chosen, fmt, sep, drop_missing_labels, where) -> T
             )
         frame, rows = frame.loc[~missing], rows[~missing]
         dropped = int(missing.sum())
-    labels = frame[name].to_numpy()
-    if labels.dtype.kind == "f":
-        labels = labels.astype(np.int64)
-    elif labels.dtype.kind not in "iub":
-        labels = labels.astype(str)
+    labels = label_values(frame[name])
     return TableChunk(
         X=frame.drop(columns=[name]).reset_index(drop=True),
         y=labels,

@@ -419,6 +419,17 @@ def read_frame(path, *, delimiter=None):
     return frame
 
 
+def label_values(column) -> np.ndarray:
+    """A label column without empty cells as labels: whole floats (a column that had empty
+    cells before they were dropped) as integers, text as ``str``."""
+    labels = column.to_numpy()
+    if labels.dtype.kind == "f":
+        return labels.astype(np.int64)
+    if labels.dtype.kind not in "iub":
+        return labels.astype(str)
+    return labels
+
+
 def read_table(
     path, *, label_column=None, drop_missing_labels: bool = False, delimiter=None
 ) -> TableData:
@@ -465,11 +476,7 @@ def read_table(
             )
         frame = frame.loc[~missing].reset_index(drop=True)
         dropped = int(missing.sum())
-    labels = frame[name].to_numpy()
-    if labels.dtype.kind == "f":
-        labels = labels.astype(np.int64)
-    elif labels.dtype.kind not in "iub":
-        labels = labels.astype(str)
+    labels = label_values(frame[name])
     return TableData(
         X=frame.drop(columns=[name]),
         y=labels,
