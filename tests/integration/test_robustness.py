@@ -5,8 +5,10 @@ subclasses, ``FileNotFoundError``), the CLI exits 1 for bad model files, and no 
 output is left behind.  The CLI's bad-input catalogue is in tests/cli/test_cli_errors.py.
 """
 
+import hashlib
 import io
 import json
+import struct
 import zipfile
 
 import numpy as np
@@ -91,6 +93,100 @@ json_values = st.recursive(
     ),
     max_leaves=12,
 )
+
+
+_DESCRS = ["<f8", ">f8", "<f4", "<f2", "<i8", "|b1", "<U1", "<U0", "|S8", "|O", "|V8",
+           "<M8[D]", "<c16", "[('a', '<f8')]", "('<f8', (2,))"]  # fmt: skip
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_fuzz_npy_headers(tmp_path, model_bytes, data):
+    """Rewrite one array member's .npy header (dtype, shape, order) and, as an attacker
+    can, its checksum and the manifest's: refused with ModelFileError, or loaded with the
+    values that were saved."""
+    with zipfile.ZipFile(io.BytesIO(model_bytes)) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    manifest = json.loads(members["manifest.json"])
+    key = data.draw(st.sampled_from(sorted(manifest["arrays"])))
+    blob = members[f"arrays/{key}.npy"]
+    header_len = int.from_bytes(blob[8:10], "little")
+    body = blob[10 + header_len :]
+    descr = data.draw(st.sampled_from(_DESCRS))
+    shape = data.draw(st.lists(st.integers(0, 2**40), max_size=3).map(tuple))
+    order = data.draw(st.booleans())
+    text = f"{{'descr': {descr!r}, 'fortran_order': {order}, 'shape': {shape}, }}"
+    if data.draw(st.booleans()):
+        text = text.replace(repr(descr), descr)  # also a descr that is not a string
+    header = text.encode("latin1")
+    header += b" " * (-(10 + len(header) + 1) % 64) + b"\n"
+    new = blob[:8] + len(header).to_bytes(2, "little") + header + body
+    members[f"arrays/{key}.npy"] = new
+    entry = manifest["arrays"][key]
+    entry["sha256"] = hashlib.sha256(new).hexdigest()
+    if data.draw(st.booleans()):  # the manifest agrees with the forged header
+        entry["dtype"], entry["shape"] = descr, list(shape)
+    _reseal(manifest)
+    members["manifest.json"] = json.dumps(manifest).encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for n, b in members.items():
+            z.writestr(n, b)
+    loaded = _load_bytes(tmp_path, out.getvalue())
+    if loaded is not None:
+        original = _load_bytes(tmp_path, model_bytes)
+        np.testing.assert_array_equal(original.classes_, loaded.classes_)
+        for a, b in zip(original.densities_, loaded.densities_, strict=True):
+            np.testing.assert_array_equal(a.mean_, b.mean_)
+
+
+#: fields of a zip local header and central-directory entry: (offset in the record,
+#: struct format) -- flags, method, CRC, compressed and uncompressed size, name length and
+#: (central only) the local header's offset
+_LOCAL_FIELDS = {"flags": (6, "<H"), "method": (8, "<H"), "crc": (14, "<I"),
+                 "csize": (18, "<I"), "usize": (22, "<I"), "nlen": (26, "<H")}  # fmt: skip
+_CENTRAL_FIELDS = {"flags": (8, "<H"), "method": (10, "<H"), "crc": (16, "<I"),
+                   "csize": (20, "<I"), "usize": (24, "<I"), "nlen": (28, "<H"),
+                   "offset": (42, "<I")}  # fmt: skip
+
+
+def _record_offsets(blob: bytes) -> tuple[list[int], list[int]]:
+    """Offsets of every member's local header and central-directory entry."""
+    with zipfile.ZipFile(io.BytesIO(blob)) as z:
+        local = [info.header_offset for info in z.infolist()]
+        central, at = [], z.start_dir
+        for info in z.infolist():
+            central.append(at)
+            at += 46 + len(info.filename.encode()) + len(info.extra) + len(info.comment)
+    return local, central
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_fuzz_zip_headers(tmp_path, model_bytes, data):
+    """Lie in a member's local header or central-directory entry (method, flags, CRC,
+    sizes, name length, offset): loading is refused with ModelFileError, or, when the lie
+    is harmless, the model loads with exactly the arrays that were saved."""
+    blob = bytearray(model_bytes)
+    local, central = _record_offsets(model_bytes)
+    which = data.draw(st.sampled_from(["local", "central"]))
+    fields = _LOCAL_FIELDS if which == "local" else _CENTRAL_FIELDS
+    name = data.draw(st.sampled_from(sorted(fields)))
+    start = data.draw(st.sampled_from(local if which == "local" else central))
+    offset, fmt = fields[name]
+    top = 2 ** (8 * struct.calcsize(fmt)) - 1
+    value = data.draw(st.one_of(st.sampled_from([0, 1, 8, 12, 14, 99, top]), st.integers(0, top)))
+    struct.pack_into(fmt, blob, start + offset, value)
+    loaded = _load_bytes(tmp_path, bytes(blob))
+    if loaded is not None:
+        original = _load_bytes(tmp_path, model_bytes)
+        for a, b in zip(original.densities_, loaded.densities_, strict=True):
+            np.testing.assert_array_equal(a.mean_, b.mean_)
+        np.testing.assert_array_equal(original.classes_, loaded.classes_)
 
 
 @settings(
