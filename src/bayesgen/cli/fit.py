@@ -152,15 +152,16 @@ def _fit_rows(model, args, X, y) -> None:
         model.set_params(density=args.density)
 
 
-def _fit_streamed(model, args, column):
-    """Fit from chunks of the file; returns the source's metadata and the rows read."""
+def _fit_chunks(model, args, column, title: str, **options):
+    """:func:`bayesgen.streaming.fit_file` with a progress bar; returns the last progress
+    report (it carries the source's layout and the rows read)."""
     from bayesgen import streaming
 
     last = {}
-    bar = ProgressBar(f"fitting {args.data}")
+    bar = ProgressBar(title)
 
     def on_progress(p):
-        last["p"] = p  # the final report carries the source's metadata
+        last["p"] = p
         bar(p)
 
     with label_column_hints(args.data, column):
@@ -170,8 +171,15 @@ def _fit_streamed(model, args, column):
             chunk_rows=args.chunk_rows or _CHUNK_ROWS,
             label_column=column,
             progress=on_progress,
+            **options,
         )
-    return last["p"].like, last["p"].rows
+    return last["p"]
+
+
+def _fit_streamed(model, args, column):
+    """Fit from chunks of the file; returns the source's metadata and the rows read."""
+    report = _fit_chunks(model, args, column, f"fitting {args.data}")
+    return report.like, report.rows
 
 
 def _fit_in_memory(model, args, column):
@@ -213,25 +221,14 @@ def _stream_table(args) -> bool:
 
 def _fit_table_streamed(model, args, column):
     """Fit a table in two passes over chunks of the file; returns its layout and rows."""
-    from bayesgen import streaming
-
-    bar = ProgressBar(f"fitting {args.data} (two passes)")
-    last = {}
-
-    def on_progress(p):
-        last["like"] = p.like  # the file's layout: label column, columns, dropped rows
-        bar(p)
-
-    with label_column_hints(args.data, column):
-        streaming.fit_file(
-            model,
-            args.data,
-            chunk_rows=args.chunk_rows or _CHUNK_ROWS,
-            label_column=column,
-            drop_missing_labels=args.drop_missing_labels,
-            progress=on_progress,
-        )
-    return last["like"], int(model.class_count_.sum())
+    report = _fit_chunks(
+        model,
+        args,
+        column,
+        f"fitting {args.data} (two passes)",
+        drop_missing_labels=args.drop_missing_labels,
+    )
+    return report.like, int(model.class_count_.sum())
 
 
 def _fit_table(model, args, column):
