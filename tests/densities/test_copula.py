@@ -269,3 +269,18 @@ def test_ties_do_not_attenuate_the_latent_correlation():
     X = np.column_stack([levels, np.exp(Z[:, 1])])
     density = GaussianCopulaDensity(random_state=0, shrinkage=0.0).fit(X)
     assert abs(density.correlation_.dense()[0, 1] - 0.8) < 0.03
+
+
+def test_dominant_levels_keep_their_correlations_in_samples():
+    # three integer columns with 90 % of the rows on one level (e.g. four cylinders) beside
+    # two continuous ones, all strongly related: samples must keep the Pearson
+    # correlations, which scores drawn inside each level's jump weaken (and a first-order
+    # correction for that does not restore: mean error 0.04-0.06 over seeds 0-4)
+    rng = np.random.default_rng(0)
+    C = np.full((5, 5), 0.85)
+    np.fill_diagonal(C, 1.0)
+    X = rng.multivariate_normal(np.zeros(5), C, size=2000)
+    X[:, :3] = np.digitize(X[:, :3], [1.2816, 1.75]) * 2.0 + 4.0
+    S = GaussianCopulaDensity(random_state=0, shrinkage=0.0).fit(X).sample(40_000, random_state=1)
+    error = np.abs(np.corrcoef(X.T) - np.corrcoef(S.T))[np.triu_indices(5, 1)]
+    assert error.mean() < 0.025

@@ -31,9 +31,8 @@ pixel, which is how :mod:`benchmarks.mnist_families` reports bits per pixel.
 
 Normal scores of the training rows use the distributional transform: inside a point-mass
 bin the CDF value is drawn uniformly over the bin's jump (seeded by ``random_state``), so the
-scores are exactly standard normal and ``R`` is not biased by ties.  ``R`` is the
-correlation of those scores, shrunk towards the identity (``shrinkage``) and given a ridge
-(``reg_covar``), then factored once.
+scores are exactly standard normal; how the copula estimates ``R`` from them and from each
+tied cell's interval is in :class:`~bayesgen.densities.GaussianCopulaDensity`.
 """
 
 from __future__ import annotations
