@@ -157,7 +157,12 @@ def run_quality(name, frame, label, seed):
     sample_s = time.perf_counter() - start
     ev = evaluate_table(model, train, test, label=label, random_state=seed)
     tstr = {t.classifier: t for t in ev.tstr}
+    references = {
+        "copy": _tstr_ratios(BootstrapCopy().fit(X, y), train, test, label, seed, None),
+        "x10": _tstr_ratios(model, train, test, label, seed, 10 * len(train)),
+    }
     return {
+        "references": references,
         "model": model,
         "train": train,
         "test": test,
@@ -171,6 +176,54 @@ def run_quality(name, frame, label, seed):
         "fit_s": fit_s,
         "sample_s": sample_s,
     }
+
+
+class BootstrapCopy:
+    """A reference "generator" that returns training rows drawn with replacement, each
+    class from its own rows: what TSTR gives a perfect copy of the sample (no model)."""
+
+    def fit(self, X, y):
+        self.X, self.y = X.reset_index(drop=True), np.asarray(y)
+        self.schema_ = None
+        return self
+
+    def sample(self, n=None, *, y=None, random_state=None):
+        rng = np.random.default_rng(random_state)
+        y = np.asarray(y)
+        index = np.empty(y.shape[0], dtype=np.int64)
+        for label in np.unique(y):
+            where = np.flatnonzero(y == label)
+            index[where] = rng.choice(np.flatnonzero(self.y == label), where.size)
+        return self.X.iloc[index].reset_index(drop=True), y
+
+
+def _tstr_ratios(model, train, test, label, seed, n_samples) -> tuple[float, float]:
+    """TSTR/TRTR (gradient boosting, logistic) of ``model``'s rows (``n_samples`` of them,
+    default ``len(train)``)."""
+    from bayesgen.metrics import evaluate_table
+
+    ev = evaluate_table(model, train, test, label=label, random_state=seed, n_samples=n_samples)
+    tstr = {t.classifier: t.ratio for t in ev.tstr}
+    return tstr["gradient boosting"], tstr["logistic"]
+
+
+def reference_row(name, runs) -> list[str]:
+    """TSTR/TRTR of bayesgen beside a bootstrap copy and 10x as many bayesgen rows."""
+    cells = [name]
+    for key in ("copy", "x10"):
+        gb, lr = np.mean([r["references"][key] for r in runs], axis=0)
+        cells.append(f"{gb:.3f} / {lr:.3f}")
+    gb, lr = np.mean([r["tstr_gb"] for r in runs]), np.mean([r["tstr_lr"] for r in runs])
+    cells.insert(1, f"{gb:.3f} / {lr:.3f}")
+    return cells
+
+
+REFERENCE_HEADER = [
+    "table",
+    "bayesgen, n = train rows (gb / logistic)",
+    "bootstrap copy of the train rows",
+    "bayesgen, n = 10 x train rows",
+]
 
 
 def _verdict(passes: int, total: int, ok: bool) -> str:
@@ -575,7 +628,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
-    results, quality_rows, details = {}, [], []
+    results, quality_rows, details, reference_rows = {}, [], [], []
     for name, (frame, label) in (load_tables() if args.seeds else {}).items():
         runs = []
         for seed in range(args.seeds):
@@ -592,7 +645,9 @@ def main(argv=None) -> int:
         results[name] = runs
         quality_rows.append(quality_row(name, runs, runs[0]["train"].drop(columns=[label]).shape))
         details.extend(column_details(name, runs))
+        reference_rows.append(reference_row(name, runs))
     quality = format_table(quality_rows, QUALITY_HEADER)
+    references = format_table(reference_rows, REFERENCE_HEADER)
 
     tmp = Path(tempfile.mkdtemp(prefix="bayesgen-tables-", dir=args.tmp))
     try:
@@ -610,6 +665,11 @@ def main(argv=None) -> int:
         quality,
         "",
         *[f"- {d}" for d in details],
+        "",
+        "TSTR/TRTR against references (means over the same splits): a bootstrap copy of "
+        "the training rows, and 10 times as many bayesgen rows:",
+        "",
+        references,
         "",
         peer,
         "",

@@ -284,3 +284,12 @@ def test_dominant_levels_keep_their_correlations_in_samples():
     S = GaussianCopulaDensity(random_state=0, shrinkage=0.0).fit(X).sample(40_000, random_state=1)
     error = np.abs(np.corrcoef(X.T) - np.corrcoef(S.T))[np.triu_indices(5, 1)]
     assert error.mean() < 0.025
+
+
+def test_alpha_zero_keeps_unseen_levels_out_of_samples():
+    # no smoothing: levels 2, 5 and 6 are unseen, yet the fit works and never samples them
+    X = np.array([[1.0], [1.0], [3.0], [3.0], [4.0], [7.0]] * 5)
+    density = GaussianCopulaDensity(alpha=0.0, random_state=0).fit(X)
+    S = density.sample(20_000, random_state=1)
+    assert set(np.unique(S)) <= {1.0, 3.0, 4.0, 7.0}
+    assert np.all(np.isfinite(density.score_samples(np.array([[2.0], [5.0]]))))

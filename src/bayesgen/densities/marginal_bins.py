@@ -57,6 +57,11 @@ def _decimals(values: np.ndarray, most: int = 8) -> int | None:
     return None
 
 
+#: the least pseudo-count of a cell (also with ``alpha=0``): an unseen level or category
+#: keeps a vanishing mass, so the CDF increases strictly and the cell scores finitely
+MIN_PSEUDO_COUNT = 1e-6
+
+
 def _lattice_bins(u, c, n: int, r: float, alpha: float):
     """One cell ``[v - r/2, v + r/2]`` per lattice level ``v`` between the extremes.
 
@@ -75,7 +80,7 @@ def _lattice_bins(u, c, n: int, r: float, alpha: float):
     levels[steps] = u
     counts = np.zeros(span)
     counts[steps] = c
-    a = alpha * min(1.0, n / (10.0 * span))
+    a = max(alpha * min(1.0, n / (10.0 * span)), MIN_PSEUDO_COUNT)
     half = r / 2
     edges = np.r_[levels[0] - half, 0.5 * (levels[:-1] + levels[1:]), levels[-1] + half]
     return edges, (counts + a) / (n + a * span), levels
@@ -97,6 +102,7 @@ def category_bins(column: WeightedColumn, n_levels: int, alpha: float):
     counts[column.values[inside].astype(np.int64)] = column.weights[inside]
     n = column.count
     a = min(alpha, 1.0 / n_levels) * min(1.0, n / (10.0 * n_levels)) if n else 1.0
+    a = max(a, MIN_PSEUDO_COUNT)
     edges = np.r_[codes - 0.5, n_levels - 0.5]
     return edges, (counts + a) / (n + a * n_levels), codes
 
