@@ -71,7 +71,7 @@ def test_streamed_table_equals_in_memory_fit(table_csv, in_memory):
     # exact: schema, counts, missing rates, category probabilities and every marginal
     # (each class has fewer than 4096 distinct values per column)
     _assert_same_marginals(streamed, in_memory, atol=1e-12)
-    # close: the dependence (pairwise-complete moments vs EM; other random tie-breaking)
+    # close: the dependence (the same estimator on other random draws)
     for p, q in zip(streamed.densities_, in_memory.densities_, strict=True):
         R, S = p.correlation_.dense(), q.correlation_.dense()
         assert np.abs(R - S).max() < 0.06
@@ -107,7 +107,7 @@ def test_continuous_table_correlation_against_em(tmp_path, missing):
         R, S = p.correlation_.dense(), q.correlation_.dense()
         if missing == 0:  # the same estimator
             np.testing.assert_allclose(R, S, atol=1e-12)
-        else:  # pairwise-complete moments vs EM, both consistent for cells missing at random
+        else:  # the same estimator with missing cells, on other random draws
             assert 1e-6 < np.abs(R - S).max() < 0.01
 
 

@@ -52,6 +52,8 @@ _NAME = "GaussianCopulaDensity"  # in messages about a model file's state
 BOXED_MAX_FEATURES = 64
 #: most rows the estimate uses (a correlation's standard error is then below 0.01)
 BOXED_MAX_ROWS = 20_000
+#: makes the row-sampling keys of a two-pass fit differ from the ties' uniforms
+_SAMPLE_SALT = 0x5A17
 
 
 def _continuous_looking(x: np.ndarray) -> bool:
@@ -107,7 +109,8 @@ class GaussianCopulaDensity(Density):
     polychoric/polyserial, likelihood; stochastic EM with Gibbs draws inside the intervals,
     :mod:`bayesgen.kernels.censored`), on at most ``BOXED_MAX_ROWS`` rows evenly spaced
     through the data.
-    Wider data (images) and fits from summaries (:meth:`fit_dependence`) use the
+    Fits in two passes (:meth:`fit_dependence`) use the same estimator on a uniform
+    sample of rows that does not depend on the chunks.  Wider data (images) use the
     correlation of distributionally transformed scores with a first-order correction for
     the ties (:func:`_undo_tie_attenuation`) and EM for the missing cells.
 
@@ -251,13 +254,19 @@ class GaussianCopulaDensity(Density):
         if X.shape[0] > BOXED_MAX_ROWS:
             keep = np.linspace(0, X.shape[0] - 1, BOXED_MAX_ROWS).round().astype(np.intp)
             X, S = X[keep], S[keep]
+        lo, hi = self._boxes(X, S)
+        if not (np.isnan(lo).any() or np.any(hi > lo)):
+            return None
+        return lo, hi, S
+
+    def _boxes(self, X: np.ndarray, S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each cell's interval of normal scores: ``lo == hi`` for an exact score, the CDF
+        jump of a tied cell, NaN for a missing one."""
         lo = self.marginals_.transform(X, np.zeros(X.shape))[0]
         hi = self.marginals_.transform(X, np.ones(X.shape))[0]
         exact = self.parametric_["features"]  # continuous: their scores are points
         lo[:, exact] = hi[:, exact] = S[:, exact]
-        if not (np.isnan(lo).any() or np.any(hi > lo)):
-            return None
-        return lo, hi, S
+        return lo, hi
 
     def _set_correlation(self, moment: np.ndarray) -> None:
         """``correlation_`` from the second moment of the scores: ties undone, regularised."""
@@ -368,8 +377,9 @@ class GaussianCopulaDensity(Density):
         return new
 
     def score_moments(self, X, rows) -> ScoreMoments:
-        """Pass 2 on a chunk: pairwise-complete moments of its normal scores (see
-        :mod:`bayesgen.kernels.score_moments` for the estimator and what it assumes).
+        """Pass 2 on a chunk: pairwise-complete moments of its normal scores and, for at
+        most ``BOXED_MAX_FEATURES`` features, a uniform sample of its rows' score intervals
+        (see :mod:`bayesgen.kernels.score_moments`).
 
         A tied cell's CDF value is drawn within its point mass from a uniform that depends
         on (``random_state``, row, feature) only, so the moments do not depend on the
@@ -381,11 +391,28 @@ class GaussianCopulaDensity(Density):
         if rows.shape != (X.shape[0],):
             raise ValueError(f"rows must number the {X.shape[0]} rows; got shape {rows.shape}")
         uniforms = cell_uniforms(self._jitter_key, rows, X.shape[1])
-        return ScoreMoments.of(self.marginals_.transform(X, uniforms)[0])
+        S = self.marginals_.transform(X, uniforms)[0]
+        if X.shape[1] > BOXED_MAX_FEATURES:
+            return ScoreMoments.of(S)
+        # a uniform sample of rows for the exact estimator, whatever the chunks
+        keys = cell_uniforms(self._jitter_key ^ _SAMPLE_SALT, rows, 1)[:, 0]
+        boxes = self._boxes(X, S)
+        return ScoreMoments.of(S, boxes=boxes, keys=keys, capacity=BOXED_MAX_ROWS)
 
     def fit_dependence(self, moments: ScoreMoments) -> GaussianCopulaDensity:
-        """Pass 2 finished: the correlation from the merged moments (ties undone, shrunk
-        and regularised as in :meth:`fit`); returns self."""
+        """Pass 2 finished: the correlation from the merged moments, shrunk and
+        regularised as in :meth:`fit`; returns self.
+
+        With at most ``BOXED_MAX_FEATURES`` features it is the same estimate as
+        :meth:`fit`'s, on the moments' uniform sample of at most ``BOXED_MAX_ROWS`` rows;
+        wider data get the moments' correlation with ties undone to first order.
+        """
+        sample = moments.sample
+        if sample is not None and (np.isnan(sample[1]).any() or np.any(sample[2] > sample[1])):
+            rng = np.random.default_rng(self._jitter_key)
+            R = censored_correlation(sample[1], sample[2], sample[3], rng)
+            self.correlation_ = self._regularised_correlation(R)
+            return self
         self._set_correlation(moments.correlation())
         return self
 

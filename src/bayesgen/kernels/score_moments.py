@@ -19,6 +19,14 @@ cells it is the correlation of the scores, as in memory.
 :func:`cell_uniforms` gives the uniforms of the distributional transform (a tied cell's
 CDF value drawn within its point mass) as a function of (seed, row, feature) only, so the
 moments do not depend on how rows are cut into chunks or partitions.
+
+Row sample for the exact estimator: with ``keys`` (one uniform per row, a hash of the row
+number) and a ``capacity``, the moments also keep each kept row's interval of scores
+(``lo``, ``hi``: a point for an exact score, the CDF jump of a tied one) and its
+transformed score, for the ``capacity`` rows with the smallest keys.  That bottom-k sample
+is a uniform sample of the rows, and merging keeps the smallest keys of both parts, so it
+too does not depend on the chunks.  :func:`bayesgen.kernels.censored.censored_correlation`
+turns it into the maximum-likelihood correlation given ties and missing cells.
 """
 
 from __future__ import annotations
@@ -50,13 +58,28 @@ class ScoreMoments:
         self.square = np.zeros((d, d))
         self.pairs = np.zeros((d, d))
         self.n = 0
+        self.sample = None  # (keys, lo, hi, start) of the kept rows, or None
+        self.capacity = 0  # most rows the sample keeps
 
     @classmethod
-    def of(cls, S: np.ndarray) -> ScoreMoments:
-        """The moments of the rows of ``S`` (n, d)."""
+    def of(cls, S: np.ndarray, *, boxes=None, keys=None, capacity: int = 0) -> ScoreMoments:
+        """The moments of the rows of ``S`` (n, d).
+
+        Parameters
+        ----------
+        boxes : (lo, hi), optional
+            Each cell's interval of scores, arrays of shape (n, d) (module docstring).
+        keys : ndarray of shape (n,), optional
+            Each row's sampling key; the ``capacity`` smallest are kept with their boxes.
+        """
         n, d = S.shape
         out = cls(d)
         out.n = n
+        if boxes is not None and capacity > 0:
+            keep = np.argsort(keys, kind="stable")[:capacity]
+            lo, hi = boxes
+            out.sample = (keys[keep], lo[keep], hi[keep], S[keep])
+            out.capacity = int(capacity)
         observed = ~np.isnan(S)
         if observed.all():
             out.cross = S.T @ S
@@ -77,6 +100,8 @@ class ScoreMoments:
         out.square = self.square + other.square
         out.pairs = self.pairs + other.pairs
         out.n = self.n + other.n
+        out.capacity = max(self.capacity, other.capacity)
+        out.sample = _merge_samples(self.sample, other.sample, out.capacity)
         return out
 
     def correlation(self) -> np.ndarray:
@@ -89,6 +114,15 @@ class ScoreMoments:
         if np.all(self.pairs == self.n):
             return R
         return positive_definite_correlation(R)
+
+
+def _merge_samples(a, b, capacity: int):
+    """The bottom-k row samples of two parts merged: the ``capacity`` smallest keys."""
+    if a is None or b is None:
+        return a if b is None else b
+    joined = [np.concatenate([x, y]) for x, y in zip(a, b, strict=True)]
+    keep = np.argsort(joined[0], kind="stable")[:capacity]
+    return tuple(part[keep] for part in joined)
 
 
 def positive_definite_correlation(R: np.ndarray) -> np.ndarray:
