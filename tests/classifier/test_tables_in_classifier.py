@@ -115,3 +115,40 @@ def test_unseen_category_at_predict_names_column_and_value():
     other["colour"] = pd.Series(["green", "red", "blue"], dtype="category")
     with pytest.raises(DataError, match="colour.*green"):
         model.predict(other)
+
+
+def test_a_numbers_only_frame_is_a_table_with_its_dtypes_and_decimals():
+    rng = np.random.default_rng(0)
+    n = 300
+    frame = pd.DataFrame(
+        {
+            "length": np.round(rng.gamma(3.0, 10.0, n), 1),  # skewed, one decimal
+            "count": rng.poisson(4.0, n).astype(np.int64),
+            "share": np.round(rng.uniform(0, 1, n), 3),
+        }
+    )
+    y = np.where(frame["length"] > 30, "long", "short")
+    model = BayesClassifier(random_state=0).fit(frame, y)
+    assert model.schema_ is not None
+    X, labels = model.sample(5000, random_state=1)
+    assert isinstance(X, pd.DataFrame) and list(X.columns) == list(frame.columns)
+    assert (X.dtypes == frame.dtypes).all()
+    assert np.allclose(X["length"], np.round(X["length"], 1))
+    assert np.allclose(X["share"], np.round(X["share"], 3))
+    # the copula keeps the skewed marginal: pooled KS against the data near its floor
+    from scipy import stats
+
+    assert stats.ks_2samp(X["length"], frame["length"]).statistic < 0.06
+    # plain rows in the schema's column order are accepted, as by scikit-learn models
+    np.testing.assert_array_equal(
+        model.predict(frame.to_numpy()[:50]), model.predict(frame.iloc[:50])
+    )
+
+
+def test_a_frame_with_numbered_columns_is_a_matrix():
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(rng.normal(size=(200, 3)))
+    y = (frame[0] > 0).astype(int).to_numpy()
+    model = BayesClassifier(random_state=0).fit(frame, y)
+    assert model.schema_ is None
+    assert isinstance(model.sample(10, random_state=0)[0], np.ndarray)

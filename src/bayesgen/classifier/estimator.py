@@ -81,9 +81,11 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         "gaussian" = full covariance, "diag", "tied", "copula", ...) is built with
         ``reg_covar`` and ``shrinkage`` below; a density object is cloned for each class and
         keeps its own settings.  None picks by the data: "copula" for a table (a DataFrame
-        with text, category, boolean or date columns, or with missing cells: it models mixed
-        columns and marginalises missing cells), "gaussian" (the tutorial's model) for
-        numeric arrays.
+        with text column names: it models mixed columns, marginalises missing cells and
+        reproduces each column's distribution; the samples come back as a DataFrame with
+        the input's dtypes), "gaussian" (the tutorial's model) for arrays.  As a classifier
+        of numbers-only tables "gaussian" is often more accurate (benchmarks/README.md,
+        "Tables").
     reg_covar : float, default=1e-6
         Ridge added to every covariance diagonal (shortcut densities only).  Needed for
         constant features and for classes with fewer samples than features.
@@ -291,15 +293,17 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _encode_training_table(self, X):
-        """A table (a DataFrame with text, category, boolean or date columns, or with
-        missing cells) becomes the model's matrix and fixes ``schema_``; others pass."""
+        """A table (a DataFrame with text column names, or with text, category, boolean
+        or date columns, or missing cells) becomes the model's matrix and fixes
+        ``schema_``; others pass."""
         self.schema_ = None
         if not is_frame(X):
             return X
         from bayesgen.tables import TableSchema, is_table
 
-        if self.column_types is None and not is_table(X):
-            return X  # all numbers, no gaps: scikit-learn's usual DataFrame handling
+        named = all(isinstance(c, str) for c in X.columns)
+        if self.column_types is None and not named and not is_table(X):
+            return X  # a matrix in a DataFrame (numbered columns): kept as numbers
 
         kinds, drop = self._column_overrides()
         self.schema_ = TableSchema.detect(X, column_types=kinds, drop=drop)

@@ -11,6 +11,7 @@ missing cells again at each class's observed per-column rate.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from bayesgen.base.errors import DataError
 
@@ -29,7 +30,16 @@ def is_frame(X) -> bool:
 
 
 def encode_rows(schema, X, *, unknown: str = "error") -> np.ndarray:
-    """Rows of a DataFrame as the model's matrix (see :meth:`TableSchema.encode`)."""
+    """Rows of a DataFrame as the model's matrix (see :meth:`TableSchema.encode`).
+
+    A table of numbers only also takes a plain array (or list) of rows, its columns in the
+    schema's order, as scikit-learn estimators fitted on a DataFrame do.
+    """
+    numbers_only = all(f.kind in ("continuous", "integer") for f in schema.features)
+    if not is_frame(X) and numbers_only:
+        rows = np.asarray(X, dtype=float)
+        if rows.ndim == 2 and rows.shape[1] == len(schema.features):
+            X = pd.DataFrame(rows, columns=schema.feature_names)
     if not is_frame(X):
         raise DataError(
             "this model was fitted on a table; pass a pandas DataFrame with the columns "

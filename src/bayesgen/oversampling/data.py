@@ -221,8 +221,8 @@ def _frame_features(X: pd.DataFrame) -> Features:
     if is_table(X):
         model_input = original.copy(deep=False)
         model_input.columns = names
-    else:  # numbers without gaps (sparse columns densified)
-        model_input = pd.DataFrame(original.to_numpy(dtype=np.float64), columns=names)
+    else:  # numbers without gaps (sparse columns densified), modelled as an array would be
+        model_input = original.to_numpy(dtype=np.float64)
     return Features(model_input, original, "frame", names, feature_names)
 
 
