@@ -374,6 +374,7 @@ class GaussianCopulaDensity(Density):
         new.correlation_ = FullCovariance.from_matrix(np.eye(d))
         new._mean_cache = None
         new._jitter_key = int(seed_sequence(self.random_state).generate_state(1, np.uint64)[0])
+        new._summary_rows = int(n_rows)  # sizes the row sample of :meth:`score_moments`
         return new
 
     def score_moments(self, X, rows) -> ScoreMoments:
@@ -394,23 +395,27 @@ class GaussianCopulaDensity(Density):
         S = self.marginals_.transform(X, uniforms)[0]
         if X.shape[1] > BOXED_MAX_FEATURES:
             return ScoreMoments.of(S)
-        # a uniform sample of rows for the exact estimator, whatever the chunks
+        # a uniform sample of about BOXED_MAX_ROWS of the class's rows for the exact
+        # estimator: a row is in it when the hash of its number is small enough
+        share = BOXED_MAX_ROWS / max(getattr(self, "_summary_rows", 1), 1)
         keys = cell_uniforms(self._jitter_key ^ _SAMPLE_SALT, rows, 1)[:, 0]
-        boxes = self._boxes(X, S)
-        return ScoreMoments.of(S, boxes=boxes, keys=keys, capacity=BOXED_MAX_ROWS)
+        take = np.flatnonzero(keys < share)
+        lo, hi = self._boxes(X[take], S[take])
+        return ScoreMoments.of(S, sample=(rows[take], lo, hi, S[take]))
 
     def fit_dependence(self, moments: ScoreMoments) -> GaussianCopulaDensity:
         """Pass 2 finished: the correlation from the merged moments, shrunk and
         regularised as in :meth:`fit`; returns self.
 
         With at most ``BOXED_MAX_FEATURES`` features it is the same estimate as
-        :meth:`fit`'s, on the moments' uniform sample of at most ``BOXED_MAX_ROWS`` rows;
+        :meth:`fit`'s, on the moments' uniform sample of about ``BOXED_MAX_ROWS`` rows;
         wider data get the moments' correlation with ties undone to first order.
         """
         sample = moments.sample
         if sample is not None and (np.isnan(sample[1]).any() or np.any(sample[2] > sample[1])):
-            rng = np.random.default_rng(self._jitter_key)
-            R = censored_correlation(sample[1], sample[2], sample[3], rng)
+            order = np.argsort(sample[0], kind="stable")  # the file's order, whatever merged
+            lo, hi, start = (part[order] for part in sample[1:])
+            R = censored_correlation(lo, hi, start, np.random.default_rng(self._jitter_key))
             self.correlation_ = self._regularised_correlation(R)
             return self
         self._set_correlation(moments.correlation())

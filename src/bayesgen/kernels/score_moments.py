@@ -20,13 +20,12 @@ cells it is the correlation of the scores, as in memory.
 CDF value drawn within its point mass) as a function of (seed, row, feature) only, so the
 moments do not depend on how rows are cut into chunks or partitions.
 
-Row sample for the exact estimator: with ``keys`` (one uniform per row, a hash of the row
-number) and a ``capacity``, the moments also keep each kept row's interval of scores
-(``lo``, ``hi``: a point for an exact score, the CDF jump of a tied one) and its
-transformed score, for the ``capacity`` rows with the smallest keys.  That bottom-k sample
-is a uniform sample of the rows, and merging keeps the smallest keys of both parts, so it
-too does not depend on the chunks.  :func:`bayesgen.kernels.censored.censored_correlation`
-turns it into the maximum-likelihood correlation given ties and missing cells.
+Row sample for the exact estimator: the moments may also carry some rows' intervals of
+scores (``lo``, ``hi``: a point for an exact score, the CDF jump of a tied one) and their
+transformed scores, chosen by the caller with a hash of the row number (so the sample,
+too, does not depend on the chunks); merging joins the samples.
+:func:`bayesgen.kernels.censored.censored_correlation` turns them into the
+maximum-likelihood correlation given ties and missing cells.
 """
 
 from __future__ import annotations
@@ -58,28 +57,17 @@ class ScoreMoments:
         self.square = np.zeros((d, d))
         self.pairs = np.zeros((d, d))
         self.n = 0
-        self.sample = None  # (keys, lo, hi, start) of the kept rows, or None
-        self.capacity = 0  # most rows the sample keeps
+        self.sample = None  # (rows, lo, hi, start) of the sampled rows, or None
 
     @classmethod
-    def of(cls, S: np.ndarray, *, boxes=None, keys=None, capacity: int = 0) -> ScoreMoments:
-        """The moments of the rows of ``S`` (n, d).
-
-        Parameters
-        ----------
-        boxes : (lo, hi), optional
-            Each cell's interval of scores, arrays of shape (n, d) (module docstring).
-        keys : ndarray of shape (n,), optional
-            Each row's sampling key; the ``capacity`` smallest are kept with their boxes.
-        """
+    def of(cls, S: np.ndarray, *, sample=None) -> ScoreMoments:
+        """The moments of the rows of ``S`` (n, d), with an optional row ``sample``
+        ``(rows, lo, hi, start)``: the sampled rows' numbers (m,) and arrays of shape
+        (m, d) (module docstring)."""
         n, d = S.shape
         out = cls(d)
         out.n = n
-        if boxes is not None and capacity > 0:
-            keep = np.argsort(keys, kind="stable")[:capacity]
-            lo, hi = boxes
-            out.sample = (keys[keep], lo[keep], hi[keep], S[keep])
-            out.capacity = int(capacity)
+        out.sample = sample
         observed = ~np.isnan(S)
         if observed.all():
             out.cross = S.T @ S
@@ -100,8 +88,7 @@ class ScoreMoments:
         out.square = self.square + other.square
         out.pairs = self.pairs + other.pairs
         out.n = self.n + other.n
-        out.capacity = max(self.capacity, other.capacity)
-        out.sample = _merge_samples(self.sample, other.sample, out.capacity)
+        out.sample = _join_samples(self.sample, other.sample)
         return out
 
     def correlation(self) -> np.ndarray:
@@ -116,13 +103,11 @@ class ScoreMoments:
         return positive_definite_correlation(R)
 
 
-def _merge_samples(a, b, capacity: int):
-    """The bottom-k row samples of two parts merged: the ``capacity`` smallest keys."""
+def _join_samples(a, b):
+    """Two parts' row samples as one (None: no sample)."""
     if a is None or b is None:
         return a if b is None else b
-    joined = [np.concatenate([x, y]) for x, y in zip(a, b, strict=True)]
-    keep = np.argsort(joined[0], kind="stable")[:capacity]
-    return tuple(part[keep] for part in joined)
+    return tuple(np.concatenate([x, y]) for x, y in zip(a, b, strict=True))
 
 
 def positive_definite_correlation(R: np.ndarray) -> np.ndarray:
