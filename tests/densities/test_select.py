@@ -76,3 +76,45 @@ def test_bad_candidates():
         AutoDensity(["auto"]).fit(X)
     with pytest.raises(ValueError, match="criterion"):
         AutoDensity(criterion="aic").fit(X)
+
+
+def _two_kinds_of_class(n=600, seed=0):
+    """Class 0: independent features (a diagonal Gaussian is enough); class 1: strongly
+    correlated ones (only a full covariance fits)."""
+    rng = np.random.default_rng(seed)
+    independent = rng.normal(size=(n, 4))
+    C = np.full((4, 4), 0.9)
+    np.fill_diagonal(C, 1.0)
+    correlated = rng.multivariate_normal(np.zeros(4), C, size=n)
+    return np.vstack([independent, correlated]), np.repeat([0, 1], n)
+
+
+@pytest.mark.parametrize("per_class", [False, True])
+def test_one_family_for_all_classes_unless_asked_per_class(tmp_path, per_class):
+    X, y = _two_kinds_of_class()
+    auto = AutoDensity(candidates=["diag", "gaussian"], per_class=per_class, random_state=0)
+    model = BayesClassifier(density=auto).fit(X, y)
+    alone = [
+        AutoDensity(candidates=["diag", "gaussian"], random_state=0).fit(X[y == k]) for k in (0, 1)
+    ]
+    assert [a.chosen_ for a in alone] == ["diag", "gaussian"]  # the classes disagree
+    chosen = [d.chosen_ for d in model.densities_]
+    if per_class:
+        assert chosen == ["diag", "gaussian"]
+        return
+    totals = {
+        name: sum(a.total_log_likelihood(name) for a in alone) for name in ("diag", "gaussian")
+    }
+    assert chosen == [max(totals, key=totals.get)] * 2 == ["gaussian"] * 2
+    # the refitted class is the same fit as choosing that family from the start
+    forced = AutoDensity(candidates=["gaussian"], random_state=0).fit(X[y == 0])
+    np.testing.assert_allclose(
+        model.densities_[0].score_samples(X[:50]), forced.score_samples(X[:50]), rtol=1e-10
+    )
+    marks = [[r["chosen"] for r in d.selection_] for d in model.densities_]
+    assert marks == [[False, True], [False, True]]
+    path = tmp_path / "m.bgm"
+    model.save(path)
+    loaded = bayesgen.load(path)
+    assert [d.chosen_ for d in loaded.densities_] == ["gaussian"] * 2
+    assert all(r["rows"] == 120 for d in loaded.densities_ for r in d.selection_)

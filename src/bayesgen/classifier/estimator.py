@@ -42,6 +42,7 @@ from bayesgen.classifier.tables import (
     missing_rates,
 )
 from bayesgen.densities.base import Density
+from bayesgen.densities.select import AutoDensity, choose_for_all_classes
 from bayesgen.densities.shortcuts import make_density
 from bayesgen.kernels.class_stats import class_stats, stats_are_finite
 from bayesgen.kernels.stats import GaussianStats
@@ -287,6 +288,9 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         self.densities_ = [
             self._fit_one(template, label, X[y_index == k]) for k, label in enumerate(classes)
         ]
+        if isinstance(template, AutoDensity) and not template.per_class:
+            rows = [X[y_index == k] for k in range(classes.shape[0])]
+            choose_for_all_classes(self.densities_, rows)
         self.class_count_ = np.bincount(y_index, minlength=classes.shape[0]).astype(float)
         self.missing_rate_ = missing_rates(X, y_index, classes.shape[0])
         self._set_prior()
