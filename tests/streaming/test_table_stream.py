@@ -259,3 +259,24 @@ def test_dask_dataframe_with_mixed_columns(table_csv, in_memory):
             R = p.correlation_.dense()
             np.testing.assert_allclose(R, r.correlation_.dense(), atol=1e-12)
             assert np.abs(R - q.correlation_.dense()).max() < 0.06
+
+
+def test_dask_dataframe_of_numbers_is_a_table_as_in_memory():
+    import dask
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {"size": np.round(rng.gamma(2.0, 5.0, 900), 2), "count": rng.poisson(3.0, 900)}
+    )
+    labels = np.where(frame["size"] > 10, "big", "small")
+    memory = BayesClassifier(random_state=0).fit(frame, labels)
+    ddf = dd.from_pandas(frame.assign(label=labels), npartitions=4)
+    with dask.config.set(scheduler="threads"):
+        model = BayesClassifier(random_state=0).fit(ddf, "label")
+    assert model.schema_ is not None and memory.schema_ is not None
+    assert [s.kind for s in model.schema_.columns] == [s.kind for s in memory.schema_.columns]
+    for p, q in zip(model.densities_, memory.densities_, strict=True):
+        assert type(p) is type(q)
+        np.testing.assert_allclose(p.marginals_.cdf, q.marginals_.cdf, rtol=0, atol=1e-12)
+    X, _ = model.sample(10, random_state=0)
+    assert list(X.dtypes) == list(frame.dtypes)

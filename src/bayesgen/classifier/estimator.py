@@ -359,8 +359,9 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _dask_table(self, X, y) -> bool:
-        """A dask DataFrame fitted as a table: a feature column that is not a number, or
-        ``column_types`` given, or a class density fitted from column summaries."""
+        """A dask DataFrame fitted as a table: as in memory, text column names with the
+        default density, or a feature column that is not a number, or ``column_types``
+        given, or a class density fitted from column summaries."""
         if not (is_dask(X) and hasattr(X, "dtypes") and hasattr(X, "columns")):
             return False
         from bayesgen.tables import has_table_dtypes
@@ -368,7 +369,10 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         dtypes = X.dtypes
         if isinstance(y, str) and y in X.columns:
             dtypes = dtypes.drop(y)
+        named = all(isinstance(c, str) for c in dtypes.index)
         if self.column_types is not None or has_table_dtypes(dtypes):
+            return True
+        if self.density is None and named:
             return True
         template = self.make_class_density()
         return isinstance(template, Density) and template.summary_kind() is not None
