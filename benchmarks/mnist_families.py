@@ -131,6 +131,7 @@ FAMILIES = {
         {},
         "20 PPCA components of rank 30, logit with Gaussian end cells",
     ),
+    "auto": ("auto", {}, "density='auto' as it is: default candidates, one family for all"),
     "mppca:20x30+glogit shortcut": (
         "mppca:20x30+glogit",
         {"reg_covar": 1e-3},

@@ -151,4 +151,5 @@ def test_inspect_shows_the_choice_made_inside_a_transform(tmp_path, capsys):
     BayesClassifier(TransformedDensity(auto)).fit(X, y).save(tmp_path / "m")
     assert main(["inspect", str(tmp_path / "m")]) == 0
     out = capsys.readouterr().out
-    assert out.count("density chosen for class") == 2 and "(time budget)" in out
+    assert out.count("candidates for class") == 2 and "(time budget)" in out
+    assert "for every class" in out

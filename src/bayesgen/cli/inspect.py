@@ -88,10 +88,16 @@ def _text_lines(args, model, metadata, info: dict) -> list[str]:
             f"  {safe_text(entry['label']):<12} {entry['prior']:>8.4f} "
             f"{entry['count']:>8.0f}  {entry['density']}"
         )
-    for label, density in zip(model.classes_, model.densities_, strict=True):
-        chooser = _chooser(density)
+    choosers = [_chooser(density) for density in model.densities_]
+    shared = {c.chosen_ for c in choosers if c is not None and not c.per_class}
+    if len(shared) == 1 and all(c is not None for c in choosers):
+        lines.append(
+            f"  auto chose {safe_text(shared.pop())} for every class: the highest estimated "
+            "out-of-sample log-likelihood summed over the classes"
+        )
+    for label, chooser in zip(model.classes_, choosers, strict=True):
         if chooser is not None:
-            lines.append(f"  density chosen for class {label_text(label)} (* = chosen):")
+            lines.append(f"  candidates for class {label_text(label)} (* = chosen):")
             lines += [f"      {line}" for line in chooser.selection_table().split("\n")]
     if metadata.get("source"):
         lines.append(f"fitted on:    {metadata['source']} ({metadata.get('n_rows', '?')} rows)")
