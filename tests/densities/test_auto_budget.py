@@ -140,7 +140,7 @@ def test_cli_budget_progress_lines_and_inspect(tmp_path, capsys, monkeypatch):
     assert main(["inspect", str(model)]) == 0
     out = capsys.readouterr().out
     assert "density:      auto" in out
-    assert out.count("(time budget)") == 15  # 5 skipped candidates x 3 classes
+    assert out.count("(time budget)") == 21  # 7 skipped candidates x 3 classes
     assert main(["fit", str(data), "--budget", "5", "-o", str(tmp_path / "x.bgm")]) == 2
     assert "needs --density auto" in capsys.readouterr().err
 

@@ -34,9 +34,10 @@ family: the candidate with the highest estimated out-of-sample log-likelihood su
 the classes (:func:`choose_for_all_classes`; per class, the mean held-out log-likelihood
 times the rows it was scored on, or ``-BIC / 2``).  Choosing per class maximises each
 class's likelihood, but mixes families whose densities are not comparable away from their
-own class's data, and the classifier compares exactly those: on 4,000 MNIST digits one
-class chose a diagonal Gaussian, whose density of near-blank pixels then outbid the other
-classes, and accuracy on 1,000 test digits was 0.408 against 0.935 with one family.
+own class's data, and the classifier compares exactly those: on 4,000 MNIST digits some
+classes chose a diagonal Gaussian, whose density of near-blank pixels then outbid the
+other classes, and accuracy on 1,000 test digits was 0.362 against 0.935 with one family
+(benchmarks/README.md).
 ``per_class=True`` keeps each class's own choice.
 
 Time budget and progress
@@ -96,7 +97,9 @@ from bayesgen.densities.shortcuts import make_density, parse_density_name, regis
 
 __all__ = ["AutoDensity", "DEFAULT_CANDIDATES", "choose_for_all_classes", "describe_record"]
 
-#: Default grid: fits on sklearn digits in seconds and on MNIST in minutes (2 cores).
+#: Default grid, from cheap to expensive: fits on sklearn digits in seconds and on the
+#: 60,000 MNIST digits in about 4 minutes (2 cores).  The copulas with a mixture dependence
+#: are the strong family on pixels (benchmarks/README.md, "Density families on MNIST").
 DEFAULT_CANDIDATES: tuple[str, ...] = (
     "diag",
     "gaussian",
@@ -104,6 +107,8 @@ DEFAULT_CANDIDATES: tuple[str, ...] = (
     "lowrank:20",
     "mfa:3x5",
     "copula",
+    "mfacopula:3x10",
+    "mfacopula:10x30",
 )
 
 
