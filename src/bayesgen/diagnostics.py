@@ -98,14 +98,16 @@ class GaussianCheck:
         return [c.as_dict() for c in self.classes]
 
     def __str__(self) -> str:
+        labels = [format_label(c.label) for c in self.classes]
+        w = max([8, *(len(label) for label in labels)])  # long labels keep the columns
         head = (
-            f"{'class':>8} {'n':>6} {'p':>5} {'const':>5} {'eff.rank':>8} {'KS':>6} "
+            f"{'class':>{w}} {'n':>6} {'p':>5} {'const':>5} {'eff.rank':>8} {'KS':>6} "
             f"{'KS p':>8} {'rej':>5} {'rej(B)':>6}  verdict"
         )
         lines = [head, "-" * len(head)]
-        for c in self.classes:
+        for label, c in zip(labels, self.classes, strict=True):
             lines.append(
-                f"{format_label(c.label):>8} {c.n_samples:>6} {c.dof:>5} {c.n_constant:>5} "
+                f"{label:>{w}} {c.n_samples:>6} {c.dof:>5} {c.n_constant:>5} "
                 f"{c.effective_rank:>8.1f} {c.ks_statistic:>6.3f} {c.ks_pvalue:>8.2g} "
                 f"{c.frac_reject:>5.2f} {c.frac_reject_bonferroni:>6.2f}  {c.verdict}"
             )
