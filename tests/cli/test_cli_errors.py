@@ -65,3 +65,16 @@ def test_sample_bad_numbers_are_usage_errors(tmp_path, capsys):
     for n in ("-1", "2.5", "ten"):
         code, _, err = cli(capsys, "sample", tmp_path / "m.bgm", "-n", n, "-o", tmp_path / "x.csv")
         assert code == 2, n
+
+
+def test_out_of_memory_is_one_line_and_leaves_no_output(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "d.csv"
+    path.write_text("label,a,b\n0,1,2\n1,3,4\n0,2,2\n1,5,1\n0,1,1\n1,4,4\n")
+
+    def no_memory(self, X, y=None):
+        raise MemoryError
+
+    monkeypatch.setattr("bayesgen.BayesClassifier.fit", no_memory)
+    code, _, err = cli(capsys, "fit", path, "-o", tmp_path / "m.bgm")
+    assert code == 1 and "out of memory" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv"]

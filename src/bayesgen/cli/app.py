@@ -179,6 +179,14 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         _error(args, str(exc))
         return EXIT_FAILED
+    except MemoryError:
+        _error(
+            args,
+            "out of memory: this needs more memory than is free here. For a large data "
+            "file, fit in chunks (--chunk-rows); for a large model file, use a machine "
+            "with more memory. No output was written.",
+        )
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
