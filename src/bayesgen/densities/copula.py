@@ -251,6 +251,8 @@ class GaussianCopulaDensity(Density):
         continuous value, the CDF jump for a tied one, NaN if missing) and the
         distributional transform's scores inside them, on at most ``BOXED_MAX_ROWS`` rows
         (evenly spaced); None when every score is known exactly."""
+        if not (np.isnan(S).any() or np.any(~np.isnan(self.marginals_.snap))):
+            return None  # no point mass and no gap: every score is exact
         if X.shape[0] > BOXED_MAX_ROWS:
             keep = np.linspace(0, X.shape[0] - 1, BOXED_MAX_ROWS).round().astype(np.intp)
             X, S = X[keep], S[keep]
