@@ -152,3 +152,13 @@ def test_a_frame_with_numbered_columns_is_a_matrix():
     model = BayesClassifier(random_state=0).fit(frame, y)
     assert model.schema_ is None
     assert isinstance(model.sample(10, random_state=0)[0], np.ndarray)
+
+
+def test_an_explicit_numeric_family_keeps_a_named_frame_a_matrix():
+    # no schema, so no column is judged an identifier and left out (here "row")
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({"row": np.arange(200.0), "a": rng.normal(size=200)})
+    y = (frame["a"] > 0).astype(int).to_numpy()
+    model = BayesClassifier(density="gaussian").fit(frame, y)
+    assert model.schema_ is None and model.n_features_in_ == 2
+    assert list(model.feature_names_in_) == ["row", "a"]

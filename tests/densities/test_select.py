@@ -117,4 +117,6 @@ def test_one_family_for_all_classes_unless_asked_per_class(tmp_path, per_class):
     model.save(path)
     loaded = bayesgen.load(path)
     assert [d.chosen_ for d in loaded.densities_] == ["gaussian"] * 2
-    assert all(r["rows"] == 120 for d in loaded.densities_ for r in d.selection_)
+    assert all(r["rows"] == 600 for d in loaded.densities_ for r in d.selection_)
+    with pytest.raises(ValueError, match="loaded from a file"):
+        loaded.densities_[0].refit_as("diag", X[y == 0])

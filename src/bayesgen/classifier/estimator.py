@@ -297,17 +297,19 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _encode_training_table(self, X):
-        """A table (a DataFrame with text column names, or with text, category, boolean
-        or date columns, or missing cells) becomes the model's matrix and fixes
-        ``schema_``; others pass."""
+        """A table (a DataFrame with text, category, boolean or date columns, or missing
+        cells, or with text column names and the default density) becomes the model's
+        matrix and fixes ``schema_``; others pass."""
         self.schema_ = None
         if not is_frame(X):
             return X
         from bayesgen.tables import TableSchema, is_table
 
+        # numbers only: a table when the default density is asked for (text column
+        # names), otherwise scikit-learn's usual handling of a DataFrame as a matrix
         named = all(isinstance(c, str) for c in X.columns)
-        if self.column_types is None and not named and not is_table(X):
-            return X  # a matrix in a DataFrame (numbered columns): kept as numbers
+        if self.column_types is None and not is_table(X) and not (named and self.density is None):
+            return X
 
         kinds, drop = self._column_overrides()
         self.schema_ = TableSchema.detect(X, column_types=kinds, drop=drop)

@@ -14,13 +14,16 @@ Dask DataFrame (:class:`bayesgen.classifier.table_dask.DaskPasses`):
    the width of every point mass's cell, is then estimated from the grid.  Category
    counts, missing-cell rates, class counts and the prior are exact.
 2. **Pass 2** encodes every chunk with that schema and reduces each class's rows to
-   mergeable moments of their normal scores (:meth:`Density.score_moments`): the
-   pairwise-complete correlation, consistent when cells are missing completely at random
-   (the in-memory fit's EM assumes only missing at random), equal to the in-memory
-   correlation up to the random tie-breaking of point masses when no cell is missing.
+   mergeable moments of their normal scores (:meth:`Density.score_moments`).  For the
+   copula with at most ``BOXED_MAX_FEATURES`` columns they carry a sample of about
+   ``BOXED_MAX_ROWS`` rows per class, chosen by a hash of the row number, from which the
+   correlation is estimated as in memory (given each tied or missing cell's interval);
+   wider tables get the pairwise-complete correlation of the moments, consistent when
+   cells are missing completely at random.
 
-Memory is one chunk plus the summaries; the model does not depend on the chunk size
-(up to the order of floating-point sums).
+Memory is one chunk plus the summaries and those row samples (rows x columns x 3 floats
+per class); the model does not depend on the chunk size (up to the order of
+floating-point sums).
 """
 
 from __future__ import annotations

@@ -89,8 +89,12 @@ def _text_lines(args, model, metadata, info: dict) -> list[str]:
             f"{entry['count']:>8.0f}  {entry['density']}"
         )
     choosers = [_chooser(density) for density in model.densities_]
+    # one family for all classes: plain auto (not inside a transform) whose records carry
+    # "rows" (written since that choice exists), with one name chosen
+    plain = all(c is d for c, d in zip(choosers, model.densities_, strict=True))
     shared = {c.chosen_ for c in choosers if c is not None and not c.per_class}
-    if len(shared) == 1 and all(c is not None for c in choosers):
+    recent = plain and all("rows" in r for c in choosers for r in c.selection_)
+    if recent and len(shared) == 1:
         lines.append(
             f"  auto chose {safe_text(shared.pop())} for every class: the highest estimated "
             "out-of-sample log-likelihood summed over the classes"

@@ -23,7 +23,8 @@ NAME (see :data:`DENSITY_SHORTCUTS`)
     copula     Gaussian copula with smoothed empirical marginals
     mfacopula  empirical marginals + mixture of factor analysers on the normal scores
                (3 components of rank 5)
-    auto       chosen per class on held-out likelihood (see :class:`AutoDensity`)
+    auto       chosen on held-out likelihood, one family for all classes
+               (see :class:`AutoDensity`)
     ========== ===================================================================
 
 SIZE (optional)

@@ -49,9 +49,9 @@ _NAME = "GaussianCopulaDensity"  # in messages about a model file's state
 #: most features for which ``R`` is the exact maximum-likelihood estimate given the ties
 #: and missing cells (a Gibbs sweep costs O(n d^2)); wider data (images) use the
 #: first-order correction of :func:`_undo_tie_attenuation` and EM for missing cells
-BOXED_MAX_FEATURES = 64
-#: most rows the estimate uses (a correlation's standard error is then below 0.01)
-BOXED_MAX_ROWS = 20_000
+BOXED_MAX_FEATURES = 32
+#: most rows the estimate uses (a correlation's standard error is then about 0.01)
+BOXED_MAX_ROWS = 10_000
 #: makes the row-sampling keys of a two-pass fit differ from the ties' uniforms
 _SAMPLE_SALT = 0x5A17
 
@@ -240,11 +240,14 @@ class GaussianCopulaDensity(Density):
             self.dependence_ = clone(self.dependence).fit(S)
             return
         self.dependence_ = None
+        moment = _em_second_moment(S) if incomplete else (S.T @ S) / n
         boxes = self._score_boxes(X, S) if d <= BOXED_MAX_FEATURES else None
         if boxes is not None:
-            self.correlation_ = self._regularised_correlation(censored_correlation(*boxes, rng))
+            initial = self._first_order(moment)
+            R = censored_correlation(*boxes, rng, initial=initial)
+            self.correlation_ = self._regularised_correlation(R)
         else:
-            self._set_correlation(_em_second_moment(S) if incomplete else (S.T @ S) / n)
+            self._set_correlation(moment)
 
     def _score_boxes(self, X: np.ndarray, S: np.ndarray):
         """``(lo, hi, start)``: each training cell's interval of normal scores (a point for a
@@ -270,10 +273,15 @@ class GaussianCopulaDensity(Density):
         lo[:, exact] = hi[:, exact] = S[:, exact]
         return lo, hi
 
+    def _first_order(self, moment: np.ndarray) -> np.ndarray:
+        """The correlation of the scores with ties undone to first order
+        (:func:`_undo_tie_attenuation`): the estimate for wide data, and where the exact
+        estimate's chain starts."""
+        return _undo_tie_attenuation(moment, self.marginals_.explained_variance())
+
     def _set_correlation(self, moment: np.ndarray) -> None:
         """``correlation_`` from the second moment of the scores: ties undone, regularised."""
-        moment = _undo_tie_attenuation(moment, self.marginals_.explained_variance())
-        self.correlation_ = self._regularised_correlation(moment)
+        self.correlation_ = self._regularised_correlation(self._first_order(moment))
 
     def _check_observed(self, X: np.ndarray, levels: dict[int, int]) -> None:
         observed = np.sum(~np.isnan(X), axis=0)
@@ -417,7 +425,9 @@ class GaussianCopulaDensity(Density):
         if sample is not None and (np.isnan(sample[1]).any() or np.any(sample[2] > sample[1])):
             order = np.argsort(sample[0], kind="stable")  # the file's order, whatever merged
             lo, hi, start = (part[order] for part in sample[1:])
-            R = censored_correlation(lo, hi, start, np.random.default_rng(self._jitter_key))
+            rng = np.random.default_rng(self._jitter_key)
+            initial = self._first_order(moments.correlation())
+            R = censored_correlation(lo, hi, start, rng, initial=initial)
             self.correlation_ = self._regularised_correlation(R)
             return self
         self._set_correlation(moments.correlation())

@@ -32,7 +32,7 @@ In a :class:`~bayesgen.BayesClassifier` every class is a separate :meth:`AutoDen
 and by default (``per_class=False``) the classifier then gives every class the same
 family: the candidate with the highest estimated out-of-sample log-likelihood summed over
 the classes (:func:`choose_for_all_classes`; per class, the mean held-out log-likelihood
-times the rows it was scored on, or ``-BIC / 2``).  Choosing per class maximises each
+per row times the class's rows, or ``-BIC / 2``).  Choosing per class maximises each
 class's likelihood, but mixes families whose densities are not comparable away from their
 own class's data, and the classifier compares exactly those: on 4,000 MNIST digits some
 classes chose a diagonal Gaussian, whose density of near-blank pixels then outbid the
@@ -57,7 +57,8 @@ Records
 "score", "chosen", "error", "seconds", "skipped"}``, holding exactly one of a score, the
 error of a failed fit, or the reason it was skipped; only a scored candidate is chosen.
 ``seconds`` is the time its fit and score took (None when skipped); ``rows`` the number of
-rows it was scored on.  ``bayesgen inspect``
+rows of the fit (the score per row times ``rows`` estimates the out-of-sample
+log-likelihood of them all).  ``bayesgen inspect``
 prints them (:meth:`AutoDensity.selection_table`).  Files written before ``seconds`` and
 ``skipped`` existed have records without them.
 """
@@ -209,9 +210,6 @@ class _Comparison:
             return density.fit(self.X[rows])
         return density.fit(dequantised(self.X[rows], self.noise[rows], self.steps))
 
-    def n_scored(self) -> int:
-        return int(self.X[self.score].shape[0])
-
     def score_of(self, density: Density) -> float:
         rows = self.score
         log_p = lattice_log_density(density, self.X[rows], self.noise[rows], self.steps)
@@ -245,9 +243,11 @@ class AutoDensity(Density):
         function is called with each candidate's record as it finishes.  Not saved in
         model files (a loaded model has ``progress=None``).
     per_class : bool, default=False
-        In a :class:`~bayesgen.BayesClassifier`: False gives every class the family with
-        the highest log-likelihood summed over the classes, True lets each class keep its
-        own best (see the module docstring).  Not used by a lone density.
+        In a :class:`~bayesgen.BayesClassifier` (as its ``density``, not inside a
+        transform such as ``"auto+logit"``, where each class keeps its own choice): False
+        gives every class the family with the highest log-likelihood summed over the
+        classes, True lets each class keep its own best (see the module docstring).  Not
+        used by a lone density.
     random_state : None, int or numpy.random.Generator
         Seeds the split, the dequantisation noise and the candidates' own randomness.
 
@@ -378,7 +378,7 @@ class AutoDensity(Density):
             if not math.isfinite(score):
                 raise FitError(f"non-finite score {score}")
             record["score"] = score
-            record["rows"] = comparison.n_scored()
+            record["rows"] = comparison.X.shape[0]
         except (FitError, ValueError, np.linalg.LinAlgError) as exc:
             record["error"] = f"{type(exc).__name__}: {exc}"
         record["seconds"] = time.perf_counter() - began
@@ -401,9 +401,9 @@ class AutoDensity(Density):
         self.n_features_in_ = comparison.X.shape[1]
 
     def total_log_likelihood(self, name: str) -> float | None:
-        """The candidate's estimated out-of-sample log-likelihood of all the rows scored,
-        in nats: mean held-out log-likelihood times the rows scored, or ``-BIC / 2``; None
-        when it has no score."""
+        """The candidate's estimated out-of-sample log-likelihood of all the class's rows,
+        in nats: mean held-out log-likelihood per row times the rows, or ``-BIC / 2``
+        (also over all rows); None when it has no score."""
         self._check_fitted()
         record = next((r for r in self.selection_ if r["name"] == name), None)
         if record is None or record["score"] is None:
@@ -419,7 +419,12 @@ class AutoDensity(Density):
         if self.total_log_likelihood(name) is None:
             raise ValueError(f"{name!r} is not a scored candidate of this fit")
         X = self._validate_input(X, reset=False)
-        seed = getattr(self, "_seed", 0)
+        seed = getattr(self, "_seed", None)
+        if seed is None:  # not saved in model files: the comparison cannot be rebuilt
+            raise ValueError(
+                "refit_as needs the fit of this session (its split and noise); a density "
+                "loaded from a file cannot be refitted this way: fit it again"
+            )
         comparison = self._comparison(X, np.random.default_rng(seed))
         self.best_ = comparison.fit_on(self._make(name, seed), slice(None))
         self.chosen_ = name

@@ -14,10 +14,12 @@ per-row guess inside the box attenuates (e.g. a 4-cylinder level holding 90 % of
 Gibbs E-step: each iteration sweeps every column that has boxed cells, drawing each such
 cell from its univariate normal given the row's other scores,
 ``z_ij | z_i,-j ~ N(-z_i,-j P_-j,j / P_jj, 1 / P_jj)`` truncated to its box (``P = R^-1``),
-then sets ``R`` to the correlation of ``E[z z^T]`` over the completed rows.  The estimate
-is the average of those second moments over the iterations after a burn-in (averaging
-removes most of the Monte Carlo noise of single draws).  Missing cells are assumed missing
-at random.  A sweep costs ``O(n d^2)``.
+then sets ``R`` to the correlation of ``E[z z^T]`` over the completed rows.  The chain
+starts from a given correlation (a first-order estimate) with draws from it, runs a
+burn-in, then averages the second moments in blocks until two successive block means agree
+(averaging removes most of the Monte Carlo noise of single draws; stochastic EM creeps when
+the boxes hide much, e.g. a category with 1 % of the rows, so a fixed short run stops
+short).  Missing cells are assumed missing at random.  A sweep costs ``O(n d^2)``.
 """
 
 from __future__ import annotations
@@ -42,8 +44,11 @@ def censored_correlation(
     start: np.ndarray,
     rng: np.random.Generator,
     *,
-    iterations: int = 60,
+    initial: np.ndarray | None = None,
     burn_in: int = 20,
+    block: int = 20,
+    max_blocks: int = 15,
+    tol: float = 0.005,
     ridge: float = 1e-6,
 ) -> np.ndarray:
     """Maximum-likelihood correlation of ``z ~ N(0, R)`` observed through boxes.
@@ -57,9 +62,13 @@ def censored_correlation(
         A point inside every box to start the chain from (e.g. the distributional
         transform's scores); NaN where missing.
     rng : numpy.random.Generator
-    iterations, burn_in : int
-        Stochastic-EM iterations (one Gibbs sweep each), and how many of the first are
-        not averaged.
+    initial : ndarray of shape (d, d), optional
+        Starting correlation (default: that of ``start``, missing cells drawn from N(0, 1)).
+    burn_in, block, max_blocks, tol : int, int, int, float
+        Sweeps before averaging; sweeps per averaged block; most blocks; the averaging
+        stops when two successive block means of ``R`` differ by less than ``tol`` in every
+        entry (or after ``max_blocks``), and the estimate is the mean of all blocks but the
+        first.
     ridge : float
         Added to the diagonal before each inversion (a correlation near singular).
 
@@ -73,18 +82,16 @@ def censored_correlation(
     lo = np.where(missing, -np.inf, lo)
     hi = np.where(missing, np.inf, hi)
     boxed = hi > lo
-    Z = np.where(missing, 0.0, start)
-    Z = np.clip(Z, lo, hi)
+    Z = np.clip(np.where(missing, 0.0, start), lo, hi)
     columns = [j for j in range(d) if boxed[:, j].any()]
     if not columns:
         return _as_correlation(Z.T @ Z / n)
     rows = {j: np.flatnonzero(boxed[:, j]) for j in columns}
     # missing cells start from their prior, not from 0 (which would shrink R at first)
     Z[missing] = rng.standard_normal(int(missing.sum()))
-    R = _as_correlation(Z.T @ Z / n)
-    total = np.zeros((d, d))
-    kept = 0
-    for it in range(max(iterations, burn_in + 1)):
+    R = _as_correlation(Z.T @ Z / n) if initial is None else _as_correlation(initial)
+
+    def sweep(R):
         P = np.linalg.inv(R + ridge * np.eye(d))
         for j in columns:
             r = rows[j]
@@ -92,8 +99,17 @@ def censored_correlation(
             mean = -(Z[r] @ P[:, j] - Z[r, j] * P[j, j]) / P[j, j]
             Z[r, j] = truncated_normal(mean, sd, lo[r, j], hi[r, j], rng)
         moment = Z.T @ Z / n
-        R = _as_correlation(moment)
-        if it >= burn_in:
+        return _as_correlation(moment), moment
+
+    for _ in range(burn_in):
+        R, _ = sweep(R)
+    means = []
+    for _ in range(max_blocks):
+        total = np.zeros((d, d))
+        for _ in range(block):
+            R, moment = sweep(R)
             total += moment
-            kept += 1
-    return _as_correlation(total / kept)
+        means.append(total / block)
+        if len(means) >= 3 and np.max(np.abs(means[-1] - means[-2])) < tol:
+            break
+    return _as_correlation(np.mean(means[1:], axis=0))
