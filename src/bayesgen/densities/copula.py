@@ -108,7 +108,10 @@ class GaussianCopulaDensity(Density):
     ``R`` is the maximum-likelihood estimate given exactly that (the rectangle, i.e.
     polychoric/polyserial, likelihood; stochastic EM with Gibbs draws inside the intervals,
     :mod:`bayesgen.kernels.censored`), on at most ``BOXED_MAX_ROWS`` rows evenly spaced
-    through the data.
+    through the data, starting from the first-order estimate below.  Where a level holds
+    only a few percent of the rows most of the information is missing and the chain
+    converges slowly, so after its sweep budget the estimate can sit between the start and
+    the maximum-likelihood value.
     Fits in two passes (:meth:`fit_dependence`) use the same estimator on a uniform
     sample of rows that does not depend on the chunks.  Wider data (images) use the
     correlation of distributionally transformed scores with a first-order correction for
