@@ -243,14 +243,14 @@ class GaussianCopulaDensity(Density):
             self.dependence_ = clone(self.dependence).fit(S)
             return
         self.dependence_ = None
-        moment = _em_second_moment(S) if incomplete else (S.T @ S) / n
         boxes = self._score_boxes(X, S) if d <= BOXED_MAX_FEATURES else None
         if boxes is not None:
-            initial = self._first_order(moment)
-            R = censored_correlation(*boxes, rng, initial=initial)
+            lo, hi, kept = boxes  # the chain starts from the first-order estimate
+            initial = self._first_order(_second_moment(kept))
+            R = censored_correlation(lo, hi, kept, rng, initial=initial)
             self.correlation_ = self._regularised_correlation(R)
         else:
-            self._set_correlation(moment)
+            self._set_correlation(_second_moment(S))
 
     def _score_boxes(self, X: np.ndarray, S: np.ndarray):
         """``(lo, hi, start)``: each training cell's interval of normal scores (a point for a
@@ -643,6 +643,13 @@ def _checked_parametric(state, d: int) -> dict:
             )
         check_family_params(str(families[i]), row[:n], f"{where} feature {features[i]}")
     return {"features": features, "families": families, "params": params}
+
+
+def _second_moment(S: np.ndarray) -> np.ndarray:
+    """``E[s s^T]`` of the scores: by EM when some are missing (:func:`_em_second_moment`)."""
+    if np.isnan(S).any():
+        return _em_second_moment(S)
+    return (S.T @ S) / S.shape[0]
 
 
 def _patterns(missing: np.ndarray):
