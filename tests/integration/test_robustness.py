@@ -41,6 +41,21 @@ def _load_bytes(tmp_path, data: bytes):
         return None
 
 
+def _members(model_bytes: bytes) -> dict:
+    """A model file's members: name -> bytes."""
+    with zipfile.ZipFile(io.BytesIO(model_bytes)) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+def _zipped(members: dict) -> bytes:
+    """The members written back as a model file (a fresh zip, members stored)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for n, b in members.items():
+            z.writestr(n, b)
+    return out.getvalue()
+
+
 def _reseal(manifest: dict) -> None:
     """Recompute the manifest's checksum, as an attacker can (it is not keyed), so the
     fuzzed values reach the structural and object checks behind it."""
@@ -107,8 +122,7 @@ def test_fuzz_npy_headers(tmp_path, model_bytes, data):
     """Rewrite one array member's .npy header (dtype, shape, order) and, as an attacker
     can, its checksum and the manifest's: refused with ModelFileError, or loaded with the
     values that were saved."""
-    with zipfile.ZipFile(io.BytesIO(model_bytes)) as z:
-        members = {n: z.read(n) for n in z.namelist()}
+    members = _members(model_bytes)
     manifest = json.loads(members["manifest.json"])
     key = data.draw(st.sampled_from(sorted(manifest["arrays"])))
     blob = members[f"arrays/{key}.npy"]
@@ -130,11 +144,7 @@ def test_fuzz_npy_headers(tmp_path, model_bytes, data):
         entry["dtype"], entry["shape"] = descr, list(shape)
     _reseal(manifest)
     members["manifest.json"] = json.dumps(manifest).encode()
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as z:
-        for n, b in members.items():
-            z.writestr(n, b)
-    loaded = _load_bytes(tmp_path, out.getvalue())
+    loaded = _load_bytes(tmp_path, _zipped(members))
     if loaded is not None:
         original = _load_bytes(tmp_path, model_bytes)
         np.testing.assert_array_equal(original.classes_, loaded.classes_)
@@ -197,8 +207,7 @@ def test_fuzz_zip_headers(tmp_path, model_bytes, data):
 )
 def test_fuzz_manifest_structure(tmp_path, model_bytes, replacement, where):
     """A manifest with arbitrary JSON in any place is refused with ModelFileError."""
-    with zipfile.ZipFile(io.BytesIO(model_bytes)) as z:
-        members = {n: z.read(n) for n in z.namelist()}
+    members = _members(model_bytes)
     manifest = json.loads(members["manifest.json"])
     if where == "root":
         manifest = replacement
@@ -206,11 +215,7 @@ def test_fuzz_manifest_structure(tmp_path, model_bytes, replacement, where):
         manifest[where] = replacement
         _reseal(manifest)
     members["manifest.json"] = json.dumps(manifest).encode()
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as z:
-        for n, b in members.items():
-            z.writestr(n, b)
-    _load_bytes(tmp_path, out.getvalue())
+    _load_bytes(tmp_path, _zipped(members))
 
 
 @settings(
@@ -219,8 +224,7 @@ def test_fuzz_manifest_structure(tmp_path, model_bytes, replacement, where):
 @given(path=st.lists(st.integers(0, 50), min_size=1, max_size=6), replacement=json_values)
 def test_fuzz_nested_state(tmp_path, model_bytes, path, replacement):
     """Replace a random node deep inside the object tree."""
-    with zipfile.ZipFile(io.BytesIO(model_bytes)) as z:
-        members = {n: z.read(n) for n in z.namelist()}
+    members = _members(model_bytes)
     manifest = json.loads(members["manifest.json"])
     node = manifest["model"]
     for step in path:
@@ -237,12 +241,8 @@ def test_fuzz_nested_state(tmp_path, model_bytes, path, replacement):
         node = child
     _reseal(manifest)
     members["manifest.json"] = json.dumps(manifest).encode()
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as z:
-        for n, b in members.items():
-            z.writestr(n, b)
     path_ = tmp_path / "n.bgm"
-    path_.write_bytes(out.getvalue())
+    path_.write_bytes(_zipped(members))
     try:
         model = bayesgen.load(path_)
     except ModelFileError:
@@ -261,15 +261,12 @@ def cli(capsys, *argv):
 
 
 def test_newer_model_version_through_cli(tmp_path, capsys, model_bytes):
-    with zipfile.ZipFile(io.BytesIO(model_bytes)) as z:
-        members = {n: z.read(n) for n in z.namelist()}
+    members = _members(model_bytes)
     manifest = json.loads(members["manifest.json"])
     manifest["format_version"] = 7
     members["manifest.json"] = json.dumps(manifest).encode()
     path = tmp_path / "new.bgm"
-    with zipfile.ZipFile(path, "w") as z:
-        for n, b in members.items():
-            z.writestr(n, b)
+    path.write_bytes(_zipped(members))
     code, _, err = cli(capsys, "inspect", path)
     assert code == 1 and "format version 7" in err and "upgrade" in err
 
