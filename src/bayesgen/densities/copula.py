@@ -38,7 +38,7 @@ from bayesgen.densities.marginals import EmpiricalMarginals
 from bayesgen.kernels.censored import censored_correlation
 from bayesgen.kernels.conditioning import Conditioned, gaussian_conditional
 from bayesgen.kernels.covariance import LOG_2PI, FullCovariance
-from bayesgen.kernels.score_moments import ScoreMoments, cell_uniforms
+from bayesgen.kernels.score_moments import ScoreMoments, as_correlation, cell_uniforms
 from bayesgen.kernels.streams import seed_sequence
 from bayesgen.univariate import MARGINAL_FAMILIES, check_family_params, fit_univariate
 
@@ -304,8 +304,7 @@ class GaussianCopulaDensity(Density):
     def _regularised_correlation(self, moment: np.ndarray) -> FullCovariance:
         """The correlation of the scores, shrunk towards I, with a ridge, factored once."""
         d = moment.shape[0]
-        sd = np.sqrt(np.maximum(np.diag(moment), 1e-300))
-        R = moment / sd[:, None] / sd[None, :]
+        R = as_correlation(moment)
         R *= 1.0 - self.shrinkage
         R.flat[:: d + 1] = 1.0 + self.reg_covar
         R /= 1.0 + self.reg_covar
@@ -741,8 +740,7 @@ def _undo_tie_attenuation(moment: np.ndarray, explained: np.ndarray) -> np.ndarr
     """
     if np.all(explained >= 1.0):
         return moment
-    sd = np.sqrt(np.maximum(np.diag(moment), 1e-300))
-    R = moment / sd[:, None] / sd[None, :]
+    R = as_correlation(moment)
     corrected = R / explained[:, None] / explained[None, :]
     np.fill_diagonal(corrected, 1.0)
     corrected = np.clip(corrected, -0.999, 0.999)

@@ -27,16 +27,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from bayesgen.kernels.score_moments import as_correlation
 from bayesgen.kernels.truncated import truncated_normal
 
 __all__ = ["censored_correlation"]
-
-
-def _as_correlation(moment: np.ndarray) -> np.ndarray:
-    sd = np.sqrt(np.maximum(np.diag(moment), 1e-300))
-    R = moment / sd[:, None] / sd[None, :]
-    np.fill_diagonal(R, 1.0)
-    return R
 
 
 def censored_correlation(
@@ -81,11 +75,11 @@ def censored_correlation(
     Z = np.clip(np.where(missing, 0.0, start), lo, hi)
     columns = [j for j in range(d) if boxed[:, j].any()]
     if not columns:
-        return _as_correlation(Z.T @ Z / n)
+        return as_correlation(Z.T @ Z / n)
     rows = {j: np.flatnonzero(boxed[:, j]) for j in columns}
     # missing cells start from their prior, not from 0 (which would shrink R at first)
     Z[missing] = rng.standard_normal(int(missing.sum()))
-    R = _as_correlation(Z.T @ Z / n) if initial is None else _as_correlation(initial)
+    R = as_correlation(Z.T @ Z / n) if initial is None else as_correlation(initial)
 
     def sweep(R):
         P = np.linalg.inv(R + ridge * np.eye(d))
@@ -95,7 +89,7 @@ def censored_correlation(
             mean = -(Z[r] @ P[:, j] - Z[r, j] * P[j, j]) / P[j, j]
             Z[r, j] = truncated_normal(mean, sd, lo[r, j], hi[r, j], rng)
         moment = Z.T @ Z / n
-        return _as_correlation(moment), moment
+        return as_correlation(moment), moment
 
     for _ in range(burn_in):
         R, _ = sweep(R)
@@ -103,4 +97,4 @@ def censored_correlation(
     for _ in range(max(sweeps, 1)):
         R, moment = sweep(R)
         total += moment
-    return _as_correlation(total / max(sweeps, 1))
+    return as_correlation(total / max(sweeps, 1))

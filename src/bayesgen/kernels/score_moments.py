@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ScoreMoments", "cell_uniforms", "positive_definite_correlation"]
+__all__ = ["ScoreMoments", "as_correlation", "cell_uniforms", "positive_definite_correlation"]
 
 _SHRINK_STEPS = (0.0, 0.1, 0.3, 0.6, 1.0)
 
@@ -108,6 +108,15 @@ def _join_samples(a, b):
     if a is None or b is None:
         return a if b is None else b
     return tuple(np.concatenate([x, y]) for x, y in zip(a, b, strict=True))
+
+
+def as_correlation(moment: np.ndarray) -> np.ndarray:
+    """A second-moment (or covariance) matrix rescaled to a unit diagonal; a zero variance
+    leaves its row and column at 0 off the diagonal."""
+    sd = np.sqrt(np.maximum(np.diag(moment), 1e-300))
+    R = moment / sd[:, None] / sd[None, :]
+    np.fill_diagonal(R, 1.0)
+    return R
 
 
 def positive_definite_correlation(R: np.ndarray) -> np.ndarray:
