@@ -305,11 +305,8 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             return X
         from bayesgen.tables import TableSchema, is_table
 
-        # numbers only: a table when the default density is asked for (text column
-        # names), otherwise scikit-learn's usual handling of a DataFrame as a matrix
-        named = all(isinstance(c, str) for c in X.columns)
-        if self.column_types is None and not is_table(X) and not (named and self.density is None):
-            return X
+        if self.column_types is None and not is_table(X) and not self._numbers_as_table(X.columns):
+            return X  # scikit-learn's usual handling of a DataFrame as a matrix
 
         kinds, drop = self._column_overrides()
         self.schema_ = TableSchema.detect(X, column_types=kinds, drop=drop)
@@ -360,6 +357,11 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             del self.feature_names_in_
         return self
 
+    def _numbers_as_table(self, columns) -> bool:
+        """Whether a frame of numbers only is a table: with the default density and text
+        column names (in memory and on Dask alike)."""
+        return self.density is None and all(isinstance(c, str) for c in columns)
+
     def _dask_table(self, X, y) -> bool:
         """A dask DataFrame fitted as a table: as in memory, text column names with the
         default density, or a feature column that is not a number, or ``column_types``
@@ -371,10 +373,9 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         dtypes = X.dtypes
         if isinstance(y, str) and y in X.columns:
             dtypes = dtypes.drop(y)
-        named = all(isinstance(c, str) for c in dtypes.index)
         if self.column_types is not None or has_table_dtypes(dtypes):
             return True
-        if self.density is None and named:
+        if self._numbers_as_table(dtypes.index):
             return True
         template = self.make_class_density()
         return isinstance(template, Density) and template.summary_kind() is not None
