@@ -432,7 +432,7 @@ def _fit(kind: str):
         X[:, 1] = np.exp(X[:, 1])  # a skewed column, so the families differ
         density = GaussianCopulaDensity(marginals="parametric")
         return BayesClassifier(density).fit(X, np.where(y < "c", "a", "b"))
-    density = {"gaussian": None, "image": None, "auto": "auto", "fa": "fa:2"}[kind]
+    density = {"gaussian": "gaussian", "image": "gaussian", "auto": "auto", "fa": "fa:2"}[kind]
     return BayesClassifier(density).fit(X, y)
 
 

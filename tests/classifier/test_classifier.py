@@ -5,13 +5,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import multivariate_normal
+from sklearn.datasets import load_wine
 from sklearn.discriminant_analysis import (
     LinearDiscriminantAnalysis,
     QuadraticDiscriminantAnalysis,
 )
 from sklearn.naive_bayes import GaussianNB
 
-from bayesgen import BayesClassifier, DataError, FitError, GaussianDensity, NotFittedError
+from bayesgen import (
+    AutoDensity,
+    BayesClassifier,
+    DataError,
+    FitError,
+    GaussianDensity,
+    NotFittedError,
+)
 
 
 def _blobs(n=600, d=3, k=3, seed=0, labels=None):
@@ -55,7 +63,7 @@ def test_tied_matches_lda():
 
 def test_class_log_likelihood_matches_scipy():
     X, y = _blobs(seed=3)
-    model = BayesClassifier(reg_covar=0.0).fit(X, y)
+    model = BayesClassifier("gaussian", reg_covar=0.0).fit(X, y)
     ll = model.class_log_likelihood(X[:20])
     for k, label in enumerate(model.classes_):
         Xk = X[y == label]
@@ -65,7 +73,7 @@ def test_class_log_likelihood_matches_scipy():
 
 def test_invariants_posteriors_and_evidence():
     X, y = _blobs(seed=4, labels=["cat", "dog", "emu"])
-    model = BayesClassifier().fit(X, y)
+    model = BayesClassifier("gaussian").fit(X, y)
     proba = model.predict_proba(X)
     np.testing.assert_allclose(proba.sum(1), 1.0)
     np.testing.assert_array_equal(model.predict(X), model.classes_[proba.argmax(1)])
@@ -77,7 +85,7 @@ def test_invariants_posteriors_and_evidence():
 
 def test_extreme_points_do_not_underflow():
     X, y = _blobs(seed=5)
-    model = BayesClassifier().fit(X, y)
+    model = BayesClassifier("gaussian").fit(X, y)
     far = np.full((2, 3), 1e4)
     proba = model.predict_proba(far)
     assert np.all(np.isfinite(proba)) and np.allclose(proba.sum(1), 1)
@@ -86,7 +94,7 @@ def test_extreme_points_do_not_underflow():
 
 def test_sample_labels_follow_learned_prior():
     X, y = _blobs(n=1000, seed=6)
-    model = BayesClassifier().fit(X, y)
+    model = BayesClassifier("gaussian").fit(X, y)
     n = 30_000
     _, ys = model.sample(n, random_state=0)
     freq = np.array([(ys == c).mean() for c in model.classes_])
@@ -100,7 +108,7 @@ def test_sample_labels_follow_learned_prior():
 
 def test_sample_moments_per_class():
     X, y = _blobs(n=900, seed=7)
-    model = BayesClassifier().fit(X, y)
+    model = BayesClassifier("gaussian").fit(X, y)
     for k, label in enumerate(model.classes_):
         Xs, ys = model.sample(20_000, y=label, random_state=k)
         assert np.all(ys == label)
@@ -113,7 +121,7 @@ def test_sample_moments_per_class():
 
 def test_sample_explicit_labels_and_shuffle():
     X, y = _blobs(seed=8)
-    model = BayesClassifier().fit(X, y)
+    model = BayesClassifier("gaussian").fit(X, y)
     wanted = np.array([2, 0, 0, 1, 2])
     Xs, ys = model.sample(y=wanted, random_state=1)
     np.testing.assert_array_equal(ys, wanted)
@@ -133,7 +141,7 @@ def test_sample_explicit_labels_and_shuffle():
 
 def test_sample_bad_requests():
     X, y = _blobs(seed=9)
-    model = BayesClassifier().fit(X, y)
+    model = BayesClassifier("gaussian").fit(X, y)
     with pytest.raises(DataError, match="known labels"):
         model.sample(3, y=7)
     with pytest.raises(DataError, match="non-negative integer"):
@@ -148,7 +156,7 @@ def test_sample_bad_requests():
 
 def test_feature_mismatch_gives_both_numbers():
     X, y = _blobs(seed=10)
-    model = BayesClassifier().fit(X, y)
+    model = BayesClassifier("gaussian").fit(X, y)
     with pytest.raises(DataError, match="X has 2 features.*expecting 3"):
         model.predict(X[:, :2])
 
@@ -156,27 +164,27 @@ def test_feature_mismatch_gives_both_numbers():
 def test_bad_fit_input():
     X, y = _blobs(seed=11)
     with pytest.raises(DataError, match="only one class"):
-        BayesClassifier().fit(X, np.zeros(len(y)))
+        BayesClassifier("gaussian").fit(X, np.zeros(len(y)))
     bad = X.copy()
     bad[4, 1] = np.nan
     with pytest.raises(DataError, match="row 4, column 1"):
-        BayesClassifier().fit(bad, y)
+        BayesClassifier("gaussian").fit(bad, y)
     with pytest.raises(NotFittedError):
-        BayesClassifier().predict(X)
+        BayesClassifier("gaussian").predict(X)
 
 
 def test_singular_class_error_names_class_and_knob():
     X, y = _blobs(seed=12)
     X = np.hstack([X, np.zeros((len(X), 2))])
     with pytest.raises(FitError, match=r"class 0 has \d+ samples and 5 features.*reg_covar"):
-        BayesClassifier(reg_covar=0.0).fit(X, y)
+        BayesClassifier("gaussian", reg_covar=0.0).fit(X, y)
 
 
 def test_single_sample_class_fits_through_ridge():
     X, y = _blobs(seed=13)
     X = np.vstack([X, [[50.0, 50.0, 50.0]]])
     y = np.append(y, 9)
-    model = BayesClassifier(reg_covar=1e-2).fit(X, y)
+    model = BayesClassifier("gaussian", reg_covar=1e-2).fit(X, y)
     assert model.predict([[50.0, 50.0, 50.0]])[0] == 9
 
 
@@ -205,10 +213,10 @@ def test_partial_fit_over_random_batches_equals_fit(seed, n_batches, kind):
 
 def test_partial_fit_rejects_unknown_labels_and_missing_classes():
     X, y = _blobs(seed=14)
-    model = BayesClassifier().partial_fit(X[y < 2], y[y < 2])
+    model = BayesClassifier("gaussian").partial_fit(X[y < 2], y[y < 2])
     with pytest.raises(DataError, match="not known"):
         model.partial_fit(X, y)
-    model = BayesClassifier().partial_fit(X[y < 2], y[y < 2], classes=[0, 1, 2])
+    model = BayesClassifier("gaussian").partial_fit(X[y < 2], y[y < 2], classes=[0, 1, 2])
     assert model.class_prior_[2] == 0
     with pytest.raises(DataError, match="no training rows"):
         model.sample(3, y=2)
@@ -219,18 +227,18 @@ def test_partial_fit_rejects_unknown_labels_and_missing_classes():
 def test_permuting_labels_permutes_outputs():
     X, y = _blobs(seed=15)
     perm = np.array([2, 0, 1])
-    a = BayesClassifier().fit(X, y)
-    b = BayesClassifier().fit(X, perm[y])
+    a = BayesClassifier("gaussian").fit(X, y)
+    b = BayesClassifier("gaussian").fit(X, perm[y])
     np.testing.assert_allclose(b.predict_proba(X)[:, perm], a.predict_proba(X), atol=1e-12)
     np.testing.assert_array_equal(b.predict(X), perm[a.predict(X)])
 
 
 def test_explicit_priors():
     X, y = _blobs(seed=16)
-    model = BayesClassifier(priors=[0.2, 0.3, 0.5]).fit(X, y)
+    model = BayesClassifier("gaussian", priors=[0.2, 0.3, 0.5]).fit(X, y)
     np.testing.assert_allclose(model.class_prior_, [0.2, 0.3, 0.5])
     with pytest.raises(ValueError, match="one entry per class"):
-        BayesClassifier(priors=[0.5, 0.5]).fit(X, y)
+        BayesClassifier("gaussian", priors=[0.5, 0.5]).fit(X, y)
 
 
 def test_class_statistics_do_not_depend_on_the_number_of_lanes(monkeypatch):
@@ -257,3 +265,32 @@ def test_class_statistics_do_not_depend_on_the_number_of_lanes(monkeypatch):
         np.testing.assert_allclose(
             results[1][k].scatter, np.cov(rows.T, bias=True) * rows.shape[0], rtol=1e-9, atol=1e-8
         )
+
+
+def test_the_default_on_arrays_chooses_one_family_for_every_class():
+    X, y = load_wine(return_X_y=True)
+    model = BayesClassifier(random_state=0).fit(X, y)
+    assert all(isinstance(d, AutoDensity) for d in model.densities_)
+    assert len({d.chosen_ for d in model.densities_}) == 1
+    assert model.density is None and model.score(X, y) > 0.9
+
+
+def test_the_default_takes_the_gaussian_where_auto_cannot_run():
+    """Fits from sufficient statistics and fits with ``shrinkage`` take the tutorial's
+    Gaussian: equal to ``density="gaussian"``."""
+    X, y = load_wine(return_X_y=True)
+    X = X / X.std(axis=0)
+    reference = BayesClassifier("gaussian").fit(X, y)
+    batched = BayesClassifier().partial_fit(X[:90], y[:90], classes=[0, 1, 2])
+    batched.partial_fit(X[90:], y[90:])
+    np.testing.assert_allclose(batched.score_samples(X), reference.score_samples(X), rtol=1e-9)
+    shrunk = BayesClassifier(shrinkage=0.1).fit(X, y)
+    same = BayesClassifier("gaussian", shrinkage=0.1).fit(X, y)
+    np.testing.assert_allclose(shrunk.score_samples(X), same.score_samples(X), rtol=1e-12)
+
+
+def test_partial_fit_after_a_default_fit_names_auto():
+    X, y = load_wine(return_X_y=True)
+    model = BayesClassifier(random_state=0).fit(X, y)
+    with pytest.raises(FitError, match="'auto'"):
+        model.partial_fit(X, y)

@@ -19,7 +19,7 @@ def _two_classes(n=3000, seed=0):
 
 def test_range_on_a_gaussian_matches_the_truncated_conditional_mean():
     X, y = _two_classes()
-    model = BayesClassifier().fit(X, y)
+    model = BayesClassifier("gaussian").fit(X, y)
     a = 1.0
     S, labels = model.sample(40_000, y=0, given={0: (a, None)}, random_state=1)
     assert S[:, 0].min() >= a and np.all(labels == 0)
@@ -33,7 +33,7 @@ def test_range_on_a_gaussian_matches_the_truncated_conditional_mean():
 
 def test_labels_follow_the_posterior_of_the_condition():
     X, y = _two_classes(seed=1)
-    model = BayesClassifier().fit(X, y)
+    model = BayesClassifier("gaussian").fit(X, y)
     lo, hi = 0.5, 1.0
     p = []
     for density in model.densities_:
@@ -49,7 +49,7 @@ def test_labels_follow_the_posterior_of_the_condition():
 
 def test_several_truncations_agree_with_filtering_unconditional_samples():
     X, y = _two_classes(seed=2)
-    model = BayesClassifier().fit(X, y)
+    model = BayesClassifier("gaussian").fit(X, y)
     given = {0: (1.2, None), 1: (None, -0.6)}
     S, labels = model.sample(20_000, y=1, given=given, random_state=3)
     R, _ = model.sample(400_000, y=1, random_state=4)
@@ -103,6 +103,6 @@ def test_bad_conditions_are_refused_clearly():
     with pytest.raises(DataError, match="outside the range seen"):
         model.sample(5, given={"size": 1000.0})
     X, y = _two_classes(n=300)
-    gaussian = BayesClassifier().fit(X, y)
+    gaussian = BayesClassifier("gaussian").fit(X, y)
     with pytest.raises(DataError, match="zero probability"):
         gaussian.sample(5, given={0: (60.0, None)})

@@ -38,7 +38,7 @@ def hostile(tmp_path_factory):
     """A numeric model whose labels and metadata hold escapes, bidi marks and formulas."""
     folder = tmp_path_factory.mktemp("hostile")
     rng = np.random.default_rng(0)
-    model = BayesClassifier().fit(rng.normal(size=(80, 3)), np.repeat(LABELS, 20))
+    model = BayesClassifier("gaussian").fit(rng.normal(size=(80, 3)), np.repeat(LABELS, 20))
     path = folder / "hostile.bgm"
     metadata = {
         "source": SOURCE,

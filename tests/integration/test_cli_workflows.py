@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from bayesgen import BayesClassifier, load
+from bayesgen import BayesClassifier, GaussianDensity, load
 from bayesgen.cli import main
 
 
@@ -41,7 +41,9 @@ def kaggle_csv(tmp_path):
 @pytest.fixture
 def model_file(kaggle_csv, tmp_path, capsys):
     path = tmp_path / "model.bgm"
-    code, out, err = run(capsys, "fit", kaggle_csv, "--reg-covar", "0.05", "-o", path)
+    code, out, err = run(
+        capsys, "fit", kaggle_csv, "--density", "gaussian", "--reg-covar", "0.05", "-o", path
+    )
     assert code == 0, err
     return path
 
@@ -236,9 +238,20 @@ def test_streamed_fit_equals_in_memory_fit(kaggle_csv, tmp_path, capsys):
         "-o",
         streamed,
     )
-    assert code == 0, err
+    # the default density streams as the tutorial's Gaussian, and says so
+    assert code == 0 and "one full Gaussian per class" in err, err
     code, _, err = run(
-        capsys, "fit", kaggle_csv, "--reg-covar", "0.05", "--stream", "never", "-o", whole
+        capsys,
+        "fit",
+        kaggle_csv,
+        "--density",
+        "gaussian",
+        "--reg-covar",
+        "0.05",
+        "--stream",
+        "never",
+        "-o",
+        whole,
     )
     assert code == 0, err
     a, b = load(streamed), load(whole)
@@ -265,3 +278,27 @@ def test_sample_is_chunk_size_invariant(model_file, tmp_path, capsys):
     run(capsys, "sample", model_file, "-n", "30", "--seed", "4", "--chunk-rows", "7", "-o", a)
     run(capsys, "sample", model_file, "-n", "30", "--seed", "4", "--chunk-rows", "1000", "-o", b)
     assert a.read_text() == b.read_text()
+
+
+def test_fit_with_no_options_chooses_one_family_for_numbers(tmp_path, capsys):
+    """Numbers in memory: ``auto`` (budget allowed, the choice named on stderr and in
+    inspect); with --shrinkage: the Gaussian; a table's default is the copula, so --budget
+    without --density auto is refused there."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    data = tmp_path / "digits.npz"
+    np.savez(data, X=digits.data, y=digits.target)
+    path = tmp_path / "m.bgm"
+    code, _, err = run(capsys, "fit", data, "--budget", "60", "--seed", "0", "-o", path)
+    assert code == 0 and "auto chose" in err, err
+    model = load(path)
+    assert model.density is None and len({d.chosen_ for d in model.densities_}) == 1
+    code, out, _ = run(capsys, "inspect", path)
+    assert code == 0 and "auto chose" in out
+    code, _, err = run(capsys, "fit", data, "--shrinkage", "auto", "-o", tmp_path / "g.bgm")
+    assert code == 0 and isinstance(load(tmp_path / "g.bgm").densities_[0], GaussianDensity)
+    table = tmp_path / "t.csv"
+    table.write_text("label,colour,size\na,red,1\nb,blue,2\na,red,3\nb,blue,4\n")
+    code, _, err = run(capsys, "fit", table, "--budget", "5", "-o", tmp_path / "t.bgm")
+    assert code == 2 and "--density auto" in err and not (tmp_path / "t.bgm").exists()

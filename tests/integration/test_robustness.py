@@ -276,11 +276,11 @@ def test_float32_input_and_large_offsets_are_stable():
     X = rng.normal(size=(2000, 4)) * [1.0, 2.0, 0.5, 1.0]
     y = np.arange(2000) % 2
     X[y == 1] += 1.0
-    reference = BayesClassifier().fit(X, y)
-    shifted = BayesClassifier().fit(X + 1e8, y)
+    reference = BayesClassifier("gaussian").fit(X, y)
+    shifted = BayesClassifier("gaussian").fit(X + 1e8, y)
     for a, b in zip(reference.densities_, shifted.densities_, strict=False):
         np.testing.assert_allclose(a.covariance(), b.covariance(), rtol=1e-6)
-    as32 = BayesClassifier().fit(X.astype(np.float32), y)
+    as32 = BayesClassifier("gaussian").fit(X.astype(np.float32), y)
     np.testing.assert_allclose(
         as32.predict_proba(X.astype(np.float32)), reference.predict_proba(X), atol=1e-5
     )
@@ -297,7 +297,7 @@ def test_posteriors_sum_to_one_and_argmax_is_predict(seed, scale, n_classes):
     X = rng.normal(size=(40 * n_classes, 3)) * scale
     y = np.arange(X.shape[0]) % n_classes
     X += y[:, None] * scale
-    model = BayesClassifier(reg_covar=1e-6 * scale**2).fit(X, y)
+    model = BayesClassifier("gaussian", reg_covar=1e-6 * scale**2).fit(X, y)
     probe = rng.normal(size=(20, 3)) * scale * 10
     proba = model.predict_proba(probe)
     assert np.all(np.isfinite(proba))

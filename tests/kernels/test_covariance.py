@@ -134,7 +134,7 @@ def test_gaussian_on_blank_pixels_splits_and_matches_scipy():
     X = rng.normal(size=(300, 10))
     X[:, :4] = 0.0  # blank in every row
     y = np.repeat([0, 1], 150)
-    model = BayesClassifier(reg_covar=1e-3).fit(X, y)
+    model = BayesClassifier("gaussian", reg_covar=1e-3).fit(X, y)
     for density in model.densities_:
         assert density.covariance_.n_isolated == 4
         ref = multivariate_normal(density.mean_, density.covariance()).logpdf(X)

@@ -54,7 +54,7 @@ def _model_with_isolated_features(seed=0):
     y = np.repeat([0, 1, 2], 300)
     X[:, :4] = 0.0
     X += 50.0 * y[:, None]
-    return BayesClassifier(reg_covar=1e-3).fit(X, y)
+    return BayesClassifier("gaussian", reg_covar=1e-3).fit(X, y)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

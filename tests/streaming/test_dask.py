@@ -74,6 +74,8 @@ def test_fit_dask_array_on_cluster_equals_fit(client):
     # in-memory labels with dask features, and the diagonal family
     diag = BayesClassifier("diag").fit(Xd, y)
     _assert_same(diag, BayesClassifier("diag").fit(X, y))
+    # the default density on a dask array: the Gaussian, as for every fit from statistics
+    _assert_same(BayesClassifier().fit(Xd, yd), BayesClassifier("gaussian").fit(X, y))
 
 
 def test_fit_dask_dataframe_label_column_or_series(client):
@@ -127,7 +129,7 @@ def test_fit_dask_errors(client):
 
 def test_sample_dask_is_layout_independent_and_equals_iter_samples(client):
     X, y = _data(seed=3)
-    model = BayesClassifier().fit(X, y)
+    model = BayesClassifier("gaussian").fit(X, y)
     Xd, yd = streaming.sample_dask(model, 5000, chunks=1024, random_state=7)
     assert Xd.chunks[0] == (1024, 1024, 1024, 1024, 904)
     on_cluster = dask.compute(Xd, yd)

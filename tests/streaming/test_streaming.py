@@ -196,7 +196,7 @@ def test_fit_file_npz_and_classes_argument(tmp_path):
     model = streaming.fit_file(BayesClassifier(), path, chunk_rows=50, classes=[0, 1, 2, 3])
     assert model.classes_.tolist() == [0, 1, 2, 3]
     assert model.class_count_[3] == 0 and model.class_prior_[3] == 0
-    whole = BayesClassifier().fit(X, y)
+    whole = BayesClassifier("gaussian").fit(X, y)
     for k in range(3):
         np.testing.assert_allclose(model.densities_[k].mean_, whole.densities_[k].mean_)
     with pytest.raises(DataError, match="not in classes"):

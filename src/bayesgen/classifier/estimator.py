@@ -84,9 +84,12 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         keeps its own settings.  None picks by the data: "copula" for a table (a DataFrame
         with text column names: it models mixed columns, marginalises missing cells and
         reproduces each column's distribution; the samples come back as a DataFrame with
-        the input's dtypes), "gaussian" (the tutorial's model) for arrays.  As a classifier
-        of numbers-only tables "gaussian" is often more accurate (benchmarks/README.md,
-        "Tables").
+        the input's dtypes), "auto" for arrays (candidate families compared on held-out
+        rows, one family for all classes: :class:`~bayesgen.densities.AutoDensity`).  Fits
+        from sufficient statistics (:meth:`partial_fit`, streamed files, dask arrays) and
+        fits with ``shrinkage`` given take "gaussian" instead, the tutorial's model, which
+        stays one option away as ``density="gaussian"``.  As a classifier of numbers-only
+        tables "gaussian" is often more accurate (benchmarks/README.md, "Tables").
     reg_covar : float, default=1e-6
         Ridge added to every covariance diagonal (shortcut densities only).  Needed for
         constant features and for classes with fewer samples than features.
@@ -182,10 +185,18 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         return density
 
     def _density_name(self):
-        """``density``, or for None the family the training data call for (see __init__)."""
+        """``density``, or for None the family the training data call for (see __init__);
+        before a fit, the family of fits from sufficient statistics."""
         if self.density is not None:
             return self.density
         return getattr(self, "_data_density", "gaussian")
+
+    def default_density(self, *, in_memory: bool = True) -> str:
+        """The family ``density=None`` stands for with arrays of numbers: "auto" when all
+        rows are at hand (``in_memory``), "gaussian" for fits from sufficient statistics
+        (partial_fit, streamed files, dask arrays) or with ``shrinkage`` given (a setting of
+        the Gaussian families).  Tables take "copula" (see ``density``)."""
+        return "auto" if in_memory and self.shrinkage is None else "gaussian"
 
     def statistics_kind(self) -> str | None:
         """``"full"`` or ``"diagonal"`` when the class density is fitted from Gaussian
@@ -205,11 +216,13 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         -------
         {"full", "diagonal", "fourth"}
         """
+        if self.density is None:
+            self._data_density = self.default_density(in_memory=False)
         kind = self.statistics_kind()
         if kind is None:
             raise FitError(
-                f"density {self.density!r} is fitted from raw data and {cannot}; {instead}, "
-                "or use a Gaussian density ('gaussian', 'diag', 'tied')"
+                f"density {self._density_name()!r} is fitted from raw data and {cannot}; "
+                f"{instead}, or use a Gaussian density ('gaussian', 'diag', 'tied')"
             )
         return kind
 
@@ -319,8 +332,8 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         return {name: kind for name, kind in kinds.items() if kind != "drop"}, drop
 
     def _density_for(self, X: np.ndarray) -> str:
-        """The family ``density=None`` means for these rows."""
-        return "gaussian" if self.schema_ is None else "copula"
+        """The family ``density=None`` means for these rows, all in memory."""
+        return self.default_density() if self.schema_ is None else "copula"
 
     def _check_rows_for(self, template, X: np.ndarray) -> None:
         """Missing cells and categorical columns only for densities that take them."""
@@ -504,7 +517,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             raise FitError(
                 "partial_fit needs per-class sufficient statistics, which this model does not "
                 "have (it was loaded from a file or uses a density fitted from raw data, such "
-                f"as {self.density!r}); call fit on all the data instead"
+                f"as {self._density_name()!r}); call fit on all the data instead"
             )
         X, y = self._validate_xy(X, y, reset=first, finite=False)
         if first:

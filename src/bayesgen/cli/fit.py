@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bayesgen import BayesClassifier
+from bayesgen import AutoDensity, BayesClassifier
 from bayesgen.cli.common import (
     EXIT_OK,
     ProgressBar,
@@ -126,17 +126,18 @@ def _candidate_lines(n_candidates: int, n_classes: int):
     return report
 
 
-def _fit_rows(model, args, X, y) -> None:
-    """``model.fit(X, y)``; for ``--density auto`` with ``--budget`` shared evenly by the
-    classes and a progress line per candidate.  Both are settings of this run: the model
-    keeps ``density="auto"``."""
-    if not _is_auto(args.density):
+def _fit_rows(model, args, X, y, density) -> None:
+    """``model.fit(X, y)``; when the family is ``auto`` (``--density auto``, or the default
+    for numbers), with ``--budget`` shared evenly by the classes and a progress line per
+    candidate.  Both are settings of this run: the model keeps ``args.density``."""
+    if not _is_auto(density):
         model.fit(X, y)
         return
     from bayesgen.densities import TransformedDensity
     from bayesgen.densities.select import DEFAULT_CANDIDATES
 
     n_classes = max(1, len(set(np.asarray(y).tolist())))
+    model.set_params(density=density)
     template = model.make_class_density()
     # "auto+logit": the choice is made inside the transform
     auto = template.base if isinstance(template, TransformedDensity) else template
@@ -189,8 +190,9 @@ def _fit_in_memory(model, args, column):
     progress(f"reading {args.data} ...")
     with label_column_hints(args.data, column):
         like = bio.read_labelled(args.data, label_column=column)
-    progress(f"fitting {args.density or 'gaussian'} densities to {like.X.shape[0]} rows ...")
-    _fit_rows(model, args, like.X, like.y)
+    density = args.density or model.default_density()
+    progress(f"fitting {density} densities to {like.X.shape[0]} rows ...")
+    _fit_rows(model, args, like.X, like.y, density)
     return like, like.X.shape[0]
 
 
@@ -243,7 +245,7 @@ def _fit_table(model, args, column):
             table = bio.read_table(
                 args.data, label_column=column, drop_missing_labels=args.drop_missing_labels
             )
-        _fit_rows(model, args, table.X, table.y)
+        _fit_rows(model, args, table.X, table.y, args.density)
         n_rows = int(table.X.shape[0])
     note(f"label column: {table.label_column!r} ({table.chosen})")
     if table.dropped_rows:
@@ -272,9 +274,10 @@ def run(args) -> int:
     from bayesgen import io as bio
 
     refuse_same_file({"-o": args.output}, {"DATA": args.data}, example="model.bgm")
-    if args.budget is not None and not _is_auto(args.density):
+    if args.budget is not None and not (args.density is None or _is_auto(args.density)):
         raise UsageError(
-            "--budget limits the time spent trying candidate densities; it needs --density auto"
+            "--budget limits the time spent trying candidate densities; it needs --density "
+            "auto (the default for files of numbers)"
         )
     kinds = _column_types(args)
     model = BayesClassifier(
@@ -286,6 +289,7 @@ def run(args) -> int:
     )
     column = label_column(args.label_column)
     if bio.is_table_file(args.data):
+        _refuse_budget_without_auto(args, "a table is fitted with the copula")
         model.set_params(column_types=kinds)  # a table even if what is left is numbers
         metadata = _fit_table(model, args, column)
         model.save(args.output, metadata=metadata)
@@ -303,6 +307,12 @@ def run(args) -> int:
     # asked before anything is read, so a bad --density fails at once
     kind = model.statistics_kind()
     if _should_stream(args, kind):
+        _refuse_budget_without_auto(args, "a streamed file is fitted with one Gaussian per class")
+        if args.density is None:
+            note(
+                "streaming the file: one full Gaussian per class (the default 'auto' compares "
+                "families on rows held in memory; --stream never to use it)"
+            )
         like, n_rows = _fit_streamed(model, args, column)
     else:
         like, n_rows = _fit_in_memory(model, args, column)
@@ -318,14 +328,27 @@ def run(args) -> int:
     model.save(args.output, metadata=metadata)
     print(
         f"fitted {len(model.classes_)} classes on {n_rows} rows x "
-        f"{model.n_features_in_} features; wrote {args.output}",
+        f"{model.n_features_in_} features ({_density_text(model)}); wrote {args.output}",
         file=sys.stderr,
     )
     return EXIT_OK
 
 
+def _refuse_budget_without_auto(args, why: str) -> None:
+    """``--budget`` with the default density where the default is not ``auto``."""
+    if args.budget is not None and args.density is None:
+        raise UsageError(
+            f"--budget limits the time spent trying candidate densities, and {why}; "
+            "add --density auto to compare families (rows held in memory), or drop --budget"
+        )
+
+
 def _density_text(model) -> str:
+    """The fitted family in words: "auto chose NAME" when every class took the same."""
     density = model.densities_[0]
+    chosen = {getattr(d, "chosen_", None) for d in model.densities_ if d is not None}
+    if isinstance(density, AutoDensity) and len(chosen) == 1:
+        return f"auto chose {chosen.pop()}"
     return type(density).__name__ if model.density is None else str(model.density)
 
 
@@ -349,8 +372,8 @@ def register(subparsers) -> None:
         help="class density NAME[:SIZE][+TRANSFORM]: NAME one of gaussian, diag, tied, "
         "lowrank, fa, mixture, diagmix, mfa, mppca, copula, mfacopula, auto; SIZE e.g. 20 or "
         "20x30 (components x rank); TRANSFORM logit, glogit or deq for pixel data, e.g. "
-        "mppca:20x30+glogit (default: copula for tables with text columns or empty cells, "
-        "gaussian otherwise)",
+        "mppca:20x30+glogit (default: copula for tables; auto for files of numbers, "
+        "gaussian when such a file is streamed or --shrinkage is given)",
     )
     p.add_argument(
         "--column-type",
