@@ -120,3 +120,61 @@ def test_one_family_for_all_classes_unless_asked_per_class(tmp_path, per_class):
     assert all(r["rows"] == 600 for d in loaded.densities_ for r in d.selection_)
     with pytest.raises(ValueError, match="loaded from a file"):
         loaded.densities_[0].refit_as("diag", X[y == 0])
+
+
+def _sign_of_correlation_classes(n=400, d=3, seed=0):
+    """Skewed (log-normal) features with the same marginals in both classes; only the sign
+    of the correlation of features 0 and 1 tells the classes apart."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for sign in (1.0, -1.0):
+        C = np.eye(d)
+        C[0, 1] = C[1, 0] = 0.97 * sign
+        rows.append(np.exp(0.8 * rng.multivariate_normal(np.zeros(d), C, size=n)))
+    return np.vstack(rows), np.repeat([0, 1], n)
+
+
+def test_a_family_that_cannot_classify_is_not_chosen_for_its_likelihood(monkeypatch):
+    """'margins' (exact empirical marginals, no dependence) has the higher held-out
+    likelihood, but its classifier is a coin toss: the shared choice takes 'gaussian', whose
+    error is within the margin of the best, and every record carries its error rate."""
+    from bayesgen.densities import DENSITY_SHORTCUTS, GaussianCopulaDensity
+
+    def margins(*, reg_covar, shrinkage, random_state, size=None):
+        return GaussianCopulaDensity(shrinkage=1.0, random_state=random_state)
+
+    monkeypatch.setitem(DENSITY_SHORTCUTS, "margins", margins)
+    X, y = _sign_of_correlation_classes()
+    auto = AutoDensity(candidates=["margins", "gaussian"], random_state=0)
+    model = BayesClassifier(density=auto).fit(X, y)
+    totals = {
+        name: sum(d.total_log_likelihood(name) for d in model.densities_)
+        for name in ("margins", "gaussian")
+    }
+    assert totals["margins"] > totals["gaussian"]  # the likelihood alone would take it
+    errors = {r["name"]: r["heldout_error"] for r in model.densities_[0].selection_}
+    assert errors["margins"] > 0.35 and errors["gaussian"] < 0.3
+    assert [d.chosen_ for d in model.densities_] == ["gaussian", "gaussian"]
+    assert all(d.heldout_candidates() is None for d in model.densities_)  # released
+    assert not any(d.keep_candidates for d in model.densities_)
+    assert "held-out error" in model.densities_[0].selection_table()
+
+
+def test_with_classifiers_about_as_good_the_likelihood_decides():
+    """Digits: every record has an error rate; the chosen family's is within 2 standard
+    errors of the best, and no candidate within that margin has a higher total."""
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:900] / 16.0, y[:900]
+    model = BayesClassifier(random_state=0).fit(X, y)
+    records = model.densities_[0].selection_
+    errors = {r["name"]: r["heldout_error"] for r in records if r["score"] is not None}
+    assert all(e is not None for e in errors.values())
+    n_heldout = sum(round(0.2 * np.sum(y == k)) for k in np.unique(y))
+    best = min(errors.values())
+    p = (best * n_heldout + 1) / (n_heldout + 2)
+    margin = 2 * np.sqrt(p * (1 - p) / n_heldout)
+    eligible = [name for name, e in errors.items() if e <= best + margin + 1e-12]
+    totals = {
+        name: sum(d.total_log_likelihood(name) for d in model.densities_) for name in eligible
+    }
+    assert model.densities_[0].chosen_ == max(totals, key=totals.get)

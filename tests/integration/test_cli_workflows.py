@@ -129,12 +129,18 @@ def test_demo_smoke(tmp_path, capsys):
     code, stdout, err = run(capsys, "demo", "--dataset", "digits", "--out", out, "--seed", "0")
     assert code == 0, err
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["held_out_accuracy"] > 0.85
+    tutorial, auto = summary["models"]["tutorial"], summary["models"]["auto"]
+    assert tutorial["held_out_accuracy"] > 0.85 and auto["held_out_accuracy"] > 0.85
+    # bits per pixel of dequantised 0..16 pixels: between 0 and log2(17) for any fitted model
+    for measured in (tutorial, auto):
+        assert 0 < measured["held_out_bits_per_pixel"] < np.log2(17) + 1
+    chosen = [r for r in auto["selection_class_0"] if r["chosen"]]
+    assert [r["name"] for r in chosen] == [auto["chosen"]]
     assert abs(sum(summary["class_prior"]) - 1) < 1e-9
     assert all(c["expected"] == c["got"] for c in summary["tutorial_sanity_checks"])
     for name in ("samples_vs_means.png", "sample_grid.png"):
         assert (out / name).read_bytes()[:4] == b"\x89PNG"
-    assert "held-out accuracy" in stdout
+    assert "held-out accuracy" in stdout and f"density='auto': {auto['chosen']}" in stdout
 
 
 def test_python_dash_m(tmp_path):

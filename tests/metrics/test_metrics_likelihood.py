@@ -43,3 +43,30 @@ def test_log_likelihood_rejects_bad_input():
         M.log_likelihood_report([0.0, np.nan], 3)
     with pytest.raises(DataError):
         M.log_likelihood_report([0.0], 3, pixel_scale=-1)
+
+
+def test_dequantised_bits_per_dim_matches_scipy_for_gaussian_classes():
+    """With the same noise, ``x + (u - 1/2) / 16`` scored by each class's Gaussian
+    (scipy), mixed with the prior: the same number, on the 0..16 pixel scale."""
+    from scipy.special import logsumexp
+    from scipy.stats import multivariate_normal
+    from sklearn.datasets import load_digits
+
+    from bayesgen import BayesClassifier
+    from bayesgen.metrics.likelihood import dequantised_bits_per_dim
+
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    model = BayesClassifier("gaussian", reg_covar=1e-2).fit(X[:1200], y[:1200])
+    held = X[1200:]
+    bits = dequantised_bits_per_dim(model, held, 17, random_state=3)
+    Xq = held + (np.random.default_rng(3).random(held.shape) - 0.5) / 16
+    columns = [
+        multivariate_normal(d.mean_, d.covariance_.dense()).logpdf(Xq) for d in model.densities_
+    ]
+    log_p = logsumexp(np.column_stack(columns) + np.log(model.class_prior_), axis=1)
+    expected = -(log_p.mean() - 64 * np.log(16)) / (64 * np.log(2))
+    assert bits == pytest.approx(expected, rel=1e-9)
+    assert 0 < bits < np.log2(17)  # better than uniform over the 17 values
+    with pytest.raises(DataError, match="k / 16"):
+        dequantised_bits_per_dim(model, held + 0.01, 17)

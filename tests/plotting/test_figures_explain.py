@@ -13,6 +13,7 @@ from bayesgen import DataError  # noqa: E402
 from bayesgen.plotting import (  # noqa: E402
     figure_to_png_bytes,
     plot_class_grid,
+    plot_class_grids_side_by_side,
     plot_inpainting,
     plot_samples_vs_means,
 )
@@ -50,6 +51,26 @@ def test_class_grid_validation():
         plot_class_grid(np.zeros((3, 4)), [0, 1], (2, 2))
     with pytest.raises(ValueError, match="max_columns"):
         plot_class_grid(np.zeros((3, 4)), [0, 1, 1], (2, 2), max_columns=0)
+
+
+def test_grids_side_by_side_have_a_block_per_model_and_a_row_per_class():
+    rng = np.random.default_rng(3)
+    panels = [
+        ("model A", rng.random((6, 4)), [0, 0, 1, 1, 2, 2]),
+        ("model B", rng.random((3, 4)), [0, 2, 2]),  # no sample of class 1
+    ]
+    fig = plot_class_grids_side_by_side(panels, (2, 2), classes=[0, 1, 2], title="T")
+    assert [sub._suptitle.get_text() for sub in fig.subfigs] == ["model A", "model B"]
+    assert sum(len(ax.images) for ax in fig.axes) == 9
+    first = [ax.get_ylabel() for ax in fig.subfigs[0].axes if ax.get_ylabel()]
+    assert first == ["0", "1", "2"]  # labels once, on the first block
+    assert not any(ax.get_ylabel() for ax in fig.subfigs[1].axes)
+    width, height = _png_size(fig)
+    assert width > 0 and height > 0
+    with pytest.raises(DataError, match="model B.*one label per row"):
+        plot_class_grids_side_by_side(
+            [panels[0], ("model B", np.zeros((2, 4)), [0])], (2, 2), classes=[0]
+        )
 
 
 def test_samples_vs_means_of_ten_classes_is_a_grid():

@@ -298,12 +298,17 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             return self.fit_from_statistics(classes, stats)
         self.classes_ = classes
         self._stats = None
+        shared_choice = isinstance(template, AutoDensity) and not template.per_class
+        if shared_choice:  # the choice compares the candidates' classifiers
+            template.set_params(keep_candidates=True)
         self.densities_ = [
             self._fit_one(template, label, X[y_index == k]) for k, label in enumerate(classes)
         ]
-        if isinstance(template, AutoDensity) and not template.per_class:
+        if shared_choice:
             rows = [X[y_index == k] for k in range(classes.shape[0])]
             choose_for_all_classes(self.densities_, rows)
+            for density in self.densities_:
+                density.set_params(keep_candidates=False)
         self.class_count_ = np.bincount(y_index, minlength=classes.shape[0]).astype(float)
         self.missing_rate_ = missing_rates(X, y_index, classes.shape[0])
         self._set_prior()

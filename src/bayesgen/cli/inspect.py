@@ -95,9 +95,20 @@ def _text_lines(args, model, metadata, info: dict) -> list[str]:
     shared = {c.chosen_ for c in choosers if c is not None and not c.per_class}
     recent = plain and all("rows" in r for c in choosers for r in c.selection_)
     if recent and len(shared) == 1:
+        rated = all(
+            r.get("heldout_error") is not None
+            for r in choosers[0].selection_
+            if r["score"] is not None
+        )
+        among = (
+            " among the families whose classifier errs on held-out rows at most 2 standard "
+            "errors more often than the best"
+            if rated
+            else ""
+        )
         lines.append(
             f"  auto chose {safe_text(shared.pop())} for every class: the highest estimated "
-            "out-of-sample log-likelihood summed over the classes"
+            f"out-of-sample log-likelihood summed over the classes{among}"
         )
     for label, chooser in zip(model.classes_, choosers, strict=True):
         if chooser is not None:

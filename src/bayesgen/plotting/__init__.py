@@ -24,6 +24,7 @@ from bayesgen.plotting.confusion import plot_confusion_matrix
 from bayesgen.plotting.features import plot_feature_pairs
 from bayesgen.plotting.images import (
     plot_class_grid,
+    plot_class_grids_side_by_side,
     plot_model_means,
     plot_sample_grid,
     plot_samples_vs_means,
@@ -40,6 +41,7 @@ __all__ = [
     "figure_to_png_bytes",
     "new_figure",
     "plot_class_grid",
+    "plot_class_grids_side_by_side",
     "plot_column_by_class",
     "plot_confusion_matrix",
     "plot_feature_pairs",

@@ -21,13 +21,20 @@ from bayesgen.plotting.canvas import (
     check_positive_int,
     check_range,
     new_figure,
+    plain_text,
     show_image,
 )
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.figure import Figure
 
-__all__ = ["plot_class_grid", "plot_model_means", "plot_sample_grid", "plot_samples_vs_means"]
+__all__ = [
+    "plot_class_grid",
+    "plot_class_grids_side_by_side",
+    "plot_model_means",
+    "plot_sample_grid",
+    "plot_samples_vs_means",
+]
 
 #: Font sizes of row labels and column titles: readable at the default 100 dpi.
 _LABEL_SIZE = 12
@@ -378,6 +385,81 @@ def plot_class_grid(
                 va="center",
                 ha="right",
             )
+    if title:
+        fig.suptitle(title, fontsize=13)
+    return fig
+
+
+def plot_class_grids_side_by_side(
+    panels: Sequence[tuple[str, Any, Any]],
+    image_shape: Sequence[int],
+    *,
+    classes: Sequence[Any],
+    vmin: float = 0.0,
+    vmax: float = 1.0,
+    cmap: str = "gray",
+    title: str | None = None,
+) -> Figure:
+    """Samples of several models side by side: a block per model, a row per class.
+
+    Parameters
+    ----------
+    panels : sequence of (str, array_like, array_like)
+        Per model: its heading, its samples ``X`` of shape (n, n_features) and their
+        classes ``y``.  Each block is as wide as the most samples one class has in it.
+    image_shape : tuple of int
+    classes : sequence
+        The rows, in order; a class without samples in a block leaves its row empty there.
+    vmin, vmax : float, default 0 and 1
+        The grey range shared by every tile of every block.
+    cmap : str, default "gray"
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One subfigure per model; the class labels are on the rows of the first.
+    """
+    if not panels:
+        raise DataError("nothing to plot: give at least one (heading, X, y) panel.")
+    vmin, vmax = check_range(vmin, vmax)
+    order = [label_text(c) for c in classes]
+    blocks = []
+    for heading, X, y in panels:
+        X_arr = as_float_matrix(X, "X", promote_1d=True, require_finite=False)
+        text = np.array([label_text(v) for v in np.asarray(y).reshape(-1).tolist()])
+        if text.shape[0] != X_arr.shape[0]:
+            raise DataError(
+                f"panel {heading!r}: X has {X_arr.shape[0]} rows but y has {text.shape[0]} "
+                "labels; give one label per row."
+            )
+        members = [np.flatnonzero(text == c) for c in order]
+        blocks.append((heading, X_arr, members, max(1, max(len(m) for m in members))))
+    shape = check_image_shape(image_shape, blocks[0][1].shape[1])
+    tile = 0.95
+    width = sum(tile * n_cols + 0.7 for *_, n_cols in blocks)
+    fig = new_figure((width, tile * len(order) + (1.2 if title else 0.7)))
+    widths = [n_cols + 0.7 for *_, n_cols in blocks]
+    for b, (subfig, (heading, X_arr, members, n_cols)) in enumerate(
+        zip(np.atleast_1d(fig.subfigures(1, len(blocks), width_ratios=widths)), blocks, strict=True)
+    ):
+        grid = subfig.add_gridspec(len(order), n_cols)
+        for r, idx in enumerate(members):
+            for j in range(n_cols):
+                ax = subfig.add_subplot(grid[r, j])
+                bare_axes(ax)
+                if j < len(idx):
+                    show_image(ax, X_arr[idx[j]], shape, vmin, vmax, cmap)
+                if j == 0 and b == 0:
+                    ax.set_ylabel(
+                        order[r],
+                        rotation=0,
+                        fontsize=_LABEL_SIZE,
+                        labelpad=10,
+                        va="center",
+                        ha="right",
+                    )
+        subfig.suptitle(plain_text(heading), fontsize=_TITLE_SIZE)
     if title:
         fig.suptitle(title, fontsize=13)
     return fig
