@@ -296,7 +296,14 @@ def test_a_stopped_sample_leaves_no_temporary(images, tmp_path, output, n, sig, 
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[2] / "src"))
     argv = [sys.executable, "-m", "bayesgen", "sample", str(images[1]), "-n", str(n)]
     proc = subprocess.Popen(
-        [*argv, "-o", str(tmp_path / output)], env=env, stderr=subprocess.PIPE, text=True
+        [*argv, "-o", str(tmp_path / output)],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        # a suite started in the background (``pytest &`` in a script) passes SIGINT on as
+        # ignored, and Python then leaves it ignored: give the command the default, as a
+        # terminal would
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         # generous limits: on a loaded 2-core machine this failed twice in full-suite runs
