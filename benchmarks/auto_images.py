@@ -47,11 +47,11 @@ def digits():
 
 def mnist14():
     def pool(X):
-        P = np.rint(X * 255).reshape(-1, 14, 2, 14, 2).mean(axis=(2, 4))
+        P = np.rint(X * 255).reshape(-1, 14, 2, 14, 2).mean(axis=(2, 4)).reshape(-1, 196)
         return np.rint(P) / 255.0
 
     X_tr, y_tr = load_mnist_arrays("train")
-    X_te, y_te = load_mnist_arrays("test")
+    X_te, y_te = load_mnist_arrays("t10k")
     return pool(X_tr[:10_000]), y_tr[:10_000], pool(X_te[:2_000]), y_te[:2_000], 256
 
 

@@ -178,3 +178,38 @@ def test_with_classifiers_about_as_good_the_likelihood_decides():
         name: sum(d.total_log_likelihood(name) for d in model.densities_) for name in eligible
     }
     assert model.densities_[0].chosen_ == max(totals, key=totals.get)
+
+
+def test_the_copula_is_fitted_on_the_lattice_values_and_scored_dequantised():
+    """Its empirical marginals already spread each value over its cell: fitted to the rows
+    as given (point masses at the pixel values), not to blurred ones; its score is the
+    mean log-density of the dequantised held-out rows."""
+    from bayesgen.densities.lattice import dequantised, fitted_as_given, lattice_log_density
+
+    X = load_digits().data[:300] / 16.0
+    auto = AutoDensity(candidates=["copula"], random_state=0).fit(X)
+    assert fitted_as_given(auto.best_)
+    snaps = auto.best_.marginals_.snap
+    assert np.isin(snaps[~np.isnan(snaps)], np.arange(17) / 16.0).all()
+    assert (~np.isnan(snaps)).sum() > 100  # the pixel values are point masses
+    rng = np.random.default_rng(1)
+    noise, steps = rng.random(X.shape), np.full(64, 1 / 16)
+    np.testing.assert_allclose(
+        lattice_log_density(auto.best_, X, noise, steps),
+        auto.best_.score_samples(dequantised(X, noise, steps)),
+    )
+
+
+def test_a_pixel_transform_is_refused_on_a_finer_lattice():
+    """Measurements to 0.1 read as pixel counts: one transform cell's probability spread
+    over a 0.1 step would overstate the density 10x per feature, so the candidate fails
+    with the reason and is never chosen."""
+    from sklearn.datasets import load_iris
+
+    X = load_iris().data[:50]
+    auto = AutoDensity(candidates=["gaussian", "mppca:2x2+glogit"], random_state=0).fit(X)
+    record = {r["name"]: r for r in auto.selection_}["mppca:2x2+glogit"]
+    assert record["score"] is None and "finer than the cells" in record["error"]
+    assert auto.chosen_ == "gaussian"
+    on_pixels = AutoDensity(candidates=["mppca:2x2+glogit"], random_state=0)
+    assert on_pixels.fit(load_digits().data[:200]).chosen_ == "mppca:2x2+glogit"

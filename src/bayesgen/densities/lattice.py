@@ -35,8 +35,11 @@ cell: with ``y = (x s + u) / L`` (``s`` the transform's input scale, ``L`` its l
 ``u`` the same noise; the transform's cells start at the lattice points, which moves the
 variable but not its density), ``log p = log p_unit(y) - d log L - sum_j log h_j``: the
 change of variables of :meth:`TransformedDensity.score_samples` when ``h_j = 1 / s`` (the
-transform's own cell), and the cell's probability spread over a coarser step otherwise.  A
-continuous feature counts as one cell of the transform (``h_j = 1 / s``).
+transform's own cell), and the cell's probability spread over a coarser step otherwise (a
+lower bound: the coarse cell holds at least that probability).  A continuous feature counts
+as one cell of the transform (``h_j = 1 / s``).  A lattice *finer* than the transform's
+cells (measurements to 0.1 read as pixel counts) is refused: one cell's probability spread
+over a finer step would overstate the density, by up to 10x per feature there.
 """
 
 from __future__ import annotations
@@ -45,10 +48,17 @@ import math
 
 import numpy as np
 
+from bayesgen.base.errors import FitError
 from bayesgen.densities.base import Density
 from bayesgen.densities.transform import NAMED_TRANSFORMS, LogitTransform, TransformedDensity
 
-__all__ = ["dequantised", "dequantises_itself", "lattice_log_density", "lattice_steps"]
+__all__ = [
+    "dequantised",
+    "dequantises_itself",
+    "fitted_as_given",
+    "lattice_log_density",
+    "lattice_steps",
+]
 
 #: a lattice spans at most this many steps (finer "lattices" are continuous data)
 _MAX_CELLS = 2**20
@@ -158,6 +168,22 @@ def dequantises_itself(density: Density) -> bool:
     return bool(NAMED_TRANSFORMS.get(transform, {}).get("dequantize", True))
 
 
+def fitted_as_given(density: Density) -> bool:
+    """True for a family fitted on the rows as given rather than on :func:`dequantised`
+    rows: those that dequantise for themselves, and the Gaussian copula with empirical
+    marginals, whose marginals already spread each lattice value's mass evenly over its
+    cell (:mod:`bayesgen.densities.marginals`), so that fitted to the rows as given it is
+    a density of the dequantised variable that cannot spike (at most the cell's mass over
+    its width).  Dequantising its rows first would only blur those cells: on scikit-learn's
+    digits it cost ``mfacopula:3x10`` 0.35 bits per pixel (benchmarks/README.md,
+    "Automatic choice").  Such a copula is still scored at the dequantised rows."""
+    from bayesgen.densities.copula import GaussianCopulaDensity
+
+    if dequantises_itself(density):
+        return True
+    return isinstance(density, GaussianCopulaDensity) and density.marginals == "empirical"
+
+
 def lattice_log_density(
     density: Density, X: np.ndarray, noise: np.ndarray, steps: np.ndarray
 ) -> np.ndarray:
@@ -184,6 +210,16 @@ def lattice_log_density(
         return density.score_samples(dequantised(X, noise, steps))
     transform = density.transform_
     scale, levels = transform.input_scale_, transform.levels
+    # a lattice finer than the transform's cells: the probability of one of its cells
+    # spread over a finer step would overstate the density (a coarser step understates it)
+    finer = (steps > 0) & (steps * scale < 1.0 - 1e-9)
+    if finer.any():
+        j = int(np.flatnonzero(finer)[0])
+        raise FitError(
+            f"feature {j} lies on a lattice of step {steps[j]:g}, finer than the cells of the "
+            f"transform ({1.0 / scale:g}: pixel counts 0..{levels - 1} divided by {scale:g}), "
+            "so its likelihood cannot be put on the data's scale; the transform is for pixels"
+        )
     cells = np.where(steps > 0, steps, 1.0 / scale)
     unit = (X * scale + noise) / levels
     jacobian = X.shape[1] * math.log(levels) + float(np.log(cells).sum())

@@ -19,8 +19,11 @@ them (``h`` the lattice step), in the fitting rows and in the scored rows alike,
 continuous density cannot win by putting spikes on the lattice points.  Families that
 dequantise for themselves (``+logit``, ``+glogit``, ``+deq``) are fitted on the rows as
 given and scored by the probability they give each lattice cell, spread over the cell:
-the log-density of the same dequantised variable, Jacobian included.  Continuous features
-are used as they are.  The winner is refitted on all the rows of the class on the same
+the log-density of the same dequantised variable, Jacobian included.  The Gaussian copula
+with empirical marginals is fitted on the rows as given too (its marginals already spread
+each lattice value over its cell, :func:`~bayesgen.densities.lattice.fitted_as_given`) and
+scored at the dequantised rows like the others.  Continuous features are used as they are.
+The winner is refitted on all the rows of the class on the same
 scale (the same noise), so the model delivered is the one that was measured: a density of
 the dequantised variable, which at a lattice point is evaluated at the centre of the
 point's cell, as the self-dequantising families evaluate theirs, so class densities of
@@ -102,7 +105,7 @@ from bayesgen.base.state_checks import (
 from bayesgen.densities.base import Density, check_fitted_density
 from bayesgen.densities.lattice import (
     dequantised,
-    dequantises_itself,
+    fitted_as_given,
     lattice_log_density,
     lattice_steps,
 )
@@ -222,8 +225,8 @@ class _Comparison:
     score: np.ndarray | slice
 
     def fit_on(self, density: Density, rows: np.ndarray | slice) -> Density:
-        """Fit ``density`` to ``rows``, dequantised unless it dequantises for itself."""
-        if dequantises_itself(density):
+        """Fit ``density`` to ``rows``, dequantised unless it is :func:`fitted_as_given`."""
+        if fitted_as_given(density):
             return density.fit(self.X[rows])
         return density.fit(dequantised(self.X[rows], self.noise[rows], self.steps))
 
