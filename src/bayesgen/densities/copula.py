@@ -38,7 +38,12 @@ from bayesgen.densities.marginals import EmpiricalMarginals
 from bayesgen.kernels.censored import censored_correlation
 from bayesgen.kernels.conditioning import Conditioned, gaussian_conditional
 from bayesgen.kernels.covariance import LOG_2PI, FullCovariance
-from bayesgen.kernels.score_moments import ScoreMoments, as_correlation, cell_uniforms
+from bayesgen.kernels.score_moments import (
+    ScoreMoments,
+    as_correlation,
+    cell_uniforms,
+    correlation_shrinkage,
+)
 from bayesgen.kernels.streams import seed_sequence
 from bayesgen.univariate import MARGINAL_FAMILIES, check_family_params, fit_univariate
 
@@ -78,8 +83,13 @@ class GaussianCopulaDensity(Density):
         ``4 n_bins`` levels).
     alpha : float, default=0.5
         Add-alpha smoothing of the counts of lattice features (one cell per level).
-    shrinkage : float in [0, 1], default=0.05
-        Shrinks the correlation of normal scores towards the identity.
+    shrinkage : float in [0, 1] or "auto", default=0.05
+        Shrinks the correlation of normal scores towards the identity,
+        ``(1 - lam) R + lam I``.  "auto" estimates ``lam`` from the data
+        (:func:`~bayesgen.kernels.score_moments.correlation_shrinkage`: the Schafer-Strimmer
+        intensity with the Gaussian variance of each correlation), large for a small class
+        and vanishing for a large one; the ``"copula"`` shortcut (the default for tables)
+        uses it.
     reg_covar : float, default=1e-6
         Ridge on the correlation diagonal (then rescaled to a unit diagonal).
     dependence : None or Density, default=None
@@ -185,8 +195,10 @@ class GaussianCopulaDensity(Density):
         if not isinstance(self.alpha, numbers.Real) or not self.alpha >= 0:
             raise ValueError(f"alpha must be a non-negative number; got {self.alpha!r}")
         s = self.shrinkage
-        if isinstance(s, bool) or not isinstance(s, numbers.Real) or not 0.0 <= s <= 1.0:
-            raise ValueError(f"shrinkage must be a number in [0, 1]; got {s!r}")
+        if s != "auto" and (
+            isinstance(s, bool) or not isinstance(s, numbers.Real) or not 0.0 <= s <= 1.0
+        ):
+            raise ValueError(f"shrinkage must be 'auto' or a number in [0, 1]; got {s!r}")
         if not isinstance(self.reg_covar, numbers.Real) or not self.reg_covar >= 0:
             raise ValueError(f"reg_covar must be a non-negative number; got {self.reg_covar!r}")
         self._category_levels()
@@ -244,13 +256,15 @@ class GaussianCopulaDensity(Density):
             return
         self.dependence_ = None
         boxes = self._score_boxes(X, S) if d <= BOXED_MAX_FEATURES else None
+        observed = (~np.isnan(X)).astype(float)
+        pairs = observed.T @ observed
         if boxes is not None:
             lo, hi, kept = boxes  # the chain starts from the first-order estimate
             initial = self._first_order(_second_moment(kept))
             R = censored_correlation(lo, hi, kept, rng, initial=initial)
-            self.correlation_ = self._regularised_correlation(R)
+            self.correlation_ = self._regularised_correlation(R, pairs)
         else:
-            self._set_correlation(_second_moment(S))
+            self._set_correlation(_second_moment(S), pairs)
 
     def _score_boxes(self, X: np.ndarray, S: np.ndarray):
         """``(lo, hi, start)``: each training cell's interval of normal scores (a point for a
@@ -282,9 +296,10 @@ class GaussianCopulaDensity(Density):
         estimate's chain starts."""
         return _undo_tie_attenuation(moment, self.marginals_.explained_variance())
 
-    def _set_correlation(self, moment: np.ndarray) -> None:
-        """``correlation_`` from the second moment of the scores: ties undone, regularised."""
-        self.correlation_ = self._regularised_correlation(self._first_order(moment))
+    def _set_correlation(self, moment: np.ndarray, pairs) -> None:
+        """``correlation_`` from the second moment of the scores: ties undone, regularised
+        (``pairs``: the rows behind each entry)."""
+        self.correlation_ = self._regularised_correlation(self._first_order(moment), pairs)
 
     def _check_observed(self, X: np.ndarray, levels: dict[int, int]) -> None:
         observed = np.sum(~np.isnan(X), axis=0)
@@ -301,18 +316,23 @@ class GaussianCopulaDensity(Density):
                     f"categorical feature {j} must hold codes 0..{k - 1}; found other values"
                 )
 
-    def _regularised_correlation(self, moment: np.ndarray) -> FullCovariance:
-        """The correlation of the scores, shrunk towards I, with a ridge, factored once."""
+    def _regularised_correlation(self, moment: np.ndarray, pairs) -> FullCovariance:
+        """The correlation of the scores, shrunk towards I (``shrinkage``, estimated from
+        ``R`` and the rows behind each entry, ``pairs``, for "auto"), with a ridge,
+        factored once."""
         d = moment.shape[0]
         R = as_correlation(moment)
-        R *= 1.0 - self.shrinkage
+        shrinkage = self.shrinkage
+        if shrinkage == "auto":
+            shrinkage = correlation_shrinkage(R, pairs)
+        R *= 1.0 - shrinkage
         R.flat[:: d + 1] = 1.0 + self.reg_covar
         R /= 1.0 + self.reg_covar
         try:
             return FullCovariance.from_matrix(R)
         except np.linalg.LinAlgError:
             raise FitError(
-                f"the correlation of normal scores is singular (shrinkage={self.shrinkage:g}, "
+                f"the correlation of normal scores is singular (shrinkage={shrinkage:g}, "
                 f"reg_covar={self.reg_covar:g}); increase shrinkage or reg_covar"
             ) from None
 
@@ -430,9 +450,9 @@ class GaussianCopulaDensity(Density):
             rng = np.random.default_rng(self._jitter_key)
             initial = self._first_order(moments.correlation())
             R = censored_correlation(lo, hi, start, rng, initial=initial)
-            self.correlation_ = self._regularised_correlation(R)
+            self.correlation_ = self._regularised_correlation(R, moments.pairs)
             return self
-        self._set_correlation(moments.correlation())
+        self._set_correlation(moments.correlation(), moments.pairs)
         return self
 
     def _frozen(self, i: int):
