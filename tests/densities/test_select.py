@@ -213,3 +213,20 @@ def test_a_pixel_transform_is_refused_on_a_finer_lattice():
     assert auto.chosen_ == "gaussian"
     on_pixels = AutoDensity(candidates=["mppca:2x2+glogit"], random_state=0)
     assert on_pixels.fit(load_digits().data[:200]).chosen_ == "mppca:2x2+glogit"
+
+
+def test_pixel_transforms_are_skipped_on_values_that_are_not_pixels(tmp_path):
+    from sklearn.datasets import load_wine
+
+    from bayesgen.densities.select import SKIP_NOT_PIXELS
+
+    X, y = load_wine(return_X_y=True)  # values up to 1680
+    auto = AutoDensity(candidates=["gaussian", "mppca:2x2+glogit"], random_state=0)
+    model = BayesClassifier(density=auto).fit(X, y)
+    record = {r["name"]: r for r in model.densities_[0].selection_}["mppca:2x2+glogit"]
+    assert record["skipped"] == SKIP_NOT_PIXELS and record["error"] is None
+    assert "not pixels" in model.densities_[0].selection_table()
+    model.save(tmp_path / "m.bgm")
+    assert (
+        bayesgen.load(tmp_path / "m.bgm").densities_[0].selection_ == model.densities_[0].selection_
+    )

@@ -31,28 +31,28 @@ different families stay comparable.
 
 One family for all classes
 --------------------------
-In a :class:`~bayesgen.BayesClassifier` every class is a separate :meth:`AutoDensity.fit`,
-and by default (``per_class=False``) the classifier then gives every class the same
-family (:func:`choose_for_all_classes`): the candidate with the highest estimated
-out-of-sample log-likelihood summed over the classes (per class, the mean held-out
-log-likelihood per row times the class's rows, or ``-BIC / 2``) among the candidates that
-*classify* the held-out rows about as well as the best one.  The classifier built from a
-candidate (its class densities fitted on the fitting rows, the prior from the class
-counts) predicts the held-out rows of every class; a candidate is eligible when its error
-rate ``e`` is at most ``e_min + 2 se``, ``e_min`` the best candidate's, ``se =
-sqrt(p (1 - p) / m)`` with ``p = (m e_min + 1) / (m + 2)`` over the ``m`` held-out rows.
-Why: p(x, y) = p(x) p(y | x), and the held-out log-likelihood of ``x`` is dominated by
-how well each pixel's or column's own distribution is matched, while ``p(y | x)``, which
-both prediction and the labels of generated rows depend on, is a small term in it.  On
-8,000 MNIST digits the Gaussian copula has the best held-out likelihood of the default
-grid and classifies 18 % of held-out digits wrongly, against 3 % for a mixture of PPCA
-on the logit scale; with small validation sets the margin ``2 se`` is wide and the
-likelihood decides (benchmarks/README.md, "Automatic choice").  Choosing per class maximises each
-class's likelihood, but mixes families whose densities are not comparable away from their
-own class's data, and the classifier compares exactly those: on 4,000 MNIST digits some
-classes chose a diagonal Gaussian, whose density of near-blank pixels then outbid the
-other classes, and accuracy on 1,000 test digits was 0.362 against 0.935 with one family
-(benchmarks/README.md).
+In a :class:`~bayesgen.BayesClassifier` every class is a separate
+:meth:`AutoDensity.fit`, and by default (``per_class=False``) the classifier then gives
+every class the same family (:func:`choose_for_all_classes`): the candidate with the
+highest estimated out-of-sample log-likelihood summed over the classes (per class, the
+mean held-out log-likelihood per row times the class's rows, or ``-BIC / 2``) among the
+candidates that *classify* the held-out rows about as well as the best one. The
+classifier built from a candidate (its class densities fitted on the fitting rows, the
+prior from the class counts) predicts the held-out rows of every class; a candidate is
+eligible when its error rate ``e`` is at most ``e_min + 2 se``, ``e_min`` the best
+candidate's, ``se = sqrt(p (1 - p) / m)`` with ``p = (m e_min + 1) / (m + 2)`` over the
+``m`` held-out rows. Why: p(x, y) = p(x) p(y | x), and the held-out log-likelihood of
+``x`` is dominated by how well each pixel's or column's own distribution is matched,
+while ``p(y | x)``, which both prediction and the labels of generated rows depend on, is
+a small term in it. On 8,000 MNIST digits the Gaussian copula has the best held-out
+likelihood of the default grid and classifies 18 % of held-out digits wrongly, against
+3 % for a mixture of PPCA on the logit scale; with small validation sets the margin
+``2 se`` is wide and the likelihood decides (benchmarks/README.md, "Automatic choice").
+Choosing per class maximises each class's likelihood, but mixes families whose densities
+are not comparable away from their own class's data, and the classifier compares exactly
+those: on 4,000 MNIST digits some classes chose a diagonal Gaussian, whose density of
+near-blank pixels then outbid the other classes, and accuracy on 1,000 test digits was
+0.362 against 0.935 with one family (benchmarks/README.md).
 ``per_class=True`` keeps each class's own choice.
 
 Time budget and progress
@@ -60,7 +60,9 @@ Time budget and progress
 Candidates are tried in the order given (the default grid runs from cheap to expensive).
 With ``budget`` (seconds), a candidate is started only while the time spent on this fit is
 below the budget; the rest are recorded as skipped (reason ``"time budget"``) and never
-chosen.  Candidates are started regardless of the budget until one has a score, so a fit
+chosen.  Pixel transforms (``+logit``, ``+glogit``, ``+deq``) are skipped on values
+below 0 or above 255 (reason: not pixels).  Candidates are started regardless of the
+budget until one has a score, so a fit
 always has a winner; a candidate already running is not interrupted, and the refit of the
 winner comes on top.
 ``progress`` reports each candidate as it finishes: ``True`` prints one line (name, score,
@@ -105,6 +107,7 @@ from bayesgen.base.state_checks import (
 from bayesgen.densities.base import Density, check_fitted_density
 from bayesgen.densities.lattice import (
     dequantised,
+    dequantises_itself,
     fitted_as_given,
     lattice_log_density,
     lattice_steps,
@@ -113,9 +116,10 @@ from bayesgen.densities.shortcuts import make_density, parse_density_name, regis
 
 __all__ = ["AutoDensity", "DEFAULT_CANDIDATES", "choose_for_all_classes", "describe_record"]
 
-#: Default grid, from cheap to expensive: fits on sklearn digits in seconds and on the
-#: 60,000 MNIST digits in about 4 minutes (2 cores).  The copulas with a mixture dependence
-#: are the strong family on pixels (benchmarks/README.md, "Density families on MNIST").
+#: Default grid, from cheap to expensive: fits on scikit-learn's digits in about ten
+#: seconds and on the 60,000 MNIST digits in about 8 minutes (2 cores).  On pixels the
+#: copulas have the best held-out likelihood and the ``+glogit`` PPCA mixtures classify
+#: best (benchmarks/README.md, "Automatic choice"); sizes from small to MNIST's.
 DEFAULT_CANDIDATES: tuple[str, ...] = (
     "diag",
     "gaussian",
@@ -137,6 +141,7 @@ _RECORD_KEYS = ("name", "params", "criterion", "score", "chosen", "error")
 _RECORD_OPTIONAL = ("seconds", "skipped", "rows", "heldout_error")
 #: why a candidate may be skipped
 SKIP_BUDGET = "time budget"
+SKIP_NOT_PIXELS = "a pixel transform; these values are not pixels in 0..255 or 0..1"
 _PLAIN = (bool, int, float, str)
 
 
@@ -158,7 +163,7 @@ def _check_record(record, where: str) -> None:
         check_instance(record["error"], f"{where} error", str, "None or a message")
     skipped = record.get("skipped")
     if skipped is not None:
-        check_choice(skipped, f"{where} skipped", (SKIP_BUDGET,))
+        check_choice(skipped, f"{where} skipped", (SKIP_BUDGET, SKIP_NOT_PIXELS))
     if record.get("seconds") is not None:
         check_real(record["seconds"], f"{where} seconds", low=0)
     if record.get("rows") is not None:
@@ -391,6 +396,8 @@ class AutoDensity(Density):
             scored = any(r["score"] is not None for r in records)
             if scored and self.budget is not None and time.perf_counter() - started >= self.budget:
                 record["skipped"] = SKIP_BUDGET
+            elif dequantises_itself(density) and (X.min() < 0 or X.max() > 255):
+                record["skipped"] = SKIP_NOT_PIXELS
             else:
                 self._try(density, record, comparison)
                 if record["score"] is not None:
