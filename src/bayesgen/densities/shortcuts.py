@@ -68,7 +68,7 @@ def _copula(*, reg_covar, shrinkage, random_state, size=None):
     """Gaussian copula with smoothed empirical marginals"""
     return GaussianCopulaDensity(
         reg_covar=reg_covar,
-        shrinkage="auto" if shrinkage is None else shrinkage,
+        shrinkage=0.05 if shrinkage is None else shrinkage,
         random_state=random_state,
     )
 
