@@ -225,8 +225,38 @@ def test_pixel_transforms_are_skipped_on_values_that_are_not_pixels(tmp_path):
     model = BayesClassifier(density=auto).fit(X, y)
     record = {r["name"]: r for r in model.densities_[0].selection_}["mppca:2x2+glogit"]
     assert record["skipped"] == SKIP_NOT_PIXELS and record["error"] is None
-    assert "not pixels" in model.densities_[0].selection_table()
+    assert "(not pixel values)" in model.densities_[0].selection_table()
     model.save(tmp_path / "m.bgm")
     assert (
         bayesgen.load(tmp_path / "m.bgm").densities_[0].selection_ == model.densities_[0].selection_
     )
+
+
+def test_classes_on_different_value_ranges_fit_and_leave_nothing_behind():
+    """One class in {0, 1}, another in 0..5: each class's pixel transform takes its own
+    input scale, so it cannot score the other class's rows; those rows count as errors
+    instead of failing the fit, and no kept candidate stays behind."""
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.integers(0, 2, size=(60, 3)), rng.integers(0, 6, size=(60, 3))])
+    y = np.repeat([0, 1], 60).astype(float)
+    model = BayesClassifier(random_state=0).fit(X.astype(float), y)
+    assert model.score(X, y) > 0.6
+    assert all(d.heldout_candidates() is None and not d.keep_candidates for d in model.densities_)
+    records = {r["name"]: r for r in model.densities_[0].selection_}
+    glogit = [r for name, r in records.items() if name.endswith("+glogit") and r["score"]]
+    assert glogit and all(r["heldout_error"] >= 0.25 for r in glogit)
+
+
+def test_a_loaded_default_model_names_auto_when_partial_fit_refuses(tmp_path):
+    X, y = load_digits(return_X_y=True)
+    model = BayesClassifier(random_state=0).fit(X[:400] / 16, y[:400])
+    model.save(tmp_path / "m.bgm")
+    loaded = bayesgen.load(tmp_path / "m.bgm")
+    assert loaded.statistics_kind() is None
+    with pytest.raises(bayesgen.FitError, match="'auto'"):
+        loaded.partial_fit(X[:10] / 16, y[:10])
+
+
+def test_all_candidates_skipped_names_the_reasons():
+    with pytest.raises(bayesgen.FitError, match="skipped, not pixel values"):
+        AutoDensity(candidates=["mppca:2x1+glogit"]).fit(-np.ones((30, 2)))

@@ -72,3 +72,14 @@ def test_the_copula_of_a_small_class_stays_proper():
     assert auto > held_out(0.05)
     with pytest.raises(ValueError, match="'auto' or a number"):
         GaussianCopulaDensity(shrinkage="ledoit").fit(X)
+
+
+def test_pairs_never_seen_together_do_not_force_shrinkage():
+    """Features 0-2 and 3-5 never observed in the same rows: those pairs say nothing, so
+    the well-determined correlations inside each block keep the intensity small."""
+    R = np.eye(6)
+    R[:3, :3] = R[3:, 3:] = 0.6
+    np.fill_diagonal(R, 1.0)
+    pairs = np.zeros((6, 6))
+    pairs[:3, :3] = pairs[3:, 3:] = 500
+    assert correlation_shrinkage(R, pairs) < 0.01

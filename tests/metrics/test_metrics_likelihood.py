@@ -70,3 +70,5 @@ def test_dequantised_bits_per_dim_matches_scipy_for_gaussian_classes():
     assert 0 < bits < np.log2(17)  # better than uniform over the 17 values
     with pytest.raises(DataError, match="k / 16"):
         dequantised_bits_per_dim(model, held + 0.01, 17)
+    with pytest.raises(DataError, match="non-empty"):
+        dequantised_bits_per_dim(model, held[:0], 17)

@@ -87,7 +87,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         the input's dtypes), "auto" for arrays (candidate families compared on held-out
         rows, one family for all classes: :class:`~bayesgen.densities.AutoDensity`).  Fits
         from sufficient statistics (:meth:`partial_fit`, streamed files, dask arrays) and
-        fits with ``shrinkage`` given take "gaussian" instead, the tutorial's model, which
+        fits of arrays with ``shrinkage`` given take "gaussian" instead, the tutorial's model, which
         stays one option away as ``density="gaussian"``.  As a classifier of numbers-only
         tables "gaussian" is often more accurate (benchmarks/README.md, "Tables").
     reg_covar : float, default=1e-6
@@ -96,7 +96,10 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
     shrinkage : None, "auto" or float in [0, 1], default=None
         Covariance shrinkage towards its diagonal, i.e. of the correlations towards 0
         (scale-free: rescaling a feature does not change predictions); "auto" is the
-        Ledoit-Wolf intensity of the correlation matrix (shortcut densities only).
+        Ledoit-Wolf intensity of the correlation matrix (shortcut densities only).  For
+        the copula (tables) it shrinks the correlation of the normal scores: None means
+        0.05 there, and "auto" the intensity of
+        :func:`~bayesgen.kernels.score_moments.correlation_shrinkage`.
     priors : array-like of shape (n_classes,), default=None
         Class prior p(y) in the order of ``classes_``.  None learns it from class counts.
     random_state : None, int or numpy.random.Generator, default=None
@@ -189,7 +192,14 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         before a fit, the family of fits from sufficient statistics."""
         if self.density is not None:
             return self.density
-        return getattr(self, "_data_density", "gaussian")
+        if hasattr(self, "_data_density"):
+            return self._data_density
+        fitted = [d for d in getattr(self, "densities_", None) or [] if d is not None]
+        if fitted:  # a model loaded from a file: its family from what was fitted
+            if isinstance(fitted[0], AutoDensity):
+                return "auto"
+            return "copula" if getattr(self, "schema_", None) is not None else "gaussian"
+        return "gaussian"
 
     def default_density(self, *, in_memory: bool = True) -> str:
         """The family ``density=None`` stands for with arrays of numbers: "auto" when all
@@ -301,14 +311,19 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         shared_choice = isinstance(template, AutoDensity) and not template.per_class
         if shared_choice:  # the choice compares the candidates' classifiers
             template.set_params(keep_candidates=True)
-        self.densities_ = [
-            self._fit_one(template, label, X[y_index == k]) for k, label in enumerate(classes)
-        ]
-        if shared_choice:
-            rows = [X[y_index == k] for k in range(classes.shape[0])]
-            choose_for_all_classes(self.densities_, rows)
-            for density in self.densities_:
-                density.set_params(keep_candidates=False)
+        fitted = []
+        try:
+            for k, label in enumerate(classes):
+                fitted.append(self._fit_one(template, label, X[y_index == k]))
+            if shared_choice:
+                rows = [X[y_index == k] for k in range(classes.shape[0])]
+                choose_for_all_classes(fitted, rows)
+        finally:
+            if shared_choice:  # the kept candidates can be large: never left behind
+                for density in fitted:
+                    density.release_candidates()
+                    density.set_params(keep_candidates=False)
+        self.densities_ = fitted
         self.class_count_ = np.bincount(y_index, minlength=classes.shape[0]).astype(float)
         self.missing_rate_ = missing_rates(X, y_index, classes.shape[0])
         self._set_prior()

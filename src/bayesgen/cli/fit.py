@@ -191,6 +191,8 @@ def _fit_in_memory(model, args, column):
     with label_column_hints(args.data, column):
         like = bio.read_labelled(args.data, label_column=column)
     density = args.density or model.default_density()
+    if not _is_auto(density):
+        _refuse_budget_without_auto(args, "with --shrinkage the default is one Gaussian per class")
     progress(f"fitting {density} densities to {like.X.shape[0]} rows ...")
     _fit_rows(model, args, like.X, like.y, density)
     return like, like.X.shape[0]

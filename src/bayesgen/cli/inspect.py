@@ -95,11 +95,7 @@ def _text_lines(args, model, metadata, info: dict) -> list[str]:
     shared = {c.chosen_ for c in choosers if c is not None and not c.per_class}
     recent = plain and all("rows" in r for c in choosers for r in c.selection_)
     if recent and len(shared) == 1:
-        rated = all(
-            r.get("heldout_error") is not None
-            for r in choosers[0].selection_
-            if r["score"] is not None
-        )
+        rated = any(r.get("heldout_error") is not None for r in choosers[0].selection_)
         among = (
             " among the families whose classifier errs on held-out rows at most 2 standard "
             "errors more often than the best"

@@ -259,15 +259,13 @@ class GaussianCopulaDensity(Density):
             return
         self.dependence_ = None
         boxes = self._score_boxes(X, S) if d <= BOXED_MAX_FEATURES else None
-        observed = (~np.isnan(X)).astype(float)
-        pairs = observed.T @ observed
         if boxes is not None:
             lo, hi, kept = boxes  # the chain starts from the first-order estimate
             initial = self._first_order(_second_moment(kept))
             R = censored_correlation(lo, hi, kept, rng, initial=initial)
-            self.correlation_ = self._regularised_correlation(R, pairs)
+            self.correlation_ = self._regularised_correlation(R, _pair_counts(lo))
         else:
-            self._set_correlation(_second_moment(S), pairs)
+            self._set_correlation(_second_moment(S), _pair_counts(S))
 
     def _score_boxes(self, X: np.ndarray, S: np.ndarray):
         """``(lo, hi, start)``: each training cell's interval of normal scores (a point for a
@@ -665,6 +663,16 @@ def _checked_parametric(state, d: int) -> dict:
             )
         check_family_params(str(families[i]), row[:n], f"{where} feature {features[i]}")
     return {"features": features, "families": families, "params": params}
+
+
+def _pair_counts(S: np.ndarray):
+    """Rows behind each correlation (NaN = missing): the row count when none is missing,
+    else the matrix of rows where both features are observed."""
+    missing = np.isnan(S)
+    if not missing.any():
+        return float(S.shape[0])
+    observed = (~missing).astype(float)
+    return observed.T @ observed
 
 
 def _second_moment(S: np.ndarray) -> np.ndarray:

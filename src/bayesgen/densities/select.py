@@ -61,7 +61,7 @@ Candidates are tried in the order given (the default grid runs from cheap to exp
 With ``budget`` (seconds), a candidate is started only while the time spent on this fit is
 below the budget; the rest are recorded as skipped (reason ``"time budget"``) and never
 chosen.  Pixel transforms (``+logit``, ``+glogit``, ``+deq``) are skipped on values
-below 0 or above 255 (reason: not pixels).  Candidates are started regardless of the
+below 0 or above 255 (reason ``"not pixel values"``).  Candidates are started regardless of the
 budget until one has a score, so a fit
 always has a winner; a candidate already running is not interrupted, and the refit of the
 winner comes on top.
@@ -141,7 +141,7 @@ _RECORD_KEYS = ("name", "params", "criterion", "score", "chosen", "error")
 _RECORD_OPTIONAL = ("seconds", "skipped", "rows", "heldout_error")
 #: why a candidate may be skipped
 SKIP_BUDGET = "time budget"
-SKIP_NOT_PIXELS = "a pixel transform; these values are not pixels in 0..255 or 0..1"
+SKIP_NOT_PIXELS = "not pixel values"
 _PLAIN = (bool, int, float, str)
 
 
@@ -444,7 +444,9 @@ class AutoDensity(Density):
         the comparison."""
         ok = [r for r in records if r["score"] is not None]
         if not ok:
-            reasons = "; ".join(f"{r['name']}: {r['error']}" for r in records)
+            reasons = "; ".join(
+                f"{r['name']}: {r['error'] or 'skipped, ' + str(r['skipped'])}" for r in records
+            )
             raise FitError(f"no candidate density could be fitted ({reasons})")
         if records[0]["criterion"] == "heldout":
             best = max(ok, key=lambda r: r["score"])
@@ -635,14 +637,24 @@ def _heldout_errors(densities, names, class_counts) -> tuple[dict, int]:
     for name in names:
         if not all(name in fitted for _, fitted in kept):
             continue
-        joint = (
-            np.column_stack([fitted[name].score_samples(rows) for _, fitted in kept]) + log_prior
-        )
+        scores = [_scores_or_minus_inf(fitted[name], rows) for _, fitted in kept]
+        joint = np.column_stack(scores) + log_prior
         joint = np.where(np.isnan(joint), -np.inf, joint)
         predicted = np.argmax(joint, axis=1)
         wrong = (predicted != truth) | ~np.isfinite(joint.max(axis=1))
         errors[name] = float(np.mean(wrong))
     return errors, int(rows.shape[0])
+
+
+def _scores_or_minus_inf(density: Density, rows: np.ndarray) -> np.ndarray:
+    """``log p`` of other classes' rows under one class's candidate; -inf where it cannot
+    score them at all (e.g. a pixel transform fitted on a class whose values all lie in
+    [0, 1] meets values above 1): a classifier of that family would fail on those rows,
+    so they count as errors."""
+    try:
+        return density.score_samples(rows)
+    except (FitError, ValueError, np.linalg.LinAlgError):  # DataError is a ValueError
+        return np.full(rows.shape[0], -np.inf)
 
 
 def _classifies_about_as_well(errors: dict, n_heldout: int) -> list[str]:

@@ -136,9 +136,10 @@ def correlation_shrinkage(R: np.ndarray, pairs) -> float:
 
         lam = sum_{i<j} (1 - r_ij^2)^2 / n_ij  /  sum_{i<j} r_ij^2,   clipped to [0, 1]
 
-    ``n_ij`` is the number of rows where both features are observed.  It is about
-    ``d / n`` times the mean ``(1 - r^2)^2 / r^2`` ratio: large for a small class (10 rows
-    of 30 features: 0.3-0.6 on scikit-learn's tables), vanishing for thousands of rows.
+    ``n_ij`` is the number of rows where both features are observed; pairs seen together
+    in fewer than 2 rows say nothing and are left out of both sums.  With every row
+    complete it is ``mean((1 - r^2)^2) / (n mean(r^2))``: large for a small class (10 rows
+    of scikit-learn's tables: 0.3-0.6), vanishing for thousands of rows.
 
     Parameters
     ----------
@@ -155,9 +156,10 @@ def correlation_shrinkage(R: np.ndarray, pairs) -> float:
     if d < 2:
         return 0.0
     upper = np.triu_indices(d, 1)
-    r2 = R[upper] ** 2
     n = np.broadcast_to(np.asarray(pairs, dtype=float), R.shape)[upper]
-    spread = float(np.sum((1.0 - r2) ** 2 / np.maximum(n, 1.0)))
+    seen = n >= 2
+    r2 = R[upper][seen] ** 2
+    spread = float(np.sum((1.0 - r2) ** 2 / n[seen]))
     signal = float(np.sum(r2))
     if signal <= 0.0:
         return 1.0 if spread > 0.0 else 0.0

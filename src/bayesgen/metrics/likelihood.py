@@ -188,25 +188,26 @@ def dequantised_bits_per_dim(model, X, levels: int, *, random_state=None) -> flo
     X = np.asarray(X, dtype=float)
     if not isinstance(levels, (int, np.integer)) or levels < 2:
         raise DataError(f"levels must be an integer of at least 2; got {levels!r}")
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise DataError(f"expected a non-empty 2-D array of rows; got shape {X.shape}")
     k = X * (levels - 1)
-    if (
-        X.ndim != 2
-        or not np.allclose(k, np.round(k), atol=1e-6)
-        or k.min() < 0
-        or k.max() > levels - 1
-    ):
+    if not np.allclose(k, np.round(k), atol=1e-6) or k.min() < 0 or k.max() > levels - 1:
         raise DataError(
             f"expected rows of values k / {levels - 1} with k in 0..{levels - 1} (pixels "
             f"divided by {levels - 1}); rescale the data or give the right levels"
         )
     noise = check_random_state(random_state).random(X.shape)
     steps = np.full(X.shape[1], 1.0 / (levels - 1))
-    columns = [
-        lattice_log_density(
+    columns = [  # a class without rows (partial_fit with classes=...) has prior 0
+        np.full(X.shape[0], -np.inf)
+        if density is None
+        else lattice_log_density(
             density.best_ if isinstance(density, AutoDensity) else density, X, noise, steps
         )
         for density in model.densities_
     ]
-    log_p = logsumexp(np.column_stack(columns) + np.log(model.class_prior_), axis=1)
+    with np.errstate(divide="ignore"):  # a prior of 0: that class adds nothing
+        log_prior = np.log(model.class_prior_)
+    log_p = logsumexp(np.column_stack(columns) + log_prior, axis=1)
     d = X.shape[1]
     return float(-(np.mean(log_p) - d * math.log(levels - 1)) / (d * math.log(2.0)))

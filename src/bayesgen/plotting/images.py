@@ -420,8 +420,8 @@ def plot_class_grids_side_by_side(
     matplotlib.figure.Figure
         One subfigure per model; the class labels are on the rows of the first.
     """
-    if not panels:
-        raise DataError("nothing to plot: give at least one (heading, X, y) panel.")
+    if not panels or not len(classes):
+        raise DataError("nothing to plot: give at least one (heading, X, y) panel and class.")
     vmin, vmax = check_range(vmin, vmax)
     order = [label_text(c) for c in classes]
     blocks = []
@@ -433,6 +433,7 @@ def plot_class_grids_side_by_side(
                 f"panel {heading!r}: X has {X_arr.shape[0]} rows but y has {text.shape[0]} "
                 "labels; give one label per row."
             )
+        check_image_shape(image_shape, X_arr.shape[1])
         members = [np.flatnonzero(text == c) for c in order]
         blocks.append((heading, X_arr, members, max(1, max(len(m) for m in members))))
     shape = check_image_shape(image_shape, blocks[0][1].shape[1])
