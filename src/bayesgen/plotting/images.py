@@ -41,6 +41,11 @@ _LABEL_SIZE = 12
 _TITLE_SIZE = 11
 
 
+def _row_label(ax, text: str, pad: int = 10) -> None:
+    """The label left of a row of tiles, read horizontally."""
+    ax.set_ylabel(text, rotation=0, fontsize=_LABEL_SIZE, labelpad=pad, va="center", ha="right")
+
+
 def _samples_and_means(samples: Any, means: Any, labels: list) -> tuple[np.ndarray, np.ndarray]:
     """``samples`` as (n_classes, n_per_class, n_features) and ``means`` as (n_classes,
     n_features), checked against each other and against ``labels``."""
@@ -138,14 +143,7 @@ def plot_samples_vs_means(
             if r == 0:
                 ax.set_title(col_titles[j], fontsize=_TITLE_SIZE)
             if j == 0:
-                ax.set_ylabel(
-                    label_text(labels[i]),
-                    rotation=0,
-                    fontsize=_LABEL_SIZE,
-                    labelpad=12,
-                    va="center",
-                    ha="right",
-                )
+                _row_label(ax, label_text(labels[i]), pad=12)
     if title:
         fig.suptitle(title)
     return fig
@@ -368,23 +366,9 @@ def plot_class_grid(
             show_image(ax, X_arr[index], shape, vmin, vmax, cmap)
             bare_axes(ax)
             if j == 0:
-                ax.set_ylabel(
-                    label_text(c),
-                    rotation=0,
-                    fontsize=_LABEL_SIZE,
-                    labelpad=10,
-                    va="center",
-                    ha="right",
-                )
+                _row_label(ax, label_text(c))
         if len(chunk) == 0:
-            ax.set_ylabel(
-                label_text(c),
-                rotation=0,
-                fontsize=_LABEL_SIZE,
-                labelpad=10,
-                va="center",
-                ha="right",
-            )
+            _row_label(ax, label_text(c))
     if title:
         fig.suptitle(title, fontsize=13)
     return fig
@@ -452,14 +436,7 @@ def plot_class_grids_side_by_side(
                 if j < len(idx):
                     show_image(ax, X_arr[idx[j]], shape, vmin, vmax, cmap)
                 if j == 0 and b == 0:
-                    ax.set_ylabel(
-                        order[r],
-                        rotation=0,
-                        fontsize=_LABEL_SIZE,
-                        labelpad=10,
-                        va="center",
-                        ha="right",
-                    )
+                    _row_label(ax, order[r])
         subfig.suptitle(plain_text(heading), fontsize=_TITLE_SIZE)
     if title:
         fig.suptitle(title, fontsize=13)
