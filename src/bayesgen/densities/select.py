@@ -117,7 +117,7 @@ from bayesgen.densities.shortcuts import make_density, parse_density_name, regis
 __all__ = ["AutoDensity", "DEFAULT_CANDIDATES", "choose_for_all_classes", "describe_record"]
 
 #: Default grid, from cheap to expensive: fits on scikit-learn's digits in about ten
-#: seconds and on the 60,000 MNIST digits in about 8 minutes (2 cores).  On pixels the
+#: seconds and on the 60,000 MNIST digits in 7-8 minutes (2 cores).  On pixels the
 #: copulas have the best held-out likelihood and the ``+glogit`` PPCA mixtures classify
 #: best (benchmarks/README.md, "Automatic choice"); sizes from small to MNIST's.
 DEFAULT_CANDIDATES: tuple[str, ...] = (
