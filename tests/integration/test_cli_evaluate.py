@@ -52,7 +52,18 @@ def files(tmp_path_factory):
     bio.write_labelled(paths["test"], X[1200:], y[1200:], image_shape=(8, 8), pixel_scale=16)
     bio.write_labelled(paths["test_csv"], X[1200:], y[1200:])
     bio.write_labelled(paths["narrow"], X[1200:, :63], y[1200:])
-    code = main(["fit", str(paths["train"]), "--reg-covar", "0.05", "-o", str(paths["model"])])
+    code = main(
+        [
+            "fit",
+            str(paths["train"]),
+            "--density",
+            "gaussian",
+            "--reg-covar",
+            "0.05",
+            "-o",
+            str(paths["model"]),
+        ]
+    )
     assert code == 0
     return paths
 

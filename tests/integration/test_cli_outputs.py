@@ -45,7 +45,10 @@ def digits(tmp_path_factory):
     data = folder / "digits.npz"
     np.savez(data, X=d.images[keep] / 16.0, y=d.target[keep])
     model = folder / "digits.bgm"
-    assert main(["fit", str(data), "--reg-covar", "0.02", "-o", str(model)]) == 0
+    assert (
+        main(["fit", str(data), "--density", "gaussian", "--reg-covar", "0.02", "-o", str(model)])
+        == 0
+    )
     return data, model
 
 

@@ -296,7 +296,7 @@ def test_fit_with_no_options_chooses_one_family_for_numbers(tmp_path, capsys):
     data = tmp_path / "digits.npz"
     np.savez(data, X=digits.data, y=digits.target)
     path = tmp_path / "m.bgm"
-    code, _, err = run(capsys, "fit", data, "--budget", "60", "--seed", "0", "-o", path)
+    code, _, err = run(capsys, "fit", data, "--budget", "3", "--seed", "0", "-o", path)
     assert code == 0 and "auto chose" in err, err
     model = load(path)
     assert model.density is None and len({d.chosen_ for d in model.densities_}) == 1

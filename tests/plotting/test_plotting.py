@@ -140,7 +140,7 @@ def test_plot_model_means_with_bayes_classifier_on_digits():
 
     digits = load_digits()
     X, y = digits.data / 16.0, digits.target
-    model = classifier().fit(X, y)
+    model = classifier("gaussian").fit(X, y)
     fig = plot_model_means(model, (8, 8), random_state=0)
     assert len(fig.axes) == 20
     assert [fig.axes[2 * i].get_ylabel() for i in range(10)] == [str(k) for k in range(10)]

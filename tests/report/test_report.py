@@ -42,7 +42,7 @@ def digits():
 @pytest.fixture(scope="module")
 def model(digits):
     X_tr, y_tr, _, _ = digits
-    return BayesClassifier(reg_covar=0.05).fit(X_tr, y_tr)
+    return BayesClassifier("gaussian", reg_covar=0.05).fit(X_tr, y_tr)
 
 
 @pytest.fixture(scope="module")
@@ -245,7 +245,7 @@ def test_tabular_data_and_hostile_labels_are_escaped():
     labels = np.array(["<script>alert(1)</script>", 'a&b "q"'])
     y = labels[rng.integers(0, 2, size=300)]
     X = rng.normal(size=(300, 3)) + (y == labels[0])[:, None] * 2.0
-    model = BayesClassifier(reg_covar=1e-3).fit(X[:200], y[:200])
+    model = BayesClassifier("gaussian", reg_covar=1e-3).fit(X[:200], y[:200])
     page = build_report(model, X[200:], y[200:], n_samples=60, random_state=0, title="<i>t</i>")
     assert "<script" not in page and "<i>t</i>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page

@@ -26,7 +26,7 @@ builder) and :mod:`~bayesgen.report.output` (atomic writes).
 >>> from bayesgen import BayesClassifier
 >>> from bayesgen.report import build_report
 >>> X, y = load_digits(return_X_y=True)
->>> model = BayesClassifier(reg_covar=0.1).fit(X[:1200] / 16, y[:1200])
+>>> model = BayesClassifier("gaussian", reg_covar=0.1).fit(X[:1200] / 16, y[:1200])
 >>> page = build_report(model, X[1200:] / 16, y[1200:], X_train=X[:1200] / 16,
 ...                     y_train=y[:1200], image_shape=(8, 8), n_samples=200,
 ...                     random_state=0)                      # doctest: +SKIP
