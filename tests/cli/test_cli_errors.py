@@ -52,20 +52,13 @@ def test_fit_problem_classes_through_cli(tmp_path, capsys):
     y = np.array([0] * 15 + [1] * 14 + [2])
     path = tmp_path / "d.npz"
     np.savez(path, X=X, y=y)
+    gaussian = ["--density", "gaussian"]
     code, _, err = cli(
-        capsys,
-        "fit",
-        path,
-        "--density",
-        "gaussian",
-        "--reg-covar",
-        "0.01",
-        "-o",
-        tmp_path / "m.bgm",
+        capsys, "fit", path, *gaussian, "--reg-covar", "0.01", "-o", tmp_path / "m.bgm"
     )
     assert code == 0, err
     code, _, err = cli(
-        capsys, "fit", path, "--density", "gaussian", "--reg-covar", "0", "-o", tmp_path / "m0.bgm"
+        capsys, "fit", path, *gaussian, "--reg-covar", "0", "-o", tmp_path / "m0.bgm"
     )
     # the knob by its command-line name (issue 16: library wording must not leak)
     assert code == 1 and "--reg-covar" in err and "class" in err

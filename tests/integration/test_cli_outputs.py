@@ -248,17 +248,8 @@ def test_split_is_stratified_seeded_and_keeps_the_layout(kaggle_like, tmp_path, 
     ]
 
     # the tour: fit on one part, evaluate on the other (the labels are there)
-    code, _, err = run(
-        capsys,
-        "fit",
-        train,
-        "--density",
-        "gaussian",
-        "--reg-covar",
-        "0.1",
-        "-o",
-        tmp_path / "m.bgm",
-    )
+    tutorial = ["--density", "gaussian", "--reg-covar", "0.1"]
+    code, _, err = run(capsys, "fit", train, *tutorial, "-o", tmp_path / "m.bgm")
     assert code == 0, err
 
 

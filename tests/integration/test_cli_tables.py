@@ -135,17 +135,8 @@ def test_dataset_writes_a_bundled_set_that_split_and_fit_read(tmp_path, capsys):
     code, _, err = run(capsys, "split", out, "--test-size", "0.25", "-o", train, test)
     assert code == 0, err
     assert len(pd.read_csv(train)) + len(pd.read_csv(test)) == 1797
-    code, _, err = run(
-        capsys,
-        "fit",
-        train,
-        "--density",
-        "gaussian",
-        "--reg-covar",
-        "0.01",
-        "-o",
-        tmp_path / "m.bgm",
-    )
+    tutorial = ["--density", "gaussian", "--reg-covar", "0.01"]
+    code, _, err = run(capsys, "fit", train, *tutorial, "-o", tmp_path / "m.bgm")
     assert code == 0, err
 
 
