@@ -307,6 +307,9 @@ def test_fit_with_no_options_chooses_one_family_for_numbers(tmp_path, capsys):
     argv = ["fit", data, "--shrinkage", "auto", "--budget", "5", "-o", tmp_path / "b.bgm"]
     code, _, err = run(capsys, *argv)
     assert code == 2 and "--shrinkage" in err and not (tmp_path / "b.bgm").exists()
+    argv = ["fit", data, "--density", "diag", "--budget", "5", "-o", tmp_path / "d.bgm"]
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and "--density diag is one family" in err
     table = tmp_path / "t.csv"
     table.write_text("label,colour,size\na,red,1\nb,blue,2\na,red,3\nb,blue,4\n")
     code, _, err = run(capsys, "fit", table, "--budget", "5", "-o", tmp_path / "t.bgm")

@@ -191,8 +191,9 @@ def _fit_in_memory(model, args, column):
     with label_column_hints(args.data, column):
         like = bio.read_labelled(args.data, label_column=column)
     density = args.density or model.default_density()
-    if not _is_auto(density):
-        _refuse_budget_without_auto(args, "with --shrinkage the default is one Gaussian per class")
+    _refuse_budget_without_auto(
+        args, density, "with --shrinkage the default is one Gaussian per class"
+    )
     progress(f"fitting {density} densities to {like.X.shape[0]} rows ...")
     _fit_rows(model, args, like.X, like.y, density)
     return like, like.X.shape[0]
@@ -276,11 +277,8 @@ def run(args) -> int:
     from bayesgen import io as bio
 
     refuse_same_file({"-o": args.output}, {"DATA": args.data}, example="model.bgm")
-    if args.budget is not None and not (args.density is None or _is_auto(args.density)):
-        raise UsageError(
-            "--budget limits the time spent trying candidate densities; it needs --density "
-            "auto (the default for files of numbers)"
-        )
+    if args.density is not None:  # asked before anything is read
+        _refuse_budget_without_auto(args, args.density, f"--density {args.density} is one family")
     kinds = _column_types(args)
     model = BayesClassifier(
         args.density,
@@ -291,7 +289,9 @@ def run(args) -> int:
     )
     column = label_column(args.label_column)
     if bio.is_table_file(args.data):
-        _refuse_budget_without_auto(args, "a table is fitted with the copula")
+        _refuse_budget_without_auto(
+            args, args.density or "copula", "a table is fitted with the copula"
+        )
         model.set_params(column_types=kinds)  # a table even if what is left is numbers
         metadata = _fit_table(model, args, column)
         model.save(args.output, metadata=metadata)
@@ -309,7 +309,11 @@ def run(args) -> int:
     # asked before anything is read, so a bad --density fails at once
     kind = model.statistics_kind()
     if _should_stream(args, kind):
-        _refuse_budget_without_auto(args, "a streamed file is fitted with one Gaussian per class")
+        _refuse_budget_without_auto(
+            args,
+            args.density or "gaussian",
+            "a streamed file is fitted with one Gaussian per class",
+        )
         if args.density is None:
             note(
                 "streaming the file: one full Gaussian per class (the default 'auto' compares "
@@ -336,9 +340,10 @@ def run(args) -> int:
     return EXIT_OK
 
 
-def _refuse_budget_without_auto(args, why: str) -> None:
-    """``--budget`` with the default density where the default is not ``auto``."""
-    if args.budget is not None and args.density is None:
+def _refuse_budget_without_auto(args, density: str, why: str) -> None:
+    """``--budget`` where the family fitted (``density``: given, or what the default
+    means for this data) is not ``auto``."""
+    if args.budget is not None and not _is_auto(density):
         raise UsageError(
             f"--budget limits the time spent trying candidate densities, and {why}; "
             "add --density auto to compare families (rows held in memory), or drop --budget"

@@ -263,9 +263,9 @@ class GaussianCopulaDensity(Density):
             lo, hi, kept = boxes  # the chain starts from the first-order estimate
             initial = self._first_order(_second_moment(kept))
             R = censored_correlation(lo, hi, kept, rng, initial=initial)
-            self.correlation_ = self._regularised_correlation(R, _pair_counts(lo))
+            self.correlation_ = self._regularised_correlation(R, self._pairs_for_shrinkage(lo))
         else:
-            self._set_correlation(_second_moment(S), _pair_counts(S))
+            self._set_correlation(_second_moment(S), self._pairs_for_shrinkage(S))
 
     def _score_boxes(self, X: np.ndarray, S: np.ndarray):
         """``(lo, hi, start)``: each training cell's interval of normal scores (a point for a
@@ -296,6 +296,11 @@ class GaussianCopulaDensity(Density):
         (:func:`_undo_tie_attenuation`): the estimate for wide data, and where the exact
         estimate's chain starts."""
         return _undo_tie_attenuation(moment, self.marginals_.explained_variance())
+
+    def _pairs_for_shrinkage(self, S: np.ndarray):
+        """The rows behind each correlation of the scores ``S`` when ``shrinkage="auto"``
+        needs them (:func:`_pair_counts`), else None: a fixed intensity needs no count."""
+        return _pair_counts(S) if self.shrinkage == "auto" else None
 
     def _set_correlation(self, moment: np.ndarray, pairs) -> None:
         """``correlation_`` from the second moment of the scores: ties undone, regularised

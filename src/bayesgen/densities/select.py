@@ -61,7 +61,8 @@ Candidates are tried in the order given (the default grid runs from cheap to exp
 With ``budget`` (seconds), a candidate is started only while the time spent on this fit is
 below the budget; the rest are recorded as skipped (reason ``"time budget"``) and never
 chosen.  Pixel transforms (``+logit``, ``+glogit``, ``+deq``) are skipped on values
-below 0 or above 255 (reason ``"not pixel values"``).  Candidates are started regardless of the
+they do not take (:meth:`TransformedDensity.takes_values`: below 0 or above 255; reason
+``"not pixel values"``).  Candidates are started regardless of the
 budget until one has a score, so a fit
 always has a winner; a candidate already running is not interrupted, and the refit of the
 winner comes on top.
@@ -396,7 +397,7 @@ class AutoDensity(Density):
             scored = any(r["score"] is not None for r in records)
             if scored and self.budget is not None and time.perf_counter() - started >= self.budget:
                 record["skipped"] = SKIP_BUDGET
-            elif dequantises_itself(density) and (X.min() < 0 or X.max() > 255):
+            elif dequantises_itself(density) and not density.takes_values(X):
                 record["skipped"] = SKIP_NOT_PIXELS
             else:
                 self._try(density, record, comparison)

@@ -439,6 +439,16 @@ class TransformedDensity(Density):
             raise ValueError(f"base must be a density object; got {self.base!r}")
         return clone(self.base)
 
+    def takes_values(self, X: np.ndarray) -> bool:
+        """Whether the transform takes these rows at all: pixel counts in its range, as
+        :meth:`fit` checks them (``input_scale="auto"`` reads values up to 1 as
+        ``pixel / 255``).  ``density="auto"`` skips the transform's candidates otherwise."""
+        try:
+            _make_transform(self.transform).fit(np.asarray(X, dtype=float))
+        except DataError:
+            return False
+        return True
+
     def _fit(self, X: np.ndarray) -> None:
         transform = _make_transform(self.transform).fit(X)
         rng = check_random_state(self.random_state)
