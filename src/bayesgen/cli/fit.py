@@ -37,11 +37,12 @@ _SIZE = re.compile(r"^\d+(x\d+)?$")
 
 
 def _density_problem(text: str) -> str | None:
-    """Which part of ``NAME[:SIZE][+TRANSFORM]`` is wrong, in the command line's words."""
+    """Which part of ``NAME[:SIZE][*RUNS][+TRANSFORM]`` is wrong, in the command line's words."""
     from bayesgen.densities import DENSITY_SHORTCUTS
     from bayesgen.densities.transform import NAMED_TRANSFORMS
 
     rest, _, transform = text.strip().lower().partition("+")
+    rest, star, runs = rest.partition("*")
     name, colon, size = rest.partition(":")
     families = sorted(DENSITY_SHORTCUTS)
     if name not in DENSITY_SHORTCUTS:
@@ -58,6 +59,11 @@ def _density_problem(text: str) -> str | None:
         )
     if colon and any(int(v) < 1 for v in size.split("x")):
         return f"{text!r}: the size {size!r} must be 1 or more (e.g. {name}:3)."
+    if star and not (runs.isdigit() and int(runs) >= 1):
+        return (
+            f"{text!r}: after '*' comes the number of EM runs to average, a whole number of 1 "
+            "or more (e.g. mppca:5x10*3+glogit)."
+        )
     if transform and transform not in NAMED_TRANSFORMS:
         transforms = sorted(NAMED_TRANSFORMS)
         return (
@@ -70,7 +76,7 @@ def _density_problem(text: str) -> str | None:
 
 def density_option(text: str) -> str:
     """argparse type of ``--density``: a shortcut the library can build, else a usage error
-    saying which part of ``NAME[:SIZE][+TRANSFORM]`` is wrong and what would be right."""
+    saying which part of ``NAME[:SIZE][*RUNS][+TRANSFORM]`` is wrong and what would be right."""
     from bayesgen.densities import make_density
 
     try:
@@ -108,7 +114,7 @@ def _is_auto(density) -> bool:
     """Whether ``--density`` names the automatic choice among candidate families."""
     from bayesgen.densities import parse_density_name
 
-    return density is not None and parse_density_name(density)[0] == "auto"
+    return density is not None and parse_density_name(density).family == "auto"
 
 
 def _candidate_lines(n_candidates: int, n_classes: int):
@@ -376,11 +382,12 @@ def register(subparsers) -> None:
         "--density",
         type=density_option,
         default=None,
-        help="class density NAME[:SIZE][+TRANSFORM]: NAME one of gaussian, diag, tied, "
+        help="class density NAME[:SIZE][*RUNS][+TRANSFORM]: NAME one of gaussian, diag, tied, "
         "lowrank, fa, mixture, diagmix, mfa, mppca, copula, mfacopula, auto; SIZE e.g. 20 or "
-        "20x30 (components x rank); TRANSFORM logit, glogit or deq for pixel data, e.g. "
-        "mppca:20x30+glogit (default: copula for tables; auto for files of numbers, "
-        "gaussian when such a file is streamed or --shrinkage is given)",
+        "20x30 (components x rank); RUNS, for mixtures, EM runs averaged; TRANSFORM logit, "
+        "glogit or deq for pixel data, e.g. mppca:20x30*3+glogit (default: copula for "
+        "tables; auto for files of numbers, gaussian when such a file is streamed or "
+        "--shrinkage is given)",
     )
     p.add_argument(
         "--column-type",

@@ -7,7 +7,7 @@ where the family uses one.
 
 Shortcut grammar
 ----------------
-``NAME[:SIZE][+TRANSFORM]``
+``NAME[:SIZE][*RUNS][+TRANSFORM]``
 
 NAME (see :data:`DENSITY_SHORTCUTS`)
     ========== ===================================================================
@@ -32,6 +32,10 @@ SIZE (optional)
     ``mfa:5x10`` / ``mppca:5x10`` / ``mfacopula:5x10`` = 5 components of rank 10
     (``mfa:5`` keeps rank 5).
 
+RUNS (optional, mixtures only)
+    ``mppca:5x10*3`` averages three EM runs from different starts with equal weights (a
+    mixture of 3 x 5 components; see ``n_average`` of :class:`GaussianMixtureDensity`).
+
 TRANSFORM (optional)
     ``+logit``: dequantise and logit-transform pixel data before fitting (see
     :class:`TransformedDensity`; inputs are pixel/255 in [0, 1] or raw 0..255 counts);
@@ -46,10 +50,15 @@ from bayesgen.densities.base import Density
 from bayesgen.densities.copula import GaussianCopulaDensity
 from bayesgen.densities.factor import FactorAnalysisDensity
 from bayesgen.densities.gaussian import GaussianDensity
-from bayesgen.densities.mixture import GaussianMixtureDensity, MixtureOfFactorAnalysersDensity
+from bayesgen.densities.mixture import (
+    GaussianMixtureDensity,
+    MixtureDensity,
+    MixtureOfFactorAnalysersDensity,
+)
 from bayesgen.densities.select import AutoDensity
 from bayesgen.densities.shortcuts import (
     DENSITY_SHORTCUTS,
+    DensityName,
     make_density,
     parse_density_name,
     register_shortcut,
@@ -61,12 +70,14 @@ __all__ = [
     "DENSITY_SHORTCUTS",
     "AutoDensity",
     "Density",
+    "DensityName",
     "FactorAnalysisDensity",
     "GaussianCopulaDensity",
     "GaussianDensity",
     "GaussianMixtureDensity",
     "LogitTransform",
     "LowRankCovariance",
+    "MixtureDensity",
     "MixtureOfFactorAnalysersDensity",
     "TransformedDensity",
     "make_density",

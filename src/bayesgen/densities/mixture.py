@@ -74,6 +74,19 @@ clusters, where ``n_init`` does the same), so one seeding is used.  "k-means++" 
 only), "random" and an array of responsibilities are also accepted; the best of ``n_init``
 whole EM runs is kept.
 
+Averaged runs
+-------------
+EM ends in a local optimum that depends on its start, and on a few hundred rows of a few
+hundred features two starts give mixtures whose classifiers disagree on a few percent of
+held-out rows.  ``n_average=R`` keeps all ``R`` runs instead of the best one, each with
+weight ``1 / R``: a mixture of ``R * K`` components.  The log-density of the average is at
+least the mean of the runs' log-densities at every point (Jensen), so its held-out
+likelihood is never below the runs' mean and, where the runs disagree, above it; this is
+model averaging over the optima EM finds, not a larger mixture fitted by EM (whose
+components would compete for rows).  On MNIST (benchmarks/README.md, "Automatic choice")
+averaging three runs of ``mppca:20x30+glogit`` raised held-out accuracy and lowered bits
+per pixel.
+
 Empty and collapsing components
 -------------------------------
 A component whose weight falls below ``2 / n`` (fewer than two rows' worth of
@@ -125,7 +138,7 @@ from bayesgen.kernels.mixture_estep import (
     woodbury_factor,
 )
 
-__all__ = ["GaussianMixtureDensity", "MixtureOfFactorAnalysersDensity"]
+__all__ = ["GaussianMixtureDensity", "MixtureDensity", "MixtureOfFactorAnalysersDensity"]
 
 _EPS = 10 * np.finfo(np.float64).eps
 INIT_METHODS = ("kmeans", "k-means++", "random")
@@ -547,8 +560,9 @@ def _log_normalise(log_prob: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 # -- the EM engine --------------------------------------------------------------------------
 
 
-class _MixtureBase(Density):
-    """EM for mixtures of Gaussians with any :class:`Covariance` per component."""
+class MixtureDensity(Density):
+    """EM for mixtures of Gaussians with any :class:`Covariance` per component: the base of
+    :class:`GaussianMixtureDensity` and :class:`MixtureOfFactorAnalysersDensity`."""
 
     _fitted_attributes = (
         "weights_",
@@ -572,12 +586,17 @@ class _MixtureBase(Density):
             raise ValueError(f"n_components must be a positive integer; got {k!r}")
         if not isinstance(self.reg_covar, numbers.Real) or not self.reg_covar >= 0:
             raise ValueError(f"reg_covar must be a non-negative number; got {self.reg_covar!r}")
-        for name in ("max_iter", "n_init"):
+        for name in ("max_iter", "n_init", "n_average"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
                 raise ValueError(f"{name} must be a positive integer; got {v!r}")
         if not isinstance(self.tol, numbers.Real) or not self.tol >= 0:
             raise ValueError(f"tol must be a non-negative number; got {self.tol!r}")
+        if not isinstance(self.init, str) and self.n_average > 1:
+            raise ValueError(
+                "n_average > 1 averages runs from different random starts; an array init "
+                "starts every run from the same responsibilities: use n_average=1"
+            )
         if isinstance(self.init, str):
             if self.init not in INIT_METHODS:
                 raise ValueError(
@@ -697,22 +716,45 @@ class _MixtureBase(Density):
         a, K = data.X.shape[1], self.n_components
         flops = n * a * (a if self._kind() == "full" else 4 * K)
         limit = one_blas_thread if flops < _THREADED_FLOPS else nullcontext
-        best = None
-        for _ in range(self.n_init):
-            with limit():
-                state, run = self._single_run(data, rng)
+        runs = []
+        for _ in range(self.n_average):
+            best = None
+            for _ in range(self.n_init):
+                with limit():
+                    state, run = self._single_run(data, rng)
+                self._set_fitted(data, state, run)
+                # the final parameters scored, in float64 (the loop's last E-step scored the
+                # previous ones, and it may have run in float32)
+                if data.X.dtype == np.float64:
+                    final = float(np.mean(_log_normalise(self._log_prob(data, state))[0]))
+                else:
+                    final = float(np.mean(self._score_samples(X)))
+                run["lower_bound_history_"].append(final)
+                run["lower_bound_"] = final
+                if best is None or final > best[1]["lower_bound_"]:
+                    best = (state, run)
+            runs.append(best)
+        if len(runs) == 1:
+            self._set_fitted(data, *runs[0])
+        else:
+            self._set_average(data, runs, X)
+
+    def _set_average(self, data: _Data, runs: list, X: np.ndarray) -> None:
+        """Fitted attributes of the equal-weight average of several runs (``n_average``):
+        one mixture of all their components, each run's weights divided by their number."""
+        parts = []
+        for state, run in runs:
             self._set_fitted(data, state, run)
-            # the final parameters scored, in float64 (the loop's last E-step scored the
-            # previous ones, and it may have run in float32)
-            if data.X.dtype == np.float64:
-                final = float(np.mean(_log_normalise(self._log_prob(data, state))[0]))
-            else:
-                final = float(np.mean(self._score_samples(X)))
-            run["lower_bound_history_"].append(final)
-            run["lower_bound_"] = final
-            if best is None or final > best[1]["lower_bound_"]:
-                best = (state, run)
-        self._set_fitted(data, *best)
+            parts.append((self.weights_, self.means_, self.covariances_))
+        self.weights_ = np.concatenate([w for w, _, _ in parts]) / len(runs)
+        self.means_ = np.vstack([m for _, m, _ in parts])
+        self.covariances_ = [c for _, _, covs in parts for c in covs]
+        self.converged_ = all(run["converged_"] for _, run in runs)
+        self.n_iter_ = max(run["n_iter_"] for _, run in runs)
+        self.n_reseeds_ = sum(run["n_reseeds_"] for _, run in runs)
+        self.lower_bound_history_ = list(runs[0][1]["lower_bound_history_"])
+        self._cast_cache = {}
+        self.lower_bound_ = float(np.mean(self._score_samples(X)))
 
     def _set_fitted(self, data: _Data, state: _State, run: dict) -> None:
         kind = _KINDS[self._kind()]
@@ -762,7 +804,7 @@ class _MixtureBase(Density):
         return _log_normalise(self._weighted_log_prob(X))[0]
 
     def predict_proba(self, X):
-        """Component responsibilities ``p(j | x)``, shape (n_samples, n_components)."""
+        """Component responsibilities ``p(j | x)``, shape (n_samples, n_average * n_components)."""
         self._check_fitted()
         X = self._validate_input(X, reset=False)
         return _log_normalise(self._weighted_log_prob(X))[1].T
@@ -857,7 +899,7 @@ class _MixtureBase(Density):
 
 
 @persistable("GaussianMixtureDensity")
-class GaussianMixtureDensity(_MixtureBase):
+class GaussianMixtureDensity(MixtureDensity):
     """Gaussian mixture ``sum_j w_j N(mu_j, Sigma_j)`` fitted by EM in log space.
 
     Parameters
@@ -871,6 +913,15 @@ class GaussianMixtureDensity(_MixtureBase):
         Stop when the log-likelihood per row changes by less than this.
     n_init : int, default=1
         Independent initialisations; the run with the best likelihood is kept.
+    n_average : int, default=1
+        EM runs from different random starts (each the best of ``n_init``) averaged with
+        equal weights: the fitted mixture is ``(1/R) sum_r sum_j w_rj N(mu_rj, Sigma_rj)``
+        over the ``R = n_average`` runs, ``R * n_components`` components in all.  Each run
+        ends in its own local optimum; averaging them lowers the variance of the fit, and
+        by Jensen's inequality ``log((1/R) sum_r p_r(x)) >= (1/R) sum_r log p_r(x)`` at
+        every ``x``: the average's log-likelihood of any row, training or held out, is at
+        least the mean of the runs' own (module docstring, "Averaged runs").  Costs R
+        fits, and R times the components to score and store.
     init : {"kmeans", "k-means++", "random"} or ndarray of shape (n_samples, n_components)
         Initial responsibilities: k-means clusters (k-means++ seeding and Lloyd iterations,
         as scikit-learn's ``GaussianMixture``; see the module docstring), the nearest
@@ -883,18 +934,21 @@ class GaussianMixtureDensity(_MixtureBase):
 
     Attributes
     ----------
-    weights_ : ndarray of shape (n_components,)
-    means_ : ndarray of shape (n_components, n_features)
+    weights_ : ndarray of shape (n_average * n_components,)
+    means_ : ndarray of shape (n_average * n_components, n_features)
     covariances_ : list of Covariance
         Factored covariance of each component.
     converged_ : bool
+        Every run converged.
     n_iter_ : int
+        Iterations of the run (the longest one with ``n_average > 1``).
     lower_bound_ : float
-        Log-likelihood per training row at the end.
+        Log-likelihood per training row at the end (of the average, with ``n_average > 1``).
     lower_bound_history_ : list of float
-        The same after every E-step (non-decreasing unless a component was re-seeded).
+        The same after every E-step (non-decreasing unless a component was re-seeded); of
+        the first run with ``n_average > 1``.
     n_reseeds_ : int
-        Number of empty or collapsed components that were re-seeded.
+        Number of empty or collapsed components that were re-seeded (in all runs).
 
     Examples
     --------
@@ -916,6 +970,7 @@ class GaussianMixtureDensity(_MixtureBase):
         max_iter=100,
         tol=1e-3,
         n_init=1,
+        n_average=1,
         init="kmeans",
         random_state=None,
         dtype="float64",
@@ -926,6 +981,7 @@ class GaussianMixtureDensity(_MixtureBase):
         self.max_iter = max_iter
         self.tol = tol
         self.n_init = n_init
+        self.n_average = n_average
         self.init = init
         self.random_state = random_state
         self.dtype = dtype
@@ -942,7 +998,7 @@ class GaussianMixtureDensity(_MixtureBase):
 
 
 @persistable("MixtureOfFactorAnalysersDensity")
-class MixtureOfFactorAnalysersDensity(_MixtureBase):
+class MixtureOfFactorAnalysersDensity(MixtureDensity):
     """Mixture of factor analysers: components ``N(mu_j, W_j W_j^T + Psi_j)``.
 
     Each component has ``rank`` factors, so an EM iteration and a log-density cost
@@ -958,7 +1014,7 @@ class MixtureOfFactorAnalysersDensity(_MixtureBase):
         "diagonal": factor analysers (a noise variance per feature and component);
         "isotropic": mixture of probabilistic PCA (Tipping and Bishop 1999), one noise
         variance per component, a strong regulariser for images.
-    reg_covar, max_iter, tol, n_init, init, random_state, dtype
+    reg_covar, max_iter, tol, n_init, n_average, init, random_state, dtype
         As in :class:`GaussianMixtureDensity`.
 
     Attributes
@@ -977,6 +1033,7 @@ class MixtureOfFactorAnalysersDensity(_MixtureBase):
         max_iter=100,
         tol=1e-3,
         n_init=1,
+        n_average=1,
         init="kmeans",
         random_state=None,
         dtype="float64",
@@ -988,6 +1045,7 @@ class MixtureOfFactorAnalysersDensity(_MixtureBase):
         self.max_iter = max_iter
         self.tol = tol
         self.n_init = n_init
+        self.n_average = n_average
         self.init = init
         self.random_state = random_state
         self.dtype = dtype

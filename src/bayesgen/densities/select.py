@@ -24,7 +24,10 @@ with empirical marginals is fitted on the rows as given too (its marginals alrea
 each lattice value over its cell, :func:`~bayesgen.densities.lattice.fitted_as_given`) and
 scored at the dequantised rows like the others.  Continuous features are used as they are.
 The winner is refitted on all the rows of the class on the same
-scale (the same noise), so the model delivered is the one that was measured: a density of
+scale (the same noise), a mixture as the average of ``average_runs`` EM runs from different
+starts (one run each while candidates are compared; the average's log-likelihood is at
+least the runs' mean at every point, so the comparison does not flatter it), so the model
+delivered is the one that was measured: a density of
 the dequantised variable, which at a lattice point is evaluated at the centre of the
 point's cell, as the self-dequantising families evaluate theirs, so class densities of
 different families stay comparable.
@@ -113,7 +116,12 @@ from bayesgen.densities.lattice import (
     lattice_log_density,
     lattice_steps,
 )
-from bayesgen.densities.shortcuts import make_density, parse_density_name, register_shortcut
+from bayesgen.densities.shortcuts import (
+    make_density,
+    parse_density_name,
+    register_shortcut,
+    with_runs,
+)
 
 __all__ = ["AutoDensity", "DEFAULT_CANDIDATES", "choose_for_all_classes", "describe_record"]
 
@@ -252,7 +260,7 @@ class AutoDensity(Density):
     Parameters
     ----------
     candidates : sequence of str, default=None
-        Shortcut strings (``NAME[:SIZE][+TRANSFORM]``), tried in this order; None uses
+        Shortcut strings (``NAME[:SIZE][*RUNS][+TRANSFORM]``), tried in this order; None uses
         :data:`DEFAULT_CANDIDATES`.
     criterion : {"heldout", "bic"}, default="heldout"
     validation_fraction : float in (0, 1), default=0.2
@@ -277,7 +285,17 @@ class AutoDensity(Density):
     keep_candidates : bool, default=False
         Keep every scored candidate, fitted on the fitting rows, with the held-out rows
         (:meth:`heldout_candidates`) until :meth:`release_candidates`: what a classifier
-        needs to compare the candidates' classifiers.  Never saved in model files.
+        needs to compare the candidates' classifiers.  The caller then chooses again, so
+        the refit on all rows waits for :meth:`refit_as` (:meth:`refit_pending`; until then
+        ``best_`` is the winner fitted on the fitting rows).  Never saved in model files.
+    average_runs : int, default=3
+        The chosen family, when it is fitted by EM from a random start (the mixtures, alone,
+        under a transform or as a copula's dependence), is refitted on all rows as the
+        equal-weight average of this many runs (``NAME*RUNS``, see ``n_average`` of
+        :class:`~bayesgen.GaussianMixtureDensity`); candidates are compared with one run
+        each.  The average's log-likelihood is at least the runs' mean at every point, and
+        on MNIST it classified better than one run (benchmarks/README.md, "Automatic
+        choice").  1: one run.
     random_state : None, int or numpy.random.Generator
         Seeds the split, the dequantisation noise and the candidates' own randomness.
 
@@ -314,9 +332,11 @@ class AutoDensity(Density):
         progress=None,
         per_class=False,
         keep_candidates=False,
+        average_runs=3,
         random_state=None,
     ):
         self.per_class = per_class
+        self.average_runs = average_runs
         self.keep_candidates = keep_candidates
         self.candidates = candidates
         self.criterion = criterion
@@ -339,6 +359,7 @@ class AutoDensity(Density):
                 raise ValueError(f"{flag} must be True or False; got {value!r}")
         if self.budget is not None:
             check_real(self.budget, "budget", low=0)
+        check_int(self.average_runs, "average_runs", low=1)
         if not (
             self.progress is None or isinstance(self.progress, bool) or callable(self.progress)
         ):
@@ -353,7 +374,7 @@ class AutoDensity(Density):
                 "['gaussian', 'lowrank:20']"
             )
         for name in names:
-            family, _, _ = parse_density_name(name)
+            family = parse_density_name(name).family
             if family == "auto":
                 raise ValueError("'auto' cannot be one of its own candidates")
         return names
@@ -405,7 +426,7 @@ class AutoDensity(Density):
                     kept[name] = density
             records.append(record)
             self._report(record)
-        self._choose(records, comparison, seed)
+        self._choose(records, kept, comparison, seed)
         self.release_candidates()
         if self.keep_candidates and comparison.criterion == "heldout":
             self._kept = (comparison.X[comparison.score], kept)
@@ -440,7 +461,7 @@ class AutoDensity(Density):
             record["error"] = f"{type(exc).__name__}: {exc}"
         record["seconds"] = time.perf_counter() - began
 
-    def _choose(self, records: list, comparison: _Comparison, seed: int) -> None:
+    def _choose(self, records: list, kept: dict, comparison: _Comparison, seed: int) -> None:
         """Mark the best scored record and refit its family on all rows, on the scale of
         the comparison."""
         ok = [r for r in records if r["score"] is not None]
@@ -454,10 +475,26 @@ class AutoDensity(Density):
         else:
             best = min(ok, key=lambda r: r["score"])
         best["chosen"] = True
-        self.best_ = comparison.fit_on(self._make(best["name"], seed), slice(None))
+        if self.keep_candidates and best["name"] in kept:
+            # the caller chooses again (refit_as): the refit on all rows waits for that
+            self.best_, self._refit_pending = kept[best["name"]], True
+        else:
+            self._refit(best["name"], comparison, seed)
         self.chosen_ = best["name"]
         self.selection_ = records
         self.n_features_in_ = comparison.X.shape[1]
+
+    def _refit(self, name: str, comparison: _Comparison, seed: int) -> None:
+        """The delivered density: candidate ``name`` fitted on all rows of the comparison,
+        as the average of ``average_runs`` EM runs when its family has them."""
+        final = self._make(with_runs(name, self.average_runs), seed)
+        self.best_ = comparison.fit_on(final, slice(None))
+        self._refit_pending = False
+
+    def refit_pending(self) -> bool:
+        """True while :attr:`best_` is the winner fitted on the fitting rows only: after a
+        fit with ``keep_candidates=True``, until :meth:`refit_as`."""
+        return bool(getattr(self, "_refit_pending", False))
 
     def total_log_likelihood(self, name: str) -> float | None:
         """The candidate's estimated out-of-sample log-likelihood of all the class's rows,
@@ -485,7 +522,7 @@ class AutoDensity(Density):
                 "loaded from a file cannot be refitted this way: fit it again"
             )
         comparison = self._comparison(X, np.random.default_rng(seed))
-        self.best_ = comparison.fit_on(self._make(name, seed), slice(None))
+        self._refit(name, comparison, seed)
         self.chosen_ = name
         for record in self.selection_:
             record["chosen"] = record["name"] == name
@@ -612,10 +649,13 @@ def choose_for_all_classes(densities, class_rows) -> str:
         for record in density.selection_:
             record["heldout_error"] = errors.get(record["name"])
     if not totals:  # no family scored in every class: each keeps its own
+        for density, rows in zip(densities, class_rows, strict=True):
+            if density.refit_pending():
+                density.refit_as(density.chosen_, rows)
         return densities[0].chosen_
     best = max(_classifies_about_as_well(errors, n_heldout) or totals, key=totals.get)
     for density, rows in zip(densities, class_rows, strict=True):
-        if density.chosen_ != best:
+        if density.chosen_ != best or density.refit_pending():
             density.refit_as(best, rows)
     return best
 

@@ -1,19 +1,30 @@
-"""The shortcut grammar ``NAME[:SIZE][+TRANSFORM]`` (documented in :mod:`bayesgen.densities`)
-and the factory that builds a density from it."""
+"""The shortcut grammar ``NAME[:SIZE][*RUNS][+TRANSFORM]`` (documented in
+:mod:`bayesgen.densities`) and the factory that builds a density from it."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import NamedTuple
 
 from bayesgen.densities.base import Density
 from bayesgen.densities.copula import GaussianCopulaDensity
 from bayesgen.densities.factor import FactorAnalysisDensity
 from bayesgen.densities.gaussian import GaussianDensity
-from bayesgen.densities.mixture import GaussianMixtureDensity, MixtureOfFactorAnalysersDensity
+from bayesgen.densities.mixture import (
+    GaussianMixtureDensity,
+    MixtureDensity,
+    MixtureOfFactorAnalysersDensity,
+)
 from bayesgen.densities.transform import NAMED_TRANSFORMS, LogitTransform, TransformedDensity
 
-__all__ = ["DENSITY_SHORTCUTS", "make_density", "parse_density_name", "register_shortcut"]
+__all__ = [
+    "DENSITY_SHORTCUTS",
+    "DensityName",
+    "make_density",
+    "parse_density_name",
+    "register_shortcut",
+]
 
 
 def _gaussian(covariance_type: str) -> Callable[..., Density]:
@@ -121,17 +132,28 @@ _TRANSFORMS = {
     name: (lambda params=params: LogitTransform(**params))
     for name, params in NAMED_TRANSFORMS.items()
 }
-_NAME = re.compile(r"^(?P<name>[a-z]+)(?::(?P<size>\d+(?:x\d+)?))?(?:\+(?P<tf>[a-z]+))?$")
+_NAME = re.compile(
+    r"^(?P<name>[a-z]+)(?::(?P<size>\d+(?:x\d+)?))?(?:\*(?P<runs>\d+))?(?:\+(?P<tf>[a-z]+))?$"
+)
 
 
-def parse_density_name(name: str) -> tuple[str, tuple[int, ...] | None, str | None]:
-    """Split a shortcut ``NAME[:SIZE][+TRANSFORM]`` into its parts.
+class DensityName(NamedTuple):
+    """The parts of a shortcut string (:func:`parse_density_name`)."""
+
+    family: str
+    size: tuple[int, ...] | None
+    transform: str | None
+    runs: int | None
+
+
+def parse_density_name(name: str) -> DensityName:
+    """Split a shortcut ``NAME[:SIZE][*RUNS][+TRANSFORM]`` into its parts.
 
     Returns
     -------
-    name : str
-    size : tuple of int or None
-    transform : str or None
+    DensityName
+        ``(family, size, transform, runs)``; ``size``, ``transform`` and ``runs`` are None
+        when the string has none.
 
     Raises
     ------
@@ -142,19 +164,51 @@ def parse_density_name(name: str) -> tuple[str, tuple[int, ...] | None, str | No
     if match is None or match["name"] not in DENSITY_SHORTCUTS:
         raise ValueError(
             f"unknown density {name!r}; choose one of {sorted(DENSITY_SHORTCUTS)}, optionally "
-            "with a size and a transform such as 'mfa:5x10+logit', or pass a density object"
+            "with a size, runs and a transform such as 'mfa:5x10*3+logit', or pass a density "
+            "object"
         )
     size = None
     if match["size"]:
         size = tuple(int(v) for v in match["size"].split("x"))
         if any(v < 1 for v in size):
             raise ValueError(f"sizes in {name!r} must be positive integers")
+    runs = None if match["runs"] is None else int(match["runs"])
+    if runs is not None and runs < 1:
+        raise ValueError(f"the runs in {name!r} (after '*') must be a positive integer")
     tf = match["tf"]
     if tf is not None and tf not in _TRANSFORMS:
         raise ValueError(
             f"unknown transform {tf!r} in {name!r}; choose one of {sorted(_TRANSFORMS)}"
         )
-    return match["name"], size, tf
+    return DensityName(match["name"], size, tf, runs)
+
+
+def fitted_by_em(density: Density) -> MixtureDensity | None:
+    """The mixture fitted by EM inside an unfitted density built here: the density itself,
+    the base of a :class:`TransformedDensity` or the ``dependence`` of a copula; None when
+    there is none (its ``n_average`` is what ``*RUNS`` sets)."""
+    if isinstance(density, TransformedDensity):
+        density = density.base
+    if isinstance(density, GaussianCopulaDensity):
+        density = density.dependence
+    return density if isinstance(density, MixtureDensity) else None
+
+
+def with_runs(name: str, runs: int) -> str:
+    """``name`` with ``*runs`` when its family is fitted by EM from a random start and the
+    string names no runs of its own; otherwise ``name`` unchanged.
+
+    >>> with_runs("mppca:5x10+glogit", 3), with_runs("gaussian", 3)
+    ('mppca:5x10*3+glogit', 'gaussian')
+    """
+    parts = parse_density_name(name)
+    probe = DENSITY_SHORTCUTS[parts.family](
+        reg_covar=1e-6, shrinkage=None, random_state=None, size=parts.size
+    )
+    if runs == 1 or parts.runs is not None or fitted_by_em(probe) is None:
+        return name
+    text = parts.family + (":" + "x".join(map(str, parts.size)) if parts.size else "")
+    return text + f"*{runs}" + (f"+{parts.transform}" if parts.transform else "")
 
 
 def make_density(name: str, *, reg_covar=1e-6, shrinkage=None, random_state=None) -> Density:
@@ -163,7 +217,7 @@ def make_density(name: str, *, reg_covar=1e-6, shrinkage=None, random_state=None
     Parameters
     ----------
     name : str
-        ``NAME[:SIZE][+TRANSFORM]``, see the module docstring; NAME is one of
+        ``NAME[:SIZE][*RUNS][+TRANSFORM]``, see :mod:`bayesgen.densities`; NAME is one of
         :data:`DENSITY_SHORTCUTS`.
     reg_covar, shrinkage : see :class:`~bayesgen.GaussianDensity`
         ``shrinkage`` applies to the Gaussian families and the copula.
@@ -174,7 +228,7 @@ def make_density(name: str, *, reg_covar=1e-6, shrinkage=None, random_state=None
     -------
     Density
     """
-    family, size, tf = parse_density_name(name)
+    family, size, tf, runs = parse_density_name(name)
     if tf is not None and family == "tied":
         raise ValueError(
             "a tied covariance cannot be combined with a transform; use 'gaussian+logit'"
@@ -182,6 +236,15 @@ def make_density(name: str, *, reg_covar=1e-6, shrinkage=None, random_state=None
     density = DENSITY_SHORTCUTS[family](
         reg_covar=reg_covar, shrinkage=shrinkage, random_state=random_state, size=size
     )
+    if runs is not None:
+        mixture = fitted_by_em(density)
+        if mixture is None:
+            raise ValueError(
+                f"'*{runs}' in {name!r} averages runs of EM; {family!r} is not fitted by EM "
+                "from a random start (the mixture families are: mixture, diagmix, mfa, "
+                "mppca, mfacopula)"
+            )
+        mixture.set_params(n_average=runs)
     if tf is not None:
         density = TransformedDensity(
             base=density, transform=_TRANSFORMS[tf](), random_state=random_state
