@@ -136,6 +136,8 @@ def test_misspelt_command_and_choice_get_a_suggestion(capsys):
         ("mixture:3x", ["'mixture' is fine", "size '3x'", "mixture:3"]),
         ("mixture:0", ["size '0' must be 1 or more"]),
         ("gaussian+lgit", ["'lgit' is not a transform", "did you mean 'logit'"]),
+        ("mppca:2x2*0", ["after '*' comes the number of EM runs", "mppca:5x10*3+glogit"]),
+        ("gaussian*3", ["averages runs of EM", "'gaussian' is not fitted by EM"]),
     ],
 )
 def test_density_option_says_which_part_is_wrong(penguins, tmp_path, capsys, density, words):

@@ -138,7 +138,9 @@ def test_n_parameters(blobs):
     assert mfa.n_parameters() == 1 + 2 * (4 + 4 + 4)
 
 
-@pytest.mark.parametrize("name", ["mixture:2", "diagmix:3", "mfa:2x3", "mfa:2x3+logit"])
+@pytest.mark.parametrize(
+    "name", ["mixture:2", "diagmix:3", "mfa:2x3", "mfa:2x3+logit", "mppca:2x3*2"]
+)
 def test_classifier_round_trip(tmp_path, name):
     from sklearn.datasets import load_digits
 
@@ -362,3 +364,48 @@ def test_dtype_is_checked_and_saved(tmp_path):
     np.testing.assert_allclose(
         loaded.score_samples(X[:10] / 16.0), model.score_samples(X[:10] / 16.0)
     )
+
+
+# -- averaged runs (n_average) -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda **kw: GaussianMixtureDensity(3, covariance_type="diag", **kw),
+        lambda **kw: MixtureOfFactorAnalysersDensity(2, rank=2, noise="isotropic", **kw),
+    ],
+)
+def test_average_is_the_runs_with_equal_weights(blobs, make):
+    """n_average=2 keeps the two runs a shared generator gives, each at half its weights."""
+    X_fit, X_out = blobs[::2], blobs[1::2]
+    rng = np.random.default_rng(3)
+    first, second = make(random_state=rng).fit(X_fit), make(random_state=rng).fit(X_fit)
+    both = make(n_average=2, random_state=np.random.default_rng(3)).fit(X_fit)
+    np.testing.assert_allclose(both.weights_, np.r_[first.weights_, second.weights_] / 2)
+    np.testing.assert_allclose(both.means_, np.vstack([first.means_, second.means_]))
+    assert both.weights_.sum() == pytest.approx(1.0)
+    # the density is the mean of the runs' densities at every point, held out or not,
+    # so its log-likelihood is at least the runs' mean (Jensen)
+    runs = np.stack([first.score_samples(X_out), second.score_samples(X_out)])
+    averaged = both.score_samples(X_out)
+    np.testing.assert_allclose(averaged, np.logaddexp(*runs) - np.log(2.0), rtol=1e-9)
+    assert np.all(averaged >= runs.mean(axis=0) - 1e-9)
+    assert both.lower_bound_ == pytest.approx(np.mean(both.score_samples(X_fit)))
+    assert both.predict_proba(X_out[:5]).shape == (5, both.weights_.shape[0])
+
+
+def test_average_samples_follow_the_weights(blobs):
+    density = GaussianMixtureDensity(3, n_average=3, random_state=0).fit(blobs)
+    assert density.weights_.shape == (9,)
+    S = density.sample(30_000, random_state=1)
+    np.testing.assert_allclose(S.mean(axis=0), density.mean(), atol=0.1)
+    np.testing.assert_allclose(np.cov(S.T), density.covariance(), rtol=0.05, atol=0.1)
+
+
+def test_average_refuses_bad_settings(blobs):
+    with pytest.raises(ValueError, match="n_average must be a positive integer"):
+        GaussianMixtureDensity(2, n_average=0).fit(blobs)
+    resp = initial_responsibilities(blobs, 2, "k-means++", np.random.default_rng(1))
+    with pytest.raises(ValueError, match="array init starts every run"):
+        GaussianMixtureDensity(2, init=resp, n_average=2).fit(blobs)

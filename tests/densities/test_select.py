@@ -260,3 +260,68 @@ def test_a_loaded_default_model_names_auto_when_partial_fit_refuses(tmp_path):
 def test_all_candidates_skipped_names_the_reasons():
     with pytest.raises(bayesgen.FitError, match="skipped, not pixel values"):
         AutoDensity(candidates=["mppca:2x1+glogit"]).fit(-np.ones((30, 2)))
+
+
+def test_shortcut_runs_set_the_mixture_average():
+    from bayesgen.densities import make_density, parse_density_name
+    from bayesgen.densities.shortcuts import with_runs
+
+    assert parse_density_name("mppca:5x10*3+glogit") == ("mppca", (5, 10), "glogit", 3)
+    assert parse_density_name("gaussian").runs is None
+    assert make_density("mppca:5x10*3+glogit").base.n_average == 3
+    assert make_density("mfacopula:2x2*2").dependence.n_average == 2
+    assert make_density("diagmix:4*2").n_average == 2
+    with pytest.raises(ValueError, match="not fitted by EM"):
+        make_density("gaussian*3")
+    with pytest.raises(ValueError, match="positive integer"):
+        make_density("mppca:2x2*0")
+    assert with_runs("mfa:3x5", 3) == "mfa:3x5*3"
+    assert with_runs("mfa:3x5*2", 3) == "mfa:3x5*2"  # the string's own runs stay
+    assert with_runs("copula", 3) == "copula"
+    assert with_runs("mfa:3x5", 1) == "mfa:3x5"
+
+
+def test_auto_refits_a_mixture_as_the_average_of_runs():
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(-4, 1, (150, 3)), rng.normal(4, 1, (150, 3))])
+    auto = AutoDensity(candidates=["diagmix:2"], random_state=0).fit(X)
+    assert auto.best_.n_average == 3 and auto.best_.weights_.shape == (6,)
+    single = AutoDensity(candidates=["diagmix:2"], average_runs=1, random_state=0).fit(X)
+    assert single.best_.weights_.shape == (2,)
+    with pytest.raises(ValueError, match="average_runs"):
+        AutoDensity(candidates=["diag"], average_runs=0).fit(X)
+
+
+def test_classifier_classes_are_refitted_on_all_their_rows():
+    """The classes' refit waits for the shared choice, and then uses every row."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(400, 3))
+    y = np.repeat([0, 1], 200)
+    X[y == 1] += 2.0
+    model = BayesClassifier(AutoDensity(candidates=["diag", "gaussian"], random_state=0))
+    model.fit(X, y)
+    for k, density in enumerate(model.densities_):
+        assert not density.refit_pending()
+        np.testing.assert_allclose(density.mean(), X[y == k].mean(axis=0), rtol=1e-12)
+
+
+def test_shared_choice_measures_the_error_under_the_users_prior():
+    """With ``priors`` the candidates' classifiers predict with them and their error is
+    the risk under them: a candidate that ignores a rare class loses it there."""
+    from bayesgen.densities.select import _heldout_errors
+
+    rng = np.random.default_rng(2)
+    X = np.vstack([rng.normal(0, 1, (900, 2)), rng.normal(1.0, 1, (100, 2))])
+    y = np.repeat([0, 1], [900, 100])
+    shares = BayesClassifier(AutoDensity(candidates=["diag"], random_state=0)).fit(X, y)
+    even = BayesClassifier(
+        AutoDensity(candidates=["diag"], random_state=0), priors=[0.5, 0.5]
+    ).fit(X, y)
+    e_shares = shares.densities_[0].selection_[0]["heldout_error"]
+    e_even = even.densities_[0].selection_[0]["heldout_error"]
+    # the shares' classifier mostly says 0 (error at most about the rare class's share);
+    # with even priors the risk is the mean of the two classes' errors, about
+    # Phi(-sqrt(2) / 2) = 0.24
+    assert 0.0 < e_shares < 0.13
+    assert 0.13 < e_even < 0.38
+    assert _heldout_errors([], [], np.ones(1)) == ({}, 0)

@@ -308,6 +308,10 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             return self.fit_from_statistics(classes, stats)
         self.classes_ = classes
         self._stats = None
+        # the prior first: a bad ``priors`` fails before any fit, and the shared choice
+        # of ``auto`` predicts with it
+        self.class_count_ = np.bincount(y_index, minlength=classes.shape[0]).astype(float)
+        self._set_prior()
         shared_choice = isinstance(template, AutoDensity) and not template.per_class
         if shared_choice:  # the choice compares the candidates' classifiers
             template.set_params(keep_candidates=True)
@@ -317,16 +321,14 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
                 fitted.append(self._fit_one(template, label, X[y_index == k]))
             if shared_choice:
                 rows = [X[y_index == k] for k in range(classes.shape[0])]
-                choose_for_all_classes(fitted, rows)
+                choose_for_all_classes(fitted, rows, self.class_prior_)
         finally:
             if shared_choice:  # the kept candidates can be large: never left behind
                 for density in fitted:
                     density.release_candidates()
                     density.set_params(keep_candidates=False)
         self.densities_ = fitted
-        self.class_count_ = np.bincount(y_index, minlength=classes.shape[0]).astype(float)
         self.missing_rate_ = missing_rates(X, y_index, classes.shape[0])
-        self._set_prior()
         return self
 
     def _encode_training_table(self, X):

@@ -41,10 +41,13 @@ highest estimated out-of-sample log-likelihood summed over the classes (per clas
 mean held-out log-likelihood per row times the class's rows, or ``-BIC / 2``) among the
 candidates that *classify* the held-out rows about as well as the best one. The
 classifier built from a candidate (its class densities fitted on the fitting rows, the
-prior from the class counts) predicts the held-out rows of every class; a candidate is
-eligible when its error rate ``e`` is at most ``e_min + 2 se``, ``e_min`` the best
-candidate's, ``se = sqrt(p (1 - p) / m)`` with ``p = (m e_min + 1) / (m + 2)`` over the
-``m`` held-out rows. Why: p(x, y) = p(x) p(y | x), and the held-out log-likelihood of
+classifier's prior ``pi``: the class shares, or its ``priors``) predicts the held-out rows
+of every class; its error rate is the risk under that prior, ``e = sum_k pi_k e_k``
+(``e_k`` the error on class ``k``'s held-out rows; with the class shares, the plain error
+rate). A candidate is eligible when ``e`` is at most ``e_min + 2 se``, ``e_min`` the best
+candidate's, ``se = sqrt(p (1 - p) / m)`` with ``p = (m e_min + 1) / (m + 2)`` and ``m``
+the effective number of held-out rows, ``1 / sum_k (pi_k^2 / m_k)`` (the number of rows
+with the class shares). Why: p(x, y) = p(x) p(y | x), and the held-out log-likelihood of
 ``x`` is dominated by how well each pixel's or column's own distribution is matched,
 while ``p(y | x)``, which both prediction and the labels of generated rows depend on, is
 a small term in it. On 8,000 MNIST digits the Gaussian copula has the best held-out
@@ -619,12 +622,12 @@ class AutoDensity(Density):
         raise AttributeError(name)
 
 
-def choose_for_all_classes(densities, class_rows) -> str:
+def choose_for_all_classes(densities, class_rows, class_prior=None) -> str:
     """Give every class one family: the highest log-likelihood summed over the classes
     (:meth:`AutoDensity.total_log_likelihood`; only candidates scored in every class
     count) among those whose classifier errs on the held-out rows at most ``2 se`` more
-    often than the best one (module docstring); refit the classes that chose another and
-    return its name.
+    often than the best one (module docstring); refit the classes that chose another (and
+    those whose refit waits, :meth:`AutoDensity.refit_pending`) and return its name.
 
     The error rates need the classes fitted with ``keep_candidates=True`` on the held-out
     criterion; they are written into every class's records (``heldout_error``) and the
@@ -636,6 +639,11 @@ def choose_for_all_classes(densities, class_rows) -> str:
         One per class, fitted with the same candidates.
     class_rows : list of ndarray
         The rows each was fitted on.
+    class_prior : array-like of shape (n_classes,), default=None
+        The classifier's prior ``pi``: its candidates predict with it, and the error rate
+        is the risk under it, ``sum_k pi_k e_k`` (``e_k`` the error on class ``k``'s
+        held-out rows).  None: the classes' shares of the rows, where that risk is the
+        plain error rate.
     """
     names = [r["name"] for r in densities[0].selection_]
     totals = {}
@@ -643,7 +651,9 @@ def choose_for_all_classes(densities, class_rows) -> str:
         parts = [d.total_log_likelihood(name) for d in densities]
         if all(p is not None for p in parts):
             totals[name] = float(sum(parts))
-    errors, n_heldout = _heldout_errors(densities, list(totals), [len(r) for r in class_rows])
+    counts = np.array([len(r) for r in class_rows], dtype=float)
+    prior = counts / counts.sum() if class_prior is None else np.asarray(class_prior, float)
+    errors, n_heldout = _heldout_errors(densities, list(totals), prior)
     for density in densities:
         density.release_candidates()
         for record in density.selection_:
@@ -660,20 +670,28 @@ def choose_for_all_classes(densities, class_rows) -> str:
     return best
 
 
-def _heldout_errors(densities, names, class_counts) -> tuple[dict, int]:
-    """Each candidate's classifier error rate on the held-out rows of all classes, and the
-    number of those rows; ({}, 0) unless every class kept its candidates.
+def _heldout_errors(densities, names, prior) -> tuple[dict, float]:
+    """Each candidate's classifier risk on the held-out rows, ``sum_k pi_k e_k``, and the
+    effective number of rows behind it, ``1 / sum_k (pi_k^2 / m_k)`` (Kish; the number of
+    rows when ``pi`` is the classes' shares); ({}, 0) unless every class kept its
+    candidates.
 
     The classifier of candidate ``c`` predicts ``argmax_k log p_c(x | k) + log pi_k``,
     ``p_c(. | k)`` the candidate fitted on class ``k``'s fitting rows (as the final model
-    scores: rows as given) and ``pi_k`` the class's share of the rows.
+    scores: rows as given).
     """
     kept = [d.heldout_candidates() for d in densities]
     if not names or any(k is None for k in kept):
         return {}, 0
-    log_prior = np.log(np.asarray(class_counts, dtype=float) / float(sum(class_counts)))
+    with np.errstate(divide="ignore"):
+        log_prior = np.log(prior)
     truth = np.concatenate([np.full(rows.shape[0], j) for j, (rows, _) in enumerate(kept)])
     rows = np.concatenate([rows for rows, _ in kept])
+    m = np.bincount(truth, minlength=len(kept)).astype(float)
+    seen = m > 0  # a class with no held-out rows adds nothing to the risk estimate
+    weight = np.where(seen, prior / np.maximum(m, 1.0), 0.0)
+    weight = weight / weight[truth].sum()
+    n_effective = float(1.0 / np.sum(weight[truth] ** 2))
     errors = {}
     for name in names:
         if not all(name in fitted for _, fitted in kept):
@@ -683,8 +701,8 @@ def _heldout_errors(densities, names, class_counts) -> tuple[dict, int]:
         joint = np.where(np.isnan(joint), -np.inf, joint)
         predicted = np.argmax(joint, axis=1)
         wrong = (predicted != truth) | ~np.isfinite(joint.max(axis=1))
-        errors[name] = float(np.mean(wrong))
-    return errors, int(rows.shape[0])
+        errors[name] = float(np.sum(weight[truth] * wrong))
+    return errors, n_effective
 
 
 def _scores_or_minus_inf(density: Density, rows: np.ndarray) -> np.ndarray:
@@ -698,7 +716,7 @@ def _scores_or_minus_inf(density: Density, rows: np.ndarray) -> np.ndarray:
         return np.full(rows.shape[0], -np.inf)
 
 
-def _classifies_about_as_well(errors: dict, n_heldout: int) -> list[str]:
+def _classifies_about_as_well(errors: dict, n_heldout: float) -> list[str]:
     """The candidates whose held-out error rate is within ``2 se`` of the best one's
     (module docstring); all of them when there are no error rates."""
     if not errors or n_heldout == 0:
