@@ -2,8 +2,9 @@
 
 For each data set every candidate family of the default grid is fitted as a fixed choice
 (``BayesClassifier(NAME)``), beside ``BayesClassifier()`` (the default, ``auto``) and the
-configuration tuned on MNIST (``mppca:20x30+glogit``); each is scored on held-out rows by
-accuracy and by bits per pixel of the dequantised pixels
+configuration tuned on MNIST (``mppca:20x30+glogit``), and the best fixed family again as
+the average of three EM runs (``NAME*3``, as ``auto`` delivers a mixture); each is scored
+on held-out rows by accuracy and by bits per pixel of the dequantised pixels
 (:func:`bayesgen.metrics.likelihood.dequantised_bits_per_dim`: every class density scored as
 a density of ``x + (u - 1/2) / (levels - 1)``, the same noise for every model), so that a
 Gaussian and a self-dequantising family are on one scale.
@@ -29,6 +30,7 @@ from _common import describe_machine, load_mnist_arrays
 
 from bayesgen import BayesClassifier
 from bayesgen.densities.select import DEFAULT_CANDIDATES
+from bayesgen.densities.shortcuts import with_runs
 from bayesgen.metrics.likelihood import dequantised_bits_per_dim
 
 MNIST_TUNED = "mppca:20x30+glogit"
@@ -83,6 +85,14 @@ def run(name: str) -> list[tuple[str, dict]]:
             row = {"error": f"{type(exc).__name__}: {exc}", "bits": float("nan")}
         rows.append((label, row))
         print(f"  {name} {label}: {row}", flush=True)
+    # auto delivers a mixture as the average of three EM runs: the best fixed family is
+    # also tried that way, so that auto is compared with the best fixed choice either way
+    fixed = {k: r for k, r in rows[1:] if np.isfinite(r.get("bits", np.nan))}
+    best = min(fixed, key=lambda k: fixed[k]["bits"])
+    if with_runs(best, 3) != best:
+        row = measure(with_runs(best, 3), X_tr, y_tr, X_te, y_te, levels)
+        rows.append((with_runs(best, 3), row))
+        print(f"  {name} {with_runs(best, 3)}: {row}", flush=True)
     return rows
 
 

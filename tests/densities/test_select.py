@@ -286,8 +286,13 @@ def test_auto_refits_a_mixture_as_the_average_of_runs():
     X = np.vstack([rng.normal(-4, 1, (150, 3)), rng.normal(4, 1, (150, 3))])
     auto = AutoDensity(candidates=["diagmix:2"], random_state=0).fit(X)
     assert auto.best_.n_average == 3 and auto.best_.weights_.shape == (6,)
+    assert auto.chosen_ == "diagmix:2" and auto.delivered_name() == "diagmix:2*3"
     single = AutoDensity(candidates=["diagmix:2"], average_runs=1, random_state=0).fit(X)
-    assert single.best_.weights_.shape == (2,)
+    assert single.best_.weights_.shape == (2,) and single.delivered_name() == "diagmix:2"
+    glogit = AutoDensity(candidates=["mppca:2x2+glogit"], random_state=0).fit(
+        np.rint(rng.uniform(0, 255, (120, 4)))
+    )
+    assert glogit.delivered_name() == "mppca:2x2*3+glogit"
     with pytest.raises(ValueError, match="average_runs"):
         AutoDensity(candidates=["diag"], average_runs=0).fit(X)
 

@@ -300,8 +300,12 @@ def test_fit_with_no_options_chooses_one_family_for_numbers(tmp_path, capsys):
     assert code == 0 and "auto chose" in err, err
     model = load(path)
     assert model.density is None and len({d.chosen_ for d in model.densities_}) == 1
+    delivered = model.densities_[0].delivered_name()
+    assert f"auto chose {delivered}" in err
     code, out, _ = run(capsys, "inspect", path)
     assert code == 0 and "auto chose" in out
+    if delivered != model.densities_[0].chosen_:  # a mixture: refitted as averaged runs
+        assert f"refitted on all rows as {delivered}" in out and "(the average of 3" in err
     code, _, err = run(capsys, "fit", data, "--shrinkage", "auto", "-o", tmp_path / "g.bgm")
     assert code == 0 and isinstance(load(tmp_path / "g.bgm").densities_[0], GaussianDensity)
     argv = ["fit", data, "--shrinkage", "auto", "--budget", "5", "-o", tmp_path / "b.bgm"]

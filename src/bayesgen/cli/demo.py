@@ -124,7 +124,7 @@ def _print_summary(args, summary: dict, checks, z, x, out: Path) -> None:
     print(
         f"   density='auto': {auto['chosen']} for every class, chosen among "
         f"{auto['candidates_tried']} candidate families on held-out rows "
-        f"({auto['budget_seconds']:g} s budget)"
+        f"({auto['budget_seconds']:g} s budget), fitted as {auto['fitted_as']}"
     )
     pairs = zip(summary["classes"], summary["class_prior"], strict=True)
     priors = ", ".join(f"{c}: {p:.3f}" for c, p in pairs)
@@ -163,7 +163,7 @@ def _fit_both(X, y, split, levels, seed, rng) -> tuple[dict, dict]:
     records = auto.densities_[0].selection_
     models = {
         "tutorial": ("the tutorial: one Gaussian per class", tutorial),
-        "auto": (f"density='auto': {auto.densities_[0].chosen_}", auto),
+        "auto": (f"density='auto': {auto.densities_[0].delivered_name()}", auto),
     }
     measured = {
         "tutorial": {
@@ -175,6 +175,7 @@ def _fit_both(X, y, split, levels, seed, rng) -> tuple[dict, dict]:
         "auto": {
             "density": "auto",
             "chosen": auto.densities_[0].chosen_,
+            "fitted_as": auto.densities_[0].delivered_name(),
             "budget_seconds": _AUTO_BUDGET,
             "candidates_tried": sum(r["skipped"] is None for r in records),
             "selection_class_0": records,

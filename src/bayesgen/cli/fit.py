@@ -356,12 +356,22 @@ def _refuse_budget_without_auto(args, density: str, why: str) -> None:
         )
 
 
+def _with_runs_text(name: str) -> str:
+    """A shortcut with ``*RUNS`` in words, e.g. "mppca:5x10*3+glogit (the average of 3 EM
+    runs)"."""
+    from bayesgen.densities import parse_density_name
+
+    runs = parse_density_name(name).runs
+    return name if runs is None else f"{name} (the average of {runs} EM runs)"
+
+
 def _density_text(model) -> str:
     """The fitted family in words: "auto chose NAME" when every class took the same."""
     density = model.densities_[0]
-    chosen = {getattr(d, "chosen_", None) for d in model.densities_ if d is not None}
-    if isinstance(density, AutoDensity) and len(chosen) == 1:
-        return f"auto chose {chosen.pop()}"
+    if isinstance(density, AutoDensity):
+        chosen = {d.delivered_name() for d in model.densities_ if d is not None}
+        if len(chosen) == 1:
+            return f"auto chose {_with_runs_text(chosen.pop())}"
     return type(density).__name__ if model.density is None else str(model.density)
 
 

@@ -102,9 +102,13 @@ def _text_lines(args, model, metadata, info: dict) -> list[str]:
             if rated
             else ""
         )
+        delivered = {c.delivered_name() for c in choosers}
+        refit = ""
+        if len(delivered) == 1 and (name := delivered.pop()) not in shared:
+            refit = f"; refitted on all rows as {safe_text(name)}, the average of EM runs"
         lines.append(
             f"  auto chose {safe_text(shared.pop())} for every class: the highest estimated "
-            f"out-of-sample log-likelihood summed over the classes{among}"
+            f"out-of-sample log-likelihood summed over the classes{among}{refit}"
         )
     for label, chooser in zip(model.classes_, choosers, strict=True):
         if chooser is not None:

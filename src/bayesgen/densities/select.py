@@ -120,6 +120,7 @@ from bayesgen.densities.lattice import (
     lattice_steps,
 )
 from bayesgen.densities.shortcuts import (
+    fitted_by_em,
     make_density,
     parse_density_name,
     register_shortcut,
@@ -493,6 +494,13 @@ class AutoDensity(Density):
         final = self._make(with_runs(name, self.average_runs), seed)
         self.best_ = comparison.fit_on(final, slice(None))
         self._refit_pending = False
+
+    def delivered_name(self) -> str:
+        """The shortcut of what :attr:`best_` is: :attr:`chosen_`, with ``*RUNS`` when the
+        winner was refitted as an average of EM runs (``average_runs``)."""
+        self._check_fitted()
+        runs = getattr(fitted_by_em(self.best_), "n_average", 1)
+        return with_runs(self.chosen_, runs) if isinstance(runs, int) and runs > 1 else self.chosen_
 
     def refit_pending(self) -> bool:
         """True while :attr:`best_` is the winner fitted on the fitting rows only: after a
