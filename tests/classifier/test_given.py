@@ -106,3 +106,72 @@ def test_bad_conditions_are_refused_clearly():
     gaussian = BayesClassifier("gaussian").fit(X, y)
     with pytest.raises(DataError, match="zero probability"):
         gaussian.sample(5, given={0: (60.0, None)})
+
+
+# -- Gaussian-mixture latents: the mixtures and the copula with mixture dependence ------
+
+
+def _bimodal(n=3000, seed=4):
+    rng = np.random.default_rng(seed)
+    cov = np.array([[1.0, 0.6], [0.6, 1.0]])
+    parts = [rng.multivariate_normal(m, cov, n // 2) for m in ([-3, 0], [3, 4])]
+    X = np.vstack([*parts, rng.multivariate_normal([0, -2], cov, n)])
+    return X, np.repeat([0, 1], n)
+
+
+def test_point_on_a_mixture_gives_the_mixture_conditional():
+    """E[x1 | x0 = v] = sum_k pi_k(v) (m1k + S10k / S00k (v - m0k)), pi_k(v) proportional
+    to w_k N(v; m0k, S00k): the conditioned component weights and conditionals."""
+    X, y = _bimodal()
+    model = BayesClassifier("mixture:2", random_state=0).fit(X, y)
+    density, v = model.densities_[0], 0.5
+    covs = [c.dense() for c in density.covariances_]
+    log_w = np.log(density.weights_) + [
+        stats.norm.logpdf(v, m[0], np.sqrt(c[0, 0]))
+        for m, c in zip(density.means_, covs, strict=True)
+    ]
+    pi = np.exp(log_w - log_w.max())
+    pi /= pi.sum()
+    expected = sum(
+        p * (m[1] + c[1, 0] / c[0, 0] * (v - m[0]))
+        for p, m, c in zip(pi, density.means_, covs, strict=True)
+    )
+    S, labels = model.sample(40_000, y=0, given={0: v}, random_state=1)
+    assert np.all(S[:, 0] == v) and np.all(labels == 0)
+    assert abs(S[:, 1].mean() - expected) < 4 * S[:, 1].std() / np.sqrt(len(S))
+
+
+def test_ranges_on_a_mixture_agree_with_filtering_unconditional_samples():
+    X, y = _bimodal(seed=5)
+    model = BayesClassifier("mfa:2x1", random_state=0).fit(X, y)
+    given = {0: (-1.0, 4.0), 1: (None, 2.0)}
+    S, labels = model.sample(20_000, given=given, random_state=2)
+    R, r_labels = model.sample(600_000, random_state=3)
+    keep = (R[:, 0] >= -1.0) & (R[:, 0] <= 4.0) & (R[:, 1] <= 2.0)
+    R, r_labels = R[keep], r_labels[keep]
+    assert (S[:, 0] >= -1.0).all() and (S[:, 0] <= 4.0).all() and (S[:, 1] <= 2.0).all()
+    se = R.std(axis=0) * np.sqrt(1 / len(R) + 1 / len(S))
+    assert np.all(np.abs(S.mean(axis=0) - R.mean(axis=0)) < 4 * se)
+    p, q = np.mean(labels == 1), np.mean(r_labels == 1)  # p(y | condition)
+    assert abs(p - q) < 4 * np.sqrt(q * (1 - q) * (1 / len(S) + 1 / len(R)))
+
+
+def test_category_condition_on_a_copula_with_mixture_dependence():
+    frame, label = _table(seed=6)
+    model = BayesClassifier("mfacopula:2x1", random_state=0).fit(frame, label)
+    S, labels = model.sample(20_000, given={"colour": "red"}, random_state=7)
+    assert (S["colour"] == "red").all()
+    R, r_labels = model.sample(300_000, random_state=8, missing="none")
+    red = (R["colour"] == "red").to_numpy()
+    sizes = R["size"][red]
+    assert abs(S["size"].mean() - sizes.mean()) < 4 * sizes.std() * np.sqrt(1 / len(S))
+    p, q = np.mean(labels == "b"), np.mean(np.asarray(r_labels)[red] == "b")
+    assert abs(p - q) < 4 * np.sqrt(q * (1 - q) * (1 / len(S) + 1 / red.sum()))
+
+
+def test_families_without_a_gaussian_latent_still_refuse():
+    rng = np.random.default_rng(0)
+    X = np.rint(rng.uniform(0, 255, (200, 3)))
+    model = BayesClassifier("mppca:2x1+glogit", random_state=0).fit(X, np.repeat([0, 1], 100))
+    with pytest.raises(DataError, match="no Gaussian latent form"):
+        model.sample(5, given={0: (10.0, 50.0)})

@@ -319,9 +319,9 @@ def test_shared_choice_measures_the_error_under_the_users_prior():
     X = np.vstack([rng.normal(0, 1, (900, 2)), rng.normal(1.0, 1, (100, 2))])
     y = np.repeat([0, 1], [900, 100])
     shares = BayesClassifier(AutoDensity(candidates=["diag"], random_state=0)).fit(X, y)
-    even = BayesClassifier(
-        AutoDensity(candidates=["diag"], random_state=0), priors=[0.5, 0.5]
-    ).fit(X, y)
+    even = BayesClassifier(AutoDensity(candidates=["diag"], random_state=0), priors=[0.5, 0.5]).fit(
+        X, y
+    )
     e_shares = shares.densities_[0].selection_[0]["heldout_error"]
     e_even = even.densities_[0].selection_[0]["heldout_error"]
     # the shares' classifier mostly says 0 (error at most about the rare class's share);

@@ -14,9 +14,16 @@ for one truncated column, exact rejection when the box holds at least
 ``REJECTION_MIN_PROBABILITY`` of the mass, else ``GIBBS_SWEEPS`` Gibbs sweeps per chain);
 then every other coordinate from its exact Gaussian conditional.
 
+A latent Gaussian mixture ``sum_k w_k N(m_k, S_k)`` (the mixture families, a copula with
+mixture dependence) is conditioned component by component: given the conditions it is
+the mixture of the components' conditionals with weights ``w_k p_k(condition)``
+normalised, ``p_k`` the component's density of the point conditions times its box
+probability; each row first draws its component from those weights.
+
 Without ``y`` the class of each row is drawn from ``p(y | condition)``, proportional to
 ``p(y) p(condition | y)`` where ``p(condition | y)`` is the latent density of the point
-conditions (times the Jacobian of the marginals) times the box probability given them.
+conditions (times the Jacobian of the marginals) times the box probability given them
+(summed over the components with their weights).
 A condition with probability (density) zero or below ``1e-300`` under every class is an
 error that states it, never an endless loop.
 """
@@ -166,6 +173,15 @@ def _range_condition(model, j: int, name: str, value) -> Condition:
 
 
 @dataclass
+class _Part:
+    """One Gaussian of the latent vector, conditioned on the point conditions."""
+
+    mean: np.ndarray  # of the non-point coordinates given the points
+    cov: np.ndarray
+    log_probability: float  # log w_k + log p_k(condition), without the Jacobian
+
+
+@dataclass
 class _ClassPlan:
     """What one class needs to sample on the conditions."""
 
@@ -175,15 +191,15 @@ class _ClassPlan:
     box: np.ndarray  # feature indices with an interval
     lo: np.ndarray
     hi: np.ndarray
-    mean: np.ndarray  # Gaussian of the non-point coordinates given the points
-    cov: np.ndarray
     rest: np.ndarray  # indices of the non-point coordinates, in order
+    parts: list[_Part]
     log_probability: float
 
 
-def _plan(density, conditions: list[Condition]) -> _ClassPlan:
-    latent = density.latent_gaussian()
-    d = latent.mean.shape[0]
+def _latent_conditions(latent, conditions: list[Condition]):
+    """The conditions in latent coordinates: point coordinates and values, box coordinates
+    and bounds, and the log-Jacobian of the point conditions (the same for every
+    Gaussian of the latent: they depend on the marginal maps only)."""
     points, z_points, box, lo, hi = [], [], [], [], []
     log_jacobian = 0.0
     for c in conditions:
@@ -199,41 +215,67 @@ def _plan(density, conditions: list[Condition]) -> _ClassPlan:
         box.append(c.j)
         lo.append(a)
         hi.append(b)
-    points_arr = np.asarray(points, dtype=int)
-    rest = np.setdiff1d(np.arange(d), points_arr)
-    mean, cov, log_density = _condition_on_points(latent, points_arr, np.asarray(z_points))
-    box_arr = np.asarray(box, dtype=int)
-    where = np.searchsorted(rest, box_arr)
-    lo_arr, hi_arr = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
-    p_box = box_probability(mean[where], cov[np.ix_(where, where)], lo_arr, hi_arr)
-    log_p = log_density + log_jacobian + (math.log(p_box) if p_box > 0 else -math.inf)
-    return _ClassPlan(
-        latent, points_arr, np.asarray(z_points), box_arr, lo_arr, hi_arr, mean, cov, rest, log_p
+    return (
+        np.asarray(points, dtype=int),
+        np.asarray(z_points, dtype=float),
+        np.asarray(box, dtype=int),
+        np.asarray(lo, dtype=float),
+        np.asarray(hi, dtype=float),
+        log_jacobian,
     )
 
 
-def _condition_on_points(latent, points: np.ndarray, z: np.ndarray):
+def _plan(density, conditions: list[Condition]) -> _ClassPlan:
+    latent = density.latent_gaussian()
+    points, z_points, box, lo, hi, log_jacobian = _latent_conditions(latent, conditions)
+    rest = np.setdiff1d(np.arange(latent.mean.shape[0]), points)
+    where = np.searchsorted(rest, box)
+    parts = []
+    for log_weight, mean_k, cov_k in latent.components():
+        mean, cov, log_density = _condition_on_points(mean_k, cov_k, points, z_points)
+        p_box = box_probability(mean[where], cov[np.ix_(where, where)], lo, hi)
+        log_p = log_weight + log_density + (math.log(p_box) if p_box > 0 else -math.inf)
+        parts.append(_Part(mean, cov, log_p))
+    logs = np.array([part.log_probability for part in parts])
+    total = float(logsumexp(logs)) if np.any(np.isfinite(logs)) else -math.inf
+    return _ClassPlan(latent, points, z_points, box, lo, hi, rest, parts, total + log_jacobian)
+
+
+def _condition_on_points(mean: np.ndarray, covariance: np.ndarray, points, z):
     """Mean and covariance of the other coordinates given ``z[points]``, and the log
     density of the points: the exact Gaussian conditional of
     :func:`bayesgen.kernels.conditioning.gaussian_conditional`."""
-    observed = np.zeros(latent.mean.shape[0], dtype=bool)
+    observed = np.zeros(mean.shape[0], dtype=bool)
     observed[points] = True
-    covariance = FullCovariance.from_matrix(latent.covariance)
-    piece = gaussian_conditional(latent.mean, covariance, observed, z)
+    piece = gaussian_conditional(mean, FullCovariance.from_matrix(covariance), observed, z)
     return piece.mean, piece.covariance(), piece.log_marginal
 
 
 def _draw(plan: _ClassPlan, n: int, rng) -> np.ndarray:
-    """Latent rows of one class satisfying every condition, shape (n, d)."""
+    """Latent rows of one class satisfying every condition, shape (n, d): each row's
+    Gaussian drawn from the conditioned weights, then its conditional."""
+    if len(plan.parts) == 1:
+        return _draw_part(plan, plan.parts[0], n, rng)
+    logs = np.array([part.log_probability for part in plan.parts])
+    weights = np.exp(logs - logsumexp(logs))
+    counts = rng.multinomial(n, weights / weights.sum())
+    blocks = [
+        _draw_part(plan, part, int(k), rng) for part, k in zip(plan.parts, counts, strict=True) if k
+    ]
+    return np.vstack(blocks)
+
+
+def _draw_part(plan: _ClassPlan, part: _Part, n: int, rng) -> np.ndarray:
+    """Latent rows from one conditioned Gaussian of the plan."""
     d = plan.latent.mean.shape[0]
     Z = np.empty((n, d))
     Z[:, plan.points] = plan.z_points
     where = np.searchsorted(plan.rest, plan.box)
     free = np.setdiff1d(np.arange(plan.rest.shape[0]), where)
-    Zb = sample_box(plan.mean[where], plan.cov[np.ix_(where, where)], plan.lo, plan.hi, n, rng)
+    mean, cov = part.mean, part.cov
+    Zb = sample_box(mean[where], cov[np.ix_(where, where)], plan.lo, plan.hi, n, rng)
     Z[:, plan.box] = Zb
     if free.size:
-        mean, cov = plan.mean, plan.cov
         if where.size:
             K = linalg.solve(cov[np.ix_(where, where)], cov[np.ix_(where, free)], assume_a="pos")
             cond_mean = mean[free] + (Zb - mean[where]) @ K

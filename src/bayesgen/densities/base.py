@@ -242,10 +242,12 @@ class Density(DensityMixin, BaseEstimator):
         return None
 
     def latent_gaussian(self):
-        """This density as ``z ~ N(mean, cov)`` mapped feature by feature to ``x``.
+        """This density as ``z ~ N(mean, cov)`` (or a Gaussian mixture) mapped feature by
+        feature to ``x``.
 
         Conditions on column values (``BayesClassifier.sample(given=...)``) are exact
-        truncations and conditionals of that Gaussian; see
+        truncations and conditionals of that Gaussian, or of each Gaussian of the mixture
+        with its weight updated by the probability of the conditions under it; see
         :mod:`bayesgen.densities.latent`.
 
         Returns
@@ -255,7 +257,8 @@ class Density(DensityMixin, BaseEstimator):
         Raises
         ------
         DataError
-            For families without such a form (mixtures, transformed densities).
+            For families without such a form (transformed densities, parametric copula
+            marginals).
         """
         from bayesgen.densities.latent import not_latent_gaussian
 

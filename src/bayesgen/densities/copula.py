@@ -29,7 +29,7 @@ from scipy import linalg, special, stats
 from scipy.special import logsumexp
 from sklearn.base import clone
 
-from bayesgen.base.errors import FitError
+from bayesgen.base.errors import DataError, FitError
 from bayesgen.base.persist import persistable
 from bayesgen.base.rng import check_random_state
 from bayesgen.base.state_checks import check_array, check_indices, check_instance, check_keys
@@ -515,15 +515,24 @@ class GaussianCopulaDensity(Density):
         return X.astype(dtype, copy=False)
 
     def latent_gaussian(self):
-        """The normal scores ``N(0, R)`` mapped through the empirical marginals (see
-        :meth:`Density.latent_gaussian`); not for a ``dependence`` density or parametric
-        marginals."""
-        from bayesgen.densities.latent import CopulaLatent, not_latent_gaussian
+        """The normal scores mapped through the empirical marginals (see
+        :meth:`Density.latent_gaussian`): ``N(0, R)``, or the ``dependence`` density's
+        Gaussian (mixture) latent when it has one (a Gaussian or a mixture); not for
+        parametric marginals."""
+        from bayesgen.densities.latent import CopulaLatent, IdentityLatent, not_latent_gaussian
 
         self._check_fitted()
-        if self.dependence_ is not None or self.parametric_["features"].size:
+        if self.parametric_["features"].size:
             raise not_latent_gaussian(self)
-        return CopulaLatent(self.correlation_.dense(), self.marginals_)
+        if self.dependence_ is None:
+            return CopulaLatent(self.correlation_.dense(), self.marginals_)
+        try:
+            inner = self.dependence_.latent_gaussian()
+        except DataError:
+            raise not_latent_gaussian(self) from None
+        if not isinstance(inner, IdentityLatent):  # a map of its own: not the scores
+            raise not_latent_gaussian(self)
+        return CopulaLatent(inner.covariance, self.marginals_, components=inner.components())
 
     def condition(self, x, observed) -> Conditioned:
         """Conditioned on the normal scores of the observed features (cell centres for

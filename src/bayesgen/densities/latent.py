@@ -21,21 +21,33 @@ from scipy import special
 
 from bayesgen.base.errors import DataError
 
-__all__ = ["CopulaLatent", "IdentityLatent", "LatentGaussian"]
+__all__ = ["CopulaLatent", "IdentityLatent", "LatentGaussian", "mixture_components"]
 
 
 class LatentGaussian:
     """Base of the latent views (:meth:`bayesgen.densities.Density.latent_gaussian`).
 
+    The latent vector is one Gaussian or a Gaussian mixture (the mixture families, and the
+    copula whose dependence is a mixture): :meth:`components` lists its Gaussians.
+
     Attributes
     ----------
     mean : ndarray of shape (d,)
     covariance : ndarray of shape (d, d)
+        Of the latent vector (of the mixture as a whole when it is one).
     """
 
-    def __init__(self, mean: np.ndarray, covariance: np.ndarray):
+    def __init__(self, mean: np.ndarray, covariance: np.ndarray, components=None):
         self.mean = np.asarray(mean, dtype=float)
         self.covariance = np.asarray(covariance, dtype=float)
+        self._components = components
+
+    def components(self) -> list[tuple[float, np.ndarray, np.ndarray]]:
+        """``(log w_k, mean_k, covariance_k)`` of each Gaussian of the latent vector,
+        ``z ~ sum_k w_k N(mean_k, covariance_k)``; one of weight 1 for a Gaussian."""
+        if self._components is None:
+            return [(0.0, self.mean, self.covariance)]
+        return self._components
 
     def interval(self, j: int, lo, hi) -> tuple[float, float]:
         """Latent interval of ``lo <= x_j <= hi`` (None = unbounded)."""
@@ -71,8 +83,11 @@ class CopulaLatent(LatentGaussian):
     cell, so equality on them is the latent interval of that jump.
     """
 
-    def __init__(self, correlation: np.ndarray, marginals):
-        super().__init__(np.zeros(correlation.shape[0]), correlation)
+    def __init__(self, correlation: np.ndarray, marginals, components=None):
+        mean = np.zeros(correlation.shape[0])
+        if components is not None:  # a mixture dependence: its moments
+            mean, correlation = mixture_moments(components)
+        super().__init__(mean, correlation, components)
         self.marginals = marginals
 
     def _score(self, j: int, value: float) -> tuple[float, float]:
@@ -111,6 +126,28 @@ class CopulaLatent(LatentGaussian):
 
     def to_data(self, Z):
         return self.marginals.inverse(np.asarray(Z, dtype=float))
+
+
+def mixture_components(weights, means, covariances) -> list:
+    """The :meth:`LatentGaussian.components` of a fitted Gaussian mixture: its weights,
+    means and dense covariances (zero weights dropped)."""
+    return [
+        (math.log(w), np.asarray(mu, dtype=float), np.asarray(cov, dtype=float))
+        for w, mu, cov in zip(weights, means, covariances, strict=True)
+        if w > 0
+    ]
+
+
+def mixture_moments(components) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and covariance of ``sum_k w_k N(mean_k, covariance_k)``."""
+    weights = np.exp([c[0] for c in components])
+    weights = weights / weights.sum()
+    means = np.stack([c[1] for c in components])
+    mean = weights @ means
+    centred = means - mean
+    covariance = np.einsum("k,kij->ij", weights, np.stack([c[2] for c in components]))
+    covariance += (centred * weights[:, None]).T @ centred
+    return mean, covariance
 
 
 def not_latent_gaussian(density) -> DataError:

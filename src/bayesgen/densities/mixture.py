@@ -843,6 +843,17 @@ class MixtureDensity(Density):
         ]
         return Conditioned(log_w, pieces, observed, x.copy())
 
+    def latent_gaussian(self):
+        """The mixture itself, with the identity map: a Gaussian-mixture latent (see
+        :meth:`Density.latent_gaussian`), so conditions on values are exact mixtures of
+        truncated Gaussian conditionals."""
+        from bayesgen.densities.latent import IdentityLatent, mixture_components
+
+        self._check_fitted()
+        covariances = [c.dense() for c in self.covariances_]
+        parts = mixture_components(self.weights_, self.means_, covariances)
+        return IdentityLatent(self.mean(), self.covariance(), components=parts)
+
     def mean(self) -> np.ndarray:
         """E[x] = sum_j w_j mu_j, shape (n_features,)."""
         self._check_fitted()
