@@ -770,7 +770,10 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             value), ``{"body_mass_g": (4000, None)}`` (a range; None = open end).  Keys are
             column names (or feature indices for arrays).  Without ``y`` the labels are
             drawn from ``p(y | condition)``.  See :mod:`bayesgen.classifier.given` for the
-            method (Gaussian conditionals and truncations of the latent Gaussian).
+            method (Gaussian conditionals and truncations of the latent Gaussian, or of each
+            Gaussian of a latent mixture).  For the Gaussian families, the mixtures and the
+            copulas (also with mixture dependence); families with a pixel transform
+            refuse.
 
         Returns
         -------
