@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from bayesgen import BayesClassifier, DataError, load
+from bayesgen.densities.select import TABLE_CANDIDATES
 
 
 def _table(n=600, seed=0):
@@ -27,7 +28,10 @@ def _table(n=600, seed=0):
 def test_samples_keep_columns_dtypes_categories_and_rounding():
     frame, label = _table()
     model = BayesClassifier(random_state=0).fit(frame, label)
-    assert type(model.densities_[0]).__name__ == "GaussianCopulaDensity"
+    # the default on a table: auto among the copulas; "length" has empty cells, so the
+    # mixture dependence (complete rows only) fails and the Gaussian copula is chosen
+    assert model.densities_[0].candidates == list(TABLE_CANDIDATES)
+    assert {d.delivered_name() for d in model.densities_} == {"copula"}
     S, y = model.sample(4000, random_state=1)
     assert list(S.columns) == list(frame.columns)
     assert S.dtypes.to_dict() == frame.dtypes.to_dict()
@@ -162,3 +166,25 @@ def test_an_explicit_numeric_family_keeps_a_named_frame_a_matrix():
     model = BayesClassifier(density="gaussian").fit(frame, y)
     assert model.schema_ is None and model.n_features_in_ == 2
     assert list(model.feature_names_in_) == ["row", "a"]
+
+
+def test_default_takes_mixture_dependence_where_the_classes_need_it():
+    """Within each class two groups of rows with opposite correlation: one Gaussian
+    dependence sees none, a mixture on the normal scores both; complete rows, so auto
+    can take it, and the samples keep the two groups' signs."""
+    rng = np.random.default_rng(7)
+    n = 1200
+    group = rng.random(n) < 0.5
+    a = rng.normal(size=n)
+    b = np.where(group, 1.0, -1.0) * a + 0.3 * rng.normal(size=n)
+    frame = pd.DataFrame({"a": np.round(a, 3), "b": np.round(b, 3)})
+    label = np.where(rng.random(n) < 0.5, "x", "y")
+    model = BayesClassifier(random_state=0).fit(frame, label)
+    chosen = {d.chosen_ for d in model.densities_}
+    assert chosen <= set(TABLE_CANDIDATES[1:]), model.densities_[0].selection_table()
+    S, _ = model.sample(20_000, y="x", random_state=1)
+    same_sign = np.mean(np.sign(S["a"]) == np.sign(S["b"]))
+    # two crossing lines: |corr(a, b)| small, but |b| follows |a| closely
+    assert abs(np.corrcoef(S["a"], S["b"])[0, 1]) < 0.2
+    assert np.corrcoef(np.abs(S["a"]), np.abs(S["b"]))[0, 1] > 0.6
+    assert 0.4 < same_sign < 0.6

@@ -10,7 +10,7 @@ from bayesgen import BayesClassifier
 from bayesgen.cli import main
 from bayesgen.densities import AutoDensity, TransformedDensity
 from bayesgen.densities.lattice import lattice_steps
-from bayesgen.densities.select import DEFAULT_CANDIDATES, _check_record, describe_record
+from bayesgen.densities.select import TABLE_CANDIDATES, _check_record, describe_record
 
 
 def _pixels(n=400, d=12, seed=0):
@@ -135,15 +135,20 @@ def test_cli_budget_progress_lines_and_inspect(tmp_path, capsys, monkeypatch):
     code = main(["fit", str(data), "--density", "auto", "--budget", "0", "-o", str(model)])
     err = capsys.readouterr().err
     assert code == 0
-    assert "class 1/3  diag: held-out log-lik/row" in err
-    assert "class 3/3  copula: skipped (time budget)" in err
+    # a table file: auto among the copulas
+    assert "class 1/3  copula: held-out log-lik/row" in err
+    assert f"class 3/3  {TABLE_CANDIDATES[-1]}: skipped (time budget)" in err
     assert main(["inspect", str(model)]) == 0
     out = capsys.readouterr().out
     assert "density:      auto" in out
-    skipped = len(DEFAULT_CANDIDATES) - 1  # all but the first, which always runs
+    skipped = len(TABLE_CANDIDATES) - 1  # all but the first, which always runs
     assert out.count("(time budget)") == 3 * skipped  # in each of the 3 classes
-    assert main(["fit", str(data), "--budget", "5", "-o", str(tmp_path / "x.bgm")]) == 2
-    assert "--density auto" in capsys.readouterr().err
+    # the default for a table in memory is auto, so --budget applies; not with --shrinkage
+    assert main(["fit", str(data), "--budget", "5", "-o", str(tmp_path / "x.bgm")]) == 0
+    capsys.readouterr()
+    argv = ["fit", str(data), "--budget", "5", "--shrinkage", "0.1", "-o", str(tmp_path / "y")]
+    assert main(argv) == 2
+    assert "--density auto" in capsys.readouterr().err and not (tmp_path / "y").exists()
 
 
 def test_inspect_shows_the_choice_made_inside_a_transform(tmp_path, capsys):

@@ -316,5 +316,10 @@ def test_fit_with_no_options_chooses_one_family_for_numbers(tmp_path, capsys):
     assert code == 2 and "--density diag is one family" in err
     table = tmp_path / "t.csv"
     table.write_text("label,colour,size\na,red,1\nb,blue,2\na,red,3\nb,blue,4\n")
+    # a table in memory: auto among the copulas, so --budget applies; with --shrinkage
+    # the table takes the copula and --budget is refused
     code, _, err = run(capsys, "fit", table, "--budget", "5", "-o", tmp_path / "t.bgm")
-    assert code == 2 and "--density auto" in err and not (tmp_path / "t.bgm").exists()
+    assert code == 0 and "auto chose" in err, err
+    argv = ["fit", table, "--budget", "5", "--shrinkage", "0.1", "-o", tmp_path / "s.bgm"]
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and "--density auto" in err and not (tmp_path / "s.bgm").exists()

@@ -48,7 +48,8 @@ def table_csv(tmp_path_factory):
 @pytest.fixture(scope="module")
 def in_memory(table_csv):
     data = read_table(table_csv, label_column="label")
-    return BayesClassifier(random_state=0).fit(data.X, data.y)
+    # a streamed table is fitted with the copula: compared with the copula in memory
+    return BayesClassifier("copula", random_state=0).fit(data.X, data.y)
 
 
 def _fit_file(path, chunk_rows, **kwargs):
@@ -99,7 +100,7 @@ def test_continuous_table_correlation_against_em(tmp_path, missing):
     path = tmp_path / "continuous.parquet"
     frame.to_parquet(path)
     streamed = _fit_file(path, 700, column_types={})
-    memory = BayesClassifier(random_state=0, column_types={}).fit(
+    memory = BayesClassifier("copula", random_state=0, column_types={}).fit(
         frame.drop(columns=["label"]), frame["label"].to_numpy()
     )
     _assert_same_marginals(streamed, memory, atol=1e-12)
@@ -118,7 +119,7 @@ def test_a_category_first_seen_in_a_late_chunk(tmp_path):
     frame.to_csv(path, index=False)
     streamed = _fit_file(path, 250)
     data = read_table(path, label_column="label")
-    memory = BayesClassifier(random_state=0).fit(data.X, data.y)
+    memory = BayesClassifier("copula", random_state=0).fit(data.X, data.y)
     assert streamed.schema_["colour"].categories == ["blue", "green", "red", "violet"]
     _assert_same_marginals(streamed, memory, atol=1e-12)
     X, _ = streamed.sample(5000, random_state=0)
@@ -138,7 +139,7 @@ def test_columns_with_many_values_are_close_to_the_in_memory_marginals(tmp_path)
     path = tmp_path / "wide.parquet"
     frame.to_parquet(path)
     streamed = _fit_file(path, 3000, column_types={})
-    memory = BayesClassifier(random_state=0, column_types={}).fit(
+    memory = BayesClassifier("copula", random_state=0, column_types={}).fit(
         frame[["x", "zeros"]], frame["label"].to_numpy()
     )
     probes = frame[["x", "zeros"]].quantile(np.linspace(0.01, 0.99, 99))
@@ -269,7 +270,7 @@ def test_dask_dataframe_of_numbers_is_a_table_as_in_memory():
         {"size": np.round(rng.gamma(2.0, 5.0, 900), 2), "count": rng.poisson(3.0, 900)}
     )
     labels = np.where(frame["size"] > 10, "big", "small")
-    memory = BayesClassifier(random_state=0).fit(frame, labels)
+    memory = BayesClassifier("copula", random_state=0, column_types={}).fit(frame, labels)
     ddf = dd.from_pandas(frame.assign(label=labels), npartitions=4)
     with dask.config.set(scheduler="threads"):
         model = BayesClassifier(random_state=0).fit(ddf, "label")

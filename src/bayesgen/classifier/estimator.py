@@ -42,7 +42,12 @@ from bayesgen.classifier.tables import (
     missing_rates,
 )
 from bayesgen.densities.base import Density
-from bayesgen.densities.select import AutoDensity, choose_for_all_classes
+from bayesgen.densities.select import (
+    TABLE_AVERAGE_RUNS,
+    TABLE_CANDIDATES,
+    AutoDensity,
+    choose_for_all_classes,
+)
 from bayesgen.densities.shortcuts import make_density
 from bayesgen.kernels.class_stats import class_stats, stats_are_finite
 from bayesgen.kernels.stats import GaussianStats
@@ -81,14 +86,17 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         Per-class density.  A shortcut name (see ``bayesgen.densities.DENSITY_SHORTCUTS``:
         "gaussian" = full covariance, "diag", "tied", "copula", ...) is built with
         ``reg_covar`` and ``shrinkage`` below; a density object is cloned for each class and
-        keeps its own settings.  None picks by the data: "copula" for a table (a DataFrame
-        with text column names: it models mixed columns, marginalises missing cells and
-        reproduces each column's distribution; the samples come back as a DataFrame with
-        the input's dtypes), "auto" for arrays (candidate families compared on held-out
-        rows, one family for all classes: :class:`~bayesgen.densities.AutoDensity`).  Fits
-        from sufficient statistics (:meth:`partial_fit`, streamed files, dask arrays) and
-        fits of arrays with ``shrinkage`` given take "gaussian" instead, the tutorial's model, which
-        stays one option away as ``density="gaussian"``.  As a classifier of numbers-only
+        keeps its own settings.  None picks by the data: "auto" (candidate families
+        compared on held-out rows, one family for all classes:
+        :class:`~bayesgen.densities.AutoDensity`), for a table (a DataFrame with text
+        column names) among copulas (:data:`~bayesgen.densities.select.TABLE_CANDIDATES`:
+        they model mixed columns, marginalise missing cells and reproduce each column's
+        distribution; the samples come back as a DataFrame with the input's dtypes), for
+        arrays among its default grid.  Tables fitted in two passes (streamed files, Dask
+        data frames) and tables with ``shrinkage`` given take "copula"; fits of arrays from
+        sufficient statistics (:meth:`partial_fit`, streamed files, dask arrays) and with
+        ``shrinkage`` given take "gaussian", the tutorial's model, which stays one option
+        away as ``density="gaussian"``.  As a classifier of numbers-only
         tables "gaussian" is often more accurate (benchmarks/README.md, "Tables").
     reg_covar : float, default=1e-6
         Ridge added to every covariance diagonal (shortcut densities only).  Needed for
@@ -181,6 +189,10 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
                 f"sample; got {name!r}"
             )
         schema = getattr(self, "schema_", None)
+        if schema is not None and isinstance(density, AutoDensity) and density.candidates is None:
+            density.set_params(candidates=list(TABLE_CANDIDATES))
+            if isinstance(name, str):  # the shortcut's settings; an object keeps its own
+                density.set_params(average_runs=TABLE_AVERAGE_RUNS)
         levels = {} if schema is None else schema.discrete_levels()
         if levels and "categories" in density.get_params(deep=False):
             # text keys: parameters are saved in model files as JSON
@@ -205,7 +217,10 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         """The family ``density=None`` stands for with arrays of numbers: "auto" when all
         rows are at hand (``in_memory``), "gaussian" for fits from sufficient statistics
         (partial_fit, streamed files, dask arrays) or with ``shrinkage`` given (a setting of
-        the Gaussian families).  Tables take "copula" (see ``density``)."""
+        the Gaussian families).  Tables in memory take "auto" among the copulas of
+        :data:`~bayesgen.densities.select.TABLE_CANDIDATES` ("copula" with ``shrinkage``
+        given), tables fitted in two passes (streamed files, Dask data frames) "copula"
+        (see ``density``)."""
         return "auto" if in_memory and self.shrinkage is None else "gaussian"
 
     def statistics_kind(self) -> str | None:
@@ -354,8 +369,11 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         return {name: kind for name, kind in kinds.items() if kind != "drop"}, drop
 
     def _density_for(self, X: np.ndarray) -> str:
-        """The family ``density=None`` means for these rows, all in memory."""
-        return self.default_density() if self.schema_ is None else "copula"
+        """The family ``density=None`` means for these rows, all in memory (see
+        :meth:`default_density`)."""
+        if self.schema_ is None:
+            return self.default_density()
+        return "auto" if self.shrinkage is None else "copula"
 
     def _check_rows_for(self, template, X: np.ndarray) -> None:
         """Missing cells and categorical columns only for densities that take them."""

@@ -132,22 +132,23 @@ def _candidate_lines(n_candidates: int, n_classes: int):
     return report
 
 
-def _fit_rows(model, args, X, y, density) -> None:
+def _fit_rows(model, args, X, y, density, *, table: bool = False) -> None:
     """``model.fit(X, y)``; when the family is ``auto`` (``--density auto``, or the default
-    for numbers), with ``--budget`` shared evenly by the classes and a progress line per
-    candidate.  Both are settings of this run: the model keeps ``args.density``."""
+    in memory), with ``--budget`` shared evenly by the classes and a progress line per
+    candidate (of the table grid for a ``table``).  Both are settings of this run: the
+    model keeps ``args.density``."""
     if not _is_auto(density):
         model.fit(X, y)
         return
     from bayesgen.densities import TransformedDensity
-    from bayesgen.densities.select import DEFAULT_CANDIDATES
+    from bayesgen.densities.select import DEFAULT_CANDIDATES, TABLE_CANDIDATES
 
     n_classes = max(1, len(set(np.asarray(y).tolist())))
     model.set_params(density=density)
     template = model.make_class_density()
     # "auto+logit": the choice is made inside the transform
     auto = template.base if isinstance(template, TransformedDensity) else template
-    n_candidates = len(auto.candidates or DEFAULT_CANDIDATES)
+    n_candidates = len(auto.candidates or (TABLE_CANDIDATES if table else DEFAULT_CANDIDATES))
     auto.set_params(
         budget=None if args.budget is None else args.budget / n_classes,
         progress=_candidate_lines(n_candidates, n_classes),
@@ -247,6 +248,11 @@ def _fit_table(model, args, column):
     from bayesgen import io as bio
 
     if _stream_table(args):
+        if args.density is None:
+            note(
+                "streaming the table: the copula, fitted in two passes (the default 'auto' "
+                "compares copulas on rows held in memory; --stream never to use it)"
+            )
         table, n_rows = _fit_table_streamed(model, args, column)
     else:
         progress(f"reading {args.data} (a table) ...")
@@ -254,7 +260,8 @@ def _fit_table(model, args, column):
             table = bio.read_table(
                 args.data, label_column=column, drop_missing_labels=args.drop_missing_labels
             )
-        _fit_rows(model, args, table.X, table.y, args.density)
+        density = args.density or ("auto" if args.shrinkage is None else "copula")
+        _fit_rows(model, args, table.X, table.y, density, table=True)
         n_rows = int(table.X.shape[0])
     note(f"label column: {table.label_column!r} ({table.chosen})")
     if table.dropped_rows:
@@ -295,9 +302,14 @@ def run(args) -> int:
     )
     column = label_column(args.label_column)
     if bio.is_table_file(args.data):
-        _refuse_budget_without_auto(
-            args, args.density or "copula", "a table is fitted with the copula"
-        )
+        if _stream_table(args):
+            _refuse_budget_without_auto(
+                args, args.density or "copula", "a streamed table is fitted with the copula"
+            )
+        elif args.shrinkage is not None:
+            _refuse_budget_without_auto(
+                args, args.density or "copula", "with --shrinkage a table takes the copula"
+            )
         model.set_params(column_types=kinds)  # a table even if what is left is numbers
         metadata = _fit_table(model, args, column)
         model.save(args.output, metadata=metadata)
@@ -395,9 +407,9 @@ def register(subparsers) -> None:
         help="class density NAME[:SIZE][*RUNS][+TRANSFORM]: NAME one of gaussian, diag, tied, "
         "lowrank, fa, mixture, diagmix, mfa, mppca, copula, mfacopula, auto; SIZE e.g. 20 or "
         "20x30 (components x rank); RUNS, for mixtures, EM runs averaged; TRANSFORM logit, "
-        "glogit or deq for pixel data, e.g. mppca:20x30*3+glogit (default: copula for "
-        "tables; auto for files of numbers, gaussian when such a file is streamed or "
-        "--shrinkage is given)",
+        "glogit or deq for pixel data, e.g. mppca:20x30*3+glogit (default: auto, among "
+        "copulas for tables; a streamed table or --shrinkage: copula; a streamed file of "
+        "numbers or --shrinkage: gaussian)",
     )
     p.add_argument(
         "--column-type",

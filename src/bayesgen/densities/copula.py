@@ -487,9 +487,7 @@ class GaussianCopulaDensity(Density):
         S, log_f = self._scores(X)
         if self.dependence_ is not None:
             # log g(s) - sum_j log phi(s_j)
-            half_sq = 0.5 * np.einsum("ij,ij->i", S, S)
-            log_g = self.dependence_._score_samples(S)
-            return log_f + log_g + half_sq + 0.5 * S.shape[1] * LOG_2PI
+            return log_f + self._dependence_log_ratio(X, S)
         corr = self.correlation_
         missing = np.isnan(S)
         if missing.any():
@@ -497,6 +495,28 @@ class GaussianCopulaDensity(Density):
         return (
             log_f - 0.5 * (corr.log_det + corr.mahalanobis(S)) + 0.5 * np.einsum("ij,ij->i", S, S)
         )
+
+    def _dependence_log_ratio(self, X: np.ndarray, S: np.ndarray) -> np.ndarray:
+        """``log g(s_o) - sum_o log phi(s_j)`` of each row's observed scores ``s_o``: the
+        copula's term with a ``dependence`` density ``g``.  Rows with missing cells take
+        the marginal density of their observed scores, exact for a Gaussian mixture
+        (:meth:`MixtureDensity.observed_log_density`) and otherwise from
+        :meth:`condition`, row by row."""
+        missing = np.isnan(S)
+        observed = (~missing).sum(axis=1)
+        half_sq = 0.5 * np.einsum("ij,ij->i", np.where(missing, 0.0, S), np.where(missing, 0.0, S))
+        log_phi = half_sq + 0.5 * observed * LOG_2PI  # -sum_o log phi(s_j)
+        complete = observed == S.shape[1]
+        if complete.all():
+            return self.dependence_._score_samples(S) + log_phi
+        if hasattr(self.dependence_, "observed_log_density"):
+            return self.dependence_.observed_log_density(S) + log_phi
+        out = np.empty(S.shape[0])
+        out[complete] = self.dependence_._score_samples(S[complete]) + log_phi[complete]
+        for i in np.flatnonzero(~complete):  # log p(x_o) less the marginal terms
+            _, log_f = self._scores(X[i : i + 1])
+            out[i] = self.condition(X[i], ~missing[i]).log_marginal - log_f[0]
+        return out
 
     def normal_scores(self, X) -> np.ndarray:
         """``Phi^{-1}(F_j(x_j))`` of each cell (cell centres for point masses), shape (n, d)."""

@@ -124,16 +124,19 @@ def lattice_steps(X: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
-        Finite values.
+        Finite values, or NaN for missing cells (left out; a feature with no value is
+        continuous).
 
     Returns
     -------
     ndarray of shape (n_features,)
     """
-    distinct = [np.unique(X[:, j]) for j in range(X.shape[1])]
+    distinct = [np.unique(X[~np.isnan(X[:, j]), j]) for j in range(X.shape[1])]
     steps = np.array([_feature_step(v) if v.shape[0] > 1 else 0.0 for v in distinct])
     common = _commonest(steps)
     for j, values in enumerate(distinct):
+        if values.shape[0] == 0:
+            continue
         constant = values.shape[0] == 1
         integer = bool(np.all(values == np.round(values)))
         if common and (constant or not integer) and _on_lattice(values, common):

@@ -843,6 +843,39 @@ class MixtureDensity(Density):
         ]
         return Conditioned(log_w, pieces, observed, x.copy())
 
+    def observed_log_density(self, X) -> np.ndarray:
+        """``log p(x_o)`` of each row's observed cells (NaN = missing), exact: the mixture
+        of the components' marginals, ``sum_j w_j N(x_o | mu_jo, Sigma_joo)``; rows are
+        grouped by their pattern of missing cells.  A row with no observed cell gets 0.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        self._check_fitted()
+        X = np.asarray(X, dtype=float)
+        missing = np.isnan(X)
+        out = np.zeros(X.shape[0])
+        patterns, which = np.unique(missing, axis=0, return_inverse=True)
+        with np.errstate(divide="ignore"):
+            log_w = np.log(self.weights_)
+        for p, pattern in enumerate(patterns):
+            rows = np.flatnonzero(which.ravel() == p)
+            seen = np.flatnonzero(~pattern)
+            if seen.size == 0:
+                continue
+            block = X[np.ix_(rows, seen)]
+            parts = np.empty((len(self.covariances_), rows.size))
+            for j, cov in enumerate(self.covariances_):
+                marginal = FullCovariance.from_matrix(cov.dense()[np.ix_(seen, seen)])
+                parts[j] = log_w[j] + marginal.log_pdf(block - self.means_[j, seen])
+            out[rows] = _log_normalise(parts)[0]
+        return out
+
     def latent_gaussian(self):
         """The mixture itself, with the identity map: a Gaussian-mixture latent (see
         :meth:`Density.latent_gaussian`), so conditions on values are exact mixtures of

@@ -127,7 +127,14 @@ from bayesgen.densities.shortcuts import (
     with_runs,
 )
 
-__all__ = ["AutoDensity", "DEFAULT_CANDIDATES", "choose_for_all_classes", "describe_record"]
+__all__ = [
+    "DEFAULT_CANDIDATES",
+    "TABLE_AVERAGE_RUNS",
+    "TABLE_CANDIDATES",
+    "AutoDensity",
+    "choose_for_all_classes",
+    "describe_record",
+]
 
 #: Default grid, from cheap to expensive: fits on scikit-learn's digits in about ten
 #: seconds and on the 60,000 MNIST digits in 7-8 minutes (2 cores).  On pixels the
@@ -147,6 +154,20 @@ DEFAULT_CANDIDATES: tuple[str, ...] = (
     "mppca:20x30+glogit",
 )
 
+
+#: Grid of ``auto`` on a table (a :class:`~bayesgen.BayesClassifier` fitted on a DataFrame
+#: or a table file): the copula's marginals (categories, integers, dates, missing cells)
+#: with Gaussian dependence, or with a mixture of factor analysers on the normal scores,
+#: which takes dependence that differs between groups of rows (benchmarks/README.md,
+#: "Tables"); the mixtures need complete rows, so on classes with missing cells the
+#: Gaussian dependence is the one left.
+TABLE_CANDIDATES: tuple[str, ...] = ("copula", "mfacopula:2x2", "mfacopula:3x2")
+#: ``average_runs`` of ``auto`` on a table: one run.  A table's dependence mixtures have
+#: two or three components, and runs from different starts group the rows differently;
+#: their average blurs the groups.  Measured on seattle-weather (10 splits, gradient
+#: boosting TSTR/TRTR): ``mfacopula:2x2`` 0.980 with one run, 0.955 with three averaged;
+#: ``auto`` 0.947 against 0.912 (benchmarks/README.md, "Tables").
+TABLE_AVERAGE_RUNS = 1
 
 #: the keys of a selection record (module docstring); files from before the time budget
 #: lack the optional ones
@@ -292,6 +313,10 @@ class AutoDensity(Density):
         needs to compare the candidates' classifiers.  The caller then chooses again, so
         the refit on all rows waits for :meth:`refit_as` (:meth:`refit_pending`; until then
         ``best_`` is the winner fitted on the fitting rows).  Never saved in model files.
+    categories : dict or None, default=None
+        Passed to every candidate that takes it (the copulas): the categorical features
+        and their levels, as :class:`~bayesgen.GaussianCopulaDensity` reads them.  A
+        :class:`~bayesgen.BayesClassifier` sets it from a table's schema.
     average_runs : int, default=3
         The chosen family, when it is fitted by EM from a random start (the mixtures, alone,
         under a transform or as a copula's dependence), is refitted on all rows as the
@@ -337,10 +362,12 @@ class AutoDensity(Density):
         per_class=False,
         keep_candidates=False,
         average_runs=3,
+        categories=None,
         random_state=None,
     ):
         self.per_class = per_class
         self.average_runs = average_runs
+        self.categories = categories
         self.keep_candidates = keep_candidates
         self.candidates = candidates
         self.criterion = criterion
@@ -384,7 +411,19 @@ class AutoDensity(Density):
         return names
 
     def _make(self, name: str, seed: int) -> Density:
-        return make_density(name, reg_covar=self.reg_covar, random_state=seed)
+        density = make_density(name, reg_covar=self.reg_covar, random_state=seed)
+        if self.categories is not None and "categories" in density.get_params(deep=False):
+            density.set_params(categories=self.categories)
+        return density
+
+    def accepts_missing(self) -> bool:
+        """Fitted: whether the chosen family takes rows with missing cells; before: whether
+        every candidate family does (the copulas of a table's grid; a copula with mixture
+        dependence then fails on classes with missing cells and is not chosen)."""
+        if self._is_fitted():
+            return self.best_.accepts_missing()
+        names = self._check_params()
+        return all(self._make(name, 0).accepts_missing() for name in names)
 
     def _comparison(self, X: np.ndarray, rng: np.random.Generator) -> _Comparison:
         """Split (held-out) and noise (dequantisation): the rows of every comparison."""
