@@ -409,3 +409,32 @@ def test_average_refuses_bad_settings(blobs):
     resp = initial_responsibilities(blobs, 2, "k-means++", np.random.default_rng(1))
     with pytest.raises(ValueError, match="array init starts every run"):
         GaussianMixtureDensity(2, init=resp, n_average=2).fit(blobs)
+
+
+def test_observed_log_density_is_the_mixture_of_component_marginals(blobs):
+    from scipy import stats
+    from scipy.special import logsumexp
+
+    density = GaussianMixtureDensity(3, random_state=0).fit(blobs)
+    rows = blobs[:6].copy()
+    rows[0, 1] = rows[1, [0, 3]] = rows[2, :] = np.nan
+    got = density.observed_log_density(rows)
+    for row, value in zip(rows, got, strict=True):
+        seen = ~np.isnan(row)
+        parts = (
+            [
+                np.log(w)
+                + stats.multivariate_normal(m[seen], c.dense()[np.ix_(seen, seen)]).logpdf(
+                    row[seen]
+                )
+                for w, m, c in zip(
+                    density.weights_, density.means_, density.covariances_, strict=True
+                )
+            ]
+            if seen.any()
+            else [0.0]
+        )
+        assert value == pytest.approx(logsumexp(parts) if seen.any() else 0.0, rel=1e-10)
+    np.testing.assert_allclose(got[3:], density.score_samples(rows[3:]), rtol=1e-10)
+    with pytest.raises(ValueError, match="shape"):
+        density.observed_log_density(rows[:, :2])

@@ -858,6 +858,8 @@ class MixtureDensity(Density):
         """
         self._check_fitted()
         X = np.asarray(X, dtype=float)
+        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X must have shape (n_samples, {self.n_features_in_}); got {X.shape}")
         missing = np.isnan(X)
         out = np.zeros(X.shape[0])
         patterns, which = np.unique(missing, axis=0, return_inverse=True)

@@ -61,6 +61,14 @@ near-blank pixels then outbid the other classes, and accuracy on 1,000 test digi
 0.362 against 0.935 with one family (benchmarks/README.md).
 ``per_class=True`` keeps each class's own choice.
 
+Tables
+------
+A :class:`~bayesgen.BayesClassifier` fitted on a table (categories, dates, missing cells)
+compares :data:`TABLE_CANDIDATES`: copulas with the same marginals and Gaussian or mixture
+dependence, with ``categories`` passed on, one EM run each (``TABLE_AVERAGE_RUNS``).  A
+class with missing cells cannot fit the mixtures, so such tables keep the Gaussian
+dependence; classes of fewer than 48 rows (under 10 held-out rows) are scored by BIC.
+
 Time budget and progress
 ------------------------
 Candidates are tried in the order given (the default grid runs from cheap to expensive).
@@ -286,7 +294,8 @@ class AutoDensity(Density):
     ----------
     candidates : sequence of str, default=None
         Shortcut strings (``NAME[:SIZE][*RUNS][+TRANSFORM]``), tried in this order; None uses
-        :data:`DEFAULT_CANDIDATES`.
+        :data:`DEFAULT_CANDIDATES` (in a :class:`~bayesgen.BayesClassifier` fitted on a
+        table, :data:`TABLE_CANDIDATES`).
     criterion : {"heldout", "bic"}, default="heldout"
     validation_fraction : float in (0, 1), default=0.2
         Share of rows held out (``criterion="heldout"``).  With fewer than 10 validation
