@@ -318,10 +318,10 @@ def test_shared_choice_measures_the_error_under_the_users_prior():
     rng = np.random.default_rng(2)
     X = np.vstack([rng.normal(0, 1, (900, 2)), rng.normal(1.0, 1, (100, 2))])
     y = np.repeat([0, 1], [900, 100])
-    shares = BayesClassifier(AutoDensity(candidates=["diag"], random_state=0)).fit(X, y)
-    even = BayesClassifier(AutoDensity(candidates=["diag"], random_state=0), priors=[0.5, 0.5]).fit(
-        X, y
-    )
+    two = ["diag", "gaussian"]
+    shares = BayesClassifier(AutoDensity(candidates=two, random_state=0)).fit(X, y)
+    even = BayesClassifier(AutoDensity(candidates=two, random_state=0), priors=[0.5, 0.5])
+    even.fit(X, y)
     e_shares = shares.densities_[0].selection_[0]["heldout_error"]
     e_even = even.densities_[0].selection_[0]["heldout_error"]
     # the shares' classifier mostly says 0 (error at most about the rare class's share);
@@ -330,3 +330,20 @@ def test_shared_choice_measures_the_error_under_the_users_prior():
     assert 0.0 < e_shares < 0.13
     assert 0.13 < e_even < 0.38
     assert _heldout_errors([], [], np.ones(1)) == ({}, 0)
+
+
+def test_a_candidate_alone_is_fitted_once_on_all_rows():
+    """When the other candidates cannot take the rows (here: missing cells, which the
+    mixture dependence cannot fit), there is nothing to compare: the one left is fitted
+    on all rows and scored by BIC, and the others are recorded as skipped."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 3))
+    X[rng.random(X.shape) < 0.05] = np.nan
+    auto = AutoDensity(candidates=["copula", "mfacopula:2x2"], random_state=0).fit(X)
+    records = {r["name"]: r for r in auto.selection_}
+    assert records["mfacopula:2x2"]["skipped"] == "missing cells"
+    assert records["copula"]["criterion"] == "bic" and records["copula"]["rows"] == 300
+    assert auto.chosen_ == "copula" and not auto.refit_pending()
+    complete = np.nan_to_num(X)
+    both = AutoDensity(candidates=["copula", "mfacopula:2x2"], random_state=0).fit(complete)
+    assert {r["criterion"] for r in both.selection_} == {"heldout"}

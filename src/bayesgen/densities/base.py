@@ -131,6 +131,12 @@ class Density(DensityMixin, BaseEstimator):
         cells (NaN), marginalising them; False when every cell must be a finite number."""
         return False
 
+    def fits_missing(self) -> bool:
+        """True when :meth:`fit` takes rows with missing cells; by default
+        :meth:`accepts_missing` (a family may score such rows but need complete ones to
+        fit, as the copula with a ``dependence`` density)."""
+        return self.accepts_missing()
+
     def statistics_kind(self) -> str | None:
         """Which Gaussian sufficient statistics this family is fitted from.
 

@@ -224,6 +224,10 @@ class GaussianCopulaDensity(Density):
         """Missing cells (NaN) are marginalised (see Notes)."""
         return True
 
+    def fits_missing(self) -> bool:
+        """With a ``dependence`` density the fit needs complete rows (scoring does not)."""
+        return self.dependence is None
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True

@@ -184,6 +184,7 @@ _RECORD_OPTIONAL = ("seconds", "skipped", "rows", "heldout_error")
 #: why a candidate may be skipped
 SKIP_BUDGET = "time budget"
 SKIP_NOT_PIXELS = "not pixel values"
+SKIP_MISSING = "missing cells"
 _PLAIN = (bool, int, float, str)
 
 
@@ -205,7 +206,7 @@ def _check_record(record, where: str) -> None:
         check_instance(record["error"], f"{where} error", str, "None or a message")
     skipped = record.get("skipped")
     if skipped is not None:
-        check_choice(skipped, f"{where} skipped", (SKIP_BUDGET, SKIP_NOT_PIXELS))
+        check_choice(skipped, f"{where} skipped", (SKIP_BUDGET, SKIP_NOT_PIXELS, SKIP_MISSING))
     if record.get("seconds") is not None:
         check_real(record["seconds"], f"{where} seconds", low=0)
     if record.get("rows") is not None:
@@ -434,11 +435,13 @@ class AutoDensity(Density):
         names = self._check_params()
         return all(self._make(name, 0).accepts_missing() for name in names)
 
-    def _comparison(self, X: np.ndarray, rng: np.random.Generator) -> _Comparison:
-        """Split (held-out) and noise (dequantisation): the rows of every comparison."""
+    def _comparison(self, X: np.ndarray, rng: np.random.Generator, alone=False) -> _Comparison:
+        """Split (held-out) and noise (dequantisation): the rows of every comparison.  A
+        candidate ``alone`` (the others cannot take the rows) is fitted once, on all rows,
+        and scored by BIC: there is nothing to compare."""
         n = X.shape[0]
         n_val = int(round(self.validation_fraction * n))
-        heldout = self.criterion == "heldout" and n_val >= 10 and n - n_val >= 2
+        heldout = self.criterion == "heldout" and n_val >= 10 and n - n_val >= 2 and not alone
         order = rng.permutation(n) if heldout else None
         noise = rng.random(X.shape)
         steps = lattice_steps(X)
@@ -451,7 +454,9 @@ class AutoDensity(Density):
         started = time.perf_counter()
         seed = int(check_random_state(self.random_state).integers(0, 2**31 - 1))
         self._seed = seed  # for refit_as: the same split and noise again
-        comparison = self._comparison(X, np.random.default_rng(seed))
+        unfit = {name: self._cannot_take(self._make(name, seed), X) for name in names}
+        self._alone = sum(reason is None for reason in unfit.values()) == 1
+        comparison = self._comparison(X, np.random.default_rng(seed), self._alone)
         records = []
         kept = {}
         for name in names:
@@ -470,8 +475,8 @@ class AutoDensity(Density):
             scored = any(r["score"] is not None for r in records)
             if scored and self.budget is not None and time.perf_counter() - started >= self.budget:
                 record["skipped"] = SKIP_BUDGET
-            elif dequantises_itself(density) and not density.takes_values(X):
-                record["skipped"] = SKIP_NOT_PIXELS
+            elif unfit[name] is not None:
+                record["skipped"] = unfit[name]
             else:
                 self._try(density, record, comparison)
                 if record["score"] is not None:
@@ -482,6 +487,15 @@ class AutoDensity(Density):
         self.release_candidates()
         if self.keep_candidates and comparison.criterion == "heldout":
             self._kept = (comparison.X[comparison.score], kept)
+
+    @staticmethod
+    def _cannot_take(density: Density, X: np.ndarray) -> str | None:
+        """Why ``density`` is skipped on these rows before any fit, or None."""
+        if dequantises_itself(density) and not density.takes_values(X):
+            return SKIP_NOT_PIXELS
+        if not density.fits_missing() and np.isnan(X).any():
+            return SKIP_MISSING
+        return None
 
     def heldout_candidates(self):
         """The held-out rows (as given) and every scored candidate fitted on the other
@@ -527,7 +541,11 @@ class AutoDensity(Density):
         else:
             best = min(ok, key=lambda r: r["score"])
         best["chosen"] = True
-        if self.keep_candidates and best["name"] in kept:
+        name = best["name"]
+        if comparison.criterion == "bic" and with_runs(name, self.average_runs) == name:
+            # fitted on all rows already, as the refit would be
+            self.best_, self._refit_pending = kept[name], False
+        elif self.keep_candidates and name in kept:
             # the caller chooses again (refit_as): the refit on all rows waits for that
             self.best_, self._refit_pending = kept[best["name"]], True
         else:
@@ -580,7 +598,8 @@ class AutoDensity(Density):
                 "refit_as needs the fit of this session (its split and noise); a density "
                 "loaded from a file cannot be refitted this way: fit it again"
             )
-        comparison = self._comparison(X, np.random.default_rng(seed))
+        alone = getattr(self, "_alone", False)
+        comparison = self._comparison(X, np.random.default_rng(seed), alone)
         self._refit(name, comparison, seed)
         self.chosen_ = name
         for record in self.selection_:
