@@ -295,18 +295,22 @@ def test_alpha_zero_keeps_unseen_levels_out_of_samples():
     assert np.all(np.isfinite(density.score_samples(np.array([[2.0], [5.0]]))))
 
 
-def test_mixture_dependence_scores_rows_with_missing_cells_exactly():
-    """A copula whose dependence is a mixture integrates the missing cells out: the
-    density of (x0, NaN) is the integral of the density over x1, and rows grouped by
-    their pattern agree with the conditional's marginal row by row."""
-    from bayesgen.densities import MixtureOfFactorAnalysersDensity
+@pytest.mark.parametrize("mixture", [True, False])
+def test_dependence_scores_rows_with_missing_cells_exactly(mixture):
+    """A copula with a dependence density integrates the missing cells out: the density of
+    (x0, NaN) is the integral of the density over x1, and rows grouped by their pattern
+    (a mixture) or scored one by one (any other density) agree with the conditional's
+    marginal row by row."""
+    from bayesgen.densities import GaussianDensity, MixtureOfFactorAnalysersDensity
 
     rng = np.random.default_rng(0)
     n = 2000
     group = rng.random(n) < 0.5
     a = rng.normal(size=n)
     X = np.column_stack([a, np.where(group, a, -a) + 0.4 * rng.normal(size=n), rng.normal(size=n)])
-    dependence = MixtureOfFactorAnalysersDensity(2, rank=2, random_state=0)
+    dependence = (
+        MixtureOfFactorAnalysersDensity(2, rank=2, random_state=0) if mixture else GaussianDensity()
+    )
     density = GaussianCopulaDensity(dependence=dependence, random_state=0).fit(X)
     rows = np.array(
         [[0.3, np.nan, 0.1], [np.nan, np.nan, -0.5], [1.2, 0.4, np.nan], [0.3, -1.0, 2.0]]

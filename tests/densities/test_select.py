@@ -347,3 +347,36 @@ def test_a_candidate_alone_is_fitted_once_on_all_rows():
     complete = np.nan_to_num(X)
     both = AutoDensity(candidates=["copula", "mfacopula:2x2"], random_state=0).fit(complete)
     assert {r["criterion"] for r in both.selection_} == {"heldout"}
+
+
+def test_table_candidates_take_categories_and_missing_cells():
+    """On a table the numbers-only candidates are skipped, and the grid of copulas takes
+    missing cells (the fitted choice says what it takes)."""
+    import pandas as pd
+
+    from bayesgen.densities.select import TABLE_CANDIDATES
+
+    rng = np.random.default_rng(5)
+    n = 300
+    frame = pd.DataFrame(
+        {"colour": rng.choice(["red", "blue"], n), "size": np.round(rng.normal(size=n), 2)}
+    )
+    label = rng.choice(["a", "b"], n)
+    mixed = AutoDensity(candidates=["gaussian", "copula"], random_state=0)
+    model = BayesClassifier(mixed).fit(frame, label)
+    records = {r["name"]: r for r in model.densities_[0].selection_}
+    assert records["gaussian"]["skipped"] == "categorical columns"
+    assert model.densities_[0].chosen_ == "copula"
+    assert AutoDensity(candidates=list(TABLE_CANDIDATES)).accepts_missing()
+    assert not AutoDensity().accepts_missing()  # the grid for arrays: complete rows
+
+
+def test_saving_before_the_refit_is_refused():
+    X = np.random.default_rng(0).normal(size=(200, 2))
+    auto = AutoDensity(candidates=["diag", "gaussian"], keep_candidates=True, random_state=0)
+    auto.fit(X)
+    assert auto.refit_pending()
+    with pytest.raises(ValueError, match="refit_as"):
+        auto._get_state()
+    auto.refit_as(auto.chosen_, X)
+    assert not auto.refit_pending() and auto._get_state()["params"]["average_runs"] == 3

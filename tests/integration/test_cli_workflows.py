@@ -10,6 +10,7 @@ import pytest
 
 from bayesgen import BayesClassifier, GaussianDensity, load
 from bayesgen.cli import main
+from bayesgen.densities.select import TABLE_CANDIDATES
 
 
 def run(capsys, *argv):
@@ -320,6 +321,8 @@ def test_fit_with_no_options_chooses_one_family_for_numbers(tmp_path, capsys):
     # the table takes the copula and --budget is refused
     code, _, err = run(capsys, "fit", table, "--budget", "5", "-o", tmp_path / "t.bgm")
     assert code == 0 and "auto chose" in err, err
+    fitted = load(tmp_path / "t.bgm").densities_[0]  # as BayesClassifier() gives a table
+    assert fitted.candidates == list(TABLE_CANDIDATES) and fitted.average_runs == 1
     argv = ["fit", table, "--budget", "5", "--shrinkage", "0.1", "-o", tmp_path / "s.bgm"]
     code, _, err = run(capsys, *argv)
     assert code == 2 and "--density auto" in err and not (tmp_path / "s.bgm").exists()

@@ -42,12 +42,7 @@ from bayesgen.classifier.tables import (
     missing_rates,
 )
 from bayesgen.densities.base import Density
-from bayesgen.densities.select import (
-    TABLE_AVERAGE_RUNS,
-    TABLE_CANDIDATES,
-    AutoDensity,
-    choose_for_all_classes,
-)
+from bayesgen.densities.select import AutoDensity, choose_for_all_classes, use_table_grid
 from bayesgen.densities.shortcuts import make_density
 from bayesgen.kernels.class_stats import class_stats, stats_are_finite
 from bayesgen.kernels.stats import GaussianStats
@@ -189,10 +184,8 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
                 f"sample; got {name!r}"
             )
         schema = getattr(self, "schema_", None)
-        if schema is not None and isinstance(density, AutoDensity) and density.candidates is None:
-            density.set_params(candidates=list(TABLE_CANDIDATES))
-            if isinstance(name, str):  # the shortcut's settings; an object keeps its own
-                density.set_params(average_runs=TABLE_AVERAGE_RUNS)
+        if schema is not None and isinstance(density, AutoDensity):
+            use_table_grid(density, one_run=isinstance(name, str))
         levels = {} if schema is None else schema.discrete_levels()
         if levels and "categories" in density.get_params(deep=False):
             # text keys: parameters are saved in model files as JSON

@@ -60,7 +60,8 @@ def check_density_fits_table(density, schema, X: np.ndarray, density_name) -> No
         names = ", ".join(repr(schema.feature_names[j]) for j in sorted(levels))
         raise DataError(
             f"density {density_name!r} takes numbers only, but the table has categorical "
-            f"columns ({names}); use density='copula' (the default for tables) or drop them"
+            f"columns ({names}); use density='copula' (or the default, which chooses among "
+            "copulas) or drop them"
         )
     accepts = getattr(density, "accepts_missing", None)
     if np.isnan(X).any() and not (callable(accepts) and accepts()):
@@ -68,8 +69,8 @@ def check_density_fits_table(density, schema, X: np.ndarray, density_name) -> No
         column = schema.feature_names[col] if schema is not None else f"column {col}"
         raise DataError(
             f"density {density_name!r} needs complete rows, but row {row}, {column!r} is "
-            "empty; use density='copula' (the default for data with missing cells), which "
-            "marginalises missing cells, or drop or fill those rows"
+            "empty; use density='copula' (the default for tables chooses it where cells are "
+            "missing), which marginalises missing cells, or drop or fill those rows"
         )
 
 

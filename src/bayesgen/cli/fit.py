@@ -141,14 +141,16 @@ def _fit_rows(model, args, X, y, density, *, table: bool = False) -> None:
         model.fit(X, y)
         return
     from bayesgen.densities import TransformedDensity
-    from bayesgen.densities.select import DEFAULT_CANDIDATES, TABLE_CANDIDATES
+    from bayesgen.densities.select import DEFAULT_CANDIDATES, use_table_grid
 
     n_classes = max(1, len(set(np.asarray(y).tolist())))
     model.set_params(density=density)
     template = model.make_class_density()
     # "auto+logit": the choice is made inside the transform
     auto = template.base if isinstance(template, TransformedDensity) else template
-    n_candidates = len(auto.candidates or (TABLE_CANDIDATES if table else DEFAULT_CANDIDATES))
+    if table:  # what the classifier gives "auto" on a table
+        use_table_grid(auto)
+    n_candidates = len(auto.candidates or DEFAULT_CANDIDATES)
     auto.set_params(
         budget=None if args.budget is None else args.budget / n_classes,
         progress=_candidate_lines(n_candidates, n_classes),

@@ -91,8 +91,8 @@ class GaussianCopulaDensity(Density):
         and vanishing for a large one: the best held-out likelihood for classes with fewer
         rows than columns, but it weakens strong dependence in classes of a few dozen rows,
         which cost over-sampling utility (benchmarks/README.md), so the default (and the
-        ``"copula"`` shortcut's, the default for tables) is the small fixed 0.05, which
-        keeps a class of a dozen rows proper.
+        ``"copula"`` shortcut's, a candidate of the default for tables) is the small fixed
+        0.05, which keeps a class of a dozen rows proper.
     reg_covar : float, default=1e-6
         Ridge on the correlation diagonal (then rescaled to a unit diagonal).
     dependence : None or Density, default=None

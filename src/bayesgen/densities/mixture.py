@@ -932,6 +932,11 @@ class MixtureDensity(Density):
                     f"{name} covariances_[{j}] must have {d} features; found {cov.n_features}"
                 )
         K = len(covs)
+        if K != self.n_components * self.n_average:
+            raise ValueError(
+                f"{name} covariances_ must hold n_components * n_average = "
+                f"{self.n_components * self.n_average} components; found {K}"
+            )
         self.weights_ = check_probabilities(self.weights_, f"{name} weights_", K)
         self.means_ = check_array(self.means_, f"{name} means_", shape=(K, d), finite=True)
         self.converged_ = check_bool(self.converged_, f"{name} converged_")

@@ -66,8 +66,14 @@ Tables
 A :class:`~bayesgen.BayesClassifier` fitted on a table (categories, dates, missing cells)
 compares :data:`TABLE_CANDIDATES`: copulas with the same marginals and Gaussian or mixture
 dependence, with ``categories`` passed on, one EM run each (``TABLE_AVERAGE_RUNS``).  A
-class with missing cells cannot fit the mixtures, so such tables keep the Gaussian
-dependence; classes of fewer than 48 rows (under 10 held-out rows) are scored by BIC.
+class with missing cells cannot fit the mixtures, and one family is chosen for all
+classes, so a table with missing cells in any class keeps the Gaussian dependence
+everywhere (``per_class=True``: each class its own); classes of fewer than 48 rows (under
+10 held-out rows) are scored by BIC.  Candidates that take numbers only are skipped on a
+table with categorical columns (reason ``"categorical columns"``).  When only one
+candidate can take the rows (a list of one, or the others skipped) there is nothing to
+compare: it is fitted once, on all rows (as the average of ``average_runs`` EM runs when
+it has them), and scored by BIC.
 
 Time budget and progress
 ------------------------
@@ -142,6 +148,7 @@ __all__ = [
     "AutoDensity",
     "choose_for_all_classes",
     "describe_record",
+    "use_table_grid",
 ]
 
 #: Default grid, from cheap to expensive: fits on scikit-learn's digits in about ten
@@ -167,8 +174,8 @@ DEFAULT_CANDIDATES: tuple[str, ...] = (
 #: or a table file): the copula's marginals (categories, integers, dates, missing cells)
 #: with Gaussian dependence, or with a mixture of factor analysers on the normal scores,
 #: which takes dependence that differs between groups of rows (benchmarks/README.md,
-#: "Tables"); the mixtures need complete rows, so on classes with missing cells the
-#: Gaussian dependence is the one left.
+#: "Tables"); the mixtures need complete rows, so a table with missing cells in any class
+#: keeps the Gaussian dependence for every class (one family for all classes).
 TABLE_CANDIDATES: tuple[str, ...] = ("copula", "mfacopula:2x2", "mfacopula:3x2")
 #: ``average_runs`` of ``auto`` on a table: one run.  A table's dependence mixtures have
 #: two or three components, and runs from different starts group the rows differently;
@@ -185,6 +192,7 @@ _RECORD_OPTIONAL = ("seconds", "skipped", "rows", "heldout_error")
 SKIP_BUDGET = "time budget"
 SKIP_NOT_PIXELS = "not pixel values"
 SKIP_MISSING = "missing cells"
+SKIP_CATEGORIES = "categorical columns"
 _PLAIN = (bool, int, float, str)
 
 
@@ -206,7 +214,8 @@ def _check_record(record, where: str) -> None:
         check_instance(record["error"], f"{where} error", str, "None or a message")
     skipped = record.get("skipped")
     if skipped is not None:
-        check_choice(skipped, f"{where} skipped", (SKIP_BUDGET, SKIP_NOT_PIXELS, SKIP_MISSING))
+        reasons = (SKIP_BUDGET, SKIP_NOT_PIXELS, SKIP_MISSING, SKIP_CATEGORIES)
+        check_choice(skipped, f"{where} skipped", reasons)
     if record.get("seconds") is not None:
         check_real(record["seconds"], f"{where} seconds", low=0)
     if record.get("rows") is not None:
@@ -401,6 +410,10 @@ class AutoDensity(Density):
         if self.budget is not None:
             check_real(self.budget, "budget", low=0)
         check_int(self.average_runs, "average_runs", low=1)
+        if self.categories is not None and not isinstance(self.categories, dict):
+            raise ValueError(
+                f"categories must be None or a dict of feature -> levels; got {self.categories!r}"
+            )
         if not (
             self.progress is None or isinstance(self.progress, bool) or callable(self.progress)
         ):
@@ -429,7 +442,7 @@ class AutoDensity(Density):
     def accepts_missing(self) -> bool:
         """Fitted: whether the chosen family takes rows with missing cells; before: whether
         every candidate family does (the copulas of a table's grid; a copula with mixture
-        dependence then fails on classes with missing cells and is not chosen)."""
+        dependence is then skipped on a class with missing cells, so it is not chosen)."""
         if self._is_fitted():
             return self.best_.accepts_missing()
         names = self._check_params()
@@ -460,7 +473,8 @@ class AutoDensity(Density):
         records = []
         kept = {}
         for name in names:
-            density = self._make(name, seed)
+            # alone, its one fit is the delivered model (runs averaged when it has them)
+            density = self._make(with_runs(name, self.average_runs) if self._alone else name, seed)
             record = {
                 "name": name,
                 "params": _plain_params(density),
@@ -488,9 +502,10 @@ class AutoDensity(Density):
         if self.keep_candidates and comparison.criterion == "heldout":
             self._kept = (comparison.X[comparison.score], kept)
 
-    @staticmethod
-    def _cannot_take(density: Density, X: np.ndarray) -> str | None:
+    def _cannot_take(self, density: Density, X: np.ndarray) -> str | None:
         """Why ``density`` is skipped on these rows before any fit, or None."""
+        if self.categories and "categories" not in density.get_params(deep=False):
+            return SKIP_CATEGORIES
         if dequantises_itself(density) and not density.takes_values(X):
             return SKIP_NOT_PIXELS
         if not density.fits_missing() and np.isnan(X).any():
@@ -542,7 +557,9 @@ class AutoDensity(Density):
             best = min(ok, key=lambda r: r["score"])
         best["chosen"] = True
         name = best["name"]
-        if comparison.criterion == "bic" and with_runs(name, self.average_runs) == name:
+        if comparison.criterion == "bic" and (
+            self._alone or with_runs(name, self.average_runs) == name
+        ):
             # fitted on all rows already, as the refit would be
             self.best_, self._refit_pending = kept[name], False
         elif self.keep_candidates and name in kept:
@@ -667,6 +684,11 @@ class AutoDensity(Density):
         return "\n".join(lines)
 
     def _get_state(self) -> dict:
+        if self.refit_pending():
+            raise ValueError(
+                "this AutoDensity's choice is fitted on its fitting rows only (keep_candidates"
+                "=True): call refit_as(name, X) before saving it"
+            )
         # a progress function is a hook of this session, not part of the model
         state = super()._get_state()
         if not isinstance(self.progress, (bool, type(None))):
@@ -695,6 +717,17 @@ class AutoDensity(Density):
         if name.endswith("_") and not name.startswith("_") and "best_" in self.__dict__:
             return getattr(self.__dict__["best_"], name)
         raise AttributeError(name)
+
+
+def use_table_grid(auto: AutoDensity, *, one_run: bool = True) -> AutoDensity:
+    """Give ``auto`` the grid of a table, :data:`TABLE_CANDIDATES`, unless its candidates
+    were chosen, and with ``one_run`` :data:`TABLE_AVERAGE_RUNS` (for an ``auto`` built
+    from the shortcut; an object given by the user keeps its ``average_runs``)."""
+    if auto.candidates is None:
+        auto.set_params(candidates=list(TABLE_CANDIDATES))
+        if one_run:
+            auto.set_params(average_runs=TABLE_AVERAGE_RUNS)
+    return auto
 
 
 def choose_for_all_classes(densities, class_rows, class_prior=None) -> str:
