@@ -36,7 +36,12 @@ from bayesgen.base.state_checks import check_array, check_indices, check_instanc
 from bayesgen.densities.base import Density, check_fitted_density
 from bayesgen.densities.marginals import EmpiricalMarginals
 from bayesgen.kernels.censored import censored_correlation
-from bayesgen.kernels.conditioning import Conditioned, gaussian_conditional
+from bayesgen.kernels.conditioning import (
+    Conditioned,
+    gaussian_conditional,
+    missing_patterns,
+    observed_log_pdf,
+)
 from bayesgen.kernels.covariance import LOG_2PI, FullCovariance
 from bayesgen.kernels.score_moments import (
     ScoreMoments,
@@ -490,36 +495,30 @@ class GaussianCopulaDensity(Density):
     def _score_samples(self, X: np.ndarray) -> np.ndarray:
         S, log_f = self._scores(X)
         if self.dependence_ is not None:
-            # log g(s) - sum_j log phi(s_j)
-            return log_f + self._dependence_log_ratio(X, S)
+            return log_f + self._dependence_log_ratio(X, S, log_f)
         corr = self.correlation_
-        missing = np.isnan(S)
-        if missing.any():
-            return log_f + _incomplete_log_copula(corr.dense(), S, missing)
+        if np.isnan(S).any():
+            return log_f + _incomplete_log_copula(corr.dense(), S)
         return (
             log_f - 0.5 * (corr.log_det + corr.mahalanobis(S)) + 0.5 * np.einsum("ij,ij->i", S, S)
         )
 
-    def _dependence_log_ratio(self, X: np.ndarray, S: np.ndarray) -> np.ndarray:
+    def _dependence_log_ratio(self, X: np.ndarray, S: np.ndarray, log_f: np.ndarray):
         """``log g(s_o) - sum_o log phi(s_j)`` of each row's observed scores ``s_o``: the
-        copula's term with a ``dependence`` density ``g``.  Rows with missing cells take
-        the marginal density of their observed scores, exact for a Gaussian mixture
-        (:meth:`MixtureDensity.observed_log_density`) and otherwise from
-        :meth:`condition`, row by row."""
-        missing = np.isnan(S)
-        observed = (~missing).sum(axis=1)
-        half_sq = 0.5 * np.einsum("ij,ij->i", np.where(missing, 0.0, S), np.where(missing, 0.0, S))
-        log_phi = half_sq + 0.5 * observed * LOG_2PI  # -sum_o log phi(s_j)
-        complete = observed == S.shape[1]
+        copula's term with a ``dependence`` density ``g`` (``log_f``: the rows' marginal
+        terms).  Rows with missing cells take the marginal density of their observed
+        scores, exact for a Gaussian mixture (:meth:`MixtureDensity.observed_log_density`)
+        and otherwise from :meth:`condition`, row by row."""
+        log_phi = _sum_log_phi(S)
+        complete = ~np.isnan(S).any(axis=1)
         if complete.all():
-            return self.dependence_._score_samples(S) + log_phi
+            return self.dependence_._score_samples(S) - log_phi
         if hasattr(self.dependence_, "observed_log_density"):
-            return self.dependence_.observed_log_density(S) + log_phi
+            return self.dependence_.observed_log_density(S) - log_phi
         out = np.empty(S.shape[0])
-        out[complete] = self.dependence_._score_samples(S[complete]) + log_phi[complete]
+        out[complete] = self.dependence_._score_samples(S[complete]) - log_phi[complete]
         for i in np.flatnonzero(~complete):  # log p(x_o) less the marginal terms
-            _, log_f = self._scores(X[i : i + 1])
-            out[i] = self.condition(X[i], ~missing[i]).log_marginal - log_f[0]
+            out[i] = self.condition(X[i], ~np.isnan(S[i])).log_marginal - log_f[i]
         return out
 
     def normal_scores(self, X) -> np.ndarray:
@@ -556,7 +555,9 @@ class GaussianCopulaDensity(Density):
             raise not_latent_gaussian(self) from None
         if not isinstance(inner, IdentityLatent):  # a map of its own: not the scores
             raise not_latent_gaussian(self)
-        return CopulaLatent(inner.covariance, self.marginals_, components=inner.components())
+        return CopulaLatent(
+            inner.covariance, self.marginals_, components=inner.components(), mean=inner.mean
+        )
 
     def condition(self, x, observed) -> Conditioned:
         """Conditioned on the normal scores of the observed features (cell centres for
@@ -720,15 +721,6 @@ def _second_moment(S: np.ndarray) -> np.ndarray:
     return (S.T @ S) / S.shape[0]
 
 
-def _patterns(missing: np.ndarray):
-    """Rows grouped by missing-value pattern: ``[(missing_mask (d,), row indices)]``."""
-    keys, inverse = np.unique(missing, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    order = np.argsort(inverse, kind="stable")
-    bounds = np.r_[0, np.cumsum(np.bincount(inverse, minlength=keys.shape[0]))]
-    return [(keys[g], order[bounds[g] : bounds[g + 1]]) for g in range(keys.shape[0])]
-
-
 def _em_second_moment(S: np.ndarray, *, max_iter: int = 100, tol: float = 1e-6) -> np.ndarray:
     """``E[s s^T]`` of standard-normal scores with missing entries (NaN), by EM.
 
@@ -740,7 +732,7 @@ def _em_second_moment(S: np.ndarray, *, max_iter: int = 100, tol: float = 1e-6) 
     """
     n, d = S.shape
     missing = np.isnan(S)
-    groups = _patterns(missing)
+    groups = missing_patterns(missing)
     R = ScoreMoments.of(S).correlation()
     for _ in range(max_iter):
         filled = np.where(missing, 0.0, S)
@@ -775,26 +767,19 @@ def _no_parametric() -> dict:
     }
 
 
-def _incomplete_log_copula(R: np.ndarray, S: np.ndarray, missing: np.ndarray) -> np.ndarray:
-    """``log c(s_o)`` per row: the Gaussian copula density of the observed scores only.
+def _sum_log_phi(S: np.ndarray) -> np.ndarray:
+    """``sum_o log phi(s_j)`` over each row's observed scores (NaN = missing)."""
+    So = np.nan_to_num(S, nan=0.0)
+    observed = (~np.isnan(S)).sum(axis=1)
+    return -0.5 * np.einsum("ij,ij->i", So, So) - 0.5 * observed * LOG_2PI
 
-    ``-0.5 log|R_oo| - 0.5 s_o^T R_oo^{-1} s_o + 0.5 s_o^T s_o``, one factorisation per
-    missing-value pattern (the margin of a Gaussian copula is the copula of ``R_oo``).
-    """
-    out = np.zeros(S.shape[0])
-    for miss, rows in _patterns(missing):
-        o = np.flatnonzero(~miss)
-        if o.size == 0:
-            continue
-        L = linalg.cholesky(R[np.ix_(o, o)], lower=True)
-        So = S[np.ix_(rows, o)]
-        W = linalg.solve_triangular(L, So.T, lower=True)
-        out[rows] = (
-            -np.sum(np.log(np.diag(L)))
-            - 0.5 * np.einsum("ij,ij->j", W, W)
-            + 0.5 * np.einsum("ij,ij->i", So, So)
-        )
-    return out
+
+def _incomplete_log_copula(R: np.ndarray, S: np.ndarray) -> np.ndarray:
+    """``log c(s_o)`` per row: the Gaussian copula density of the observed scores only
+    (NaN = missing), ``log N(s_o | 0, R_oo) - sum_o log phi(s_j)``: the margin of a
+    Gaussian copula is the copula of ``R_oo``; one factorisation per missing-value pattern
+    (:func:`~bayesgen.kernels.conditioning.observed_log_pdf`)."""
+    return observed_log_pdf(np.zeros(S.shape[1]), R, S) - _sum_log_phi(S)
 
 
 def _undo_tie_attenuation(moment: np.ndarray, explained: np.ndarray) -> np.ndarray:

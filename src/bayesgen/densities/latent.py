@@ -83,10 +83,9 @@ class CopulaLatent(LatentGaussian):
     cell, so equality on them is the latent interval of that jump.
     """
 
-    def __init__(self, correlation: np.ndarray, marginals, components=None):
-        mean = np.zeros(correlation.shape[0])
-        if components is not None:  # a mixture dependence: its moments
-            mean, correlation = mixture_moments(components)
+    def __init__(self, correlation: np.ndarray, marginals, components=None, mean=None):
+        # a mixture dependence gives its components and the moments of the whole
+        mean = np.zeros(correlation.shape[0]) if mean is None else mean
         super().__init__(mean, correlation, components)
         self.marginals = marginals
 
@@ -136,18 +135,6 @@ def mixture_components(weights, means, covariances) -> list:
         for w, mu, cov in zip(weights, means, covariances, strict=True)
         if w > 0
     ]
-
-
-def mixture_moments(components) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and covariance of ``sum_k w_k N(mean_k, covariance_k)``."""
-    weights = np.exp([c[0] for c in components])
-    weights = weights / weights.sum()
-    means = np.stack([c[1] for c in components])
-    mean = weights @ means
-    centred = means - mean
-    covariance = np.einsum("k,kij->ij", weights, np.stack([c[2] for c in components]))
-    covariance += (centred * weights[:, None]).T @ centred
-    return mean, covariance
 
 
 def not_latent_gaussian(density) -> DataError:

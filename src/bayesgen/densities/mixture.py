@@ -126,7 +126,7 @@ from bayesgen.base.state_checks import (
 )
 from bayesgen.base.threads import one_blas_thread
 from bayesgen.densities.base import Density
-from bayesgen.kernels.conditioning import Conditioned, gaussian_conditional
+from bayesgen.kernels.conditioning import Conditioned, gaussian_conditional, observed_log_pdf
 from bayesgen.kernels.covariance import LOG_2PI, Covariance, DiagonalCovariance, FullCovariance
 from bayesgen.kernels.lowrank import LowRankCovariance, ppca_from_covariance
 from bayesgen.kernels.mixture_estep import (
@@ -846,7 +846,9 @@ class MixtureDensity(Density):
     def observed_log_density(self, X) -> np.ndarray:
         """``log p(x_o)`` of each row's observed cells (NaN = missing), exact: the mixture
         of the components' marginals, ``sum_j w_j N(x_o | mu_jo, Sigma_joo)``; rows are
-        grouped by their pattern of missing cells.  A row with no observed cell gets 0.
+        grouped by their pattern of missing cells
+        (:func:`~bayesgen.kernels.conditioning.observed_log_pdf`).  A row with no observed
+        cell gets 0.
 
         Parameters
         ----------
@@ -860,23 +862,13 @@ class MixtureDensity(Density):
         X = np.asarray(X, dtype=float)
         if X.ndim != 2 or X.shape[1] != self.n_features_in_:
             raise ValueError(f"X must have shape (n_samples, {self.n_features_in_}); got {X.shape}")
-        missing = np.isnan(X)
-        out = np.zeros(X.shape[0])
-        patterns, which = np.unique(missing, axis=0, return_inverse=True)
         with np.errstate(divide="ignore"):
             log_w = np.log(self.weights_)
-        for p, pattern in enumerate(patterns):
-            rows = np.flatnonzero(which.ravel() == p)
-            seen = np.flatnonzero(~pattern)
-            if seen.size == 0:
-                continue
-            block = X[np.ix_(rows, seen)]
-            parts = np.empty((len(self.covariances_), rows.size))
-            for j, cov in enumerate(self.covariances_):
-                marginal = FullCovariance.from_matrix(cov.dense()[np.ix_(seen, seen)])
-                parts[j] = log_w[j] + marginal.log_pdf(block - self.means_[j, seen])
-            out[rows] = _log_normalise(parts)[0]
-        return out
+        parts = [
+            log_w[j] + observed_log_pdf(self.means_[j], cov.dense(), X)
+            for j, cov in enumerate(self.covariances_)
+        ]
+        return _log_normalise(np.stack(parts))[0]
 
     def latent_gaussian(self):
         """The mixture itself, with the identity map: a Gaussian-mixture latent (see

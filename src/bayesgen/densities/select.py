@@ -467,14 +467,16 @@ class AutoDensity(Density):
         started = time.perf_counter()
         seed = int(check_random_state(self.random_state).integers(0, 2**31 - 1))
         self._seed = seed  # for refit_as: the same split and noise again
-        unfit = {name: self._cannot_take(self._make(name, seed), X) for name in names}
+        built = {name: self._make(name, seed) for name in names}
+        unfit = {name: self._cannot_take(density, X) for name, density in built.items()}
         self._alone = sum(reason is None for reason in unfit.values()) == 1
         comparison = self._comparison(X, np.random.default_rng(seed), self._alone)
         records = []
         kept = {}
         for name in names:
-            # alone, its one fit is the delivered model (runs averaged when it has them)
-            density = self._make(with_runs(name, self.average_runs) if self._alone else name, seed)
+            density = built[name]
+            if self._alone:  # its one fit is the delivered model (runs averaged if it has them)
+                density = self._make(with_runs(name, self.average_runs), seed)
             record = {
                 "name": name,
                 "params": _plain_params(density),

@@ -33,7 +33,50 @@ from scipy.special import logsumexp
 from bayesgen.kernels.covariance import LOG_2PI, Covariance, DiagonalCovariance
 from bayesgen.kernels.lowrank import LowRankCovariance
 
-__all__ = ["Conditioned", "GaussianPiece", "gaussian_conditional"]
+__all__ = [
+    "Conditioned",
+    "GaussianPiece",
+    "gaussian_conditional",
+    "missing_patterns",
+    "observed_log_pdf",
+]
+
+
+def missing_patterns(missing: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Rows grouped by missing-value pattern: ``[(missing_mask (d,), row indices)]``."""
+    keys, inverse = np.unique(missing, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.r_[0, np.cumsum(np.bincount(inverse, minlength=keys.shape[0]))]
+    return [(keys[g], order[bounds[g] : bounds[g + 1]]) for g in range(keys.shape[0])]
+
+
+def observed_log_pdf(mean: np.ndarray, covariance: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """``log N(x_o | mean_o, covariance_oo)`` of each row's observed cells (NaN = missing),
+    one Cholesky factor per missing-value pattern; 0 for a row with no observed cell.
+
+    Parameters
+    ----------
+    mean : ndarray of shape (d,)
+    covariance : ndarray of shape (d, d)
+        Dense.
+    X : ndarray of shape (n, d)
+
+    Returns
+    -------
+    ndarray of shape (n,)
+    """
+    out = np.zeros(X.shape[0])
+    for miss, rows in missing_patterns(np.isnan(X)):
+        o = np.flatnonzero(~miss)
+        if o.size == 0:
+            continue
+        L = linalg.cholesky(covariance[np.ix_(o, o)], lower=True)
+        W = linalg.solve_triangular(L, (X[np.ix_(rows, o)] - mean[o]).T, lower=True)
+        out[rows] = (
+            -np.sum(np.log(np.diag(L))) - 0.5 * np.einsum("ij,ij->j", W, W) - 0.5 * o.size * LOG_2PI
+        )
+    return out
 
 
 class GaussianPiece:
