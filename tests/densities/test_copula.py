@@ -5,7 +5,7 @@ import pytest
 from scipy import stats
 
 import bayesgen
-from bayesgen import BayesClassifier
+from bayesgen import BayesClassifier, FitError
 from bayesgen.densities import GaussianCopulaDensity
 
 R_TRUE = np.array([[1.0, 0.6, 0.3], [0.6, 1.0, 0.2], [0.3, 0.2, 1.0]])
@@ -322,3 +322,27 @@ def test_dependence_scores_rows_with_missing_cells_exactly(mixture):
     full = np.column_stack([np.full_like(grid, 0.3), grid, np.full_like(grid, 0.1)])
     integral = np.trapezoid(np.exp(density.score_samples(full)), grid)
     assert np.log(integral) == pytest.approx(scores[0], abs=2e-3)
+
+
+def test_mixture_dependence_is_fitted_on_rows_with_missing_cells():
+    """Two groups of rows with opposite correlations and 10 % empty cells: the copula with a
+    mixture dependence is fitted by EM on the observed scores, keeps both groups (a
+    Gaussian dependence sees no correlation) and scores the incomplete rows above the
+    Gaussian copula."""
+    from bayesgen.densities import GaussianDensity, MixtureOfFactorAnalysersDensity
+
+    rng = np.random.default_rng(2)
+    n = 3000
+    a = rng.normal(size=n)
+    b = np.where(rng.random(n) < 0.5, a, -a) + 0.3 * rng.normal(size=n)
+    X = np.column_stack([a, b])
+    X[rng.random(X.shape) < 0.1] = np.nan
+    mixture = MixtureOfFactorAnalysersDensity(2, rank=1, random_state=0)
+    density = GaussianCopulaDensity(dependence=mixture, random_state=0).fit(X)
+    gaussian = GaussianCopulaDensity(random_state=0).fit(X)
+    assert density.score(X) > gaussian.score(X) + 0.2
+    S = density.sample(20_000, random_state=1)
+    assert not np.isnan(S).any()
+    assert np.corrcoef(np.abs(S[:, 0]), np.abs(S[:, 1]))[0, 1] > 0.6
+    with pytest.raises(FitError, match="needs complete rows"):
+        GaussianCopulaDensity(dependence=GaussianDensity()).fit(X)

@@ -411,14 +411,14 @@ def test_average_refuses_bad_settings(blobs):
         GaussianMixtureDensity(2, init=resp, n_average=2).fit(blobs)
 
 
-def test_observed_log_density_is_the_mixture_of_component_marginals(blobs):
+def test_rows_with_missing_cells_score_the_mixture_of_component_marginals(blobs):
     from scipy import stats
     from scipy.special import logsumexp
 
     density = GaussianMixtureDensity(3, random_state=0).fit(blobs)
     rows = blobs[:6].copy()
     rows[0, 1] = rows[1, [0, 3]] = rows[2, :] = np.nan
-    got = density.observed_log_density(rows)
+    got = density.score_samples(rows)
     for row, value in zip(rows, got, strict=True):
         seen = ~np.isnan(row)
         parts = (
@@ -436,5 +436,88 @@ def test_observed_log_density_is_the_mixture_of_component_marginals(blobs):
         )
         assert value == pytest.approx(logsumexp(parts) if seen.any() else 0.0, rel=1e-10)
     np.testing.assert_allclose(got[3:], density.score_samples(rows[3:]), rtol=1e-10)
-    with pytest.raises(ValueError, match="shape"):
-        density.observed_log_density(rows[:, :2])
+    with pytest.raises(ValueError, match="features"):
+        density.score_samples(rows[:, :2])
+
+
+# -- missing cells ---------------------------------------------------------------------------
+
+
+def test_em_with_missing_cells_reaches_the_closed_form_estimate():
+    """One Gaussian, one feature missing on 40 % of the rows (monotone pattern): the
+    maximum-likelihood estimate has a closed form (Anderson 1957): the observed feature's
+    mean and variance from all rows, the regression of the other on it from the complete
+    rows.  EM on the observed cells must reach it."""
+    rng = np.random.default_rng(0)
+    n = 2000
+    x1 = rng.normal(size=n)
+    x2 = 0.8 * x1 + 0.6 * rng.normal(size=n) + 1.0
+    X = np.column_stack([x1, x2])
+    hidden = rng.random(n) < 0.4
+    X[hidden, 1] = np.nan
+    fitted = GaussianMixtureDensity(1, reg_covar=0.0, tol=1e-13, max_iter=1000).fit(X)
+    done = ~hidden
+    C = np.cov(x1[done], x2[done], bias=True)
+    slope = C[0, 1] / C[0, 0]
+    mu1, var1 = x1.mean(), x1.var()
+    mu2 = x2[done].mean() + slope * (mu1 - x1[done].mean())
+    var2 = C[1, 1] - slope**2 * C[0, 0] + slope**2 * var1
+    expected = np.array([[var1, slope * var1], [slope * var1, var2]])
+    np.testing.assert_allclose(fitted.means_[0], [mu1, mu2], atol=1e-6)
+    np.testing.assert_allclose(fitted.covariances_[0].dense(), expected, atol=1e-6)
+
+
+def _two_groups_with_holes(seed=0, n=3000, d=6, rate=0.15):
+    rng = np.random.default_rng(seed)
+    Z = rng.normal(size=(n, 2))
+    L = rng.normal(size=(2, d))
+    side = rng.random(n)[:, None] < 0.5
+    X = np.where(side, Z @ L, 3.0 - Z @ L) + 0.3 * rng.normal(size=(n, d))
+    holes = X.copy()
+    holes[rng.random(X.shape) < rate] = np.nan
+    return X, holes
+
+
+_KINDS = [
+    (GaussianMixtureDensity, {"covariance_type": "diag"}),
+    (GaussianMixtureDensity, {"covariance_type": "full"}),
+    (MixtureOfFactorAnalysersDensity, {"rank": 2}),
+    (MixtureOfFactorAnalysersDensity, {"rank": 2, "noise": "isotropic"}),
+]
+
+
+@pytest.mark.parametrize(("cls", "params"), _KINDS)
+def test_em_with_missing_cells_never_decreases_and_beats_mean_filling(cls, params):
+    """Exact EM: the observed-data log-likelihood never decreases; and it ends above the
+    same family fitted to the rows with each hole filled with its column's mean (scored on
+    the same observed cells), which is what EM improves on."""
+    X, holes = _two_groups_with_holes()
+    fitted = cls(2, random_state=0, **params).fit(holes)
+    history = np.array(fitted.lower_bound_history_)
+    assert np.all(np.diff(history) > -1e-9), history
+    assert fitted.lower_bound_ == pytest.approx(fitted.score(holes), rel=1e-9)
+    filled = np.where(np.isnan(holes), np.nanmean(holes, axis=0), holes)
+    by_filling = cls(2, random_state=0, **params).fit(filled)
+    assert fitted.score(holes) > by_filling.score(holes) + 0.1
+    # and lands near the fit on the complete rows: the parameters are estimated, not biased
+    complete = cls(2, random_state=0, **params).fit(X)
+    order = np.argsort(fitted.means_[:, 0]), np.argsort(complete.means_[:, 0])
+    np.testing.assert_allclose(fitted.means_[order[0]], complete.means_[order[1]], atol=0.1)
+
+
+def test_a_feature_with_no_observed_value_is_refused():
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    X[:, 1] = np.nan
+    with pytest.raises(FitError, match="feature 1 has no observed value"):
+        GaussianMixtureDensity(2).fit(X)
+
+
+def test_missing_cells_and_constant_features_together():
+    """A constant feature beside a feature with holes: the constant one stays out of EM
+    (module docstring, "Work data") and the rows still score finitely."""
+    rng = np.random.default_rng(1)
+    X = np.column_stack([rng.normal(size=400), np.zeros(400), rng.normal(size=400)])
+    X[rng.random(400) < 0.2, 0] = np.nan
+    fitted = MixtureOfFactorAnalysersDensity(2, rank=1, random_state=0).fit(X)
+    assert np.all(np.isfinite(fitted.score_samples(X)))
+    assert np.all(fitted.sample(100, random_state=0)[:, 1] == pytest.approx(0.0, abs=0.1))

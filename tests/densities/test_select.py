@@ -160,6 +160,25 @@ def test_a_family_that_cannot_classify_is_not_chosen_for_its_likelihood(monkeypa
     assert "held-out error" in model.densities_[0].selection_table()
 
 
+def test_a_class_too_small_to_hold_rows_out_still_competes_in_the_error():
+    """A class of 30 rows is scored by BIC (no rows held out) but its candidates, fitted
+    on all its rows, still compete for the other class's held-out rows: the classifier's
+    error rate is measured and recorded in both classes."""
+    X, y = _sign_of_correlation_classes()
+    small = np.flatnonzero(y == 1)[:30]
+    keep = np.r_[np.flatnonzero(y == 0), small]
+    model = BayesClassifier(AutoDensity(candidates=["diag", "gaussian"], random_state=0))
+    model.fit(X[keep], y[keep])
+    criteria = [d.selection_[0]["criterion"] for d in model.densities_]
+    assert criteria == ["heldout", "bic"]
+    for density in model.densities_:
+        errors = {r["name"]: r["heldout_error"] for r in density.selection_}
+        assert all(e is not None for e in errors.values()), errors
+        assert 0.0 <= errors["gaussian"] <= errors["diag"]  # they differ in correlation only
+        assert density.heldout_candidates() is None  # released
+    assert model.densities_[1].chosen_ == "gaussian"
+
+
 def test_with_classifiers_about_as_good_the_likelihood_decides():
     """Digits: every record has an error rate; the chosen family's is within 2 standard
     errors of the best, and no candidate within that margin has a higher total."""
@@ -334,19 +353,34 @@ def test_shared_choice_measures_the_error_under_the_users_prior():
 
 def test_a_candidate_alone_is_fitted_once_on_all_rows():
     """When the other candidates cannot take the rows (here: missing cells, which the
-    mixture dependence cannot fit), there is nothing to compare: the one left is fitted
-    on all rows and scored by BIC, and the others are recorded as skipped."""
+    Gaussian cannot fit), there is nothing to compare: the one left is fitted on all rows
+    and scored by BIC, and the others are recorded as skipped."""
     rng = np.random.default_rng(3)
     X = rng.normal(size=(300, 3))
     X[rng.random(X.shape) < 0.05] = np.nan
-    auto = AutoDensity(candidates=["copula", "mfacopula:2x2"], random_state=0).fit(X)
+    auto = AutoDensity(candidates=["copula", "gaussian"], random_state=0).fit(X)
     records = {r["name"]: r for r in auto.selection_}
-    assert records["mfacopula:2x2"]["skipped"] == "missing cells"
+    assert records["gaussian"]["skipped"] == "missing cells"
     assert records["copula"]["criterion"] == "bic" and records["copula"]["rows"] == 300
     assert auto.chosen_ == "copula" and not auto.refit_pending()
     complete = np.nan_to_num(X)
-    both = AutoDensity(candidates=["copula", "mfacopula:2x2"], random_state=0).fit(complete)
+    both = AutoDensity(candidates=["copula", "gaussian"], random_state=0).fit(complete)
     assert {r["criterion"] for r in both.selection_} == {"heldout"}
+
+
+def test_the_table_grid_compares_every_candidate_on_rows_with_missing_cells():
+    """The copulas with mixture dependence fit rows with missing cells (EM), so a table
+    with empty cells compares the whole grid on held-out rows."""
+    from bayesgen.densities.select import TABLE_CANDIDATES
+
+    rng = np.random.default_rng(4)
+    z = rng.normal(size=(600, 1))
+    X = np.where(rng.random((600, 1)) < 0.5, z, -z) + 0.5 * rng.normal(size=(600, 3))
+    X[rng.random(X.shape) < 0.1] = np.nan
+    auto = AutoDensity(candidates=list(TABLE_CANDIDATES), random_state=0).fit(X)
+    assert all(r["score"] is not None for r in auto.selection_), auto.selection_
+    assert {r["criterion"] for r in auto.selection_} == {"heldout"}
+    assert np.all(np.isfinite(auto.score_samples(X)))
 
 
 def test_table_candidates_take_categories_and_missing_cells():
@@ -368,7 +402,8 @@ def test_table_candidates_take_categories_and_missing_cells():
     assert records["gaussian"]["skipped"] == "categorical columns"
     assert model.densities_[0].chosen_ == "copula"
     assert AutoDensity(candidates=list(TABLE_CANDIDATES)).accepts_missing()
-    assert not AutoDensity().accepts_missing()  # the grid for arrays: complete rows
+    assert AutoDensity().accepts_missing()  # the grid for arrays: mixtures and copulas fit them
+    assert not AutoDensity(candidates=["gaussian", "diag"]).accepts_missing()
 
 
 def test_saving_before_the_refit_is_refused():
@@ -380,3 +415,14 @@ def test_saving_before_the_refit_is_refused():
         auto._get_state()
     auto.refit_as(auto.chosen_, X)
     assert not auto.refit_pending() and auto._get_state()["params"]["average_runs"] == 3
+
+
+def test_on_rows_with_missing_cells_the_families_that_cannot_fit_them_are_skipped():
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(400, 3))
+    X[rng.random(X.shape) < 0.1] = np.nan
+    auto = AutoDensity(candidates=["gaussian", "mfa:2x1", "copula"], random_state=0).fit(X)
+    records = {r["name"]: r for r in auto.selection_}
+    assert records["gaussian"]["skipped"] == "missing cells"
+    assert records["mfa:2x1"]["score"] is not None and records["copula"]["score"] is not None
+    assert auto.accepts_missing() and np.all(np.isfinite(auto.score_samples(X)))

@@ -168,7 +168,10 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         ``reg_covar``, ``shrinkage`` and ``random_state`` when it is a shortcut name, or a
         clone of the given density object; for a table, told which features are
         categorical (its ``categories`` parameter, when it has one)."""
-        name = self._density_name()
+        return self._build_density(self._density_name())
+
+    def _build_density(self, name) -> Density:
+        """:meth:`make_class_density` for the family ``name``."""
         if isinstance(name, str):
             density = make_density(
                 name,
@@ -215,6 +218,19 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         given), tables fitted in two passes (streamed files, Dask data frames) "copula"
         (see ``density``)."""
         return "auto" if in_memory and self.shrinkage is None else "gaussian"
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # what fit takes: with density=None, the family of a fit in memory
+        name = self.default_density() if self.density is None else self.density
+        try:  # tags are read before any parameter is checked: fit reports a bad one
+            template = self._build_density(name)
+        except (ValueError, TypeError):
+            template = None
+        tags.input_tags.allow_nan = (
+            isinstance(template, Density) and template.__sklearn_tags__().input_tags.allow_nan
+        )
+        return tags
 
     def statistics_kind(self) -> str | None:
         """``"full"`` or ``"diagonal"`` when the class density is fitted from Gaussian

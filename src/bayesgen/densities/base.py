@@ -137,6 +137,11 @@ class Density(DensityMixin, BaseEstimator):
         fit, as the copula with a ``dependence`` density)."""
         return self.accepts_missing()
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = _quietly_accepts_missing(self)
+        return tags
+
     def statistics_kind(self) -> str | None:
         """Which Gaussian sufficient statistics this family is fitted from.
 
@@ -443,3 +448,12 @@ class LocationScaleDensity(Density):
         mean, covariance = self._factor(dtype)
         draw_location_scale(X, [(slice(0, n), mean, covariance, rng)])
         return X
+
+
+def _quietly_accepts_missing(density) -> bool:
+    """:meth:`Density.accepts_missing` for scikit-learn's tags, which are read before any
+    parameter is checked: False when the parameters are invalid (fit says why)."""
+    try:
+        return bool(density.accepts_missing())
+    except (ValueError, TypeError):
+        return False

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from scipy import linalg, special, stats
+from scipy import special, stats
 from scipy.special import logsumexp
 from sklearn.base import clone
 
@@ -38,8 +38,9 @@ from bayesgen.densities.marginals import EmpiricalMarginals
 from bayesgen.kernels.censored import censored_correlation
 from bayesgen.kernels.conditioning import (
     Conditioned,
+    complete_rows,
+    completed_scatter,
     gaussian_conditional,
-    missing_patterns,
     observed_log_pdf,
 )
 from bayesgen.kernels.covariance import LOG_2PI, FullCovariance
@@ -144,7 +145,10 @@ class GaussianCopulaDensity(Density):
     log-density of a row with missing cells is that of its observed cells, the missing ones
     marginalised exactly (the Gaussian copula's margin on the observed scores).  Samples
     are complete rows; a classifier adds missing cells at each class's observed rate.
-    With ``dependence`` (a density of the scores) rows must be complete.
+    With a ``dependence`` density of the scores, rows with missing cells are fitted when
+    that density fits them (:meth:`Density.fits_missing`): the mixtures do, by EM with the
+    missing scores completed per component (:mod:`bayesgen.densities.mixture`, "Missing
+    cells"), again assuming missing at random; other densities need complete rows.
 
     Attributes
     ----------
@@ -230,13 +234,9 @@ class GaussianCopulaDensity(Density):
         return True
 
     def fits_missing(self) -> bool:
-        """With a ``dependence`` density the fit needs complete rows (scoring does not)."""
-        return self.dependence is None
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        return tags
+        """With a ``dependence`` density, whether that density is fitted with missing
+        cells (:meth:`Density.fits_missing`; the mixtures are); scoring always is."""
+        return self.dependence is None or self.dependence.fits_missing()
 
     # fitting -------------------------------------------------------------------------
     def _fit(self, X: np.ndarray) -> None:
@@ -258,10 +258,11 @@ class GaussianCopulaDensity(Density):
         if self.dependence is not None:
             if not (hasattr(self.dependence, "fit") and hasattr(self.dependence, "sample")):
                 raise ValueError(f"dependence must be a density object; got {self.dependence!r}")
-            if incomplete:
+            if incomplete and not self.dependence.fits_missing():
                 raise FitError(
-                    "dependence=... needs complete rows; these rows have missing cells. Use "
-                    "the Gaussian copula (dependence=None), which handles them"
+                    f"dependence={type(self.dependence).__name__} needs complete rows; these "
+                    "rows have missing cells. Use a mixture dependence or the Gaussian copula "
+                    "(dependence=None), which fit them"
                 )
             self.correlation_ = None
             self.dependence_ = clone(self.dependence).fit(S)
@@ -507,14 +508,13 @@ class GaussianCopulaDensity(Density):
         """``log g(s_o) - sum_o log phi(s_j)`` of each row's observed scores ``s_o``: the
         copula's term with a ``dependence`` density ``g`` (``log_f``: the rows' marginal
         terms).  Rows with missing cells take the marginal density of their observed
-        scores, exact for a Gaussian mixture (:meth:`MixtureDensity.observed_log_density`)
-        and otherwise from :meth:`condition`, row by row."""
+        scores: from the dependence itself when it takes missing cells
+        (:meth:`Density.accepts_missing`; exact for a Gaussian mixture), otherwise from
+        :meth:`condition`, row by row."""
         log_phi = _sum_log_phi(S)
         complete = ~np.isnan(S).any(axis=1)
-        if complete.all():
+        if complete.all() or self.dependence_.accepts_missing():
             return self.dependence_._score_samples(S) - log_phi
-        if hasattr(self.dependence_, "observed_log_density"):
-            return self.dependence_.observed_log_density(S) - log_phi
         out = np.empty(S.shape[0])
         out[complete] = self.dependence_._score_samples(S[complete]) - log_phi[complete]
         for i in np.flatnonzero(~complete):  # log p(x_o) less the marginal terms
@@ -724,33 +724,19 @@ def _second_moment(S: np.ndarray) -> np.ndarray:
 def _em_second_moment(S: np.ndarray, *, max_iter: int = 100, tol: float = 1e-6) -> np.ndarray:
     """``E[s s^T]`` of standard-normal scores with missing entries (NaN), by EM.
 
-    Model ``s ~ N(0, R)`` with unit diagonal.  E-step, per missing-value pattern with
-    observed ``o`` and missing ``m``: ``E[s_m | s_o] = R_mo R_oo^{-1} s_o`` and
-    ``Cov[s_m | s_o] = R_mm - R_mo R_oo^{-1} R_om``; M-step: ``R = mean E[s s^T]``, rescaled
-    to a correlation.  Starts from the pairwise-complete correlation (made positive
+    Model ``s ~ N(0, R)`` with unit diagonal, missing at random.  E-step, per missing-value
+    pattern with observed ``o`` and missing ``m``: ``E[s_m | s_o] = R_mo R_oo^{-1} s_o`` and
+    ``Cov[s_m | s_o] = R_mm - R_mo R_oo^{-1} R_om``
+    (:func:`~bayesgen.kernels.conditioning.complete_rows`); M-step: ``R = mean E[s s^T]``,
+    rescaled to a correlation.  Starts from the pairwise-complete correlation (made positive
     definite); stops when no entry moves by more than ``tol``.
     """
     n, d = S.shape
-    missing = np.isnan(S)
-    groups = missing_patterns(missing)
+    origin, ones = np.zeros(d), np.ones(n)
     R = ScoreMoments.of(S).correlation()
     for _ in range(max_iter):
-        filled = np.where(missing, 0.0, S)
-        extra = np.zeros((d, d))
-        for miss, rows in groups:
-            m = np.flatnonzero(miss)
-            if m.size == 0:
-                continue
-            o = np.flatnonzero(~miss)
-            if o.size == 0:
-                extra[np.ix_(m, m)] += rows.shape[0] * R[np.ix_(m, m)]
-                continue
-            B = linalg.solve(R[np.ix_(o, o)], R[np.ix_(o, m)], assume_a="pos").T
-            filled[np.ix_(rows, m)] = S[np.ix_(rows, o)] @ B.T
-            extra[np.ix_(m, m)] += rows.shape[0] * (R[np.ix_(m, m)] - B @ R[np.ix_(o, m)])
-        moment = (filled.T @ filled + extra) / n
-        sd = np.sqrt(np.diag(moment))
-        new = moment / sd[:, None] / sd[None, :]
+        moment = completed_scatter(complete_rows(origin, R, S), ones, origin) / n
+        new = as_correlation(moment)
         done = np.max(np.abs(new - R)) < tol
         R = new
         if done:

@@ -87,6 +87,29 @@ components would compete for rows).  On MNIST (benchmarks/README.md, "Automatic 
 averaging three runs of ``mppca:20x30+glogit`` raised held-out accuracy and lowered bits
 per pixel.
 
+Missing cells
+-------------
+Rows with missing cells (NaN) are fitted by EM on the observed cells, assuming the cells
+are missing at random (whether a cell is missing may depend on the observed cells, not on
+its own value); no row is dropped and no cell is filled with a constant.  The missing cells
+are one more hidden variable beside the component (and the factors), so each step is
+exact EM and the observed-data log-likelihood never decreases (Ghahramani and Jordan
+1994):
+
+* E-step: ``log r_ij = log w_j + log N(x_io | mu_jo, Sigma_joo) - logsumexp_j(...)``, the
+  density of the row's observed cells ``o``;
+* M-step: each component's mean and covariance from the rows completed under its previous
+  parameters, ``E[x_m | x_o, j] = mu_jm + Sigma_jmo Sigma_joo^{-1} (x_o - mu_jo)``, with the
+  conditional covariance ``Sigma_jmm - Sigma_jmo Sigma_joo^{-1} Sigma_jom`` added to the
+  scatter (:func:`~bayesgen.kernels.conditioning.complete_rows`); the covariance kind's
+  update then works on that expected covariance ``C_j`` (for factor analysers
+  ``G = C_j beta_j^T``, the same step as above).
+
+One factorisation per component and pattern of missing cells, on dense ``d x d``
+covariances in float64: meant for tables (tens of features), not for images with holes.
+k-means starts from the rows with each missing cell at its column's mean.  A feature with
+no observed value is refused.
+
 Empty and collapsing components
 -------------------------------
 A component whose weight falls below ``2 / n`` (fewer than two rows' worth of
@@ -126,7 +149,13 @@ from bayesgen.base.state_checks import (
 )
 from bayesgen.base.threads import one_blas_thread
 from bayesgen.densities.base import Density
-from bayesgen.kernels.conditioning import Conditioned, gaussian_conditional, observed_log_pdf
+from bayesgen.kernels.conditioning import (
+    Conditioned,
+    complete_rows,
+    completed_scatter,
+    gaussian_conditional,
+    observed_log_pdf,
+)
 from bayesgen.kernels.covariance import LOG_2PI, Covariance, DiagonalCovariance, FullCovariance
 from bayesgen.kernels.lowrank import LowRankCovariance, ppca_from_covariance
 from bayesgen.kernels.mixture_estep import (
@@ -160,6 +189,7 @@ class _Data:
     center: np.ndarray  # (d,) float64
     n_features: int  # d
     reg_covar: float
+    missing: np.ndarray | None = None  # (n, a) missing cells (X holds 0, the column mean)
 
     @property
     def n_const(self) -> int:
@@ -168,10 +198,17 @@ class _Data:
     @classmethod
     def build(cls, X: np.ndarray, reg_covar: float, dtype, squares: bool) -> _Data:
         n, d = X.shape
-        center = X.mean(axis=0)
+        missing = np.isnan(X)
+        if missing.all(axis=0).any():
+            empty = int(np.flatnonzero(missing.all(axis=0))[0])
+            raise FitError(f"feature {empty} has no observed value; drop it or fill it in")
+        incomplete = bool(missing.any())
+        if incomplete:  # the E-step of missing cells runs in float64 (module docstring)
+            dtype = np.float64
+        center = np.nanmean(X, axis=0) if incomplete else X.mean(axis=0)
         varying = None
         if reg_covar > 0:
-            const = X.max(axis=0) == X.min(axis=0)
+            const = (np.nanmax(X, axis=0) == np.nanmin(X, axis=0)) & ~missing.any(axis=0)
             if const.any() and not const.all():
                 center[const] = X[0, const]  # centred column exactly zero
                 varying = np.flatnonzero(~const)
@@ -186,9 +223,17 @@ class _Data:
             np.subtract(X, center, out=Xw, casting="same_kind")
         else:
             np.subtract(X[:, varying], center[varying], out=Xw, casting="same_kind")
+        held = None
+        if incomplete:
+            held = missing if varying is None else missing[:, varying]
+            Xw[held] = 0.0  # the starting point only: EM completes these cells
         if squares:
             np.multiply(Xw, Xw, out=XX[:, a:])
-        return cls(Xw, XX, varying, center, d, float(reg_covar))
+        return cls(Xw, XX, varying, center, d, float(reg_covar), held)
+
+    def observed(self) -> np.ndarray:
+        """The work rows with their missing cells as NaN."""
+        return np.where(self.missing, np.nan, self.X)
 
     def widen(self, values: np.ndarray, fill: float) -> np.ndarray:
         """Per-feature ``values`` of the varying features, ``fill`` for the constant ones."""
@@ -224,16 +269,25 @@ class _Diag:
     covariance_class = DiagonalCovariance
 
     def m_step(self, data, resp, nk, sums, means, previous):
-        reg = data.reg_covar
         a = means.shape[1]
-        var = sums[:, a:] / nk[:, None] - means * means + reg
+        return self._from_variances(sums[:, a:] / nk[:, None] - means * means, data.reg_covar)
+
+    def m_step_moments(self, data, nk, means, covs, previous):
+        return self._from_variances(np.diagonal(covs, axis1=1, axis2=2), data.reg_covar)
+
+    @staticmethod
+    def _from_variances(var, reg):
+        var = var + reg
         np.maximum(var, max(reg, 1e-300), out=var)
         log_det = np.log(var).sum(axis=1)
         bad = list(np.flatnonzero(~np.isfinite(log_det)))
-        return {"var": var}, log_det, np.full(len(nk), max(reg, 1e-300)), bad
+        return {"var": var}, log_det, np.full(len(var), max(reg, 1e-300)), bad
 
     def log_pdf(self, data, state, offset):
         return diag_log_pdf(data.XX, state.means, state.params["var"], offset)
+
+    def dense(self, state, j) -> np.ndarray:
+        return np.diag(state.params["var"][j])
 
     def covariance(self, data, state, j) -> Covariance:
         return DiagonalCovariance(data.widen(state.params["var"][j], state.const_var[j]))
@@ -257,14 +311,23 @@ class _Full:
             # the lower triangle of Y^T Y, with Y^T the Fortran-ordered view of the rows
             # (BLAS syrk; numpy's ``Y.T @ Y`` takes twice as long here)
             scatters.append(np.asarray(syrk(1.0, work.T, trans=0, lower=1), dtype=np.float64))
+            scatters[j] /= nk[j]
+        return self._factorised(scatters, reg)
+
+    def m_step_moments(self, data, nk, means, covs, previous):
+        return self._factorised(list(covs), data.reg_covar)
+
+    @staticmethod
+    def _factorised(covs, reg):
+        """Cholesky factors, their inverses and log-determinants of ``covs + reg I``."""
+        K, a = len(covs), covs[0].shape[0]
         chol = np.zeros((K, a, a))
         inv = np.zeros((K, a, a))
         log_det = np.full(K, np.nan)
         bad = []
         with one_blas_thread():  # small factorisations (see bayesgen.base.threads)
             for j in range(K):
-                cov = scatters[j]
-                cov /= nk[j]
+                cov = covs[j]
                 cov.flat[:: a + 1] += reg
                 try:  # the factorisation reads the lower triangle only
                     chol[j] = linalg.cholesky(cov, lower=True, overwrite_a=True, check_finite=False)
@@ -280,6 +343,10 @@ class _Full:
         dtype = data.X.dtype
         factors = [np.ascontiguousarray(L, dtype=dtype) for L in state.params["inv"]]
         return full_log_pdf(data.X, state.means, factors, state.log_det, offset)
+
+    def dense(self, state, j) -> np.ndarray:
+        L = state.params["chol"][j]
+        return L @ L.T
 
     def covariance(self, data, state, j) -> Covariance:
         L = state.params["chol"][j]
@@ -305,14 +372,11 @@ class _LowRank:
     def m_step(self, data, resp, nk, sums, means, previous):
         X = data.X
         K, a = means.shape
-        W_old, A_old = previous.params["W"], previous.params["A"]
-        k = W_old.shape[2]
+        k = previous.params["W"].shape[2]
         var = np.maximum(sums[:, a:] / nk[:, None] - means * means, 0.0)  # (K, a)
+        sinv_w = self._solved_loadings(previous)
+        G = np.zeros((K, a, k))
         if k:
-            # Sigma^{-1} W = W / psi - A (A^T W): beta_j^T, for all j in one product
-            sinv_w = W_old / previous.params["psi"][:, :, None] - A_old @ (
-                A_old.transpose(0, 2, 1) @ W_old
-            )
             B = sinv_w.transpose(0, 2, 1).reshape(K * k, a).astype(X.dtype)
             Ew = B @ X.T  # (K k, n): beta_j x_i for every j
             shift = np.einsum("ja,jak->jk", means, sinv_w).reshape(K * k, 1)
@@ -320,6 +384,28 @@ class _LowRank:
             Ew *= np.repeat(resp, k, axis=0).astype(Ew.dtype)  # r_ij E[z | x_i]
             EtX = np.asarray(Ew @ X, dtype=np.float64).reshape(K, k, a)
             Esum = Ew.sum(axis=1, dtype=np.float64).reshape(K, k)
+            G = (EtX.transpose(0, 2, 1) - means[:, :, None] * Esum[:, None, :]) / nk[:, None, None]
+        return self._factor_step(data, var, G, sinv_w, previous)
+
+    def m_step_moments(self, data, nk, means, covs, previous):
+        sinv_w = self._solved_loadings(previous)
+        G = covs @ sinv_w  # C_j Sigma_j^{-1} W_j = C_j beta_j^T
+        var = np.diagonal(covs, axis1=1, axis2=2)
+        return self._factor_step(data, var, G, sinv_w, previous)
+
+    @staticmethod
+    def _solved_loadings(previous):
+        """``Sigma^{-1} W = W / psi - A (A^T W)`` of every component: the ``beta_j^T``."""
+        W_old, A_old = previous.params["W"], previous.params["A"]
+        return W_old / previous.params["psi"][:, :, None] - A_old @ (
+            A_old.transpose(0, 2, 1) @ W_old
+        )
+
+    def _factor_step(self, data, var, G, sinv_w, previous):
+        """One EM step of factor analysis per component from the weighted variances
+        ``var`` and ``G = C beta^T`` (module docstring, "M-step")."""
+        W_old = previous.params["W"]
+        K, a, k = G.shape
         W = np.zeros((K, a, k))
         psi = np.empty((K, a))
         A = np.zeros((K, a, k))
@@ -331,11 +417,10 @@ class _LowRank:
                 try:
                     raw = var[j].copy()
                     if k:
-                        G = (EtX[j].T - np.outer(means[j], Esum[j])) / nk[j]
                         beta = sinv_w[j].T
-                        Ezz = np.eye(k) - beta @ W_old[j] + beta @ G
-                        W[j] = linalg.solve(Ezz, G.T, assume_a="pos", check_finite=False).T
-                        raw -= np.einsum("ij,ij->i", W[j], G)
+                        Ezz = np.eye(k) - beta @ W_old[j] + beta @ G[j]
+                        W[j] = linalg.solve(Ezz, G[j].T, assume_a="pos", check_finite=False).T
+                        raw -= np.einsum("ij,ij->i", W[j], G[j])
                     psi[j], const_var[j] = self._noise(raw, data)
                     A[j], log_det[j] = woodbury_factor(W[j], psi[j])
                 except (np.linalg.LinAlgError, ValueError):
@@ -395,6 +480,10 @@ class _LowRank:
     def log_pdf(self, data, state, offset):
         p = state.params
         return lowrank_log_pdf(data.XX, state.means, p["psi"], list(p["A"]), state.log_det, offset)
+
+    def dense(self, state, j) -> np.ndarray:
+        W = state.params["W"][j]
+        return W @ W.T + np.diag(state.params["psi"][j])
 
     def covariance(self, data, state, j) -> Covariance:
         W = state.params["W"][j]
@@ -620,7 +709,16 @@ class MixtureDensity(Density):
             offset = np.log(state.weights)
         if data.n_const:  # the constant features' share (module docstring, "Work data")
             offset -= 0.5 * data.n_const * (LOG_2PI + np.log(state.const_var))
-        return _KINDS[self._kind()].log_pdf(data, state, offset)
+        kind = _KINDS[self._kind()]
+        if data.missing is None:
+            return kind.log_pdf(data, state, offset)
+        observed = data.observed()
+        return np.stack(
+            [
+                offset[j] + observed_log_pdf(state.means[j], kind.dense(state, j), observed)
+                for j in range(len(offset))
+            ]
+        )
 
     # M-step ------------------------------------------------------------------------
     def _m_step(self, data: _Data, resp: np.ndarray, previous: _State | None):
@@ -633,9 +731,27 @@ class MixtureDensity(Density):
         means = sums[:, : data.X.shape[1]] / nk[:, None]
         if previous is None:  # the first M-step (low rank needs a starting point)
             previous = _State(nk / n, means, self._first_params(data, resp))
-        params, log_det, const_var, bad = kind.m_step(data, resp, nk, sums, means, previous)
+            params, log_det, const_var, bad = kind.m_step(data, resp, nk, sums, means, previous)
+        elif data.missing is not None:
+            means, covs = self._completed_moments(data, resp, nk, previous)
+            params, log_det, const_var, bad = kind.m_step_moments(data, nk, means, covs, previous)
+        else:
+            params, log_det, const_var, bad = kind.m_step(data, resp, nk, sums, means, previous)
         bad = sorted(set(bad) | set(np.flatnonzero(nk < 2.0)))
         return _State(nk / n, means, params, log_det, const_var), bad
+
+    def _completed_moments(self, data: _Data, resp: np.ndarray, nk, previous: _State):
+        """Each component's mean and covariance from the rows completed under the previous
+        parameters (module docstring, "Missing cells"): (K, a) and (K, a, a)."""
+        kind = _KINDS[self._kind()]
+        observed = data.observed()
+        K, a = resp.shape[0], observed.shape[1]
+        means, covs = np.empty((K, a)), np.empty((K, a, a))
+        for j in range(K):
+            completion = complete_rows(previous.means[j], kind.dense(previous, j), observed)
+            means[j] = resp[j] @ completion.filled / nk[j]
+            covs[j] = completed_scatter(completion, resp[j], means[j]) / nk[j]
+        return means, covs
 
     def _first_params(self, data, resp) -> dict:
         """Parameters the first M-step starts from (only low-rank components need any)."""
@@ -777,13 +893,21 @@ class MixtureDensity(Density):
     # kernels -----------------------------------------------------------------------
     def _weighted_log_prob(self, X: np.ndarray) -> np.ndarray:
         """``log w_j + log N(x_i | mu_j, Sigma_j)`` of any rows with the fitted covariances,
-        component-major (K, n)."""
+        component-major (K, n); a row with missing cells (NaN) gets the density of its
+        observed cells, ``log w_j + log N(x_o | mu_jo, Sigma_joo)``."""
         covs = self.covariances_
+        with np.errstate(divide="ignore"):
+            log_w = np.log(self.weights_)
+        if np.isnan(X).any():
+            return np.stack(
+                [
+                    log_w[j] + observed_log_pdf(self.means_[j], cov.dense(), X)
+                    for j, cov in enumerate(covs)
+                ]
+            )
         center = self.mean()
         means = self.means_ - center
         Xc = X - center
-        with np.errstate(divide="ignore"):
-            log_w = np.log(self.weights_)
         if all(isinstance(c, DiagonalCovariance) for c in covs):
             var = np.stack([c.variances_ for c in covs])
             return diag_log_pdf(stack_squares(Xc), means, var, log_w)
@@ -843,32 +967,12 @@ class MixtureDensity(Density):
         ]
         return Conditioned(log_w, pieces, observed, x.copy())
 
-    def observed_log_density(self, X) -> np.ndarray:
-        """``log p(x_o)`` of each row's observed cells (NaN = missing), exact: the mixture
-        of the components' marginals, ``sum_j w_j N(x_o | mu_jo, Sigma_joo)``; rows are
-        grouped by their pattern of missing cells
-        (:func:`~bayesgen.kernels.conditioning.observed_log_pdf`).  A row with no observed
-        cell gets 0.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-        """
-        self._check_fitted()
-        X = np.asarray(X, dtype=float)
-        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X must have shape (n_samples, {self.n_features_in_}); got {X.shape}")
-        with np.errstate(divide="ignore"):
-            log_w = np.log(self.weights_)
-        parts = [
-            log_w[j] + observed_log_pdf(self.means_[j], cov.dense(), X)
-            for j, cov in enumerate(self.covariances_)
-        ]
-        return _log_normalise(np.stack(parts))[0]
+    def accepts_missing(self) -> bool:
+        """True: EM fits rows with missing cells (module docstring, "Missing cells"), and
+        :meth:`score_samples` gives a row with missing cells the exact density of its
+        observed ones, ``sum_j w_j N(x_o | mu_jo, Sigma_joo)``, one factorisation per
+        component and pattern of missing cells (0 for a row with none observed)."""
+        return True
 
     def latent_gaussian(self):
         """The mixture itself, with the identity map: a Gaussian-mixture latent (see

@@ -65,11 +65,11 @@ Tables
 ------
 A :class:`~bayesgen.BayesClassifier` fitted on a table (categories, dates, missing cells)
 compares :data:`TABLE_CANDIDATES`: copulas with the same marginals and Gaussian or mixture
-dependence, with ``categories`` passed on, one EM run each (``TABLE_AVERAGE_RUNS``).  A
-class with missing cells cannot fit the mixtures, and one family is chosen for all
-classes, so a table with missing cells in any class keeps the Gaussian dependence
-everywhere (``per_class=True``: each class its own); classes of fewer than 48 rows (under
-10 held-out rows) are scored by BIC.  Candidates that take numbers only are skipped on a
+dependence, with ``categories`` passed on, one EM run each (``TABLE_AVERAGE_RUNS``).  All
+of them fit rows with missing cells (the mixtures by EM on the observed scores,
+:mod:`bayesgen.densities.mixture`, "Missing cells"); one family is chosen for all classes
+(``per_class=True``: each class its own); classes of fewer than 48 rows (under 10
+held-out rows) are scored by BIC.  Candidates that take numbers only are skipped on a
 table with categorical columns (reason ``"categorical columns"``).  When only one
 candidate can take the rows (a list of one, or the others skipped) there is nothing to
 compare: it is fitted once, on all rows (as the average of ``average_runs`` EM runs when
@@ -174,8 +174,7 @@ DEFAULT_CANDIDATES: tuple[str, ...] = (
 #: or a table file): the copula's marginals (categories, integers, dates, missing cells)
 #: with Gaussian dependence, or with a mixture of factor analysers on the normal scores,
 #: which takes dependence that differs between groups of rows (benchmarks/README.md,
-#: "Tables"); the mixtures need complete rows, so a table with missing cells in any class
-#: keeps the Gaussian dependence for every class (one family for all classes).
+#: "Tables"); all three fit rows with missing cells.
 TABLE_CANDIDATES: tuple[str, ...] = ("copula", "mfacopula:2x2", "mfacopula:3x2")
 #: ``average_runs`` of ``auto`` on a table: one run.  A table's dependence mixtures have
 #: two or three components, and runs from different starts group the rows differently;
@@ -441,12 +440,12 @@ class AutoDensity(Density):
 
     def accepts_missing(self) -> bool:
         """Fitted: whether the chosen family takes rows with missing cells; before: whether
-        every candidate family does (the copulas of a table's grid; a copula with mixture
-        dependence is then skipped on a class with missing cells, so it is not chosen)."""
+        some candidate family fits them (on rows with missing cells the others are skipped,
+        reason ``"missing cells"``, so the chosen family takes them)."""
         if self._is_fitted():
             return self.best_.accepts_missing()
         names = self._check_params()
-        return all(self._make(name, 0).accepts_missing() for name in names)
+        return any(self._make(name, 0).fits_missing() for name in names)
 
     def _comparison(self, X: np.ndarray, rng: np.random.Generator, alone=False) -> _Comparison:
         """Split (held-out) and noise (dequantisation): the rows of every comparison.  A
@@ -501,8 +500,9 @@ class AutoDensity(Density):
             self._report(record)
         self._choose(records, kept, comparison, seed)
         self.release_candidates()
-        if self.keep_candidates and comparison.criterion == "heldout":
-            self._kept = (comparison.X[comparison.score], kept)
+        if self.keep_candidates:  # BIC: fitted on all rows, none held out
+            held = comparison.score if comparison.criterion == "heldout" else slice(0)
+            self._kept = (comparison.X[held], kept)
 
     def _cannot_take(self, density: Density, X: np.ndarray) -> str | None:
         """Why ``density`` is skipped on these rows before any fit, or None."""
@@ -516,8 +516,10 @@ class AutoDensity(Density):
 
     def heldout_candidates(self):
         """The held-out rows (as given) and every scored candidate fitted on the other
-        rows, by name; None unless fitted with ``keep_candidates=True`` on the held-out
-        criterion (and not released since).
+        rows, by name; None unless fitted with ``keep_candidates=True`` (and not released
+        since).  Scored by BIC, no row is held out: the candidates are fitted on all rows
+        and the rows are an empty array (a small class then still competes in the
+        classifier's held-out error of :func:`choose_for_all_classes`).
 
         Returns
         -------
@@ -791,7 +793,7 @@ def _heldout_errors(densities, names, prior) -> tuple[dict, float]:
     scores: rows as given).
     """
     kept = [d.heldout_candidates() for d in densities]
-    if not names or any(k is None for k in kept):
+    if not names or any(k is None for k in kept) or not any(len(k[0]) for k in kept):
         return {}, 0
     with np.errstate(divide="ignore"):
         log_prior = np.log(prior)

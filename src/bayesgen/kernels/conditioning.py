@@ -26,6 +26,8 @@ from ``p(y | x_o)``, which uses the same marginal likelihoods.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from scipy import linalg
 from scipy.special import logsumexp
@@ -37,6 +39,9 @@ __all__ = [
     "Conditioned",
     "GaussianPiece",
     "gaussian_conditional",
+    "Completion",
+    "complete_rows",
+    "completed_scatter",
     "missing_patterns",
     "observed_log_pdf",
 ]
@@ -49,6 +54,21 @@ def missing_patterns(missing: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]
     order = np.argsort(inverse, kind="stable")
     bounds = np.r_[0, np.cumsum(np.bincount(inverse, minlength=keys.shape[0]))]
     return [(keys[g], order[bounds[g] : bounds[g + 1]]) for g in range(keys.shape[0])]
+
+
+def _pattern_factors(covariance: np.ndarray, X: np.ndarray):
+    """Per missing-value pattern of ``X``: observed and missing feature indices, the rows,
+    and the Cholesky factor of ``covariance_oo`` (None when nothing is observed)."""
+    for miss, rows in missing_patterns(np.isnan(X)):
+        o, m = np.flatnonzero(~miss), np.flatnonzero(miss)
+        L = linalg.cholesky(covariance[np.ix_(o, o)], lower=True) if o.size else None
+        yield o, m, rows, L
+
+
+def _log_pdf_rows(L: np.ndarray, white: np.ndarray) -> np.ndarray:
+    """``log N`` of rows whitened by the Cholesky factor ``L`` (``white``: (o, rows))."""
+    half_log_det = np.sum(np.log(np.diag(L)))
+    return -half_log_det - 0.5 * np.einsum("ij,ij->j", white, white) - 0.5 * L.shape[0] * LOG_2PI
 
 
 def observed_log_pdf(mean: np.ndarray, covariance: np.ndarray, X: np.ndarray) -> np.ndarray:
@@ -67,15 +87,87 @@ def observed_log_pdf(mean: np.ndarray, covariance: np.ndarray, X: np.ndarray) ->
     ndarray of shape (n,)
     """
     out = np.zeros(X.shape[0])
-    for miss, rows in missing_patterns(np.isnan(X)):
-        o = np.flatnonzero(~miss)
-        if o.size == 0:
+    for o, _, rows, L in _pattern_factors(covariance, X):
+        if L is not None:
+            white = linalg.solve_triangular(L, (X[np.ix_(rows, o)] - mean[o]).T, lower=True)
+            out[rows] = _log_pdf_rows(L, white)
+    return out
+
+
+class Completion(NamedTuple):
+    """Rows with missing cells completed under a Gaussian (:func:`complete_rows`).
+
+    Attributes
+    ----------
+    log_pdf : ndarray of shape (n,)
+        ``log N(x_o | mu_o, Sigma_oo)`` (0 for a row with nothing observed).
+    filled : ndarray of shape (n, d)
+        ``E[x | x_o]``: the observed cells as they are, the missing ones
+        ``mu_m + Sigma_mo Sigma_oo^{-1} (x_o - mu_o)``.
+    blocks : list of (ndarray, ndarray, ndarray)
+        Per missing-value pattern with something missing: the missing features ``m``, the
+        rows, and ``Cov[x_m | x_o] = Sigma_mm - Sigma_mo Sigma_oo^{-1} Sigma_om``.
+    """
+
+    log_pdf: np.ndarray
+    filled: np.ndarray
+    blocks: list
+
+
+def complete_rows(mean: np.ndarray, covariance: np.ndarray, X: np.ndarray) -> Completion:
+    """The E-step of EM for a Gaussian with missing cells (NaN): each row's ``log p(x_o)``,
+    ``E[x | x_o]`` and, per missing-value pattern, ``Cov[x_m | x_o]`` (module docstring);
+    one Cholesky factor of ``Sigma_oo`` per pattern.
+
+    Parameters
+    ----------
+    mean : ndarray of shape (d,)
+    covariance : ndarray of shape (d, d)
+        Dense.
+    X : ndarray of shape (n, d)
+
+    Returns
+    -------
+    Completion
+    """
+    log_pdf = np.zeros(X.shape[0])
+    filled = np.array(X, dtype=np.float64)
+    blocks = []
+    for o, m, rows, L in _pattern_factors(covariance, X):
+        if L is None:  # nothing observed: the row is the mean, its spread the covariance
+            filled[rows] = mean
+            blocks.append((m, rows, covariance.copy()))
             continue
-        L = linalg.cholesky(covariance[np.ix_(o, o)], lower=True)
-        W = linalg.solve_triangular(L, (X[np.ix_(rows, o)] - mean[o]).T, lower=True)
-        out[rows] = (
-            -np.sum(np.log(np.diag(L))) - 0.5 * np.einsum("ij,ij->j", W, W) - 0.5 * o.size * LOG_2PI
-        )
+        white = linalg.solve_triangular(L, (X[np.ix_(rows, o)] - mean[o]).T, lower=True)
+        log_pdf[rows] = _log_pdf_rows(L, white)
+        if m.size:
+            A = linalg.solve_triangular(L, covariance[np.ix_(o, m)], lower=True)  # L^-1 S_om
+            filled[np.ix_(rows, m)] = mean[m] + white.T @ A
+            blocks.append((m, rows, covariance[np.ix_(m, m)] - A.T @ A))
+    return Completion(log_pdf, filled, blocks)
+
+
+def completed_scatter(
+    completion: Completion, weights: np.ndarray, center: np.ndarray
+) -> np.ndarray:
+    """The M-step's expected scatter ``sum_i w_i E[(x_i - c)(x_i - c)^T | x_io]``: the
+    completed rows' scatter about ``center`` plus each pattern's conditional covariance
+    times its rows' total weight.
+
+    Parameters
+    ----------
+    completion : Completion
+    weights : ndarray of shape (n,)
+    center : ndarray of shape (d,)
+
+    Returns
+    -------
+    ndarray of shape (d, d)
+    """
+    centred = completion.filled - center
+    out = (centred * weights[:, None]).T @ centred
+    for m, rows, cond_cov in completion.blocks:
+        out[np.ix_(m, m)] += weights[rows].sum() * cond_cov
     return out
 
 
