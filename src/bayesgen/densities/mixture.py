@@ -151,9 +151,11 @@ from bayesgen.base.threads import one_blas_thread
 from bayesgen.densities.base import Density
 from bayesgen.kernels.conditioning import (
     Conditioned,
+    MissingLayout,
     complete_rows,
     completed_scatter,
     gaussian_conditional,
+    missing_layout,
     observed_log_pdf,
 )
 from bayesgen.kernels.covariance import LOG_2PI, Covariance, DiagonalCovariance, FullCovariance
@@ -189,7 +191,8 @@ class _Data:
     center: np.ndarray  # (d,) float64
     n_features: int  # d
     reg_covar: float
-    missing: np.ndarray | None = None  # (n, a) missing cells (X holds 0, the column mean)
+    layout: MissingLayout | None = None  # missing cells of the work rows (X holds 0 there)
+    holed: np.ndarray | None = None  # (n, a) the work rows with NaN in their missing cells
 
     @property
     def n_const(self) -> int:
@@ -223,17 +226,15 @@ class _Data:
             np.subtract(X, center, out=Xw, casting="same_kind")
         else:
             np.subtract(X[:, varying], center[varying], out=Xw, casting="same_kind")
-        held = None
+        layout = holed = None
         if incomplete:
             held = missing if varying is None else missing[:, varying]
+            holed = Xw.copy()
             Xw[held] = 0.0  # the starting point only: EM completes these cells
+            layout = missing_layout(held)
         if squares:
             np.multiply(Xw, Xw, out=XX[:, a:])
-        return cls(Xw, XX, varying, center, d, float(reg_covar), held)
-
-    def observed(self) -> np.ndarray:
-        """The work rows with their missing cells as NaN."""
-        return np.where(self.missing, np.nan, self.X)
+        return cls(Xw, XX, varying, center, d, float(reg_covar), layout, holed)
 
     def widen(self, values: np.ndarray, fill: float) -> np.ndarray:
         """Per-feature ``values`` of the varying features, ``fill`` for the constant ones."""
@@ -253,6 +254,7 @@ class _State:
     params: dict = field(default_factory=dict)  # per kind, each array with K first
     log_det: np.ndarray | None = None  # (K,) log|Sigma_j| on the varying features
     const_var: np.ndarray | None = None  # (K,) variance of each constant feature
+    completions: list | None = None  # rows with missing cells: each component's E-step
 
     def copy_component(self, src: int, dst: int) -> None:
         for arr in self.params.values():
@@ -710,15 +712,13 @@ class MixtureDensity(Density):
         if data.n_const:  # the constant features' share (module docstring, "Work data")
             offset -= 0.5 * data.n_const * (LOG_2PI + np.log(state.const_var))
         kind = _KINDS[self._kind()]
-        if data.missing is None:
+        if data.layout is None:
             return kind.log_pdf(data, state, offset)
-        observed = data.observed()
-        return np.stack(
-            [
-                offset[j] + observed_log_pdf(state.means[j], kind.dense(state, j), observed)
-                for j in range(len(offset))
-            ]
-        )
+        state.completions = [  # kept for the M-step (module docstring, "Missing cells")
+            complete_rows(state.means[j], kind.dense(state, j), data.holed, data.layout)
+            for j in range(len(offset))
+        ]
+        return np.stack([offset[j] + c.log_pdf for j, c in enumerate(state.completions)])
 
     # M-step ------------------------------------------------------------------------
     def _m_step(self, data: _Data, resp: np.ndarray, previous: _State | None):
@@ -732,7 +732,7 @@ class MixtureDensity(Density):
         if previous is None:  # the first M-step (low rank needs a starting point)
             previous = _State(nk / n, means, self._first_params(data, resp))
             params, log_det, const_var, bad = kind.m_step(data, resp, nk, sums, means, previous)
-        elif data.missing is not None:
+        elif data.layout is not None:
             means, covs = self._completed_moments(data, resp, nk, previous)
             params, log_det, const_var, bad = kind.m_step_moments(data, nk, means, covs, previous)
         else:
@@ -743,12 +743,11 @@ class MixtureDensity(Density):
     def _completed_moments(self, data: _Data, resp: np.ndarray, nk, previous: _State):
         """Each component's mean and covariance from the rows completed under the previous
         parameters (module docstring, "Missing cells"): (K, a) and (K, a, a)."""
-        kind = _KINDS[self._kind()]
-        observed = data.observed()
-        K, a = resp.shape[0], observed.shape[1]
+        if previous.completions is None:
+            self._log_prob(data, previous)
+        K, a = resp.shape[0], data.X.shape[1]
         means, covs = np.empty((K, a)), np.empty((K, a, a))
-        for j in range(K):
-            completion = complete_rows(previous.means[j], kind.dense(previous, j), observed)
+        for j, completion in enumerate(previous.completions):
             means[j] = resp[j] @ completion.filled / nk[j]
             covs[j] = completed_scatter(completion, resp[j], means[j]) / nk[j]
         return means, covs

@@ -40,58 +40,12 @@ __all__ = [
     "GaussianPiece",
     "gaussian_conditional",
     "Completion",
+    "MissingLayout",
     "complete_rows",
     "completed_scatter",
-    "missing_patterns",
+    "missing_layout",
     "observed_log_pdf",
 ]
-
-
-def missing_patterns(missing: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Rows grouped by missing-value pattern: ``[(missing_mask (d,), row indices)]``."""
-    keys, inverse = np.unique(missing, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    order = np.argsort(inverse, kind="stable")
-    bounds = np.r_[0, np.cumsum(np.bincount(inverse, minlength=keys.shape[0]))]
-    return [(keys[g], order[bounds[g] : bounds[g + 1]]) for g in range(keys.shape[0])]
-
-
-def _pattern_factors(covariance: np.ndarray, X: np.ndarray):
-    """Per missing-value pattern of ``X``: observed and missing feature indices, the rows,
-    and the Cholesky factor of ``covariance_oo`` (None when nothing is observed)."""
-    for miss, rows in missing_patterns(np.isnan(X)):
-        o, m = np.flatnonzero(~miss), np.flatnonzero(miss)
-        L = linalg.cholesky(covariance[np.ix_(o, o)], lower=True) if o.size else None
-        yield o, m, rows, L
-
-
-def _log_pdf_rows(L: np.ndarray, white: np.ndarray) -> np.ndarray:
-    """``log N`` of rows whitened by the Cholesky factor ``L`` (``white``: (o, rows))."""
-    half_log_det = np.sum(np.log(np.diag(L)))
-    return -half_log_det - 0.5 * np.einsum("ij,ij->j", white, white) - 0.5 * L.shape[0] * LOG_2PI
-
-
-def observed_log_pdf(mean: np.ndarray, covariance: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """``log N(x_o | mean_o, covariance_oo)`` of each row's observed cells (NaN = missing),
-    one Cholesky factor per missing-value pattern; 0 for a row with no observed cell.
-
-    Parameters
-    ----------
-    mean : ndarray of shape (d,)
-    covariance : ndarray of shape (d, d)
-        Dense.
-    X : ndarray of shape (n, d)
-
-    Returns
-    -------
-    ndarray of shape (n,)
-    """
-    out = np.zeros(X.shape[0])
-    for o, _, rows, L in _pattern_factors(covariance, X):
-        if L is not None:
-            white = linalg.solve_triangular(L, (X[np.ix_(rows, o)] - mean[o]).T, lower=True)
-            out[rows] = _log_pdf_rows(L, white)
-    return out
 
 
 class Completion(NamedTuple):
@@ -104,55 +58,121 @@ class Completion(NamedTuple):
     filled : ndarray of shape (n, d)
         ``E[x | x_o]``: the observed cells as they are, the missing ones
         ``mu_m + Sigma_mo Sigma_oo^{-1} (x_o - mu_o)``.
-    blocks : list of (ndarray, ndarray, ndarray)
-        Per missing-value pattern with something missing: the missing features ``m``, the
-        rows, and ``Cov[x_m | x_o] = Sigma_mm - Sigma_mo Sigma_oo^{-1} Sigma_om``.
+    groups : list of (ndarray, ndarray, ndarray)
+        Per number ``k >= 1`` of missing cells: the rows (r,), their missing features
+        (r, k) and ``Cov[x_m | x_o] = Sigma_mm - Sigma_mo Sigma_oo^{-1} Sigma_om`` (r, k, k).
     """
 
     log_pdf: np.ndarray
     filled: np.ndarray
-    blocks: list
+    groups: list
 
 
-def complete_rows(mean: np.ndarray, covariance: np.ndarray, X: np.ndarray) -> Completion:
+class MissingLayout(NamedTuple):
+    """Where the cells are missing, grouped by their number per row
+    (:func:`missing_layout`); EM reuses it at every iteration.
+
+    Attributes
+    ----------
+    missing : ndarray of bool, shape (n, d)
+    groups : list of (ndarray, ndarray)
+        Per number ``k >= 1`` of missing cells: the rows (r,) and their missing features
+        (r, k), in increasing order.
+    """
+
+    missing: np.ndarray
+    groups: list
+
+
+def missing_layout(missing: np.ndarray) -> MissingLayout:
+    """The :class:`MissingLayout` of a mask of missing cells (n, d)."""
+    counts = missing.sum(axis=1)
+    groups = []
+    for k in np.unique(counts[counts > 0]):
+        rows = np.flatnonzero(counts == k)
+        groups.append((rows, np.nonzero(missing[rows])[1].reshape(rows.size, k)))
+    return MissingLayout(missing, groups)
+
+
+def complete_rows(
+    mean: np.ndarray, covariance: np.ndarray, X: np.ndarray, layout: MissingLayout | None = None
+) -> Completion:
     """The E-step of EM for a Gaussian with missing cells (NaN): each row's ``log p(x_o)``,
-    ``E[x | x_o]`` and, per missing-value pattern, ``Cov[x_m | x_o]`` (module docstring);
-    one Cholesky factor of ``Sigma_oo`` per pattern.
+    ``E[x | x_o]`` and ``Cov[x_m | x_o]``.
+
+    Through the precision ``P = Sigma^{-1}``, so that only the small block of the missing
+    cells is factorised, for all rows with the same number of missing cells at once
+    (batched): with ``delta = x - mu`` and its missing cells set to 0, ``b = (P delta)_m``,
+
+        Cov[x_m | x_o] = P_mm^{-1},      E[x_m | x_o] = mu_m - P_mm^{-1} b,
+        (x_o - mu_o)^T Sigma_oo^{-1} (x_o - mu_o) = delta^T P delta - b^T P_mm^{-1} b,
+        log |Sigma_oo| = log |Sigma| + log |P_mm|
+
+    (the Schur complements of the partitioned inverse).
 
     Parameters
     ----------
     mean : ndarray of shape (d,)
     covariance : ndarray of shape (d, d)
-        Dense.
+        Dense, positive definite.
     X : ndarray of shape (n, d)
+    layout : MissingLayout, optional
+        ``missing_layout(np.isnan(X))``, when already at hand.
 
     Returns
     -------
     Completion
     """
-    log_pdf = np.zeros(X.shape[0])
-    filled = np.array(X, dtype=np.float64)
-    blocks = []
-    for o, m, rows, L in _pattern_factors(covariance, X):
-        if L is None:  # nothing observed: the row is the mean, its spread the covariance
-            filled[rows] = mean
-            blocks.append((m, rows, covariance.copy()))
-            continue
-        white = linalg.solve_triangular(L, (X[np.ix_(rows, o)] - mean[o]).T, lower=True)
-        log_pdf[rows] = _log_pdf_rows(L, white)
-        if m.size:
-            A = linalg.solve_triangular(L, covariance[np.ix_(o, m)], lower=True)  # L^-1 S_om
-            filled[np.ix_(rows, m)] = mean[m] + white.T @ A
-            blocks.append((m, rows, covariance[np.ix_(m, m)] - A.T @ A))
-    return Completion(log_pdf, filled, blocks)
+    d = X.shape[1]
+    L = linalg.cholesky(covariance, lower=True)
+    P = linalg.cho_solve((L, True), np.eye(d))
+    if layout is None:
+        layout = missing_layout(np.isnan(X))
+    missing = layout.missing
+    delta = np.where(missing, 0.0, X - mean)
+    Pd = delta @ P
+    maha = np.einsum("ij,ij->i", delta, Pd)
+    log_det = np.full(X.shape[0], 2.0 * np.sum(np.log(np.diag(L))))
+    filled = np.where(missing, mean, X)
+    groups = []
+    for rows, m in layout.groups:
+        P_mm = P[m[:, :, None], m[:, None, :]]
+        cond_cov = np.linalg.inv(P_mm)
+        b = np.take_along_axis(Pd[rows], m, axis=1)
+        shift = np.einsum("rij,rj->ri", cond_cov, b)
+        filled[rows[:, None], m] -= shift
+        maha[rows] -= np.einsum("ri,ri->r", b, shift)
+        log_det[rows] += np.linalg.slogdet(P_mm)[1]
+        groups.append((rows, m, cond_cov))
+    observed = d - missing.sum(axis=1)
+    log_pdf = np.where(observed > 0, -0.5 * (maha + log_det + observed * LOG_2PI), 0.0)
+    return Completion(log_pdf, filled, groups)
+
+
+def observed_log_pdf(mean: np.ndarray, covariance: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """``log N(x_o | mean_o, covariance_oo)`` of each row's observed cells (NaN = missing),
+    0 for a row with no observed cell (:func:`complete_rows`).
+
+    Parameters
+    ----------
+    mean : ndarray of shape (d,)
+    covariance : ndarray of shape (d, d)
+        Dense, positive definite.
+    X : ndarray of shape (n, d)
+
+    Returns
+    -------
+    ndarray of shape (n,)
+    """
+    return complete_rows(mean, covariance, X).log_pdf
 
 
 def completed_scatter(
     completion: Completion, weights: np.ndarray, center: np.ndarray
 ) -> np.ndarray:
     """The M-step's expected scatter ``sum_i w_i E[(x_i - c)(x_i - c)^T | x_io]``: the
-    completed rows' scatter about ``center`` plus each pattern's conditional covariance
-    times its rows' total weight.
+    completed rows' scatter about ``center`` plus each row's conditional covariance of its
+    missing cells times its weight.
 
     Parameters
     ----------
@@ -166,8 +186,12 @@ def completed_scatter(
     """
     centred = completion.filled - center
     out = (centred * weights[:, None]).T @ centred
-    for m, rows, cond_cov in completion.blocks:
-        out[np.ix_(m, m)] += weights[rows].sum() * cond_cov
+    d = out.shape[0]
+    for rows, m, cond_cov in completion.groups:
+        cells = m[:, :, None] * d + m[:, None, :]  # flat (i, j) of each conditional entry
+        np.add.at(
+            out.reshape(-1), cells.reshape(-1), (weights[rows, None, None] * cond_cov).ravel()
+        )
     return out
 
 
