@@ -346,3 +346,22 @@ def test_mixture_dependence_is_fitted_on_rows_with_missing_cells():
     assert np.corrcoef(np.abs(S[:, 0]), np.abs(S[:, 1]))[0, 1] > 0.6
     with pytest.raises(FitError, match="needs complete rows"):
         GaussianCopulaDensity(dependence=GaussianDensity()).fit(X)
+
+
+def test_the_dependence_is_fitted_on_at_most_its_row_cap(monkeypatch):
+    from bayesgen.densities import GaussianDensity
+    from bayesgen.densities import copula as copula_module
+
+    seen = []
+
+    class Recording(GaussianDensity):
+        def fit(self, X, y=None):
+            seen.append(np.asarray(X).shape[0])
+            return super().fit(X)
+
+    monkeypatch.setattr(copula_module, "DEPENDENCE_MAX_ROWS", 100)
+    X = np.random.default_rng(0).normal(size=(1000, 3))
+    GaussianCopulaDensity(dependence=Recording(), random_state=0).fit(X)
+    assert seen == [100]
+    GaussianCopulaDensity(dependence=Recording(), random_state=0).fit(X[:80])
+    assert seen == [100, 80]

@@ -41,6 +41,7 @@ from bayesgen.kernels.conditioning import (
     complete_rows,
     completed_scatter,
     gaussian_conditional,
+    missing_layout,
     observed_log_pdf,
 )
 from bayesgen.kernels.covariance import LOG_2PI, FullCovariance
@@ -63,6 +64,10 @@ _NAME = "GaussianCopulaDensity"  # in messages about a model file's state
 BOXED_MAX_FEATURES = 32
 #: most rows the estimate uses (a correlation's standard error is then about 0.01)
 BOXED_MAX_ROWS = 10_000
+#: most rows a ``dependence`` density is fitted on (evenly spaced through the data): a
+#: mixture on a table's normal scores has a few hundred parameters, and EM on rows with
+#: missing cells costs a batched factorisation per row and component at every iteration
+DEPENDENCE_MAX_ROWS = 50_000
 #: makes the row-sampling keys of a two-pass fit differ from the ties' uniforms
 _SAMPLE_SALT = 0x5A17
 
@@ -148,7 +153,9 @@ class GaussianCopulaDensity(Density):
     With a ``dependence`` density of the scores, rows with missing cells are fitted when
     that density fits them (:meth:`Density.fits_missing`): the mixtures do, by EM with the
     missing scores completed per component (:mod:`bayesgen.densities.mixture`, "Missing
-    cells"), again assuming missing at random; other densities need complete rows.
+    cells"), again assuming missing at random; other densities need complete rows.  The
+    dependence density is fitted on at most ``DEPENDENCE_MAX_ROWS`` rows, evenly spaced
+    through the data (the marginals on all of them).
 
     Attributes
     ----------
@@ -265,7 +272,10 @@ class GaussianCopulaDensity(Density):
                     "(dependence=None), which fit them"
                 )
             self.correlation_ = None
-            self.dependence_ = clone(self.dependence).fit(S)
+            rows = _evenly_spaced(n, DEPENDENCE_MAX_ROWS)
+            if np.isnan(S[rows]).all(axis=0).any():  # a nearly empty column: take every row
+                rows = slice(None)
+            self.dependence_ = clone(self.dependence).fit(S[rows])
             return
         self.dependence_ = None
         boxes = self._score_boxes(X, S) if d <= BOXED_MAX_FEATURES else None
@@ -284,9 +294,8 @@ class GaussianCopulaDensity(Density):
         (evenly spaced); None when every score is known exactly."""
         if not (np.isnan(S).any() or np.any(~np.isnan(self.marginals_.snap))):
             return None  # no point mass and no gap: every score is exact
-        if X.shape[0] > BOXED_MAX_ROWS:
-            keep = np.linspace(0, X.shape[0] - 1, BOXED_MAX_ROWS).round().astype(np.intp)
-            X, S = X[keep], S[keep]
+        keep = _evenly_spaced(X.shape[0], BOXED_MAX_ROWS)
+        X, S = X[keep], S[keep]
         lo, hi = self._boxes(X, S)
         if not (np.isnan(lo).any() or np.any(hi > lo)):
             return None
@@ -704,6 +713,13 @@ def _checked_parametric(state, d: int) -> dict:
     return {"features": features, "families": families, "params": params}
 
 
+def _evenly_spaced(n: int, most: int) -> np.ndarray | slice:
+    """At most ``most`` of ``n`` rows, evenly spaced (all of them when ``n <= most``)."""
+    if n <= most:
+        return slice(None)
+    return np.linspace(0, n - 1, most).round().astype(np.intp)
+
+
 def _pair_counts(S: np.ndarray):
     """Rows behind each correlation (NaN = missing): the row count when none is missing,
     else the matrix of rows where both features are observed."""
@@ -732,10 +748,10 @@ def _em_second_moment(S: np.ndarray, *, max_iter: int = 100, tol: float = 1e-6) 
     definite); stops when no entry moves by more than ``tol``.
     """
     n, d = S.shape
-    origin, ones = np.zeros(d), np.ones(n)
+    origin, ones, layout = np.zeros(d), np.ones(n), missing_layout(np.isnan(S))
     R = ScoreMoments.of(S).correlation()
     for _ in range(max_iter):
-        moment = completed_scatter(complete_rows(origin, R, S), ones, origin) / n
+        moment = completed_scatter(complete_rows(origin, R, S, layout), ones, origin) / n
         new = as_correlation(moment)
         done = np.max(np.abs(new - R)) < tol
         R = new
