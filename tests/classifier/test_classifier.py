@@ -294,3 +294,35 @@ def test_partial_fit_after_a_default_fit_names_auto():
     model = BayesClassifier(random_state=0).fit(X, y)
     with pytest.raises(FitError, match="'auto'"):
         model.partial_fit(X, y)
+
+
+def test_a_refit_that_fails_leaves_the_previous_model_whole():
+    """The refit sets the new classes and prior before it meets a class it cannot fit
+    (class "b" has one row, too few for a two-component mixture); the model must stay the
+    one fitted before, not new classes beside old densities."""
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(50, 2)), rng.normal(3.0, 1.0, size=(50, 2))])
+    y = np.repeat([0, 1], 50)
+    model = BayesClassifier("mixture:2", random_state=0).fit(X, y)
+    before = model.predict_proba(X)
+    bad_y = np.r_[np.repeat(["a", "b"], [97, 1]), ["c", "c"]]
+    with pytest.raises(FitError):
+        model.fit(X, bad_y)
+    assert list(model.classes_) == [0, 1]
+    np.testing.assert_array_equal(model.predict_proba(X), before)
+
+
+def test_a_partial_fit_that_fails_leaves_the_statistics_as_they_were():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 3))
+    y = np.repeat([0, 1], 20)
+    model = BayesClassifier("gaussian").partial_fit(X, y)
+    means = [d.mean().copy() for d in model.densities_]
+    bad = X.copy()
+    bad[5, 1] = np.inf
+    with pytest.raises(DataError):
+        model.partial_fit(bad, y)
+    for density, mean in zip(model.densities_, means, strict=True):
+        np.testing.assert_array_equal(density.mean(), mean)
+    model.partial_fit(X, y)  # the statistics still merge: twice the same rows
+    assert model._stats[0].count == 40

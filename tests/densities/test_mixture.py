@@ -513,11 +513,26 @@ def test_a_feature_with_no_observed_value_is_refused():
 
 
 def test_missing_cells_and_constant_features_together():
-    """A constant feature beside a feature with holes: the constant one stays out of EM
-    (module docstring, "Work data") and the rows still score finitely."""
+    """A constant feature beside a feature with holes stays out of EM (module docstring,
+    "Work data"): the fit equals the fit without it, plus the constant feature's share of
+    each row's log-density, ``log N(0 | 0, reg_covar)``."""
     rng = np.random.default_rng(1)
     X = np.column_stack([rng.normal(size=400), np.zeros(400), rng.normal(size=400)])
     X[rng.random(400) < 0.2, 0] = np.nan
-    fitted = MixtureOfFactorAnalysersDensity(2, rank=1, random_state=0).fit(X)
-    assert np.all(np.isfinite(fitted.score_samples(X)))
-    assert np.all(fitted.sample(100, random_state=0)[:, 1] == pytest.approx(0.0, abs=0.1))
+    params = {"rank": 1, "random_state": 0, "reg_covar": 1e-4}
+    fitted = MixtureOfFactorAnalysersDensity(2, **params).fit(X)
+    without = MixtureOfFactorAnalysersDensity(2, **params).fit(X[:, [0, 2]])
+    np.testing.assert_allclose(fitted.means_[:, [0, 2]], without.means_, atol=1e-8)
+    constant_term = -0.5 * np.log(2 * np.pi * 1e-4)
+    np.testing.assert_allclose(
+        fitted.score_samples(X), without.score_samples(X[:, [0, 2]]) + constant_term, rtol=1e-8
+    )
+
+
+def test_wide_rows_with_missing_cells_are_refused_with_the_way_out():
+    from bayesgen.densities.mixture import MISSING_MAX_FEATURES
+
+    X = np.random.default_rng(0).normal(size=(50, MISSING_MAX_FEATURES + 1))
+    X[3, 7] = np.nan
+    with pytest.raises(FitError, match=r"at most \d+ features.*row 3, column 7.*copula"):
+        MixtureOfFactorAnalysersDensity(2, rank=1).fit(X)

@@ -426,3 +426,17 @@ def test_on_rows_with_missing_cells_the_families_that_cannot_fit_them_are_skippe
     assert records["gaussian"]["skipped"] == "missing cells"
     assert records["mfa:2x1"]["score"] is not None and records["copula"]["score"] is not None
     assert auto.accepts_missing() and np.all(np.isfinite(auto.score_samples(X)))
+
+
+def test_scikit_learn_is_told_which_fits_take_missing_cells():
+    from bayesgen.densities import GaussianCopulaDensity, GaussianDensity
+
+    def allows(estimator):
+        return estimator.__sklearn_tags__().input_tags.allow_nan
+
+    assert allows(GaussianCopulaDensity()) and allows(AutoDensity())
+    assert not allows(GaussianDensity())
+    # scoring takes missing cells, fitting does not: the tag follows fit
+    assert not allows(GaussianCopulaDensity(dependence=GaussianDensity()))
+    assert allows(BayesClassifier()) and not allows(BayesClassifier("gaussian"))
+    assert not allows(AutoDensity(candidates=["gaussian", "diag"]))

@@ -115,8 +115,8 @@ def check_finite(X: np.ndarray, name: str = "X", *, allow_nan: bool = False) -> 
             fix = "Replace the infinite values or mark them missing (NaN)."
         else:
             fix = (
-                "Remove or impute those rows, or use a density that handles missing cells "
-                "(density='copula')."
+                "Remove or impute those rows, or use a density that fits missing cells "
+                "(density='copula', or a mixture such as 'mfa' or 'mfacopula')."
             )
         raise DataError(
             f"Input {name} contains NaN or infinity ({value} at {where}); every value must "

@@ -12,6 +12,8 @@ model generates labelled data: draw ``y ~ p(y)`` then ``x ~ p(x | y)``.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -302,8 +304,13 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             Non-finite values, fewer than two classes, or inconsistent shapes.
         FitError
             A class density cannot be fitted; the message names the class and the parameter
-            to change (``reg_covar``, ``shrinkage`` or ``density``).
+            to change (``reg_covar``, ``shrinkage`` or ``density``).  A fitted model whose
+            refit fails is left as it was.
         """
+        with _unchanged_on_error(self):
+            return self._fit(X, y)
+
+    def _fit(self, X, y):
         if is_dask(X) or is_dask(y):
             return self._fit_dask(X, y)
         X = self._encode_training_table(X)
@@ -386,9 +393,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_rows_for(self, template, X: np.ndarray) -> None:
         """Missing cells and categorical columns only for densities that take them."""
-        if self.schema_ is not None or (
-            isinstance(template, Density) and template.accepts_missing()
-        ):
+        if self.schema_ is not None or (isinstance(template, Density) and template.fits_missing()):
             check_density_fits_table(template, self.schema_, X, self._density_name())
             check_finite(X, allow_nan=True)
         else:
@@ -561,6 +566,10 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         -------
         self
         """
+        with _unchanged_on_error(self):
+            return self._partial_fit(X, y, classes)
+
+    def _partial_fit(self, X, y, classes):
         first = not hasattr(self, "classes_")
         if not first and getattr(self, "_stats", None) is None:
             raise FitError(
@@ -594,9 +603,10 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         )
         if not stats_are_finite(batches):
             check_finite(X)
-        for k, batch in enumerate(batches):
-            if batch is not None:
-                self._stats[k] = self._stats[k].merge(batch)
+        self._stats = [  # a new list: a failed update leaves the old one whole
+            stats if batch is None else stats.merge(batch)
+            for stats, batch in zip(self._stats, batches, strict=True)
+        ]
         self._refit_from_stats()
         return self
 
@@ -1160,3 +1170,19 @@ def read_metadata(path, limits: LoadLimits | None = None) -> dict:
         No file at ``path``.
     """
     return read_manifest(path, limits).get("metadata", {})
+
+
+@contextmanager
+def _unchanged_on_error(estimator):
+    """On an exception, put back the estimator's attributes as they were: a refit that
+    fails part way (a class density that cannot be fitted, after the classes and the prior
+    were set) leaves the previous model whole, not new classes beside old densities.  Fits
+    assign new attributes, never change the old ones in place, so a shallow copy of the
+    attributes suffices."""
+    before = dict(estimator.__dict__)
+    try:
+        yield
+    except BaseException:
+        estimator.__dict__.clear()
+        estimator.__dict__.update(before)
+        raise

@@ -52,7 +52,7 @@ def check_density_fits_table(density, schema, X: np.ndarray, density_name) -> No
     """Refuse a class density that cannot take this table, saying which one can.
 
     Categorical columns need a density with a ``categories`` parameter (the copula);
-    missing cells need one whose :meth:`Density.accepts_missing` is True.
+    missing cells need one whose :meth:`Density.fits_missing` is True.
     """
     levels = {} if schema is None else schema.discrete_levels()
     params = density.get_params(deep=False) if hasattr(density, "get_params") else {}
@@ -63,14 +63,14 @@ def check_density_fits_table(density, schema, X: np.ndarray, density_name) -> No
             f"columns ({names}); use density='copula' (or the default, which chooses among "
             "copulas) or drop them"
         )
-    accepts = getattr(density, "accepts_missing", None)
-    if np.isnan(X).any() and not (callable(accepts) and accepts()):
+    fits = getattr(density, "fits_missing", None)
+    if np.isnan(X).any() and not (callable(fits) and fits()):
         row, col = np.argwhere(np.isnan(X))[0]
         column = schema.feature_names[col] if schema is not None else f"column {col}"
         raise DataError(
             f"density {density_name!r} needs complete rows, but row {row}, {column!r} is "
-            "empty; use density='copula' (the default for tables chooses it where cells are "
-            "missing), which marginalises missing cells, or drop or fill those rows"
+            "empty; use the default (auto among copulas), density='copula' or a mixture "
+            "such as 'mfacopula', which fit missing cells, or drop or fill those rows"
         )
 
 

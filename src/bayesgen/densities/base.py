@@ -4,7 +4,8 @@ A density is a scikit-learn style estimator of p(x): ``__init__`` stores paramet
 validates and returns ``self``, fitted attributes end in ``_``.  Concrete families implement
 five private kernels that trust their input:
 
-* ``_fit(X)``            X: finite float64 (n, d)
+* ``_fit(X)``            X: float64 (n, d), finite (NaN = missing where
+  :meth:`Density.fits_missing`)
 * ``_score_samples(X)``  log p(x) per row, shape (n,)
 * ``_sample(n, rng, dtype)``  rows drawn from p(x), shape (n, d)
 * ``mean()``             E[x], shape (d,)
@@ -139,7 +140,7 @@ class Density(DensityMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = _quietly_accepts_missing(self)
+        tags.input_tags.allow_nan = _quietly_fits_missing(self)
         return tags
 
     def statistics_kind(self) -> str | None:
@@ -450,10 +451,11 @@ class LocationScaleDensity(Density):
         return X
 
 
-def _quietly_accepts_missing(density) -> bool:
-    """:meth:`Density.accepts_missing` for scikit-learn's tags, which are read before any
-    parameter is checked: False when the parameters are invalid (fit says why)."""
+def _quietly_fits_missing(density) -> bool:
+    """:meth:`Density.fits_missing` for scikit-learn's tags (what ``fit`` takes), which are
+    read before any parameter is checked: False when the parameters are invalid (fit says
+    why)."""
     try:
-        return bool(density.accepts_missing())
+        return bool(density.fits_missing())
     except (ValueError, TypeError):
         return False

@@ -67,7 +67,7 @@ BOXED_MAX_ROWS = 10_000
 #: most rows a ``dependence`` density is fitted on (evenly spaced through the data): a
 #: mixture on a table's normal scores has a few hundred parameters, and EM on rows with
 #: missing cells costs a batched factorisation per row and component at every iteration
-DEPENDENCE_MAX_ROWS = 50_000
+DEPENDENCE_MAX_ROWS = 20_000
 #: makes the row-sampling keys of a two-pass fit differ from the ties' uniforms
 _SAMPLE_SALT = 0x5A17
 

@@ -105,8 +105,10 @@ exact EM and the observed-data log-likelihood never decreases (Ghahramani and Jo
   update then works on that expected covariance ``C_j`` (for factor analysers
   ``G = C_j beta_j^T``, the same step as above).
 
-One factorisation per component and pattern of missing cells, on dense ``d x d``
-covariances in float64: meant for tables (tens of features), not for images with holes.
+Per iteration and component: one Cholesky factor of the dense ``d x d`` covariance, its
+precision, and a batched inverse of the ``k x k`` precision block of each row's ``k``
+missing cells, all in float64; for tables, so at most ``MISSING_MAX_FEATURES`` features
+(wider rows with missing cells, e.g. images with holes, are refused with a message).
 k-means starts from the rows with each missing cell at its column's mean.  A feature with
 no observed value is refused.
 
@@ -176,6 +178,8 @@ INIT_METHODS = ("kmeans", "k-means++", "random")
 _DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 #: flops per BLAS call of EM from which its products use every BLAS thread
 _THREADED_FLOPS = 5e7
+#: most features EM takes on rows with missing cells (module docstring, "Missing cells")
+MISSING_MAX_FEATURES = 100
 
 
 # -- the work data and the EM state --------------------------------------------------------
@@ -206,6 +210,14 @@ class _Data:
             empty = int(np.flatnonzero(missing.all(axis=0))[0])
             raise FitError(f"feature {empty} has no observed value; drop it or fill it in")
         incomplete = bool(missing.any())
+        if incomplete and d > MISSING_MAX_FEATURES:
+            row, col = np.argwhere(missing)[0]
+            raise FitError(
+                f"EM with missing cells takes at most {MISSING_MAX_FEATURES} features (a "
+                f"dense covariance per component); these rows have {d}, and row {row}, "
+                f"column {col} is empty. Fill or drop the rows with missing cells, or use "
+                "density='copula'"
+            )
         if incomplete:  # the E-step of missing cells runs in float64 (module docstring)
             dtype = np.float64
         center = np.nanmean(X, axis=0) if incomplete else X.mean(axis=0)
@@ -726,16 +738,15 @@ class MixtureDensity(Density):
         n = resp.shape[1]
         nk = resp.sum(axis=1) + _EPS
         kind = _KINDS[self._kind()]
-        R = resp.astype(data.X.dtype, copy=False)
-        sums = np.asarray(R @ (data.XX if kind.squares else data.X), dtype=np.float64)
-        means = sums[:, : data.X.shape[1]] / nk[:, None]
-        if previous is None:  # the first M-step (low rank needs a starting point)
-            previous = _State(nk / n, means, self._first_params(data, resp))
-            params, log_det, const_var, bad = kind.m_step(data, resp, nk, sums, means, previous)
-        elif data.layout is not None:
+        if previous is not None and data.layout is not None:  # rows with missing cells
             means, covs = self._completed_moments(data, resp, nk, previous)
             params, log_det, const_var, bad = kind.m_step_moments(data, nk, means, covs, previous)
         else:
+            R = resp.astype(data.X.dtype, copy=False)
+            sums = np.asarray(R @ (data.XX if kind.squares else data.X), dtype=np.float64)
+            means = sums[:, : data.X.shape[1]] / nk[:, None]
+            if previous is None:  # the first M-step (low rank needs a starting point)
+                previous = _State(nk / n, means, self._first_params(data, resp))
             params, log_det, const_var, bad = kind.m_step(data, resp, nk, sums, means, previous)
         bad = sorted(set(bad) | set(np.flatnonzero(nk < 2.0)))
         return _State(nk / n, means, params, log_det, const_var), bad
@@ -759,6 +770,7 @@ class MixtureDensity(Density):
     def _reseed(self, data: _Data, state: _State, bad, worst_order) -> int:
         """Re-seed components in ``bad`` at the worst-explained rows (module docstring)."""
         weights = state.weights
+        state.completions = None  # the E-step of the components as they were
         good = [j for j in range(len(weights)) if j not in bad]
         if not good:
             raise FitError(
@@ -808,6 +820,7 @@ class MixtureDensity(Density):
             if len(history) > 1 and abs(history[-1] - history[-2]) < self.tol:
                 converged = True
                 break
+        state.completions = None  # large, and stale once the run is over
         return state, dict(
             converged_=converged,
             n_iter_=n_iter,
@@ -969,8 +982,8 @@ class MixtureDensity(Density):
     def accepts_missing(self) -> bool:
         """True: EM fits rows with missing cells (module docstring, "Missing cells"), and
         :meth:`score_samples` gives a row with missing cells the exact density of its
-        observed ones, ``sum_j w_j N(x_o | mu_jo, Sigma_joo)``, one factorisation per
-        component and pattern of missing cells (0 for a row with none observed)."""
+        observed ones, ``sum_j w_j N(x_o | mu_jo, Sigma_joo)`` (0 for a row with none
+        observed; :func:`~bayesgen.kernels.conditioning.complete_rows`)."""
         return True
 
     def latent_gaussian(self):
