@@ -16,6 +16,11 @@ plus diagonal and costs O(d k^2) (Woodbury)::
     mu_m|o    = mu_m + W_m W_o^T Sigma_oo^{-1} (x_o - mu_o)
     Sigma_m|o = Psi_m + (W_m M^{1/2}) (W_m M^{1/2})^T
 
+Many rows at once (EM with missing cells, scoring rows with empty cells) go through the
+precision ``P = Sigma^{-1}`` instead (:func:`complete_rows`): only the block ``P_mm`` of each
+row's missing cells is inverted, for all rows with the same number of missing cells in one
+batched call, so the cost does not grow with the number of missing-value patterns.
+
 For a mixture, every component is conditioned and the component weights become posterior
 weights ``w_j N(x_o | mu_jo, Sigma_jo) / sum_l (...)`` (in log space).  A Gaussian copula is
 conditioned on the normal scores of the observed features (cell centres for point masses)
@@ -154,19 +159,7 @@ def complete_rows(
 
 def observed_log_pdf(mean: np.ndarray, covariance: np.ndarray, X: np.ndarray) -> np.ndarray:
     """``log N(x_o | mean_o, covariance_oo)`` of each row's observed cells (NaN = missing),
-    0 for a row with no observed cell (:func:`complete_rows`).
-
-    Parameters
-    ----------
-    mean : ndarray of shape (d,)
-    covariance : ndarray of shape (d, d)
-        Dense, positive definite.
-    X : ndarray of shape (n, d)
-
-    Returns
-    -------
-    ndarray of shape (n,)
-    """
+    0 for a row with no observed cell: the ``log_pdf`` of :func:`complete_rows`."""
     return complete_rows(mean, covariance, X).log_pdf
 
 
