@@ -365,3 +365,26 @@ def test_the_dependence_is_fitted_on_at_most_its_row_cap(monkeypatch):
     assert seen == [100]
     GaussianCopulaDensity(dependence=Recording(), random_state=0).fit(X[:80])
     assert seen == [100, 80]
+
+
+def test_a_column_empty_in_the_capped_rows_takes_every_row(monkeypatch):
+    """The evenly spaced rows miss every observed cell of a nearly empty column: the
+    dependence is then fitted on all rows (it needs one observed value per column)."""
+    from bayesgen.densities import MixtureOfFactorAnalysersDensity
+    from bayesgen.densities import copula as copula_module
+
+    seen = []
+
+    class Recording(MixtureOfFactorAnalysersDensity):
+        def fit(self, X, y=None):
+            seen.append(np.asarray(X).shape[0])
+            return super().fit(X)
+
+    monkeypatch.setattr(copula_module, "DEPENDENCE_MAX_ROWS", 100)
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(1000, 3))
+    X[:, 2] = np.nan
+    X[[5, 15, 25, 35], 2] = rng.normal(size=4)  # between the rows 0, 10, 20, ... kept
+    dependence = Recording(n_components=1, rank=1, random_state=0)
+    GaussianCopulaDensity(dependence=dependence, random_state=0).fit(X)
+    assert seen == [1000]
