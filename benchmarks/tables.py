@@ -167,7 +167,7 @@ def run_quality(name, frame, label, seed):
         "train": train,
         "test": test,
         "eval": ev,
-        "density": type(model.densities_[0]).__name__,
+        "density": family(model),
         "tstr_gb": tstr["gradient boosting"].ratio,
         "tstr_lr": tstr["logistic"].ratio,
         "fid": ev.fidelity,
@@ -230,6 +230,19 @@ def _verdict(passes: int, total: int, ok: bool) -> str:
     return f"{'ok' if ok else 'MISSED'} ({passes}/{total})"
 
 
+def family(model) -> str:
+    """The family a fitted classifier delivers (``auto``: what it chose), else its class."""
+    density = model.densities_[0]
+    delivered = getattr(density, "delivered_name", None)
+    return delivered() if callable(delivered) else type(density).__name__
+
+
+def _families(runs) -> str:
+    """The families delivered over the seeds, with how often: ``copula 3, mfacopula:2x2 7``."""
+    names = [r["density"] for r in runs]
+    return ", ".join(f"{n} {names.count(n)}" for n in sorted(set(names)))
+
+
 def quality_row(name, runs, shape) -> list[str]:
     """One table row: means over seeds, each with its verdict and passing seed count."""
     k = len(runs)
@@ -244,7 +257,7 @@ def quality_row(name, runs, shape) -> list[str]:
     n_dcr = sum(r["dcr"][0] >= r["dcr"][1] for r in runs)
     return [
         name,
-        f"{shape[0]}x{shape[1]} ({runs[0]['density']})",
+        f"{shape[0]}x{shape[1]} ({_families(runs)})",
         f"{gb:.3f}±{gb_sd:.3f} / {lr:.3f}±{lr_sd:.3f}",
         _verdict(n_tstr, k, gb >= TSTR_TARGET and lr >= TSTR_TARGET),
         f"{fid[0]:.3f} / {fid[1]:.3f} = {fid[0] / fid[1]:.2f}x",
@@ -322,7 +335,7 @@ def _bayesgen_peer_side(data, label, seed):
     # not a default: the tutorial's Gaussian on the same rows, for comparison
     gaussian = BayesClassifier(density="gaussian", random_state=seed).fit(X, y)
     other = pd.DataFrame(gaussian.sample(PEER_ROWS, random_state=seed)[0], columns=X.columns)
-    return best, samples, type(model.densities_[0]).__name__, other
+    return best, samples, family(model), other
 
 
 def run_peer(results, peer_python, tmp: Path, seeds: int) -> tuple[list[list[str]], list[str]]:
@@ -495,7 +508,8 @@ data = clock("read_table", lambda: read_table(path, label_column="label"))
 model = clock("fit", lambda: BayesClassifier(random_state=0).fit(data.X, data.y))
 X, y = clock("sample", lambda: model.sample(len(data.X), random_state=0))
 clock("write_table", lambda: write_table(X, out, y=y, label_column="label", columns=data.columns))
-t["density"] = type(model.densities_[0]).__name__
+d = model.densities_[0]
+t["density"] = d.delivered_name() if hasattr(d, "delivered_name") else type(d).__name__
 t["ru_maxrss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 for line in open("/proc/self/status"):
     if line.startswith("VmHWM"):
