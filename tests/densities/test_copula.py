@@ -388,3 +388,14 @@ def test_a_column_empty_in_the_capped_rows_takes_every_row(monkeypatch):
     dependence = Recording(n_components=1, rank=1, random_state=0)
     GaussianCopulaDensity(dependence=dependence, random_state=0).fit(X)
     assert seen == [1000]
+
+
+def test_fewer_rows_than_features_with_a_missing_cell():
+    """The EM of the scores' correlation meets a singular moment (n < d): it keeps its
+    correlation invertible, and the fit scores every row."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(40, 3)) @ rng.normal(size=(3, 60)) + rng.normal(size=(40, 60))
+    X[5, 7] = np.nan
+    density = GaussianCopulaDensity(random_state=0).fit(X)
+    assert np.all(np.isfinite(density.score_samples(X)))
+    assert np.all(np.linalg.eigvalsh(density.correlation_.dense()) > 0)

@@ -745,19 +745,35 @@ def _em_second_moment(S: np.ndarray, *, max_iter: int = 100, tol: float = 1e-6) 
     ``Cov[s_m | s_o] = R_mm - R_mo R_oo^{-1} R_om``
     (:func:`~bayesgen.kernels.conditioning.complete_rows`); M-step: ``R = mean E[s s^T]``,
     rescaled to a correlation.  Starts from the pairwise-complete correlation (made positive
-    definite); stops when no entry moves by more than ``tol``.
+    definite); stops when no entry moves by more than ``tol``.  With fewer rows than
+    features the moment is singular, and the E-step needs an invertible ``R``: each new
+    ``R`` is pulled towards the identity just enough to be positive definite (the fitted
+    correlation is regularised afterwards anyway).
     """
     n, d = S.shape
     origin, ones, layout = np.zeros(d), np.ones(n), missing_layout(np.isnan(S))
     R = ScoreMoments.of(S).correlation()
     for _ in range(max_iter):
         moment = completed_scatter(complete_rows(origin, R, S, layout), ones, origin) / n
-        new = as_correlation(moment)
+        new = _invertible(as_correlation(moment))
         done = np.max(np.abs(new - R)) < tol
         R = new
         if done:
             break
     return R
+
+
+def _invertible(R: np.ndarray) -> np.ndarray:
+    """``R``, or ``(1 - t) R + t I`` with the smallest ``t`` of a short ladder that makes it
+    positive definite (a correlation of fewer rows than features is singular)."""
+    for t in (0.0, 1e-6, 1e-4, 1e-2, 0.1, 0.5):
+        candidate = R if t == 0.0 else (1.0 - t) * R + t * np.eye(R.shape[0])
+        try:
+            np.linalg.cholesky(candidate)
+            return candidate
+        except np.linalg.LinAlgError:
+            continue
+    return np.eye(R.shape[0])
 
 
 def _no_parametric() -> dict:
