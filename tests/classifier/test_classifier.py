@@ -326,3 +326,20 @@ def test_a_partial_fit_that_fails_leaves_the_statistics_as_they_were():
         np.testing.assert_array_equal(density.mean(), mean)
     model.partial_fit(X, y)  # the statistics still merge: twice the same rows
     assert model._stats[0].count == 40
+
+
+def test_a_gaussian_model_imputes_rows_it_cannot_score():
+    """Scoring needs complete rows for a Gaussian, but imputing is what the missing cells
+    are there for: the conditional of the missing cells given the observed ones."""
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(400, 3))
+    X[:, 1] = 3.0 * X[:, 0] + 0.1 * rng.normal(size=400)
+    y = np.repeat([0, 1], 200)
+    model = BayesClassifier("gaussian").fit(X, y)
+    holes = X[:50].copy()
+    holes[:, 1] = np.nan
+    filled = model.impute(holes, y=y[:50], random_state=0)
+    np.testing.assert_array_equal(filled[:, [0, 2]], X[:50][:, [0, 2]])
+    np.testing.assert_allclose(filled[:, 1], 3.0 * X[:50, 0], atol=0.5)
+    with pytest.raises(DataError, match="NaN"):
+        model.predict(holes)

@@ -105,6 +105,19 @@ def test_impute_fills_only_missing_cells():
     assert not np.allclose(draws[0]["length"][gaps], draws[1]["length"][gaps])
 
 
+def test_impute_gives_back_the_columns_the_model_left_out():
+    """An identifier column is left out of the model; the completed rows keep it (and the
+    input's column order), so they join back to the input."""
+    frame, label = _table(seed=5)
+    frame.insert(1, "row_id", [f"r{i:04d}" for i in range(len(frame))])
+    model = BayesClassifier(random_state=0).fit(frame, label)
+    assert "row_id" not in model.schema_.feature_names
+    filled = model.impute(frame, random_state=0)
+    assert list(filled.columns) == list(frame.columns)
+    assert (filled["row_id"] == frame["row_id"]).all()
+    assert not filled.drop(columns=["row_id"]).isna().any().any()
+
+
 def test_density_that_cannot_take_the_table_is_refused_by_name():
     frame, label = _table()
     with pytest.raises(DataError, match=r"categorical columns \('colour', 'flag'\).*copula"):

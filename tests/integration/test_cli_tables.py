@@ -93,6 +93,27 @@ def test_impute_and_inspect(table_csv, tmp_path, capsys):
     assert (after["rings"][kept] == before["rings"][kept]).all()
 
 
+def test_impute_with_a_model_of_numbers(tmp_path, capsys):
+    """A CSV of numbers fitted with the Gaussian (no table schema) still imputes a copy of
+    it with empty cells: same columns, observed cells kept, the label column kept."""
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=200)
+    frame = pd.DataFrame({"a": a, "b": 2.0 * a + 0.1 * rng.normal(size=200)})
+    frame["label"] = np.repeat(["x", "y"], 100)
+    data, holes = tmp_path / "numbers.csv", tmp_path / "holes.csv"
+    frame.to_csv(data, index=False)
+    frame.loc[::10, "b"] = np.nan
+    frame.to_csv(holes, index=False)
+    model, filled = tmp_path / "m.bgm", tmp_path / "filled.csv"
+    assert run(capsys, "fit", data, "--density", "gaussian", "-o", model)[0] == 0
+    code, _, err = run(capsys, "impute", model, "--input", holes, "-o", filled)
+    assert code == 0, err
+    after = pd.read_csv(filled)
+    assert list(after.columns) == list(frame.columns) and not after.isna().any().any()
+    np.testing.assert_allclose(after["b"][::10], 2.0 * frame["a"][::10], atol=0.5)
+    assert (after["label"] == frame["label"]).all()
+
+
 def test_bad_tables_exit_1_with_column_and_row_and_write_nothing(tmp_path, capsys):
     mixed = tmp_path / "mixed.csv"
     lines = ["size,kind"] + [f"{i},{'ab'[i % 2]}" for i in range(40)]

@@ -650,7 +650,9 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
                 f"This {type(self).__name__} is not fitted yet; call fit(X, y) first."
             ) from None
 
-    def _validate_x(self, X) -> np.ndarray:
+    def _validate_x(self, X, *, missing_ok: bool | None = None) -> np.ndarray:
+        """Rows for a fitted model; missing cells (NaN) where every class density
+        marginalises them, or where ``missing_ok`` says so (imputation fills them)."""
         self._check_fitted()
         schema = getattr(self, "schema_", None)
         if schema is not None:
@@ -665,7 +667,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
                     f"{exc} Pass rows with the same columns the model was fitted on."
                 ) from None
             raise
-        check_finite(X, allow_nan=self._accepts_missing())
+        check_finite(X, allow_nan=self._accepts_missing() if missing_ok is None else missing_ok)
         return X
 
     def _accepts_missing(self) -> bool:
@@ -1023,7 +1025,9 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         Each row with missing cells (NaN, or empty cells of a table) is completed by the
         exact conditional of its class density (:meth:`Density.condition`); without ``y``
         the class is drawn from ``p(y | x_observed)``, so the completion averages over the
-        classes the observed cells allow.  Observed cells are kept as they are.  With
+        classes the observed cells allow.  Observed cells are kept as they are, and so are
+        the columns of a DataFrame the model leaves out (identifiers, dropped columns), so
+        the completed rows join back to the input.  With
         ``draws > 1`` each completion is drawn independently: multiple imputation, whose
         spread shows the uncertainty about the missing values.
 
@@ -1042,7 +1046,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         """
         draws = check_positive_int(draws, "draws", 1)
         schema = getattr(self, "schema_", None)
-        rows = self._validate_x(X) if schema is None else encode_rows(schema, X)
+        rows = self._validate_x(X, missing_ok=True) if schema is None else encode_rows(schema, X)
         rows = np.array(rows, dtype=np.float64)
         observed = ~np.isnan(rows)
         incomplete = np.flatnonzero(~observed.all(axis=1))
@@ -1060,7 +1064,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             for k, copy in enumerate(copies):
                 copy[incomplete] = filled[:, k]
         if schema is not None:
-            copies = [schema.decode(copy).set_axis(X.index) for copy in copies]
+            copies = [_with_columns_of(schema.decode(copy).set_axis(X.index), X) for copy in copies]
         return copies[0] if draws == 1 else copies
 
     def class_means(self) -> np.ndarray:
@@ -1186,3 +1190,15 @@ def _unchanged_on_error(estimator):
         estimator.__dict__.clear()
         estimator.__dict__.update(before)
         raise
+
+
+def _with_columns_of(filled, X):
+    """The completed table ``filled`` with the columns of the input ``X`` it lacks (left
+    out of the model) put back unchanged, in ``X``'s column order."""
+    extra = [c for c in X.columns if c not in filled.columns]
+    if not extra:
+        return filled
+    out = filled.copy()
+    for column in extra:
+        out[column] = X[column]
+    return out[[c for c in X.columns if c in out.columns]]

@@ -28,6 +28,23 @@ def _labels(frame, name):
     return [None if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in frame[name]]
 
 
+def _impute_numbers(model, features, y, args) -> list:
+    """Completed copies of a table of numbers, for a model fitted on numbers."""
+    import pandas as pd
+
+    try:
+        values = features.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError):
+        raise UsageError(
+            "this model was fitted on numbers, but the input has columns that are not "
+            "numbers; impute it with a model fitted on the table itself (`bayesgen fit "
+            "TABLE`)"
+        ) from None
+    filled = model.impute(values, y=y, draws=args.draws, random_state=args.seed)
+    copies = [filled] if args.draws == 1 else filled
+    return [pd.DataFrame(c, columns=features.columns, index=features.index) for c in copies]
+
+
 def run(args) -> int:
     """Read the table, complete every row with empty cells, write it in the same layout."""
     import pandas as pd
@@ -38,20 +55,20 @@ def run(args) -> int:
         {"-o": args.output}, {"MODEL": args.model, "--input": args.input}, "completed.csv"
     )
     model, metadata = load_model(args.model)
-    if getattr(model, "schema_", None) is None:
-        raise UsageError(
-            "impute works on models fitted on tables (CSV or Parquet with named columns); "
-            "for images use `bayesgen inpaint`"
-        )
     frame = bio.read_frame(args.input)
     label = metadata.get("label_column")
     y = _labels(frame, label)
     if y is not None:
         y = [None if v is None else model.parse_label(str(v)) for v in y]
     features = frame.drop(columns=[label]) if label in frame.columns else frame
-    filled = model.impute(features, y=y, draws=args.draws, random_state=args.seed)
-    copies = [filled] if args.draws == 1 else filled
-    integer = [c.name for c in model.schema_.features if c.kind == "integer"]
+    schema = getattr(model, "schema_", None)
+    if schema is None:  # a model of numbers: the columns as a matrix, and back
+        copies = _impute_numbers(model, features, y, args)
+        integer = []
+    else:
+        filled = model.impute(features, y=y, draws=args.draws, random_state=args.seed)
+        copies = [filled] if args.draws == 1 else filled
+        integer = [c.name for c in schema.features if c.kind == "integer"]
     columns = list(frame.columns)
     parts = []
     for k, copy in enumerate(copies, start=1):
@@ -79,10 +96,10 @@ def register(subparsers) -> None:
         "impute",
         run,
         "Fill the empty cells of a table by sampling p(missing | observed, y) from a model "
-        "fitted on a table (known labels are used, missing ones drawn from p(y | observed)).",
+        "fitted on it (known labels are used, missing ones drawn from p(y | observed)).",
         "bayesgen impute model.bgm --input survey.csv --draws 5 -o completed.csv",
     )
-    p.add_argument("model", help="model file written by `bayesgen fit` on a table")
+    p.add_argument("model", help="model file written by `bayesgen fit`")
     p.add_argument("--input", required=True, help="table with empty cells (CSV or Parquet)")
     p.add_argument(
         "--draws",
