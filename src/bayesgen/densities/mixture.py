@@ -208,14 +208,18 @@ class _Data:
         missing = np.isnan(X)
         if missing.all(axis=0).any():
             empty = int(np.flatnonzero(missing.all(axis=0))[0])
-            raise FitError(f"feature {empty} has no observed value; drop it or fill it in")
+            raise FitError(
+                f"feature {empty} has no observed value in these {n} rows (a class, or the "
+                "part of it a candidate is fitted on); drop that column or fill it in"
+            )
         incomplete = bool(missing.any())
         if incomplete and d > MISSING_MAX_FEATURES:
-            row, col = np.argwhere(missing)[0]
+            columns = np.flatnonzero(missing.any(axis=0))
             raise FitError(
-                f"EM with missing cells takes at most {MISSING_MAX_FEATURES} features (a "
-                f"dense covariance per component); these rows have {d}, and row {row}, "
-                f"column {col} is empty. Fill or drop the rows with missing cells, or use "
+                f"EM with missing cells takes at most {MISSING_MAX_FEATURES} features (its "
+                f"E-step works on a dense covariance per component); these rows have {d}, "
+                f"with empty cells in {columns.size} column(s), the first column "
+                f"{columns[0]}. Fill or drop the rows with empty cells, or use "
                 "density='copula'"
             )
         if incomplete:  # the E-step of missing cells runs in float64 (module docstring)
