@@ -402,7 +402,7 @@ def _peer_row(name, entries) -> list[str]:
     t_ours, t_peer = float(np.median([e["t_ours"] for e in entries])), None
     row = [
         name,
-        f"{entries[0]['rows']}x{entries[0]['cols']} ({entries[0]['density']})",
+        f"{entries[0]['rows']}x{entries[0]['cols']} ({_families(entries)})",
         f"{mean('ks_floor'):.3f}",
         f"{mean('ks_full'):.3f}",
         f"{ks_ours:.3f}",

@@ -343,3 +343,19 @@ def test_a_gaussian_model_imputes_rows_it_cannot_score():
     np.testing.assert_allclose(filled[:, 1], 3.0 * X[:50, 0], atol=0.5)
     with pytest.raises(DataError, match="NaN"):
         model.predict(holes)
+
+
+def test_a_fit_from_statistics_that_fails_leaves_the_previous_model_whole():
+    """The public accumulate-then-finalise path (streaming, Dask) rolls back too: three
+    classes against a prior of two fail after the classes were set."""
+    from bayesgen.kernels.class_stats import class_stats
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(90, 2))
+    model = BayesClassifier("gaussian", priors=[0.5, 0.5]).fit(X[:60], np.repeat([0, 1], 30))
+    before = model.predict_proba(X)
+    stats = class_stats(X, np.repeat([0, 1, 2], 30), 3, diagonal=False, fourth=False)
+    with pytest.raises((ValueError, DataError)):
+        model.fit_from_statistics(np.array([0, 1, 2]), stats)
+    assert list(model.classes_) == [0, 1]
+    np.testing.assert_array_equal(model.predict_proba(X), before)

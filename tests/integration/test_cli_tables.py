@@ -94,24 +94,47 @@ def test_impute_and_inspect(table_csv, tmp_path, capsys):
 
 
 def test_impute_with_a_model_of_numbers(tmp_path, capsys):
-    """A CSV of numbers fitted with the Gaussian (no table schema) still imputes a copy of
-    it with empty cells: same columns, observed cells kept, the label column kept."""
+    """A CSV of numbers fitted with the Gaussian (no table schema) imputes a table with
+    empty cells: columns matched by name (here in another order, beside a text column the
+    model never saw, which passes through), observed cells and whole numbers kept."""
+    from bayesgen import load
+
     rng = np.random.default_rng(1)
     a = rng.normal(size=200)
-    frame = pd.DataFrame({"a": a, "b": 2.0 * a + 0.1 * rng.normal(size=200)})
-    frame["label"] = np.repeat(["x", "y"], 100)
+    frame = pd.DataFrame(
+        {"a": a, "b": 2.0 * a + 0.1 * rng.normal(size=200), "n": rng.integers(0, 9, 200)}
+    )
+    frame["label"] = np.repeat([0, 1], 100)
     data, holes = tmp_path / "numbers.csv", tmp_path / "holes.csv"
     frame.to_csv(data, index=False)
-    frame.loc[::10, "b"] = np.nan
-    frame.to_csv(holes, index=False)
     model, filled = tmp_path / "m.bgm", tmp_path / "filled.csv"
     assert run(capsys, "fit", data, "--density", "gaussian", "-o", model)[0] == 0
+    assert load(model).schema_ is None
+    frame.loc[::10, "b"] = np.nan
+    frame.loc[5::10, "n"] = np.nan
+    frame.insert(0, "id", [f"r{i}" for i in range(200)])
+    frame = frame[["id", "b", "label", "a", "n"]]
+    frame.to_csv(holes, index=False)
     code, _, err = run(capsys, "impute", model, "--input", holes, "-o", filled)
     assert code == 0, err
     after = pd.read_csv(filled)
     assert list(after.columns) == list(frame.columns) and not after.isna().any().any()
     np.testing.assert_allclose(after["b"][::10], 2.0 * frame["a"][::10], atol=0.5)
-    assert (after["label"] == frame["label"]).all()
+    assert (after["id"] == frame["id"]).all() and (after["label"] == frame["label"]).all()
+    assert after["n"].dtype.kind == "i"
+    code, _, err = run(
+        capsys,
+        "impute",
+        model,
+        "--input",
+        holes.parent / "numbers.csv",
+        "-o",
+        tmp_path / "again.csv",
+    )
+    assert code == 0, err
+    frame.drop(columns=["a"]).to_csv(holes, index=False)
+    code, _, err = run(capsys, "impute", model, "--input", holes, "-o", tmp_path / "x.csv")
+    assert code != 0 and "lacks ['a']" in err and not (tmp_path / "x.csv").exists()
 
 
 def test_bad_tables_exit_1_with_column_and_row_and_write_nothing(tmp_path, capsys):

@@ -467,6 +467,10 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         -------
         self
         """
+        with _unchanged_on_error(self):
+            return self._fit_from_passes(passes)
+
+    def _fit_from_passes(self, passes):
         from bayesgen.classifier import table_stream
 
         self._data_density = "copula"
@@ -512,6 +516,10 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         -------
         self
         """
+        with _unchanged_on_error(self):
+            return self._fit_from_statistics(classes, stats, n_features=n_features)
+
+    def _fit_from_statistics(self, classes, stats, *, n_features=None):
         kind = self.require_statistics(
             "cannot be fitted from sufficient statistics", "use fit on in-memory arrays"
         )
@@ -1194,11 +1202,9 @@ def _unchanged_on_error(estimator):
 
 def _with_columns_of(filled, X):
     """The completed table ``filled`` with the columns of the input ``X`` it lacks (left
-    out of the model) put back unchanged, in ``X``'s column order."""
-    extra = [c for c in X.columns if c not in filled.columns]
-    if not extra:
-        return filled
+    out of the model) put back unchanged, all in ``X``'s column order."""
     out = filled.copy()
-    for column in extra:
-        out[column] = X[column]
+    for column in X.columns:
+        if column not in out.columns:
+            out[column] = X[column]
     return out[[c for c in X.columns if c in out.columns]]

@@ -28,21 +28,37 @@ def _labels(frame, name):
     return [None if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in frame[name]]
 
 
-def _impute_numbers(model, features, y, args) -> list:
-    """Completed copies of a table of numbers, for a model fitted on numbers."""
-    import pandas as pd
+def _impute_numbers(model, metadata, features, y, args) -> tuple[list, list]:
+    """Completed copies of a table of numbers for a model fitted on numbers (no table
+    schema), its columns matched by name; the other columns pass through.  Columns whose
+    observed cells are all whole numbers get whole numbers (rounded draws); their names are
+    returned too, to be written as integers."""
 
+    names = metadata.get("feature_names") or list(features.columns)
+    absent = [n for n in names if n not in features.columns]
+    if absent:
+        raise UsageError(
+            f"the model was fitted on the columns {names}; the input lacks {absent}. Pass "
+            "a table with those columns"
+        )
     try:
-        values = features.to_numpy(dtype=np.float64, na_value=np.nan)
+        values = features[names].to_numpy(dtype=np.float64, na_value=np.nan)
     except (TypeError, ValueError):
         raise UsageError(
-            "this model was fitted on numbers, but the input has columns that are not "
-            "numbers; impute it with a model fitted on the table itself (`bayesgen fit "
-            "TABLE`)"
+            "this model was fitted on numbers, but some of its columns in the input are not "
+            "numbers; fit a model on the table itself (`bayesgen fit TABLE`) to impute it"
         ) from None
     filled = model.impute(values, y=y, draws=args.draws, random_state=args.seed)
     copies = [filled] if args.draws == 1 else filled
-    return [pd.DataFrame(c, columns=features.columns, index=features.index) for c in copies]
+    observed = features[names]
+    integer = [n for n in names if np.all(np.mod(observed[n].dropna().to_numpy(float), 1) == 0)]
+    out = []
+    for copy in copies:
+        frame = features.copy()
+        frame[names] = copy
+        frame[integer] = frame[integer].round()  # whole numbers in, whole numbers out
+        out.append(frame)
+    return out, integer
 
 
 def run(args) -> int:
@@ -62,9 +78,12 @@ def run(args) -> int:
         y = [None if v is None else model.parse_label(str(v)) for v in y]
     features = frame.drop(columns=[label]) if label in frame.columns else frame
     schema = getattr(model, "schema_", None)
-    if schema is None:  # a model of numbers: the columns as a matrix, and back
-        copies = _impute_numbers(model, features, y, args)
-        integer = []
+    if schema is None and metadata.get("pixel_scale") is not None:
+        raise UsageError(
+            "this model was fitted on images; fill their pixels with `bayesgen inpaint`"
+        )
+    if schema is None:  # a model of numbers: its columns as a matrix, and back
+        copies, integer = _impute_numbers(model, metadata, features, y, args)
     else:
         filled = model.impute(features, y=y, draws=args.draws, random_state=args.seed)
         copies = [filled] if args.draws == 1 else filled

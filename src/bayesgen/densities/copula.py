@@ -765,12 +765,14 @@ def _em_second_moment(S: np.ndarray, *, max_iter: int = 100, tol: float = 1e-6) 
 
 def _invertible(R: np.ndarray) -> np.ndarray:
     """``R``, or ``(1 - t) R + t I`` with the smallest ``t`` of a short ladder that makes it
-    positive definite (a correlation of fewer rows than features is singular)."""
+    safely positive definite (a correlation of fewer rows than features is singular): its
+    Cholesky factor exists and no pivot is below ``1e-4`` (no conditional variance of a
+    score given the others below ``1e-8``)."""
     for t in (0.0, 1e-6, 1e-4, 1e-2, 0.1, 0.5):
         candidate = R if t == 0.0 else (1.0 - t) * R + t * np.eye(R.shape[0])
         try:
-            np.linalg.cholesky(candidate)
-            return candidate
+            if np.diag(np.linalg.cholesky(candidate)).min() > 1e-4:
+                return candidate
         except np.linalg.LinAlgError:
             continue
     return np.eye(R.shape[0])
