@@ -349,27 +349,9 @@ def test_mixture_dependence_is_fitted_on_rows_with_missing_cells():
 
 
 def test_the_dependence_is_fitted_on_at_most_its_row_cap(monkeypatch):
-    from bayesgen.densities import GaussianDensity
-    from bayesgen.densities import copula as copula_module
-
-    seen = []
-
-    class Recording(GaussianDensity):
-        def fit(self, X, y=None):
-            seen.append(np.asarray(X).shape[0])
-            return super().fit(X)
-
-    monkeypatch.setattr(copula_module, "DEPENDENCE_MAX_ROWS", 100)
-    X = np.random.default_rng(0).normal(size=(1000, 3))
-    GaussianCopulaDensity(dependence=Recording(), random_state=0).fit(X)
-    assert seen == [100]
-    GaussianCopulaDensity(dependence=Recording(), random_state=0).fit(X[:80])
-    assert seen == [100, 80]
-
-
-def test_a_column_empty_in_the_capped_rows_takes_every_row(monkeypatch):
-    """The evenly spaced rows miss every observed cell of a nearly empty column: the
-    dependence is then fitted on all rows (it needs one observed value per column)."""
+    """At most ``DEPENDENCE_MAX_ROWS`` evenly spaced rows (all of them below the cap), and
+    all rows when the kept ones miss every observed cell of a nearly empty column (the
+    dependence needs one observed value per column)."""
     from bayesgen.densities import MixtureOfFactorAnalysersDensity
     from bayesgen.densities import copula as copula_module
 
@@ -383,11 +365,13 @@ def test_a_column_empty_in_the_capped_rows_takes_every_row(monkeypatch):
     monkeypatch.setattr(copula_module, "DEPENDENCE_MAX_ROWS", 100)
     rng = np.random.default_rng(1)
     X = rng.normal(size=(1000, 3))
+    dependence = Recording(n_components=1, rank=1, random_state=0)
+    for rows in (X, X[:80]):
+        GaussianCopulaDensity(dependence=dependence, random_state=0).fit(rows)
     X[:, 2] = np.nan
     X[[5, 15, 25, 35], 2] = rng.normal(size=4)  # between the rows 0, 10, 20, ... kept
-    dependence = Recording(n_components=1, rank=1, random_state=0)
     GaussianCopulaDensity(dependence=dependence, random_state=0).fit(X)
-    assert seen == [1000]
+    assert seen == [100, 80, 1000]
 
 
 def test_fewer_rows_than_features_with_a_missing_cell():
