@@ -203,3 +203,15 @@ def test_default_takes_mixture_dependence_where_the_classes_need_it(empty):
     assert abs(np.corrcoef(S["a"], S["b"])[0, 1]) < 0.3
     assert np.corrcoef(np.abs(S["a"]), np.abs(S["b"]))[0, 1] > 0.6
     assert 0.4 < same_sign < 0.6
+
+
+def test_a_column_empty_in_one_class_is_refused_by_name():
+    frame, label = _table(seed=6)
+    frame.loc[np.asarray(label) == "b", "length"] = np.nan
+    with pytest.raises(DataError, match=r"column 'length' has no value in class 'b'"):
+        BayesClassifier(random_state=0).fit(frame, label)
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    y = np.repeat([0, 1], 30)
+    X[y == 1, 2] = np.nan
+    with pytest.raises(DataError, match=r"column 'column 2' has no value in class 1"):
+        BayesClassifier("copula").fit(X, y)

@@ -39,6 +39,7 @@ from bayesgen.classifier.sampling import SamplePlan, generate_labelled
 from bayesgen.classifier.tables import (
     add_missing_cells,
     check_density_fits_table,
+    check_every_class_sees_every_column,
     encode_rows,
     is_frame,
     missing_rates,
@@ -343,6 +344,8 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         # of ``auto`` predicts with it
         self.class_count_ = np.bincount(y_index, minlength=classes.shape[0]).astype(float)
         self._set_prior()
+        rates = missing_rates(X, y_index, classes.shape[0])
+        check_every_class_sees_every_column(rates, classes, self._column_names(X.shape[1]))
         shared_choice = isinstance(template, AutoDensity) and not template.per_class
         if shared_choice:  # the choice compares the candidates' classifiers
             template.set_params(keep_candidates=True)
@@ -359,7 +362,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
                     density.release_candidates()
                     density.set_params(keep_candidates=False)
         self.densities_ = fitted
-        self.missing_rate_ = missing_rates(X, y_index, classes.shape[0])
+        self.missing_rate_ = rates
         return self
 
     def _encode_training_table(self, X):
@@ -483,12 +486,16 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
                 "Bayes classifier needs at least two classes."
             )
         self.schema_ = summaries.schema
+        rates = summaries.missing / np.maximum(summaries.rows, 1.0)[:, None]
+        check_every_class_sees_every_column(
+            rates, summaries.classes, summaries.schema.feature_names
+        )
         started = table_stream.start_densities(self.make_class_density(), summaries)
         moments = passes.second_pass(started, summaries)
         self.densities_ = table_stream.finish_dependence(started, moments, summaries.classes)
         self.classes_ = _plain_labels(summaries.classes)
         self.class_count_ = summaries.rows
-        self.missing_rate_ = summaries.missing / np.maximum(summaries.rows, 1.0)[:, None]
+        self.missing_rate_ = rates
         self.n_features_in_ = summaries.schema.n_features
         self._stats = None
         self._set_prior()
@@ -677,6 +684,15 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             raise
         check_finite(X, allow_nan=self._accepts_missing() if missing_ok is None else missing_ok)
         return X
+
+    def _column_names(self, d: int) -> list:
+        """The names of the model's columns, for messages: the table's, else the input's
+        feature names, else ``column 0``, ``column 1``, ..."""
+        schema = getattr(self, "schema_", None)
+        if schema is not None:
+            return list(schema.feature_names)
+        names = getattr(self, "feature_names_in_", None)
+        return list(names) if names is not None else [f"column {j}" for j in range(d)]
 
     def _accepts_missing(self) -> bool:
         """Every class density marginalises missing cells."""

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from bayesgen.base.errors import DataError
+from bayesgen.base.validation import format_label
 
 __all__ = [
     "add_missing_cells",
@@ -83,6 +84,19 @@ def missing_rates(X: np.ndarray, y_index: np.ndarray, n_classes: int) -> np.ndar
     if rows.size:  # only rows with gaps are added up (usually few or none)
         np.add.at(missing, y_index[rows], gaps[rows])
     return missing / np.maximum(counts, 1.0)[:, None]
+
+
+def check_every_class_sees_every_column(rates: np.ndarray, classes, names) -> None:
+    """Refuse a column with no value in some class (``rates``: :func:`missing_rates`),
+    naming the column and the class: no class density can model a column it never saw."""
+    empty = np.argwhere(rates >= 1.0)
+    if empty.size:
+        k, j = empty[0]
+        raise DataError(
+            f"column {names[j]!r} has no value in class {format_label(classes[k])}: every "
+            "class needs at least one value in each column. Drop the column, or give that "
+            "class some values in it"
+        )
 
 
 def add_missing_cells(X: np.ndarray, index: np.ndarray, rates: np.ndarray, rng) -> np.ndarray:
