@@ -77,6 +77,11 @@ def test_given_conditions_hold_in_every_row(table_csv, tmp_path, capsys):
     assert (rows["soil"] == "sand").all() and (rows["height_m"] >= 27).all()
     code, _, err = run(capsys, "sample", model, "-n", "5", "--given", "sol=sand", "-o", "-")
     assert code == 1 and "did you mean 'soil'" in err
+    # a condition outside the range seen: the range in the column's own terms, and the way out
+    given = ["--given", "planted=2030-01-01", "-o", "-"]
+    code, _, err = run(capsys, "sample", model, "-n", "5", *given)
+    seen = pd.read_csv(table_csv)["planted"]
+    assert code == 1 and f"[{seen.min()}, {seen.max()}]" in err and "--bounds" in err
 
 
 def test_impute_and_inspect(table_csv, tmp_path, capsys):

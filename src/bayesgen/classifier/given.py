@@ -113,21 +113,40 @@ def _within_bounds(model, c: Condition) -> Condition:
     if not bounds:
         return c
     lo, hi = bounds
+    seen = _range_as_given(schema[c.name], lo, hi)
     if c.equal is not None:
         if not lo <= c.equal <= hi:
+            value = "" if schema[c.name].kind == "datetime" else f" = {c.equal:g}"
             raise DataError(
-                f"given: {c.name!r} = {c.equal:g} is outside the range seen in training "
-                f"[{lo:g}, {hi:g}]; samples stay in that range"
+                f"given: {c.name!r}{value} is outside the range seen in training {seen}; "
+                f"samples stay in that range; {_WIDEN}"
             )
         return c
     a = lo if c.lo is None else max(c.lo, lo)
     b = hi if c.hi is None else min(c.hi, hi)
     if a > b:
         raise DataError(
-            f"given: the range for {c.name!r} misses the range seen in training "
-            f"[{lo:g}, {hi:g}]; samples stay in that range"
+            f"given: the range for {c.name!r} misses the range seen in training {seen}; "
+            f"samples stay in that range; {_WIDEN}"
         )
     return Condition(c.j, c.name, lo=a, hi=b)
+
+
+#: how to let samples (and so conditions) go beyond the range seen in training
+_WIDEN = (
+    "widen it with model.schema_.set_bounds(NAME, (LO, HI)), on the command line "
+    "--bounds NAME=LO:HI"
+)
+
+
+def _range_as_given(spec, lo: float, hi: float) -> str:
+    """``[lo, hi]`` in the column's own terms (dates as dates, not as their codes)."""
+    if spec.kind != "datetime":
+        return f"[{lo:g}, {hi:g}]"
+    from bayesgen.tables.codec import decode_column
+
+    first, last = decode_column(spec, np.array([lo, hi]))
+    return f"[{first}, {last}]"
 
 
 def parse_given(model, given: dict) -> list[Condition]:
