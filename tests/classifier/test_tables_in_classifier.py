@@ -215,3 +215,14 @@ def test_a_column_empty_in_one_class_is_refused_by_name():
     X[y == 1, 2] = np.nan
     with pytest.raises(DataError, match=r"column 'column 2' has no value in class 1"):
         BayesClassifier("copula").fit(X, y)
+
+
+def test_a_density_that_cannot_fit_empty_cells_names_the_column():
+    from bayesgen.densities import GaussianCopulaDensity, GaussianDensity
+
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame(rng.normal(size=(40, 2)), columns=["width", "depth"])
+    frame.loc[3, "depth"] = np.nan
+    density = GaussianCopulaDensity(dependence=GaussianDensity())
+    with pytest.raises(DataError, match=r"needs complete rows, but row 3, 'depth' is empty"):
+        BayesClassifier(density).fit(frame, np.repeat([0, 1], 20))

@@ -397,7 +397,8 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
     def _check_rows_for(self, template, X: np.ndarray) -> None:
         """Missing cells and categorical columns only for densities that take them."""
         if self.schema_ is not None or (isinstance(template, Density) and template.fits_missing()):
-            check_density_fits_table(template, self.schema_, X, self._density_name())
+            names = self._column_names(X.shape[1])
+            check_density_fits_table(template, self.schema_, X, self._density_name(), names)
             check_finite(X, allow_nan=True)
         else:
             check_finite(X)

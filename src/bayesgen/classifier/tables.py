@@ -49,11 +49,12 @@ def encode_rows(schema, X, *, unknown: str = "error") -> np.ndarray:
     return schema.encode(X, unknown=unknown)
 
 
-def check_density_fits_table(density, schema, X: np.ndarray, density_name) -> None:
+def check_density_fits_table(density, schema, X: np.ndarray, density_name, names) -> None:
     """Refuse a class density that cannot take this table, saying which one can.
 
     Categorical columns need a density with a ``categories`` parameter (the copula);
-    missing cells need one whose :meth:`Density.fits_missing` is True.
+    missing cells need one whose :meth:`Density.fits_missing` is True.  ``names``: the
+    columns' names, for the message.
     """
     levels = {} if schema is None else schema.discrete_levels()
     params = density.get_params(deep=False) if hasattr(density, "get_params") else {}
@@ -67,9 +68,8 @@ def check_density_fits_table(density, schema, X: np.ndarray, density_name) -> No
     fits = getattr(density, "fits_missing", None)
     if np.isnan(X).any() and not (callable(fits) and fits()):
         row, col = np.argwhere(np.isnan(X))[0]
-        column = schema.feature_names[col] if schema is not None else f"column {col}"
         raise DataError(
-            f"density {density_name!r} needs complete rows, but row {row}, {column!r} is "
+            f"density {density_name!r} needs complete rows, but row {row}, {names[col]!r} is "
             "empty; use the default (auto among copulas), density='copula' or a mixture "
             "such as 'mfacopula', which fit missing cells, or drop or fill those rows"
         )

@@ -33,7 +33,6 @@ def _impute_numbers(model, metadata, features, y, args) -> tuple[list, list]:
     schema), its columns matched by name; the other columns pass through.  Columns whose
     observed cells are all whole numbers get whole numbers (rounded draws); their names are
     returned too, to be written as integers."""
-
     names = metadata.get("feature_names") or list(features.columns)
     absent = [n for n in names if n not in features.columns]
     if absent:
