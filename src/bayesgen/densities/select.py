@@ -568,10 +568,10 @@ class AutoDensity(Density):
             self.best_, self._refit_pending = kept[name], False
         elif self.keep_candidates and name in kept:
             # the caller chooses again (refit_as): the refit on all rows waits for that
-            self.best_, self._refit_pending = kept[best["name"]], True
+            self.best_, self._refit_pending = kept[name], True
         else:
-            self._refit(best["name"], comparison, seed)
-        self.chosen_ = best["name"]
+            self._refit(name, comparison, seed)
+        self.chosen_ = name
         self.selection_ = records
         self.n_features_in_ = comparison.X.shape[1]
 
