@@ -56,6 +56,35 @@ def test_missing_cells_are_reproduced_per_class_or_not_at_all():
     assert not complete.isna().any().any()
 
 
+def test_cells_missing_together_are_generated_together(tmp_path):
+    frame, label = _table(n=2000, seed=4)
+    frame["length"] = frame["length"].fillna(frame["length"].mean())
+    gone = np.random.default_rng(5).random(len(frame)) < 0.15
+    frame.loc[gone, ["length", "count"]] = np.nan  # two measurements lost together
+    model = BayesClassifier(random_state=0).fit(frame, label)
+    model.save(tmp_path / "m.bgm")
+    S, y = load(tmp_path / "m.bgm").sample(20_000, random_state=6)
+    assert (S["length"].isna() == S["count"].isna()).all()
+    for cls in model.classes_:
+        rate = frame["length"][label == cls].isna().mean()
+        got, n = S["length"][y == cls].isna().mean(), int(np.sum(y == cls))
+        assert abs(got - rate) < 4 * np.sqrt(rate * (1 - rate) / n)
+    # on a condition, the pattern is drawn given that the column is filled
+    S, _ = model.sample(2000, random_state=7, given={"length": (9.0, None)})
+    assert not S[["length", "count"]].isna().any().any()
+
+
+def test_a_model_file_without_patterns_blanks_cells_independently(tmp_path):
+    frame, label = _table(n=1000, seed=5)
+    model = BayesClassifier(random_state=0).fit(frame, label)
+    model.missing_patterns_ = None  # as in files written before patterns were kept
+    model.save(tmp_path / "m.bgm")
+    loaded = load(tmp_path / "m.bgm")
+    assert loaded.missing_patterns_ is None
+    S, _ = loaded.sample(5000, random_state=8)
+    assert abs(S["length"].isna().mean() - frame["length"].isna().mean()) < 0.03
+
+
 def test_categorical_frequencies_match_the_fitted_class_marginals():
     frame, label = _table(n=3000, seed=2)
     model = BayesClassifier(random_state=0).fit(frame, label)

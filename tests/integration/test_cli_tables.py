@@ -98,6 +98,21 @@ def test_impute_and_inspect(table_csv, tmp_path, capsys):
     assert (after["rings"][kept] == before["rings"][kept]).all()
 
 
+def test_inspect_lists_cells_missing_together(table_csv, tmp_path, capsys):
+    frame = pd.read_csv(table_csv)
+    frame.loc[frame["rings"].isna(), "soil"] = np.nan  # lost together
+    path, model = tmp_path / "together.csv", tmp_path / "m.bgm"
+    frame.to_csv(path, index=False)
+    assert run(capsys, "fit", path, "-o", model)[0] == 0
+    code, out, _ = run(capsys, "inspect", model)
+    assert code == 0 and "cells missing together" in out and "rings + soil" in out
+    code, out, _ = run(capsys, "inspect", model, "--json")
+    together = __import__("json").loads(out)["table"]["missing_together_per_class"]
+    for label, rows in together.items():
+        lost = frame["rings"].isna()[frame["kind"] == label].mean()
+        assert rows == [{"columns": ["rings", "soil"], "rate": pytest.approx(lost)}]
+
+
 def test_impute_with_a_model_of_numbers(tmp_path, capsys):
     """A CSV of numbers fitted with the Gaussian (no table schema) imputes a table with
     empty cells: columns matched by name (here in another order, beside a text column the

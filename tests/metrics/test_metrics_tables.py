@@ -17,6 +17,7 @@ from bayesgen.metrics.table_measures import (
     cramers_v,
     gower_nearest,
     ks_statistic,
+    pattern_total_variation,
     total_variation,
 )
 
@@ -41,6 +42,17 @@ def test_total_variation_by_hand():
     assert total_variation(a, b) == pytest.approx(0.5)
     assert total_variation(a, a) == 0.0
     assert total_variation([0, 0], [1, 1]) == pytest.approx(1.0)
+
+
+def test_pattern_total_variation_by_hand():
+    nan = np.nan
+    # patterns of A: {} x2, {0, 1} x2; of B: one each of {}, {0}, {1}, {0, 1}.  Per-column
+    # rates agree (1/2, 1/2), the patterns do not: TV = (1/4 + 1/4 + 1/4 + 1/4) / 2
+    A = np.array([[1, 2], [3, 4], [nan, nan], [nan, nan]])
+    B = np.array([[1, 2], [nan, 5], [6, nan], [nan, nan]])
+    assert pattern_total_variation(A, B) == pytest.approx(0.5)
+    assert pattern_total_variation(A, A[::-1]) == 0.0
+    assert np.isnan(pattern_total_variation(A[:0], B))
 
 
 def test_cramers_v_on_a_known_table():
@@ -187,6 +199,7 @@ def test_a_copying_model_matches_the_floor_and_fails_the_privacy_floor():
     for col in ev.columns:  # synthetic == the floor set, so value == floor exactly
         assert col.value == col.floor
         assert col.missing_synthetic == col.missing_train
+    assert ev.missing_pattern_tv[0] == ev.missing_pattern_tv[1]
     assert ev.association.error == ev.association.floor
     assert ev.dcr.synthetic_median == 0.0 and ev.dcr.synthetic_exact == 1.0
     assert not ev.dcr.holds

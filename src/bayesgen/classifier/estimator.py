@@ -48,6 +48,7 @@ from bayesgen.densities.base import Density
 from bayesgen.densities.select import AutoDensity, choose_for_all_classes, use_table_grid
 from bayesgen.densities.shortcuts import make_density
 from bayesgen.kernels.class_stats import class_stats, stats_are_finite
+from bayesgen.kernels.missing_patterns import MissingPatterns
 from bayesgen.kernels.stats import GaussianStats
 from bayesgen.kernels.streams import block_generator, default_block_size, rechunk, seed_sequence
 
@@ -136,6 +137,11 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
     missing_rate_ : ndarray of shape (n_classes, n_features) or None
         Fraction of missing cells per class and feature in the training data; samples
         reproduce it (``sample(..., missing="keep")``).
+    missing_patterns_ : MissingPatterns or None
+        Per class, which columns are empty together in the training rows (the most
+        frequent patterns and their frequencies, :mod:`bayesgen.kernels.missing_patterns`);
+        each generated row takes one, so cells missing together stay together.  None when
+        the training data had no missing cell.
 
     Examples
     --------
@@ -363,6 +369,11 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
                     density.set_params(keep_candidates=False)
         self.densities_ = fitted
         self.missing_rate_ = rates
+        self.missing_patterns_ = (
+            MissingPatterns.of_rows(np.isnan(X), y_index, classes.shape[0])
+            if np.any(rates > 0)
+            else None
+        )
         return self
 
     def _encode_training_table(self, X):
@@ -497,6 +508,9 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = _plain_labels(summaries.classes)
         self.class_count_ = summaries.rows
         self.missing_rate_ = rates
+        self.missing_patterns_ = (
+            MissingPatterns.from_counters(summaries.patterns) if np.any(rates > 0) else None
+        )
         self.n_features_in_ = summaries.schema.n_features
         self._stats = None
         self._set_prior()
@@ -548,6 +562,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         self._template = self.make_class_density()
         self.n_features_in_ = d
         self.missing_rate_ = None
+        self.missing_patterns_ = None
         self._refit_from_stats()
         return self
 
@@ -826,9 +841,11 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             float32 halves the memory and roughly doubles the speed.  For more rows than
             fit in memory, see :meth:`iter_samples`.
         missing : {"keep", "none"}, default="keep"
-            "keep": cells are left empty (NaN, or a missing value in a DataFrame) at each
-            class's per-column rate in the training data (``missing_rate_``); "none":
-            complete rows.  Models fitted on complete data never produce missing cells.
+            "keep": each row leaves empty (NaN, or a missing value in a DataFrame) the
+            cells of a missing-value pattern drawn from its class's training rows
+            (``missing_patterns_``), so each column's rate (``missing_rate_``) and the
+            cells missing together are the data's; "none": complete rows.  Models fitted
+            on complete data never produce missing cells.
         given : dict, optional
             Conditions on column values, sampled exactly: ``{"island": "Biscoe"}`` (a
             value), ``{"body_mass_g": (4000, None)}`` (a range; None = open end).  Keys are
@@ -852,8 +869,9 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         rng = check_random_state(random_state)
         dtype = check_sample_dtype(dtype)
         rates = getattr(self, "missing_rate_", None)
+        observed = ()
         if given is not None:
-            X, labels, rates = self._sample_given(n_samples, y, given, rng, rates)
+            X, labels, observed = self._sample_given(n_samples, y, given, rng)
             X = X.astype(dtype, copy=False)
         else:
             plan = self.plan_samples(n_samples, y=y, prior=prior)
@@ -862,24 +880,23 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             else:
                 X, labels = self._generate(rng, dtype, index=plan.index)
         if missing == "keep" and rates is not None:
-            X = add_missing_cells(X, self._label_index(labels), rates, rng)
+            patterns = getattr(self, "missing_patterns_", None)
+            index = self._label_index(labels)
+            X = add_missing_cells(X, index, rates, patterns, rng, observed=observed)
         if getattr(self, "schema_", None) is not None:
             X = self.schema_.decode(X)
         return X, labels
 
-    def _sample_given(self, n_samples, y, given, rng, rates):
-        """Rows on conditions (see :mod:`bayesgen.classifier.given`); conditioned columns
-        are never blanked."""
+    def _sample_given(self, n_samples, y, given, rng):
+        """Rows on conditions (see :mod:`bayesgen.classifier.given`), their labels and the
+        conditioned columns (never blanked)."""
         if y is not None and np.ndim(y) != 0:
             raise DataError("with given=..., y must be one label (or None)")
         conditions = parse_given(self, given)
         n = 1 if n_samples is None else check_n_samples(n_samples)
         k = None if y is None else int(self._label_index([self.parse_label(y)])[0])
         X, index, _ = sample_given(self, n, conditions, k, rng)
-        if rates is not None:
-            rates = rates.copy()
-            rates[:, [c.j for c in conditions]] = 0.0
-        return X, self.classes_[index], rates
+        return X, self.classes_[index], [c.j for c in conditions]
 
     def iter_samples(
         self,
@@ -1138,6 +1155,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             "n_features_in": int(self.n_features_in_),
             "schema": getattr(self, "schema_", None),
             "missing_rate": getattr(self, "missing_rate_", None),
+            "missing_patterns": _pattern_state(getattr(self, "missing_patterns_", None)),
         }
 
     @classmethod
@@ -1199,6 +1217,10 @@ def read_metadata(path, limits: LoadLimits | None = None) -> dict:
         No file at ``path``.
     """
     return read_manifest(path, limits).get("metadata", {})
+
+
+def _pattern_state(patterns):
+    return None if patterns is None else patterns.state()
 
 
 @contextmanager

@@ -21,6 +21,7 @@ from bayesgen.base.state_checks import (
 )
 from bayesgen.densities.base import Density, check_fitted_density
 from bayesgen.densities.shortcuts import parse_density_name
+from bayesgen.kernels.missing_patterns import MissingPatterns
 from bayesgen.tables import TableSchema
 from bayesgen.tables.spec import KINDS
 
@@ -28,7 +29,8 @@ __all__ = ["classifier_from_state"]
 
 _NAME = "BayesClassifier"
 _STATE_KEYS = ("params", "classes", "class_count", "class_prior", "densities", "n_features_in")
-_OPTIONAL_KEYS = ("schema", "missing_rate")  # absent in files of models fitted on arrays
+# absent in files of models fitted on arrays (schema) or written before they were kept
+_OPTIONAL_KEYS = ("schema", "missing_rate", "missing_patterns")
 _MAX_NAME = 200  # characters of a density shortcut name
 #: characters of a text label: far more than any class name, small enough that arrays of
 #: labels stay small next to the rows they label
@@ -160,6 +162,14 @@ def classifier_from_state(cls, state: dict):
     obj.class_prior_ = check_probabilities(state["class_prior"], f"{_NAME} class_prior", n_classes)
     obj.schema_ = _checked_schema(state.get("schema"), n_features)
     obj.missing_rate_ = _checked_missing_rate(state.get("missing_rate"), n_classes, n_features)
+    patterns = state.get("missing_patterns")
+    obj.missing_patterns_ = (
+        None
+        if patterns is None
+        else MissingPatterns.from_state(
+            patterns, f"{_NAME} missing_patterns", n_classes, n_features
+        )
+    )
     obj.classes_ = classes
     obj.class_count_ = counts
     obj.densities_ = densities

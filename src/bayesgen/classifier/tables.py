@@ -5,7 +5,9 @@ A pandas DataFrame is coded once by a :class:`bayesgen.tables.TableSchema` (dete
 dates become day counts, empty cells become NaN.  The class densities work on that matrix;
 samples are decoded back to the input's columns and dtypes.  Missing cells are modelled
 in two parts: each class density marginalises them (missing at random), and samples get
-missing cells again at each class's observed per-column rate.
+missing cells again, each row a pattern of empty columns drawn from its class's patterns
+(:mod:`bayesgen.kernels.missing_patterns`), so per-column rates and the cells missing
+together are the training rows'.
 """
 
 from __future__ import annotations
@@ -99,11 +101,23 @@ def check_every_class_sees_every_column(rates: np.ndarray, classes, names) -> No
         )
 
 
-def add_missing_cells(X: np.ndarray, index: np.ndarray, rates: np.ndarray, rng) -> np.ndarray:
-    """Blank cells of generated rows at their class's observed rate (independently)."""
+def add_missing_cells(
+    X: np.ndarray, index: np.ndarray, rates: np.ndarray, patterns, rng, observed=()
+) -> np.ndarray:
+    """Blank cells of generated rows: each row takes a missing-value pattern of its class
+    (``patterns``, a :class:`~bayesgen.kernels.missing_patterns.MissingPatterns`; None in
+    files written before patterns were kept: then each cell independently at its class's
+    rate).  Columns in ``observed`` (the conditions of ``given=``) are never blanked: the
+    pattern is drawn given that they are filled."""
     if not np.any(rates > 0):
         return X
-    blank = rng.random(X.shape) < rates[index]
+    observed = list(observed)
+    if patterns is None:
+        rates = rates.copy()
+        rates[:, observed] = 0.0
+        blank = rng.random(X.shape) < rates[index]
+    else:
+        blank = patterns.blank(index, rates, rng, observed=observed)
     X = X.astype(np.float64, copy=False)
     X[blank] = np.nan
     return X

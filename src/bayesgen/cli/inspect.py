@@ -6,10 +6,14 @@ with control characters escaped (the JSON output escapes them itself).
 
 from __future__ import annotations
 
+import numpy as np
+
 from bayesgen.base.validation import label_text, safe_text
 from bayesgen.cli.common import EXIT_OK, add_command, image_shape_of, load_model, to_json
 
 __all__ = ["register"]
+
+_SHOWN_PATTERNS = 3  # patterns of cells missing together listed per class (all in --json)
 
 
 def _chooser(density):
@@ -66,7 +70,28 @@ def _table_info(model) -> dict | None:
             row = {n: float(r) for n, r in zip(schema.feature_names, rates[k], strict=True) if r}
             if row:
                 missing[label_text(label, raw=True)] = row
-    return {"columns": schema.describe(), "missing_rate_per_class": missing}
+    return {
+        "columns": schema.describe(),
+        "missing_rate_per_class": missing,
+        "missing_together_per_class": _missing_together(model, schema.feature_names),
+    }
+
+
+def _missing_together(model, names) -> dict:
+    """Per class, the kept patterns with two or more empty columns and their rates."""
+    patterns = getattr(model, "missing_patterns_", None)
+    out = {}
+    if patterns is None:
+        return out
+    for k, label in enumerate(model.classes_):
+        mine = (patterns.owner == k) & (patterns.masks.sum(axis=1) >= 2)
+        rows = [
+            {"columns": [names[j] for j in np.flatnonzero(mask)], "rate": float(p)}
+            for mask, p in zip(patterns.masks[mine], patterns.probability[mine], strict=True)
+        ]
+        if rows:
+            out[label_text(label, raw=True)] = rows
+    return out
 
 
 def _text_lines(args, model, metadata, info: dict) -> list[str]:
@@ -125,6 +150,16 @@ def _text_lines(args, model, metadata, info: dict) -> list[str]:
             for label, rates in table["missing_rate_per_class"].items():
                 shown = ", ".join(f"{n} {r:.1%}" for n, r in rates.items())
                 lines.append(f"  {label}: {shown}")
+        together = table["missing_together_per_class"]
+        if together:
+            lines.append("cells missing together (each sampled row takes one pattern):")
+            for label, rows in together.items():
+                shown = "; ".join(
+                    f"{' + '.join(map(safe_text, r['columns']))} {r['rate']:.1%}"
+                    for r in rows[:_SHOWN_PATTERNS]
+                )
+                more = len(rows) - _SHOWN_PATTERNS
+                lines.append(f"  {label}: {shown}" + (f" (and {more} more)" if more > 0 else ""))
     return lines
 
 

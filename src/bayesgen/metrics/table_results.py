@@ -137,6 +137,10 @@ class TableEvaluation(MetricResult):
     dcr : DCRResult
     notes : list of str
         Skipped steps and caveats.
+    missing_pattern_tv : tuple of float or None
+        Total variation between the missing-value patterns of the rows (which columns are
+        empty together), ``(synthetic vs test, train vs test)``; None when no set has a
+        missing cell.
     synthetic : pandas.DataFrame or None
         The generated rows every measure was computed on (feature columns only; left out
         of ``to_dict``), so figures can show exactly what was judged.
@@ -150,6 +154,7 @@ class TableEvaluation(MetricResult):
     tstr: list
     dcr: DCRResult
     notes: list = field(default_factory=list)
+    missing_pattern_tv: tuple | None = None
     synthetic: object = field(default=None, repr=False, metadata={"json": False})
     synthetic_labels: object = field(default=None, repr=False, metadata={"json": False})
 
@@ -184,6 +189,8 @@ class TableEvaluation(MetricResult):
         ]
         if any(c.missing_train or c.missing_test or c.missing_synthetic for c in self.columns):
             out.append(("mean missing-rate error", *self.missing_rate_error, "fraction of cells"))
+        if self.missing_pattern_tv is not None:
+            out.append(("missing-value pattern TV", *self.missing_pattern_tv, "TV"))
         a = self.association
         if a is not None:
             out.append(

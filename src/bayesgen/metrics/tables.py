@@ -11,6 +11,7 @@ metric                      synthetic                            floor
 ==========================  ===================================  ==============================
 per-column KS / TV          synthetic vs ``real_test``           ``real_train`` vs ``real_test``
 missing-value rate error    ``|rate(syn) - rate(test)|``          ``|rate(train) - rate(test)|``
+missing-value pattern TV    patterns of syn vs ``real_test``      ``real_train`` vs ``real_test``
 association error           ``mean |A(syn) - A(test)|``           ``mean |A(train) - A(test)|``
 TSTR balanced accuracy      trained on synthetic, tested on test  trained on real train (TRTR)
 distance to closest record  synthetic rows to ``real_train``      ``real_test`` rows to train
@@ -36,6 +37,7 @@ from bayesgen.metrics.table_measures import (
     association_matrix,
     gower_nearest,
     ks_statistic,
+    pattern_total_variation,
     total_variation,
 )
 from bayesgen.metrics.table_results import (
@@ -334,6 +336,9 @@ def evaluate_table(
     association = _association(S_n, F, T, categorical, names, correlation)
     tstr = table_tstr(S, ys, Tr, ytr, T, yt, categorical, seeds, notes, list(classes))
     dcr = _dcr(S_n, T, Tr, categorical, block_cells)
+    patterns = None
+    if any(np.isnan(M).any() for M in (S_n, F, T)):
+        patterns = (pattern_total_variation(S_n, T), pattern_total_variation(F, T))
     settings = {
         "label": label,
         "n": n,
@@ -356,6 +361,7 @@ def evaluate_table(
         tstr=tstr,
         dcr=dcr,
         notes=notes,
+        missing_pattern_tv=patterns,
         synthetic=synthetic,
         synthetic_labels=np.asarray(y_syn),
     )

@@ -3,7 +3,8 @@
 :class:`TableSummary` is started on the first chunk, whose columns decide each column's
 kind (:meth:`TableSchema.detect`; a column empty in the whole first chunk is an error:
 choose larger chunks or drop it), then takes every chunk (the first one included) with
-its labels.  Per class it keeps the rows, the missing cells per column and one mergeable
+its labels.  Per class it keeps the rows, the counts of its missing-value patterns
+(:class:`~bayesgen.kernels.missing_patterns.PatternCounter`) and one mergeable
 summary per column (:mod:`bayesgen.kernels.column_summary`): exact counts per category
 for categorical columns, and for numbers and dates the distinct values with their counts
 up to ``cap`` of them, a fixed dyadic grid beyond.  The details the schema records
@@ -26,6 +27,7 @@ import pandas as pd
 
 from bayesgen.base.errors import DataError
 from bayesgen.kernels.column_summary import CategoryCounts, NumericSummary
+from bayesgen.kernels.missing_patterns import PatternCounter
 from bayesgen.tables.column_state import ColumnState
 from bayesgen.tables.schema import TableSchema
 from bayesgen.tables.spec import DATETIME_UNITS
@@ -49,6 +51,8 @@ class ClassSummaries:
     rows : ndarray of shape (n_classes,)
     missing : ndarray of shape (n_classes, n_features)
         Missing cells per class and column.
+    patterns : list of PatternCounter
+        Per class, the counts of its missing-value patterns.
     """
 
     schema: TableSchema
@@ -56,6 +60,7 @@ class ClassSummaries:
     columns: list
     rows: np.ndarray
     missing: np.ndarray
+    patterns: list
 
 
 class _ClassPart:
@@ -63,13 +68,13 @@ class _ClassPart:
 
     def __init__(self, n_features: int):
         self.rows = 0
-        self.missing = np.zeros(n_features, dtype=np.int64)
+        self.patterns = PatternCounter(n_features)
         self.columns: list = [None] * n_features
 
     def add(self, X: np.ndarray, categorical: list[bool], cap: int, bins: int) -> None:
         self.rows += X.shape[0]
         gaps = np.isnan(X)
-        self.missing += gaps.sum(axis=0)
+        self.patterns.add(gaps)
         for j, is_category in enumerate(categorical):
             x = X[:, j][~gaps[:, j]]
             if is_category:
@@ -81,7 +86,7 @@ class _ClassPart:
     def merge(self, other: _ClassPart, moves: list) -> None:
         """Take in ``other`` (same features); ``moves[j]`` relocates its category codes."""
         self.rows += other.rows
-        self.missing += other.missing
+        self.patterns.merge(other.patterns)
         for j, part in enumerate(other.columns):
             if part is None:
                 continue
@@ -218,8 +223,9 @@ class TableSummary:
             for label in classes
         ]
         rows = np.array([self.parts[label].rows for label in classes], dtype=np.float64)
-        missing = np.stack([self.parts[label].missing for label in classes]).astype(float)
-        return ClassSummaries(schema, np.array(classes), per_class, rows, missing)
+        patterns = [self.parts[label].patterns for label in classes]
+        missing = np.stack([p.missing for p in patterns]).astype(float)
+        return ClassSummaries(schema, np.array(classes), per_class, rows, missing, patterns)
 
     def _finisher(self, state: ColumnState):
         """The function turning one class's summary of this column into its final form:
