@@ -83,3 +83,19 @@ def test_out_of_memory_is_one_line_and_leaves_no_output(tmp_path, capsys, monkey
     code, _, err = cli(capsys, "fit", path, "-o", tmp_path / "m.bgm")
     assert code == 1 and "out of memory" in err and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv"]
+
+
+def test_a_fit_that_does_not_converge_warns_in_one_line_per_kind(tmp_path, capsys):
+    """Twelve components on 30 rows per class keep collapsing: each class's fit warns, and
+    the command shows one line for both, with the cause, and still writes the model."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    rows = [f"{k},{a:.4f},{b:.4f},{c:.4f}" for k, (a, b, c) in zip([0, 1] * 30, X, strict=True)]
+    data = tmp_path / "d.csv"
+    data.write_text("label,a,b,c\n" + "\n".join(rows) + "\n")
+    code, _, err = cli(capsys, "fit", data, "--density", "mixture:12", "-o", tmp_path / "m.bgm")
+    assert code == 0 and (tmp_path / "m.bgm").exists()
+    lines = [line for line in err.splitlines() if "warning" in line]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("bayesgen fit: warning: GaussianMixtureDensity: EM stopped")
+    assert "reduce n_components" in lines[0] and "(1 more like it)" in lines[0]

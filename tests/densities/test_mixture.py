@@ -1,13 +1,20 @@
 """Gaussian mixtures and mixtures of factor analysers fitted by EM."""
 
+import warnings
+
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
 
 import bayesgen
 from bayesgen import BayesClassifier, FitError
 from bayesgen.densities import GaussianMixtureDensity, MixtureOfFactorAnalysersDensity
 from bayesgen.densities.mixture import initial_responsibilities
+
+# many fits here run EM to tol=1e-8 or a few iterations on purpose; the warning itself is
+# tested in test_a_fit_stopped_at_max_iter_warns_and_says_why
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +76,9 @@ def test_matches_sklearn_from_the_same_start(blobs, covariance_type):
     ids=["full", "diag", "mfa", "mppca"],
 )
 def test_em_never_decreases_and_reports(blobs, density):
-    density.fit(blobs)
+    with warnings.catch_warnings():  # tol=1e-8 may stop at max_iter: tested below
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        density.fit(blobs)
     history = np.asarray(density.lower_bound_history_)
     assert density.n_reseeds_ == 0
     assert np.all(np.diff(history) >= -1e-10)
@@ -77,6 +86,20 @@ def test_em_never_decreases_and_reports(blobs, density):
     assert density.lower_bound_ == pytest.approx(density.score(blobs))
     proba = density.predict_proba(blobs[:20])
     np.testing.assert_allclose(proba.sum(1), 1.0)
+
+
+def test_a_fit_stopped_at_max_iter_warns_and_says_why(blobs):
+    density = GaussianMixtureDensity(3, max_iter=2, tol=1e-12, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="max_iter=2 .*raise max_iter"):
+        density.fit(blobs)
+    assert not density.converged_
+    # twelve components on 30 rows keep collapsing: the warning names that cause
+    crowded = MixtureOfFactorAnalysersDensity(12, rank=1, max_iter=50, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="collapsed .* reduce n_components"):
+        crowded.fit(blobs[:30])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        GaussianMixtureDensity(3, random_state=0).fit(blobs)  # converges: silent
 
 
 @pytest.mark.parametrize(

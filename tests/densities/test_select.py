@@ -186,8 +186,13 @@ def test_with_classifiers_about_as_good_the_likelihood_decides():
     X, y = X[:900] / 16.0, y[:900]
     model = BayesClassifier(random_state=0).fit(X, y)
     records = model.densities_[0].selection_
-    errors = {r["name"]: r["heldout_error"] for r in records if r["score"] is not None}
-    assert all(e is not None for e in errors.values())
+    # a family competes where every class scored it (the largest mixtures fail on classes
+    # of 90 rows: their components keep collapsing)
+    everywhere = set.intersection(
+        *({r["name"] for r in d.selection_ if r["score"] is not None} for d in model.densities_)
+    )
+    errors = {r["name"]: r["heldout_error"] for r in records if r["name"] in everywhere}
+    assert len(errors) >= 5 and all(e is not None for e in errors.values())
     n_heldout = sum(round(0.2 * np.sum(y == k)) for k in np.unique(y))
     best = min(errors.values())
     p = (best * n_heldout + 1) / (n_heldout + 2)
@@ -262,7 +267,12 @@ def test_classes_on_different_value_ranges_fit_and_leave_nothing_behind():
     assert model.score(X, y) > 0.6
     assert all(d.heldout_candidates() is None and not d.keep_candidates for d in model.densities_)
     records = {r["name"]: r for r in model.densities_[0].selection_}
-    glogit = [r for name, r in records.items() if name.endswith("+glogit") and r["score"]]
+    # (a family one class could not fit, its components collapsing, has no error rate)
+    glogit = [
+        r
+        for name, r in records.items()
+        if name.endswith("+glogit") and r["score"] and r["heldout_error"] is not None
+    ]
     assert glogit and all(r["heldout_error"] >= 0.25 for r in glogit)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "BayesgenError",
+    "ComponentCollapseWarning",
     "DataError",
     "FitError",
     "ModelFileError",
@@ -41,3 +42,15 @@ except ImportError:  # pragma: no cover - scikit-learn is a hard dependency
 
 class NotFittedError(BayesgenError, _SkNotFitted):
     """A method that needs a fitted model was called before ``fit``."""
+
+
+try:
+    from sklearn.exceptions import ConvergenceWarning as _SkConvergence
+except ImportError:  # pragma: no cover - scikit-learn is a hard dependency
+    _SkConvergence = UserWarning
+
+
+class ComponentCollapseWarning(_SkConvergence):
+    """EM stopped at ``max_iter`` because mixture components kept collapsing onto too few
+    rows and being re-seeded: more components than the rows support.  A
+    :class:`sklearn.exceptions.ConvergenceWarning`, so filters on that apply."""

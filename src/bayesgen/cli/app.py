@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 
 from bayesgen import BayesgenError, __version__
 from bayesgen.base.validation import safe_text
@@ -103,6 +104,26 @@ def _stopping_cleanly():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
+@contextlib.contextmanager
+def _warnings_as_lines(command: str):
+    """Warnings raised while a command runs become ``bayesgen CMD: warning: ...`` lines
+    after it, each kind once: the fits of ten classes that stop the same way give one
+    line and a count, not ten tracebacks' worth of source locations."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.filterwarnings("default", module=r"bayesgen(\.|$)")  # recorded, not raised
+        try:
+            yield
+        finally:
+            shown: dict[tuple, list] = {}
+            for w in caught:
+                text = str(w.message)
+                shown.setdefault((w.category, text.split("(")[0]), []).append(text)
+            for texts in shown.values():
+                more = f" ({len(texts) - 1} more like it)" if len(texts) > 1 else ""
+                line = f"bayesgen {command}: warning: {safe_text(texts[0])}{more}"
+                print(line, file=sys.stderr)
+
+
 def build_parser() -> Parser:
     """The ``bayesgen`` parser with every sub-command.
 
@@ -155,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: 2 for usage errors, 0 for --help/--version
         return int(exc.code or 0)
     try:
-        with _stopping_cleanly():
+        with _stopping_cleanly(), _warnings_as_lines(args.command):
             return args.func(args)
     except BrokenPipeError:  # e.g. `bayesgen inspect m.bgm | head`: the reader left
         try:

@@ -121,6 +121,10 @@ and the two share that component's weight.  ``n_reseeds_`` counts these events (
 lower the likelihood once; otherwise EM never decreases it).  ``reg_covar`` is a floor on
 every variance.
 
+A delivered fit that stops at ``max_iter`` before the change per row falls under ``tol``
+warns (scikit-learn's ``ConvergenceWarning``; ``converged_`` is False), naming the likely
+cause when components kept collapsing (too many components for the rows).
+
 Sampling draws the component counts from a multinomial over the weights, then each
 component's rows as ``mu_j + colorize_j(z)`` with its cached factor, and shuffles the rows.
 """
@@ -128,14 +132,16 @@ component's rows as ``mu_j + colorize_j(z)`` with its cached factor, and shuffle
 from __future__ import annotations
 
 import numbers
+import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import linalg
 from scipy.linalg import blas
+from sklearn.exceptions import ConvergenceWarning
 
-from bayesgen.base.errors import FitError
+from bayesgen.base.errors import ComponentCollapseWarning, FitError
 from bayesgen.base.persist import persistable
 from bayesgen.base.rng import check_random_state
 from bayesgen.base.state_checks import (
@@ -461,7 +467,9 @@ class _LowRank:
         X = data.X
         a = X.shape[1]
         K = resp.shape[0]
-        k = min(int(rank), data.n_features - 1, a)
+        # a component with no more rows than factors fits them exactly: its likelihood is
+        # unbounded and EM does not settle; rank is capped at half the rows per component
+        k = min(int(rank), data.n_features - 1, a, max(1, X.shape[0] // (2 * K)))
         floor = max(data.reg_covar, 1e-12)
         # isotropic noise is shared with the constant features (variance reg_covar each)
         d_noise = data.n_features if self.isotropic else a
@@ -870,6 +878,31 @@ class MixtureDensity(Density):
             self._set_fitted(data, *runs[0])
         else:
             self._set_average(data, runs, X)
+        if not self.converged_:
+            self._warn_not_converged([run for _, run in runs])
+
+    def _warn_not_converged(self, runs: list) -> None:
+        """Say so when a delivered run stopped at ``max_iter`` (as scikit-learn does): the
+        fit is usable, but more iterations would still change it."""
+        run = next(r for r in runs if not r["converged_"])
+        history = run["lower_bound_history_"]
+        change = abs(history[-1] - history[-2]) if len(history) > 1 else float("nan")
+        why, category = "raise max_iter (or tol) to converge", ConvergenceWarning
+        if run["n_reseeds_"] > self.max_iter // 10:
+            why, category = (
+                (
+                    f"components collapsed onto too few rows {run['n_reseeds_']} times and were "
+                    "re-seeded, which keeps EM from settling: reduce n_components"
+                ),
+                ComponentCollapseWarning,
+            )
+        warnings.warn(
+            f"{type(self).__name__}: EM stopped at max_iter={self.max_iter} before "
+            f"converging (the mean log-likelihood per row changed by {change:.2g} in the "
+            f"last iteration; tol={self.tol:g}). The fit is usable; {why}.",
+            category,
+            stacklevel=4,
+        )
 
     def _set_average(self, data: _Data, runs: list, X: np.ndarray) -> None:
         """Fitted attributes of the equal-weight average of several runs (``n_average``):
@@ -1172,7 +1205,10 @@ class MixtureOfFactorAnalysersDensity(MixtureDensity):
     ----------
     n_components : int, default=3
     rank : int, default=5
-        Factors per component.
+        Factors per component, at most ``d - 1`` and at most half the rows per component,
+        ``n // (2 n_components)``: a component with about as many factors as rows fits its
+        rows exactly, its likelihood grows without bound and EM does not settle.  The
+        fitted loadings have the capped number of columns.
     noise : {"diagonal", "isotropic"}, default="diagonal"
         "diagonal": factor analysers (a noise variance per feature and component);
         "isotropic": mixture of probabilistic PCA (Tipping and Bishop 1999), one noise
