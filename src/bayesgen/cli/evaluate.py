@@ -465,7 +465,8 @@ def register(subparsers) -> None:
         subparsers,
         "report",
         _report,
-        "Write one self-contained HTML page: samples, metrics with floors, confusion.",
+        "Write one self-contained HTML page: metrics with floors, and samples and confusion "
+        "matrices (images) or each column real vs generated per class (tables).",
         "bayesgen report model.bgm --real test.csv --train train.csv -n 2000 -o report.html",
     )
     _common_options(p)
