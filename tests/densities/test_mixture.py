@@ -9,6 +9,8 @@ from sklearn.mixture import GaussianMixture
 
 import bayesgen
 from bayesgen import BayesClassifier, FitError
+from bayesgen.base.errors import ComponentCollapseWarning
+from bayesgen.base.persist import save_object
 from bayesgen.densities import GaussianMixtureDensity, MixtureOfFactorAnalysersDensity
 from bayesgen.densities.mixture import initial_responsibilities
 
@@ -93,10 +95,26 @@ def test_a_fit_stopped_at_max_iter_warns_and_says_why(blobs):
     with pytest.warns(ConvergenceWarning, match="max_iter=2 .*raise max_iter"):
         density.fit(blobs)
     assert not density.converged_
-    # twelve components on 30 rows keep collapsing: the warning names that cause
-    crowded = MixtureOfFactorAnalysersDensity(12, rank=1, max_iter=50, random_state=0)
-    with pytest.warns(ConvergenceWarning, match="collapsed .* reduce n_components"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        GaussianMixtureDensity(3, random_state=0).fit(blobs)  # converges: silent
+
+
+def test_components_that_keep_collapsing_are_dropped_and_the_file_keeps_them_out(blobs, tmp_path):
+    """Twelve components on 30 rows: those that collapse again after MAX_RESEEDS re-seeds
+    are dropped (before, they were re-seeded at every iteration and EM never settled)."""
+    crowded = MixtureOfFactorAnalysersDensity(12, rank=1, random_state=0)
+    with pytest.warns(ComponentCollapseWarning, match="kept collapsing .* reduce n_components"):
         crowded.fit(blobs[:30])
+    K = len(crowded.weights_)
+    assert 1 <= K < 12 and crowded.converged_
+    assert crowded.n_reseeds_ <= 12 * bayesgen.densities.mixture.MAX_RESEEDS
+    assert len(crowded.covariances_) == crowded.means_.shape[0] == K
+    np.testing.assert_allclose(crowded.weights_.sum(), 1.0)
+    save_object(crowded, tmp_path / "m.bgm", library_version=bayesgen.__version__)
+    loaded = bayesgen.load(tmp_path / "m.bgm")
+    np.testing.assert_allclose(loaded.score_samples(blobs), crowded.score_samples(blobs))
+    assert loaded.sample(50, random_state=0).shape == (50, blobs.shape[1])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         GaussianMixtureDensity(3, random_state=0).fit(blobs)  # converges: silent

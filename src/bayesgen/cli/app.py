@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import sys
 import threading
@@ -117,7 +118,8 @@ def _warnings_as_lines(command: str):
             shown: dict[tuple, list] = {}
             for w in caught:
                 text = str(w.message)
-                shown.setdefault((w.category, text.split("(")[0]), []).append(text)
+                kind = re.sub(r"[\d.e+-]*\d", "#", text)  # the same but for its numbers
+                shown.setdefault((w.category, kind), []).append(text)
             for texts in shown.values():
                 more = f" ({len(texts) - 1} more like it)" if len(texts) > 1 else ""
                 line = f"bayesgen {command}: warning: {safe_text(texts[0])}{more}"

@@ -118,12 +118,15 @@ A component whose weight falls below ``2 / n`` (fewer than two rows' worth of
 responsibility), or whose covariance cannot be factored, is re-seeded: its mean moves to the
 row the mixture explains worst, it takes a copy of the covariance of the heaviest component,
 and the two share that component's weight.  ``n_reseeds_`` counts these events (a re-seed can
-lower the likelihood once; otherwise EM never decreases it).  ``reg_covar`` is a floor on
-every variance.
+lower the likelihood once; otherwise EM never decreases it).  A component that collapses
+again after ``MAX_RESEEDS`` re-seeds in a run is dropped: the rows hold fewer groups than
+asked for, and re-seeding it at every iteration would keep EM from settling.  The fitted
+mixture then has fewer than ``n_components`` components (``weights_`` says how many), and
+the fit warns (:class:`~bayesgen.base.errors.ComponentCollapseWarning`).  ``reg_covar`` is
+a floor on every variance.
 
 A delivered fit that stops at ``max_iter`` before the change per row falls under ``tol``
-warns (scikit-learn's ``ConvergenceWarning``; ``converged_`` is False), naming the likely
-cause when components kept collapsing (too many components for the rows).
+warns too (scikit-learn's ``ConvergenceWarning``; ``converged_`` is False).
 
 Sampling draws the component counts from a multinomial over the weights, then each
 component's rows as ``mu_j + colorize_j(z)`` with its cached factor, and shuffles the rows.
@@ -186,6 +189,8 @@ _DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 _THREADED_FLOPS = 5e7
 #: most features EM takes on rows with missing cells (module docstring, "Missing cells")
 MISSING_MAX_FEATURES = 100
+#: re-seeds of one component in a run after which, collapsing again, it is dropped
+MAX_RESEEDS = 3
 
 
 # -- the work data and the EM state --------------------------------------------------------
@@ -277,6 +282,18 @@ class _State:
     log_det: np.ndarray | None = None  # (K,) log|Sigma_j| on the varying features
     const_var: np.ndarray | None = None  # (K,) variance of each constant feature
     completions: list | None = None  # rows with missing cells: each component's E-step
+
+    def without(self, drop) -> _State:
+        """The state with components ``drop`` removed (weights renormalised)."""
+        keep = np.setdiff1d(np.arange(len(self.weights)), drop)
+        weights = self.weights[keep]
+        return _State(
+            weights / weights.sum(),
+            self.means[keep],
+            {name: arr[keep] for name, arr in self.params.items()},
+            self.log_det[keep],
+            self.const_var[keep],
+        )
 
     def copy_component(self, src: int, dst: int) -> None:
         for arr in self.params.values():
@@ -656,6 +673,20 @@ def initial_responsibilities(
     return resp
 
 
+def _retire_spent(state: _State, bad: list, tries: np.ndarray):
+    """Drop the components of ``bad`` already re-seeded ``MAX_RESEEDS`` times (module
+    docstring, "Empty and collapsing components"), unless that would drop them all.
+
+    Returns the state, the remaining ``bad`` components and their re-seed counts, in the
+    numbering of the components kept."""
+    spent = [j for j in bad if tries[j] >= MAX_RESEEDS]
+    if not spent or len(spent) == len(state.weights):
+        return state, bad, tries
+    keep = np.setdiff1d(np.arange(len(state.weights)), spent)
+    renumber = {int(j): i for i, j in enumerate(keep)}
+    return state.without(spent), [renumber[j] for j in bad if j in renumber], tries[keep]
+
+
 def _log_normalise(log_prob: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(logsumexp over components, responsibilities)`` of a (K, n) matrix, with one
     ``exp``; the responsibilities (K, n) are written over ``log_prob``.  Component-major
@@ -815,10 +846,12 @@ class MixtureDensity(Density):
 
     def _single_run(self, data: _Data, rng):
         state, bad = self._m_step(data, self._initial_resp(data, rng), None)
+        tries = np.zeros(len(state.weights), dtype=np.int64)  # re-seeds per component
         n_reseeds = 0
         if bad:
             row_norms = np.einsum("ij,ij->i", data.X, data.X, dtype=np.float64)
             n_reseeds += self._reseed(data, state, bad, np.argsort(-row_norms))
+            tries[bad] += 1
         history: list[float] = []
         converged = False
         n_iter = 0
@@ -827,7 +860,10 @@ class MixtureDensity(Density):
             history.append(float(np.mean(log_norm)))
             state, bad = self._m_step(data, resp, state)
             if bad:
+                state, bad, tries = _retire_spent(state, bad, tries)
+            if bad:
                 n_reseeds += self._reseed(data, state, bad, np.argsort(log_norm))
+                tries[bad] += 1
             # as scikit-learn: the M-step of the last iteration is kept, converged or not
             if len(history) > 1 and abs(history[-1] - history[-2]) < self.tol:
                 converged = True
@@ -878,31 +914,33 @@ class MixtureDensity(Density):
             self._set_fitted(data, *runs[0])
         else:
             self._set_average(data, runs, X)
-        if not self.converged_:
-            self._warn_not_converged([run for _, run in runs])
+        self._warn_if_short([run for _, run in runs])
 
-    def _warn_not_converged(self, runs: list) -> None:
-        """Say so when a delivered run stopped at ``max_iter`` (as scikit-learn does): the
-        fit is usable, but more iterations would still change it."""
-        run = next(r for r in runs if not r["converged_"])
-        history = run["lower_bound_history_"]
-        change = abs(history[-1] - history[-2]) if len(history) > 1 else float("nan")
-        why, category = "raise max_iter (or tol) to converge", ConvergenceWarning
-        if run["n_reseeds_"] > self.max_iter // 10:
-            why, category = (
-                (
-                    f"components collapsed onto too few rows {run['n_reseeds_']} times and were "
-                    "re-seeded, which keeps EM from settling: reduce n_components"
-                ),
+    def _warn_if_short(self, runs: list) -> None:
+        """Say so when a delivered fit dropped components or stopped at ``max_iter`` (as
+        scikit-learn does): the fit is usable, but not what was asked for."""
+        asked = self.n_components * self.n_average
+        if len(self.weights_) < asked:
+            warnings.warn(
+                f"{type(self).__name__}: {asked - len(self.weights_)} of {asked} components "
+                f"kept collapsing onto too few rows (each re-seeded {MAX_RESEEDS} times) and "
+                f"were dropped; the fit has {len(self.weights_)}. These rows support fewer "
+                "components: reduce n_components.",
                 ComponentCollapseWarning,
+                stacklevel=4,
             )
-        warnings.warn(
-            f"{type(self).__name__}: EM stopped at max_iter={self.max_iter} before "
-            f"converging (the mean log-likelihood per row changed by {change:.2g} in the "
-            f"last iteration; tol={self.tol:g}). The fit is usable; {why}.",
-            category,
-            stacklevel=4,
-        )
+        if not self.converged_:
+            run = next(r for r in runs if not r["converged_"])
+            history = run["lower_bound_history_"]
+            change = abs(history[-1] - history[-2]) if len(history) > 1 else float("nan")
+            warnings.warn(
+                f"{type(self).__name__}: EM stopped at max_iter={self.max_iter} before "
+                f"converging (the mean log-likelihood per row changed by {change:.2g} in the "
+                f"last iteration; tol={self.tol:g}). The fit is usable; raise max_iter (or "
+                "tol) to converge.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
 
     def _set_average(self, data: _Data, runs: list, X: np.ndarray) -> None:
         """Fitted attributes of the equal-weight average of several runs (``n_average``):
@@ -1077,10 +1115,11 @@ class MixtureDensity(Density):
                     f"{name} covariances_[{j}] must have {d} features; found {cov.n_features}"
                 )
         K = len(covs)
-        if K != self.n_components * self.n_average:
+        if K > self.n_components * self.n_average:
             raise ValueError(
-                f"{name} covariances_ must hold n_components * n_average = "
-                f"{self.n_components * self.n_average} components; found {K}"
+                f"{name} covariances_ must hold at most n_components * n_average = "
+                f"{self.n_components * self.n_average} components (fewer where some were "
+                f"dropped); found {K}"
             )
         self.weights_ = check_probabilities(self.weights_, f"{name} weights_", K)
         self.means_ = check_array(self.means_, f"{name} means_", shape=(K, d), finite=True)
@@ -1131,6 +1170,7 @@ class GaussianMixtureDensity(MixtureDensity):
     Attributes
     ----------
     weights_ : ndarray of shape (n_average * n_components,)
+        Fewer where components kept collapsing and were dropped (see the module docstring).
     means_ : ndarray of shape (n_average * n_components, n_features)
     covariances_ : list of Covariance
         Factored covariance of each component.
