@@ -108,6 +108,55 @@ def test_bad_conditions_are_refused_clearly():
         gaussian.sample(5, given={0: (60.0, None)})
 
 
+def _dated(n=1200, seed=7):
+    """Daily dates over 2001-2004 and yearly ones (every 1 January of 1990-1999), as text."""
+    rng = np.random.default_rng(seed)
+    label = rng.choice(["a", "b"], size=n)
+    day = pd.Timestamp("2001-01-01") + pd.to_timedelta(rng.integers(0, 4 * 365, n), unit="D")
+    year = pd.to_datetime((1990 + rng.integers(0, 10, n)).astype(str) + "-01-01")
+    frame = pd.DataFrame(
+        {
+            "day": day.strftime("%Y-%m-%d"),
+            "year": year.strftime("%Y-%m-%d"),
+            "size": np.round(rng.normal(np.where(label == "a", 0, 2), 1.0), 2),
+        }
+    )
+    return frame, label
+
+
+def test_a_year_or_a_month_on_a_date_column_is_that_whole_period():
+    frame, label = _dated()
+    model = BayesClassifier("copula", random_state=0).fit(frame, label)
+    S, _ = model.sample(3000, given={"day": "2002"}, random_state=1)
+    days = pd.to_datetime(S["day"])
+    assert days.min() >= pd.Timestamp("2002-01-01") and days.max() <= pd.Timestamp("2002-12-31")
+    assert days.dt.month.nunique() == 12  # the whole year, not its first day
+    S, _ = model.sample(2000, given={"day": "2003-02"}, random_state=2)
+    days = pd.to_datetime(S["day"])
+    assert (days.dt.year == 2003).all() and (days.dt.month == 2).all()
+    # as range ends: from the first day of the low end to the last day of the high end
+    S, _ = model.sample(3000, given={"day": ("2002", "2003")}, random_state=3)
+    assert set(pd.to_datetime(S["day"]).dt.year) == {2002, 2003}
+    # a full date in the column's format is a date, not a period
+    S, _ = model.sample(50, given={"day": "2002-03-04"}, random_state=4)
+    assert (S["day"] == "2002-03-04").all()
+    with pytest.raises(DataError, match="not a date in the column's format .*a year"):
+        model.sample(5, given={"day": "02"})
+
+
+def test_a_range_keeps_exactly_the_levels_inside_it():
+    """Yearly dates are levels a year apart, each owning the half year around it: a range
+    ending inside a level's cell keeps the level only if the level itself is inside."""
+    frame, label = _dated()
+    model = BayesClassifier("copula", random_state=0).fit(frame, label)
+    S, _ = model.sample(3000, given={"year": "1995"}, random_state=5)
+    assert (S["year"] == "1995-01-01").all()
+    S, _ = model.sample(3000, given={"year": (None, "1992-12-31")}, random_state=6)
+    assert set(S["year"]) == {"1990-01-01", "1991-01-01", "1992-01-01"}
+    S, _ = model.sample(3000, given={"year": ("1997-06-01", None)}, random_state=7)
+    assert set(S["year"]) == {"1998-01-01", "1999-01-01"}
+
+
 # -- Gaussian-mixture latents: the mixtures and the copula with mixture dependence ------
 
 

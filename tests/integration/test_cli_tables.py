@@ -77,6 +77,13 @@ def test_given_conditions_hold_in_every_row(table_csv, tmp_path, capsys):
     assert (rows["soil"] == "sand").all() and (rows["height_m"] >= 27).all()
     code, _, err = run(capsys, "sample", model, "-n", "5", "--given", "sol=sand", "-o", "-")
     assert code == 1 and "did you mean 'soil'" in err
+    # the label column is chosen with --label; a year on a date column is that whole year
+    code, _, err = run(capsys, "sample", model, "-n", "5", "--given", "kind=oak", "-o", "-")
+    assert code == 2 and "'kind' is the label column" in err and "--label oak" in err
+    code, out, err = run(capsys, "sample", model, "-n", "300", "--given", "planted=2003", "-o", "-")
+    assert code == 0, err
+    planted = pd.to_datetime(pd.read_csv(__import__("io").StringIO(out))["planted"])
+    assert (planted.dt.year == 2003).all() and planted.dt.month.nunique() > 6
     # a condition outside the range seen: the range in the column's own terms, and the way out
     given = ["--given", "planted=2030-01-01", "-o", "-"]
     code, _, err = run(capsys, "sample", model, "-n", "5", *given)

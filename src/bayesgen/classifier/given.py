@@ -6,7 +6,10 @@ data (:meth:`bayesgen.densities.Density.latent_gaussian`).  A condition is then
 * ``x_j == v`` for a continuous value: a point of the latent ``z_j`` (the Gaussian
   conditional on it is exact, as in in-painting);
 * ``x_j == v`` for a category or another point mass, and ``lo <= x_j <= hi``: an interval
-  of ``z_j``, a truncation of the latent Gaussian.
+  of ``z_j``, a truncation of the latent Gaussian.  On a date column a year (``"1975"``)
+  or a month (``"1975-06"``) that is not a date in the column's format stands for the
+  whole period: equal to it is the range from its first to its last instant, and as a
+  range end it counts from the first (low end) or up to the last (high end).
 
 The latent rows are drawn as: the Gaussian conditional on the point conditions; then the
 truncated coordinates from their box (:func:`bayesgen.kernels.truncated.sample_box`: exact
@@ -95,6 +98,8 @@ def _encoded(model, j: int, name: str, value) -> float:
     try:
         code = encode_column(spec, pd.Series([value], dtype=object), "missing")[0]
     except DataError as exc:
+        if spec.kind == "datetime":
+            raise DataError(_not_a_date(spec, value)) from None
         raise DataError(f"given: {name!r} = {value!r}: {exc}") from None
     if np.isnan(code) and spec.kind == "categorical":
         raise DataError(
@@ -104,6 +109,33 @@ def _encoded(model, j: int, name: str, value) -> float:
     if np.isnan(code):
         raise DataError(f"given: {name!r} = {value!r} is a missing value, not a condition")
     return float(code)
+
+
+def _not_a_date(spec, value) -> str:
+    example = ""
+    if spec.bounds:
+        from bayesgen.tables.codec import decode_column
+
+        example = f" (e.g. {decode_column(spec, np.array([spec.bounds[0]]))[0]})"
+    return (
+        f"given: {spec.name!r} = {value!r} is not a date in the column's format"
+        f"{example}; a year (1975) or a month (1975-06) stands for that whole period"
+    )
+
+
+def _period(model, name: str, value):
+    """A year or a month given for a date column (``"1975"``, ``"1975-06"``): the first
+    and last instants of that period, or None (any other value, or another column)."""
+    schema = getattr(model, "schema_", None)
+    if schema is None or schema[name].kind != "datetime":
+        return None
+    from bayesgen.tables.dates import period_span
+
+    try:
+        _encoded(model, None, name, value)  # a value in the column's own format is a date
+        return None
+    except DataError:
+        return period_span(schema[name], value)
 
 
 def _within_bounds(model, c: Condition) -> Condition:
@@ -166,8 +198,11 @@ def parse_given(model, given: dict) -> list[Condition]:
         if j in seen:
             raise DataError(f"given: column {name!r} has two conditions; give one")
         seen.add(j)
+        span = None if isinstance(value, (tuple, list)) else _period(model, name, value)
         if isinstance(value, (tuple, list)):
             condition = _range_condition(model, j, name, value)
+        elif span is not None:  # "1975": any day of that year
+            condition = Condition(j, name, lo=span[0], hi=span[1])
         else:
             condition = Condition(j, name, equal=_encoded(model, j, name, value))
         out.append(_within_bounds(model, condition))
@@ -183,12 +218,21 @@ def _range_condition(model, j: int, name: str, value) -> Condition:
         )
     if len(value) != 2:
         raise DataError(f"given: a range for {name!r} is (lo, hi); got {value!r}")
-    lo, hi = (None if v is None else _encoded(model, j, name, v) for v in value)
+    lo, hi = (_range_end(model, j, name, v, end) for v, end in zip(value, (0, 1), strict=True))
     if lo is None and hi is None:
         raise DataError(f"given: the range for {name!r} has no bound; drop the condition")
     if lo is not None and hi is not None and lo > hi:
         raise DataError(f"given: the range for {name!r} is empty ({value[0]!r} > {value[1]!r})")
     return Condition(j, name, lo=lo, hi=hi)
+
+
+def _range_end(model, j: int, name: str, value, end: int):
+    """One end of a range: a period (a year, a month) counts from its first instant as the
+    low end and up to its last as the high end."""
+    if value is None:
+        return None
+    span = _period(model, name, value)
+    return _encoded(model, j, name, value) if span is None else span[end]
 
 
 @dataclass

@@ -138,9 +138,10 @@ def _given_value(model, name: str, text: str):
         ) from None
 
 
-def parse_given_options(model, texts) -> dict:
+def parse_given_options(model, texts, label_column=None) -> dict:
     """``--given NAME=VALUE``, ``--given 'NAME>=LO'``, ``--given 'NAME<=HI'`` (a column may
-    have a lower and an upper bound) as the library's ``given`` dict."""
+    have a lower and an upper bound) as the library's ``given`` dict; the label column is
+    chosen with ``--label``, not conditioned on."""
     given: dict = {}
     for text in texts:
         match = _GIVEN.match(text)
@@ -150,6 +151,11 @@ def parse_given_options(model, texts) -> dict:
                 "--given island=Biscoe --given 'body_mass_g>=4000'"
             )
         name, op = match["name"], match["op"]
+        if label_column is not None and name == label_column:
+            raise UsageError(
+                f"--given {text!r}: {name!r} is the label column; to sample one class, give "
+                f"--label {match['value']}"
+            )
         value = _given_value(model, name, match["value"])
         if op == "=":
             given[name] = value
@@ -227,7 +233,8 @@ def _sample_table(model, metadata: dict, args) -> int:
     label = None if args.label is None else resolve_label(model, args.label)
     if args.bounds:
         apply_bounds_options(model, args.bounds)
-    given = parse_given_options(model, args.given) if args.given else None
+    label_column = metadata.get("label_column")
+    given = parse_given_options(model, args.given, label_column) if args.given else None
     frame, y = model.sample(
         args.n,
         y=label,

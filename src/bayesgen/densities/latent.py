@@ -96,23 +96,31 @@ class CopulaLatent(LatentGaussian):
         return float(S[0, j]), float(log_f[0])
 
     def _atom(self, j: int, value: float):
-        """``(F_left, F_right)`` of the point-mass cell holding ``value``, or None."""
+        """``(F_left, F_right, point)`` of the point-mass cell holding ``value``, or None."""
         edges, cdf, snap = self.marginals._feature(j)
         if not edges[0] <= value <= edges[-1]:
             return None
         b = int(np.clip(np.searchsorted(edges, value, side="right") - 1, 0, snap.shape[0] - 1))
         if np.isnan(snap[b]):
             return None
-        return float(cdf[b]), float(cdf[b + 1])
+        return float(cdf[b]), float(cdf[b + 1]), float(snap[b])
 
     def interval(self, j, lo, hi):
+        """A point mass whose cell holds an end is inside the range when its value is: its
+        whole cell, or none of it (a yearly date's cell spans half a year each side)."""
         a, b = -math.inf, math.inf
         if lo is not None:
             atom = self._atom(j, float(lo))
-            a = float(special.ndtri(atom[0])) if atom else self._score(j, float(lo))[0]
+            if atom:
+                a = float(special.ndtri(atom[0] if atom[2] >= lo else atom[1]))
+            else:
+                a = self._score(j, float(lo))[0]
         if hi is not None:
             atom = self._atom(j, float(hi))
-            b = float(special.ndtri(atom[1])) if atom else self._score(j, float(hi))[0]
+            if atom:
+                b = float(special.ndtri(atom[1] if atom[2] <= hi else atom[0]))
+            else:
+                b = self._score(j, float(hi))[0]
         return a, b
 
     def point(self, j, value):

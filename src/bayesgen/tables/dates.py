@@ -8,6 +8,8 @@ instant and decode into the original zone.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -21,7 +23,17 @@ from bayesgen.tables.spec import (
     restore_dtype,
 )
 
-__all__ = ["choose_unit", "decode_datetime", "encode_datetime", "find_format", "microseconds"]
+__all__ = [
+    "choose_unit",
+    "decode_datetime",
+    "encode_datetime",
+    "find_format",
+    "microseconds",
+    "period_span",
+]
+
+#: a year ("1975") or a month ("1975-06") standing for the whole period
+_PERIOD = re.compile(r"^\s*(?P<year>\d{4})(?:-(?P<month>\d{1,2}))?\s*$")
 
 _PROBE = 20
 #: the range decoded datetimes are clipped to (microseconds since the epoch): years
@@ -93,6 +105,27 @@ def _as_datetimes(spec: ColumnSpec, series: pd.Series, missing: np.ndarray) -> p
         row = int(np.flatnonzero(bad)[0])
         raise _bad_date(spec.name, row, plain_value(series.iloc[row]), spec.datetime_format)
     return parsed
+
+
+def period_span(spec: ColumnSpec, text) -> tuple[float, float] | None:
+    """A year (``"1975"``) or a month (``"1975-06"``) as the first and last instants of
+    that period in the column's units (both ends included); None for any other value.
+
+    For conditions written as people say them ("cars from 1975") on a column whose dates
+    carry days; a value that parses in the column's own format is a date, not a period.
+    """
+    match = _PERIOD.match(text) if isinstance(text, str) else None
+    if match is None:
+        return None
+    year, month = int(match["year"]), match["month"]
+    if month is not None and not 1 <= int(month) <= 12:
+        return None
+    start = pd.Timestamp(year, int(month or 1), 1)
+    end = start + (pd.DateOffset(months=1) if month else pd.DateOffset(years=1))
+    unit = DATETIME_UNITS[spec.datetime_unit]
+    first = microseconds(pd.Series([start]))[0] / unit
+    after = microseconds(pd.Series([end]))[0] / unit
+    return float(np.ceil(first)), float(np.ceil(after) - 1)
 
 
 def encode_datetime(spec: ColumnSpec, series: pd.Series) -> np.ndarray:
