@@ -144,6 +144,17 @@ def test_a_year_or_a_month_on_a_date_column_is_that_whole_period():
         model.sample(5, given={"day": "02"})
 
 
+@pytest.mark.parametrize("zone", [None, "Europe/Paris"])
+def test_a_year_on_a_datetime64_column_is_that_year_in_its_time_zone(zone):
+    frame, label = _dated()
+    frame["day"] = pd.to_datetime(frame["day"]).dt.tz_localize(zone)
+    model = BayesClassifier("copula", random_state=0).fit(frame, label)
+    S, _ = model.sample(3000, given={"day": "2002"}, random_state=1)
+    start = pd.Timestamp("2002-01-01", tz=zone)
+    assert S["day"].min() >= start and S["day"].max() < start + pd.DateOffset(years=1)
+    assert S["day"].dt.month.nunique() == 12
+
+
 def test_a_range_keeps_exactly_the_levels_inside_it():
     """Yearly dates are levels a year apart, each owning the half year around it: a range
     ending inside a level's cell keeps the level only if the level itself is inside."""

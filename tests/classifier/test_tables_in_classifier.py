@@ -76,13 +76,18 @@ def test_cells_missing_together_are_generated_together(tmp_path):
 
 def test_a_model_file_without_patterns_blanks_cells_independently(tmp_path):
     frame, label = _table(n=1000, seed=5)
+    frame["length"] = frame["length"].fillna(frame["length"].mean())
+    gone = np.random.default_rng(6).random(len(frame)) < 0.3
+    frame.loc[gone, ["length", "count"]] = np.nan  # lost together in the data
     model = BayesClassifier(random_state=0).fit(frame, label)
     model.missing_patterns_ = None  # as in files written before patterns were kept
     model.save(tmp_path / "m.bgm")
     loaded = load(tmp_path / "m.bgm")
     assert loaded.missing_patterns_ is None
-    S, _ = loaded.sample(5000, random_state=8)
-    assert abs(S["length"].isna().mean() - frame["length"].isna().mean()) < 0.03
+    S, _ = loaded.sample(20_000, random_state=8)
+    a, b = S["length"].isna(), S["count"].isna()
+    assert abs(a.mean() - 0.3) < 0.03 and abs(b.mean() - 0.3) < 0.03
+    assert abs((a & b).mean() - a.mean() * b.mean()) < 0.02  # independent, not together
 
 
 def test_categorical_frequencies_match_the_fitted_class_marginals():

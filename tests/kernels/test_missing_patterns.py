@@ -40,6 +40,19 @@ def test_counts_of_chunks_merge_to_the_counts_of_all_rows():
         assert q == pytest.approx(observed[m.tobytes()])
 
 
+def test_the_patterns_kept_do_not_depend_on_the_order_of_the_chunks():
+    gaps = np.eye(3, dtype=bool)[[0, 1, 2]]  # three patterns, one row each: a three-way tie
+    kept = []
+    for order in ([0, 1, 2], [2, 0, 1], [1, 2, 0]):
+        counter = PatternCounter(3)
+        for i in order:
+            counter.merge(PatternCounter(3).add(gaps[[i]]))
+        kept.append(counter.top(2)[0].tobytes())
+    assert kept[0] == kept[1] == kept[2]
+    masks, p = PatternCounter(5).top(10)  # no rows: no pattern
+    assert masks.shape == (0, 5) and p.shape == (0,)
+
+
 def test_rows_of_a_fit_give_the_same_patterns_as_the_counter():
     gaps = _gaps(2000, 5, seed=1)
     y = np.random.default_rng(2).integers(0, 3, size=2000)
@@ -128,3 +141,13 @@ def test_state_round_trip_and_hostile_states():
         MissingPatterns.from_state(bad, "patterns", 1, 4)
     with pytest.raises(ValueError, match="masks"):
         MissingPatterns.from_state(patterns.state(), "patterns", 1, 5)
+    many = {
+        "owner": np.zeros(mp.MAX_PATTERNS + 1, dtype=np.int64),
+        "masks": np.zeros((mp.MAX_PATTERNS + 1, 4), dtype=bool),
+        "probability": np.full(mp.MAX_PATTERNS + 1, 1e-4),
+    }
+    with pytest.raises(ValueError, match="at most 256 patterns per class"):
+        MissingPatterns.from_state(many, "patterns", 1, 4)
+    # float32 frequencies that sum to 1 + rounding are a valid file
+    single = dict(patterns.state(), probability=patterns.probability.astype(np.float32))
+    MissingPatterns.from_state(single, "patterns", 1, 4)

@@ -51,6 +51,6 @@ except ImportError:  # pragma: no cover - scikit-learn is a hard dependency
 
 
 class ComponentCollapseWarning(_SkConvergence):
-    """EM stopped at ``max_iter`` because mixture components kept collapsing onto too few
-    rows and being re-seeded: more components than the rows support.  A
-    :class:`sklearn.exceptions.ConvergenceWarning`, so filters on that apply."""
+    """Mixture components kept collapsing onto too few rows and were dropped (each after
+    a few re-seeds): the fit has fewer components than asked for, more than the rows
+    support.  A :class:`sklearn.exceptions.ConvergenceWarning`, so filters on that apply."""

@@ -125,17 +125,22 @@ def _not_a_date(spec, value) -> str:
 
 def _period(model, name: str, value):
     """A year or a month given for a date column (``"1975"``, ``"1975-06"``): the first
-    and last instants of that period, or None (any other value, or another column)."""
+    and last instants of that period, or None (any other value, another column, or a
+    value that is a date in the column's own text format, e.g. ``"%Y"``)."""
     schema = getattr(model, "schema_", None)
     if schema is None or schema[name].kind != "datetime":
         return None
     from bayesgen.tables.dates import period_span
 
+    spec = schema[name]
+    span = period_span(spec, value)
+    if span is None or spec.datetime_format is None:  # datetime64: "2002" is a period
+        return span
     try:
-        _encoded(model, None, name, value)  # a value in the column's own format is a date
+        _encoded(model, None, name, value)
         return None
     except DataError:
-        return period_span(schema[name], value)
+        return span
 
 
 def _within_bounds(model, c: Condition) -> Condition:

@@ -111,7 +111,8 @@ def _warnings_as_lines(command: str):
     after it, each kind once: the fits of ten classes that stop the same way give one
     line and a count, not ten tracebacks' worth of source locations."""
     with warnings.catch_warnings(record=True) as caught:
-        warnings.filterwarnings("default", module=r"bayesgen(\.|$)")  # recorded, not raised
+        # every one recorded (not raised, not dropped as a repeat), to be counted below
+        warnings.filterwarnings("always", module=r"bayesgen(\.|$)")
         try:
             yield
         finally:

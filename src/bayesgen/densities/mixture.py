@@ -1015,7 +1015,8 @@ class MixtureDensity(Density):
         return _log_normalise(self._weighted_log_prob(X))[0]
 
     def predict_proba(self, X):
-        """Component responsibilities ``p(j | x)``, shape (n_samples, n_average * n_components)."""
+        """Component responsibilities ``p(j | x)``, shape (n_samples, len(weights_)): at most
+        ``n_average * n_components`` (fewer where components were dropped)."""
         self._check_fitted()
         X = self._validate_input(X, reset=False)
         return _log_normalise(self._weighted_log_prob(X))[1].T
@@ -1151,8 +1152,9 @@ class GaussianMixtureDensity(MixtureDensity):
     n_average : int, default=1
         EM runs from different random starts (each the best of ``n_init``) averaged with
         equal weights: the fitted mixture is ``(1/R) sum_r sum_j w_rj N(mu_rj, Sigma_rj)``
-        over the ``R = n_average`` runs, ``R * n_components`` components in all.  Each run
-        ends in its own local optimum; averaging them lowers the variance of the fit, and
+        over the ``R = n_average`` runs, ``R * n_components`` components in all (fewer
+        where some were dropped).  Each run ends in its own local optimum; averaging them
+        lowers the variance of the fit, and
         by Jensen's inequality ``log((1/R) sum_r p_r(x)) >= (1/R) sum_r log p_r(x)`` at
         every ``x``: the average's log-likelihood of any row, training or held out, is at
         least the mean of the runs' own (module docstring, "Averaged runs").  Costs R

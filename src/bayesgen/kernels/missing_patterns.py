@@ -15,7 +15,10 @@ independently at
 
     r_j = (rate_j - sum_i p_i m_ij) / q,
 
-the rate that makes every column's overall missing rate ``rate_j`` exact.  While chunks of
+the rate that makes every column's overall missing rate ``rate_j`` exact.  (Those
+independent draws can also give the complete pattern or a kept one, which then come out a
+little more often than their ``p_i``; with 256 patterns kept per class this matters only
+for tables with very many distinct patterns.)  While chunks of
 a table are summarised (:class:`PatternCounter`, mergeable), at most ``TRACK_MAX``
 distinct patterns per class are counted; rows whose pattern is first seen after that count
 towards ``q``.  A class whose rows are all complete has the single complete pattern.
@@ -103,10 +106,13 @@ class PatternCounter:
             keys.append(key)
             counts.append(count)
         counts = np.asarray(counts, dtype=np.float64)
-        order = np.argsort(-counts, kind="stable")[:keep]
+        # ties broken by the pattern itself, so chunks in any order keep the same ones
+        ranks = np.argsort(np.argsort(keys, kind="stable"), kind="stable")
+        order = np.lexsort((ranks, -counts))[:keep]
         order = order[counts[order] > 0]
+        width = (self.n_features + 7) // 8
         packed = np.frombuffer(b"".join(keys[i] for i in order), dtype=np.uint8)
-        masks = np.unpackbits(packed.reshape(order.shape[0], -1), axis=1)
+        masks = np.unpackbits(packed.reshape(order.shape[0], width), axis=1)
         masks = masks[:, : self.n_features].astype(bool)
         return masks, counts[order] / max(self.rows, 1)
 
@@ -132,8 +138,10 @@ class MissingPatterns:
     @classmethod
     def from_counters(cls, counters, keep: int = MAX_PATTERNS) -> MissingPatterns:
         """From one :class:`PatternCounter` per class, in class order."""
+        if not counters:
+            raise ValueError("no classes: give one PatternCounter per class")
         parts = [counter.top(keep) for counter in counters]
-        d = counters[0].n_features if counters else 0
+        d = counters[0].n_features
         owner = np.concatenate([np.full(p.shape[0], k) for k, (_, p) in enumerate(parts)])
         masks = np.concatenate([m for m, _ in parts]) if parts else np.zeros((0, d), bool)
         probability = np.concatenate([p for _, p in parts]) if parts else np.zeros(0)
@@ -202,6 +210,11 @@ class MissingPatterns:
         check_keys(state, name, ("owner", "masks", "probability"))
         owner = check_array(state["owner"], f"{name} owner", kind="i", shape=(None,))
         m = owner.shape[0]
+        if m > n_classes * MAX_PATTERNS:
+            raise ValueError(
+                f"{name} must hold at most {MAX_PATTERNS} patterns per class; found {m} for "
+                f"{n_classes} classes"
+            )
         masks = check_array(state["masks"], f"{name} masks", kind="b", shape=(m, n_features))
         probability = check_array(
             state["probability"], f"{name} probability", shape=(m,), finite=True
@@ -209,6 +222,6 @@ class MissingPatterns:
         if m and (owner.min() < 0 or owner.max() >= n_classes):
             raise ValueError(f"{name} owner must hold class indices 0..{n_classes - 1}")
         totals = np.bincount(owner, weights=probability, minlength=n_classes)
-        if np.any(probability < 0) or np.any(totals > 1 + 1e-9):
+        if np.any(probability < 0) or np.any(totals > 1 + 1e-6):
             raise ValueError(f"{name} probability must be >= 0 and sum to <= 1 per class")
         return cls(owner.astype(np.int64), masks, probability)

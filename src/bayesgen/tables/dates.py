@@ -120,7 +120,9 @@ def period_span(spec: ColumnSpec, text) -> tuple[float, float] | None:
     year, month = int(match["year"]), match["month"]
     if month is not None and not 1 <= int(month) <= 12:
         return None
-    start = pd.Timestamp(year, int(month or 1), 1)
+    dtype = pd.api.types.pandas_dtype(spec.dtype) if spec.dtype.startswith("datetime64") else None
+    zone = getattr(dtype, "tz", None)  # the period in the column's own time zone
+    start = pd.Timestamp(year, int(month or 1), 1, tz=zone)
     end = start + (pd.DateOffset(months=1) if month else pd.DateOffset(years=1))
     unit = DATETIME_UNITS[spec.datetime_unit]
     first = microseconds(pd.Series([start]))[0] / unit
