@@ -168,6 +168,26 @@ def test_a_range_keeps_exactly_the_levels_inside_it():
     assert set(S["year"]) == {"1998-01-01", "1999-01-01"}
 
 
+def test_conditions_on_levels_are_exact_for_every_class():
+    """Whole numbers 3-8: class a has 3 and 4 only, class b 4-8.  A value only class a
+    has gives only class a (its cell probability, not a tail density of class b); a range
+    beyond a class's largest level is impossible for it (its tail draws take that level);
+    a value between levels is impossible."""
+    rng = np.random.default_rng(8)
+    label = np.repeat(["a", "b"], [300, 600])
+    count = np.r_[rng.choice([3, 4], 300, p=[0.05, 0.95]), rng.integers(4, 9, 600)]
+    frame = pd.DataFrame({"count": count, "size": rng.normal(np.repeat([0.0, 1.0], [300, 600]))})
+    model = BayesClassifier(random_state=0).fit(frame, label)
+    S, y = model.sample(500, given={"count": 3}, random_state=1)
+    assert (S["count"] == 3).all() and (y == "a").all()
+    S, y = model.sample(2000, given={"count": (5, None)}, random_state=2)
+    assert (S["count"] >= 5).all() and (y == "b").all()
+    with pytest.raises(DataError, match="zero probability"):
+        model.sample(5, y="a", given={"count": (6, None)})
+    with pytest.raises(DataError, match="zero probability"):
+        model.sample(5, given={"count": 4.5})
+
+
 # -- Gaussian-mixture latents: the mixtures and the copula with mixture dependence ------
 
 

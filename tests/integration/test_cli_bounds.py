@@ -56,9 +56,19 @@ def test_values_stay_in_the_training_range_unless_widened(model, tmp_path, capsy
 
 def test_date_bounds_take_the_columns_format(model, tmp_path, capsys):
     path, frame = model
-    narrow = _sample(capsys, tmp_path, path, "--bounds", "day=2020-01-10:2020-01-20")
-    days = pd.to_datetime(narrow["day"], format="%Y-%m-%d")
-    assert days.min() >= pd.Timestamp("2020-01-10") and days.max() <= pd.Timestamp("2020-01-20")
+    first = pd.to_datetime(frame["day"]).min()
+    wide = _sample(capsys, tmp_path, path, "--bounds", "day=2019-12-01:")
+    days = pd.to_datetime(wide["day"], format="%Y-%m-%d")  # the column's own format
+    # a daily lattice: tail draws take the end days, so the widened end is not reached
+    assert days.min() == first
+
+
+def test_a_narrower_range_is_refused_for_given(model, tmp_path, capsys):
+    """Clipping onto a narrower range would pile values up on its ends."""
+    path, _ = model
+    for option in ("mass=45:55", "day=2020-01-10:2020-01-20"):
+        code, _, err = run(capsys, "sample", path, "-n", "5", "--bounds", option, "-o", "-")
+        assert code == 2 and "only widens" in err and "--given" in err
 
 
 @pytest.mark.parametrize(

@@ -185,6 +185,15 @@ def _bound_value(spec, text: str, flag: str) -> float:
     return float(value)
 
 
+def _range_text(spec, bounds) -> str:
+    from bayesgen.tables.codec import decode_column
+
+    if spec.kind != "datetime":
+        return f"[{bounds[0]:g}, {bounds[1]:g}]"
+    first, last = decode_column(spec, np.array(bounds, dtype=float))
+    return f"[{first}, {last}]"
+
+
 def apply_bounds_options(model, texts) -> None:
     """``--bounds NAME=LO:HI`` (either end may be left empty to keep it) or
     ``--bounds NAME=none``: the range outside which the column's generated values are
@@ -213,6 +222,13 @@ def apply_bounds_options(model, texts) -> None:
             raise UsageError(f"{flag}: give both ends (the column has no range to keep)")
         if lo > hi:
             raise UsageError(f"{flag}: the low end is above the high end")
+        if lo > old[0] or hi < old[1]:
+            raise UsageError(
+                f"{flag}: --bounds only widens the range seen in training "
+                f"{_range_text(spec, old)}: values outside a narrower one would be clipped "
+                "onto its ends. To sample inside a range, condition on it: "
+                f"--given '{name}>=LO' --given '{name}<=HI'"
+            )
         schema.set_bounds(name, (lo, hi))
 
 
@@ -373,7 +389,8 @@ def register(subparsers) -> None:
         metavar="NAME=LO:HI",
         help="tables: the range of a numeric or date column's generated values (repeatable; "
         "default: the range seen in training). Widen it, e.g. --bounds body_mass_g=2000:7000, "
-        "keep one end with an empty side (--bounds 'year=:2030'), or lift it with NAME=none",
+        "keep one end with an empty side (--bounds 'year=:2030'), or lift it with NAME=none; "
+        "to sample inside a narrower range use --given",
     )
     p.add_argument(
         "--missing",

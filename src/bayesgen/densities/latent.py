@@ -76,6 +76,10 @@ class IdentityLatent(LatentGaussian):
         return np.array(Z, dtype=float)
 
 
+#: relative tolerance of a condition's value against a level (values parsed from text)
+_LEVEL_TOLERANCE = 1e-9
+
+
 class CopulaLatent(LatentGaussian):
     """The Gaussian copula with empirical marginals: ``z_j = Phi^{-1}(F_j(x_j))``.
 
@@ -105,9 +109,36 @@ class CopulaLatent(LatentGaussian):
             return None
         return float(cdf[b]), float(cdf[b + 1]), float(snap[b])
 
+    def _levels(self, j: int):
+        """``(cdf, values)`` of a feature whose samples are only its levels (a lattice or
+        categories: every cell a point mass, tail draws take the end values), or None."""
+        _, cdf, snap = self.marginals._feature(j)
+        return None if np.isnan(snap).any() else (cdf, snap)
+
+    @staticmethod
+    def _level_interval(cdf, values, lo, hi) -> tuple[float, float]:
+        """Latent interval of the levels in ``[lo, hi]``, the tails included where the end
+        levels are (their draws take those levels); an empty ``(0, 0)`` when no level is
+        inside, e.g. a range beyond the class's largest value: it can never be sampled."""
+        inside = np.ones(values.shape[0], dtype=bool)
+        if lo is not None:
+            inside &= values >= lo - _LEVEL_TOLERANCE * max(1.0, abs(lo))
+        if hi is not None:
+            inside &= values <= hi + _LEVEL_TOLERANCE * max(1.0, abs(hi))
+        where = np.flatnonzero(inside)
+        if where.size == 0:
+            return 0.0, 0.0
+        first, last = int(where[0]), int(where[-1])
+        a = -math.inf if first == 0 else float(special.ndtri(cdf[first]))
+        b = math.inf if last == values.shape[0] - 1 else float(special.ndtri(cdf[last + 1]))
+        return a, b
+
     def interval(self, j, lo, hi):
-        """A point mass whose cell holds an end is inside the range when its value is: its
-        whole cell, or none of it (a yearly date's cell spans half a year each side)."""
+        """A feature sampled only at its levels keeps the levels inside the range; on
+        others, a point mass whose cell holds an end is inside when its value is."""
+        levels = self._levels(j)
+        if levels is not None:
+            return self._level_interval(*levels, lo, hi)
         a, b = -math.inf, math.inf
         if lo is not None:
             atom = self._atom(j, float(lo))
@@ -124,6 +155,12 @@ class CopulaLatent(LatentGaussian):
         return a, b
 
     def point(self, j, value):
+        """A value of a feature sampled only at its levels is its level's cell (an empty
+        interval for a value that is not a level: probability zero); on others a point
+        mass is its cell, any other value a point of the latent Gaussian."""
+        levels = self._levels(j)
+        if levels is not None:
+            return ("interval", *self._level_interval(*levels, float(value), float(value)))
         atom = self._atom(j, float(value))
         if atom is not None:
             return "interval", float(special.ndtri(atom[0])), float(special.ndtri(atom[1]))

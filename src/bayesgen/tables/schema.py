@@ -323,7 +323,11 @@ class TableSchema:
         }
 
     def set_bounds(self, name: str, bounds) -> None:
-        """Widen (or narrow, or remove with None) the clipping range of a column."""
+        """Widen (or narrow, or remove with None) the clipping range of a column.
+
+        Generated values outside the range are clipped onto its ends, so a range narrower
+        than the data's piles values up there; to sample inside a range, condition on it
+        (``sample(given={name: (lo, hi)})``)."""
         spec = self[name]
         if name in self.dropped or spec.kind not in ("continuous", "integer", "datetime"):
             raise DataError(f"column {name!r} is not a modelled numeric or datetime column.")
