@@ -64,3 +64,11 @@ def test_read_table_names_a_short_line_past_the_first_rows(tmp_path):
     path.write_text(_text(rows))
     with pytest.raises(DataError, match=r"line 4322: 2 fields, but the header has 3"):
         bio.read_table(path, label_column="label")
+
+
+def test_a_header_that_names_a_column_twice_is_refused(tmp_path):
+    """pandas would read the second one as 'island.1' and it would be modelled so."""
+    path = tmp_path / "t.csv"
+    path.write_text("a,island,b,island,label\n1,x,2,y,u\n2,y,3,x,v\n")
+    with pytest.raises(DataError, match=r"'island' twice \(columns 2 and 4\)"):
+        bio.read_table(path, label_column="label")

@@ -293,3 +293,11 @@ def test_random_frames_round_trip(frame):
     schema = TableSchema.detect(frame, keep=list(frame.columns))
     assert schema.feature_names == list(frame.columns)
     assert_same_table(schema.decode(schema.encode(frame)), frame)
+
+
+def test_small_negative_values_round_to_zero_not_minus_zero():
+    frame = pd.DataFrame({"x": [-0.5, 0.0, 1.5, 2.0]})
+    schema = TableSchema.detect(frame)
+    out = schema.decode(np.array([[-0.04], [0.03], [1.5], [-0.0]]))
+    assert not np.signbit(out["x"].to_numpy()).any()
+    assert out["x"].tolist() == [0.0, 0.0, 1.5, 0.0]

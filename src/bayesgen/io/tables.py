@@ -224,6 +224,26 @@ def _check_field_counts(path: Path, sep: str) -> None:
         )
 
 
+def _check_header_names(path: Path, sep: str) -> None:
+    """Refuse a CSV header that names a column twice (pandas would rename the second
+    ``name.1`` without a word, and it would be modelled and written under that name)."""
+    import pandas as pd
+
+    try:
+        header = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str).iloc[0]
+    except (pd.errors.EmptyDataError, IndexError):
+        return  # no header at all: refused by the reader with its own message
+    names = [str(v) for v in header]
+    seen: dict[str, int] = {}
+    for position, name in enumerate(names, start=1):
+        if name in seen:
+            raise DataError(
+                f"{str(path)!r}: the header names the column {name!r} twice (columns "
+                f"{seen[name]} and {position}); rename one of them"
+            )
+        seen[name] = position
+
+
 def _read_frame(path: Path, fmt: str, delimiter: str, nrows=None):
     import pandas as pd
 
@@ -414,6 +434,7 @@ def read_frame(path, *, delimiter=None):
     if fmt == "csv":
         _check_utf8(path)
         _check_field_counts(path, sep)
+        _check_header_names(path, sep)
     frame = _read_frame(path, fmt, sep)
     frame.columns = [str(c) for c in frame.columns]
     return frame

@@ -165,8 +165,9 @@ def _decode_number(spec: ColumnSpec, x: np.ndarray) -> pd.Series:
     missing = np.isnan(x)
     lo, hi = _value_range(spec)
     values = _round(spec, np.clip(np.where(missing, 0.0, x), lo, hi))
-    # rounding can step just past a bound that is not itself round: clip once more
-    values = np.clip(values, lo, hi)
+    # rounding can step just past a bound that is not itself round: clip once more; and
+    # + 0.0 turns the -0.0 that rounding a small negative value gives into 0.0
+    values = np.clip(values, lo, hi) + 0.0
     family = dtype_family(spec.dtype)
     if family == "text":
         return _numbers_as_objects(spec, values, missing)
