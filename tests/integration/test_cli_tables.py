@@ -108,6 +108,19 @@ def test_impute_and_inspect(table_csv, tmp_path, capsys):
     assert (after["rings"][kept] == before["rings"][kept]).all()
 
 
+def test_evaluate_names_a_bad_cell_by_its_row_in_the_file(table_csv, tmp_path, capsys):
+    """The --real rows are split and shuffled before the metrics: the message must still
+    give the row of the file."""
+    model, bad = tmp_path / "m.bgm", tmp_path / "bad.csv"
+    assert run(capsys, "fit", table_csv, "-o", model)[0] == 0
+    frame = pd.read_csv(table_csv)
+    frame["height_m"] = frame["height_m"].astype(object)
+    frame.loc[250, "height_m"] = "tall"
+    frame.to_csv(bad, index=False)
+    code, _, err = run(capsys, "evaluate", model, "--real", bad)
+    assert code == 1 and "row 250 holds 'tall'" in err and "--real" in err
+
+
 def test_inspect_lists_cells_missing_together(table_csv, tmp_path, capsys):
     frame = pd.read_csv(table_csv)
     frame.loc[frame["rings"].isna(), "soil"] = np.nan  # lost together

@@ -223,7 +223,21 @@ def _read_real_table(path: str, label, what: str):
     return frame, table.label_column
 
 
-def _table_inputs(args, metadata):
+def _check_cells(model, frame, path: str, what: str) -> None:
+    """Cells the model cannot read, named by their row in the file: the rows are split and
+    shuffled later, and a message from there would number them in that order."""
+    from bayesgen.base.errors import DataError
+    from bayesgen.tables.codec import encode_column
+
+    for spec in model.schema_.features:
+        if spec.name in frame.columns:
+            try:
+                encode_column(spec, frame[spec.name], "missing")
+            except DataError as exc:
+                raise DataError(f"{what} {path}: {exc}") from None
+
+
+def _table_inputs(args, metadata, model):
     """Training and held-out real tables and the label column's name.
 
     Without ``--train`` the ``--real`` rows are split in two halves by class: one stands in
@@ -233,8 +247,10 @@ def _table_inputs(args, metadata):
     if label is None:
         label = metadata.get("label_column")
     test, label = _read_real_table(args.real, label, "--real data")
+    _check_cells(model, test, args.real, "--real")
     if args.train is not None:
         train, _ = _read_real_table(args.train, label, "--train data")
+        _check_cells(model, train, args.train, "--train")
         return train, test, label, None
     from sklearn.model_selection import train_test_split
 
@@ -252,7 +268,7 @@ def _table_inputs(args, metadata):
 def _table_evaluation(args, model, metadata):
     from bayesgen import metrics
 
-    train, test, label, note = _table_inputs(args, metadata)
+    train, test, label, note = _table_inputs(args, metadata, model)
     progress("generating rows and computing the metrics (KS/TV, association, TSTR, DCR) ...")
     ev = metrics.evaluate_table(
         model, train, test, label=label, n_samples=args.n, random_state=args.seed
