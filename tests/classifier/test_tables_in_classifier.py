@@ -139,6 +139,15 @@ def test_impute_fills_only_missing_cells():
     assert not np.allclose(draws[0]["length"][gaps], draws[1]["length"][gaps])
 
 
+def test_impute_takes_nan_among_the_labels_as_unknown():
+    frame, label = _table(n=400, seed=9)
+    model = BayesClassifier(random_state=0).fit(frame, label)
+    holed = frame[frame.isna().any(axis=1)].head(6)
+    known = np.array([np.nan, "a", None, "b", np.nan, "c"], dtype=object)
+    filled = model.impute(holed, y=known, random_state=0)
+    assert not filled.isna().any().any()  # before: "label(s) nan not known to the model"
+
+
 def test_impute_gives_back_the_columns_the_model_left_out():
     """An identifier column is left out of the model; the completed rows keep it (and the
     input's column order), so they join back to the input."""

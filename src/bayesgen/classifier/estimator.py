@@ -1077,7 +1077,8 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_rows, n_features), or a DataFrame for a table model
         y : label or array-like of labels, optional
-            The class of each row, when known.
+            The class of each row, when known; None or NaN in an array marks a row whose
+            class is drawn from ``p(y | x_observed)``.
         draws : int, default=1
             Completed copies of ``X``.
         random_state : None, int or numpy.random.Generator
@@ -1094,7 +1095,11 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         incomplete = np.flatnonzero(~observed.all(axis=1))
         copies = [rows.copy() for _ in range(draws)]
         if incomplete.size:
-            given = None if y is None or np.ndim(y) == 0 else np.asarray(y)[incomplete]
+            if y is not None and np.ndim(y) != 0:
+                y = [None if _is_missing_label(v) else v for v in y]
+            given = (
+                None if y is None or np.ndim(y) == 0 else np.asarray(y, dtype=object)[incomplete]
+            )
             filled, _ = sample_conditional(
                 self,
                 rows[incomplete],
@@ -1217,6 +1222,10 @@ def read_metadata(path, limits: LoadLimits | None = None) -> dict:
         No file at ``path``.
     """
     return read_manifest(path, limits).get("metadata", {})
+
+
+def _is_missing_label(value) -> bool:
+    return value is None or (isinstance(value, (float, np.floating)) and np.isnan(value))
 
 
 def _pattern_state(patterns):

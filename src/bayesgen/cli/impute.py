@@ -114,7 +114,8 @@ def register(subparsers) -> None:
         "impute",
         run,
         "Fill the empty cells of a table by sampling p(missing | observed, y) from a model "
-        "fitted on it (known labels are used, missing ones drawn from p(y | observed)).",
+        "fitted on it (known labels condition the draw; where the label is empty the class "
+        "is drawn from p(y | observed) and the label cell stays empty).",
         "bayesgen impute model.bgm --input survey.csv --draws 5 -o completed.csv",
     )
     p.add_argument("model", help="model file written by `bayesgen fit`")
