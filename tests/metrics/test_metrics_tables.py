@@ -232,6 +232,9 @@ def test_evaluate_table_refuses_missing_labels_and_columns():
     bad.loc[0, "y"] = None
     with pytest.raises(DataError, match="1 rows without a label"):
         evaluate_table(model, bad, frame, label="y")
+    renamed = frame.rename(columns={"colour": "color"})
+    with pytest.raises(DataError, match=r"lacks the model's column\(s\) \['colour'\].*'color'"):
+        evaluate_table(model, frame, renamed, label="y")
 
 
 def test_evaluate_table_on_penguins(shared_data):

@@ -82,6 +82,21 @@ def _check_frames(real_train, real_test, label) -> None:
             raise DataError(f"{name} has {len(frame)} rows; pass at least 2.")
 
 
+def _check_model_columns(schema, synthetic, real_train, real_test, label) -> None:
+    """Every column the model generates must be in both real tables: a renamed column
+    would otherwise drop out of the comparison unnoticed."""
+    known = set(schema.feature_names) | set(schema.dropped) | {label}
+    for name, frame in (("real_test (--real)", real_test), ("real_train (--train)", real_train)):
+        absent = [s.name for s in schema.features if s.name in synthetic and s.name not in frame]
+        if absent:
+            extra = [str(c) for c in frame.columns if c not in known]
+            unknown = f"; it has columns the model does not know: {extra}" if extra else ""
+            raise DataError(
+                f"{name} lacks the model's column(s) {absent}{unknown}. Pass a table with "
+                "the columns the model was fitted on (rename them to match)"
+            )
+
+
 def _synthetic_frame(model, X, names) -> pd.DataFrame:
     if isinstance(X, pd.DataFrame):
         return X.reset_index(drop=True)
@@ -302,9 +317,8 @@ def evaluate_table(
         X_syn, y_syn = model.sample(n_gen, random_state=seeds["sample"])
     synthetic = _synthetic_frame(model, X_syn, schema.feature_names)
     notes = []
-    specs = [
-        s for s in schema.features if s.name in synthetic.columns and s.name in real_test.columns
-    ]
+    _check_model_columns(schema, synthetic, real_train, real_test, label)
+    specs = [s for s in schema.features if s.name in synthetic.columns]
     left_out = [c for c in real_train.columns if c != label and c not in {s.name for s in specs}]
     if left_out:
         notes.append(f"columns not evaluated (the model does not produce them): {left_out}.")
