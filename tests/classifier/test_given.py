@@ -102,6 +102,10 @@ def test_bad_conditions_are_refused_clearly():
         model.sample(5, given={"colour": ("blue", "red")})
     with pytest.raises(DataError, match="outside the range seen"):
         model.sample(5, given={"size": 1000.0})
+    named = frame.assign(code=[f"id-{i}" for i in range(len(frame))])  # left out: identifier
+    model = BayesClassifier(random_state=0).fit(named, label)
+    with pytest.raises(DataError, match="'code' is left out of the model"):
+        model.sample(5, given={"code": "id-3"})
     X, y = _two_classes(n=300)
     gaussian = BayesClassifier("gaussian").fit(X, y)
     with pytest.raises(DataError, match="zero probability"):

@@ -77,6 +77,9 @@ def test_given_conditions_hold_in_every_row(table_csv, tmp_path, capsys):
     assert (rows["soil"] == "sand").all() and (rows["height_m"] >= 27).all()
     code, _, err = run(capsys, "sample", model, "-n", "5", "--given", "sol=sand", "-o", "-")
     assert code == 1 and "did you mean 'soil'" in err
+    code, _, err = run(capsys, "fit", table_csv, "--drop", "kind", "-o", tmp_path / "x.bgm")
+    assert code == 2 and "'kind' is the label column" in err
+    assert not (tmp_path / "x.bgm").exists()
     # --bounds only widens: a narrower range would pile values up on its ends
     code, _, err = run(capsys, "sample", model, "-n", "5", "--bounds", "height_m=20:25", "-o", "-")
     assert code == 2 and "only widens" in err and "--given 'height_m>=LO'" in err

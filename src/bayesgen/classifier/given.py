@@ -74,6 +74,12 @@ def _feature_index(model, key) -> tuple[int, str]:
                 f"given: feature {key} does not exist; the model has {model.n_features_in_}"
             )
         return int(key), str(key) if names is None else names[int(key)]
+    dropped = getattr(schema, "dropped", None) or {}
+    if key in dropped:
+        raise DataError(
+            f"given: column {key!r} is left out of the model ({dropped[key]}), so samples "
+            f"have no values to condition on; conditions go on the modelled columns {names}"
+        )
     if names is None or key not in names:
         known = names or list(range(model.n_features_in_))
         close = difflib.get_close_matches(str(key), [str(n) for n in known], n=1)

@@ -245,6 +245,16 @@ def _fit_table_streamed(model, args, column):
     return report.like, int(model.class_count_.sum())
 
 
+def _refuse_overrides_of_the_label(args, label: str) -> None:
+    """``--drop`` or ``--column-type`` on the label column: it is what the classes are."""
+    for flag, names in (("--drop", args.drop or []), ("--column-type", args.column_type or [])):
+        if any(text.partition("=")[0] == label for text in names):
+            raise UsageError(
+                f"{flag} {label}: {label!r} is the label column (its values are the classes), "
+                "not a column to model; to fit on another label, give --label-column NAME"
+            )
+
+
 def _fit_table(model, args, column):
     """Read a table (text columns, empty cells), say which label column was taken, fit."""
     from bayesgen import io as bio
@@ -262,6 +272,7 @@ def _fit_table(model, args, column):
             table = bio.read_table(
                 args.data, label_column=column, drop_missing_labels=args.drop_missing_labels
             )
+        _refuse_overrides_of_the_label(args, table.label_column)
         density = args.density or ("auto" if args.shrinkage is None else "copula")
         _fit_rows(model, args, table.X, table.y, density, table=True)
         n_rows = int(table.X.shape[0])
