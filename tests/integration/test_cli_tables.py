@@ -259,3 +259,8 @@ def test_resample_balances_marks_synthetic_rows_and_refuses_bad_strategies(
     assert code == 1 and "greater or equal to the original number" in err and "'elm'" in err
     code, _, err = run(capsys, "resample", table_csv, "--strategy", "ash=50", "-o", out)
     assert code == 2 and "'ash' is not a class" in err
+    # a column the model leaves out (an identifier) is empty in the added rows: said so
+    named = tmp_path / "named.csv"
+    real.assign(tag=[f"t{i}" for i in range(len(real))]).to_csv(named, index=False)
+    code, _, err = run(capsys, "resample", named, "--strategy", "elm=200", "-o", out)
+    assert code == 0 and "column 'tag' is empty in the added rows" in err

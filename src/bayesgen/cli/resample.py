@@ -94,6 +94,10 @@ def run(args) -> int:
     bio.write_table(
         X_res, args.output, y=np.asarray(y_res), keep_formulas=args.keep_formulas, **layout
     )
+    schema = getattr(sampler.model_, "schema_", None)
+    for name, reason in schema.dropped.items() if schema is not None else []:
+        why = reason.split(";")[0]  # the advice after it is for fit's options
+        note(f"column {name!r} is empty in the added rows: the model leaves it out ({why})")
     added = ", ".join(f"{k}: +{v}" for k, v in sampler.n_synthetic_.items() if v)
     note(f"added {int(sampler.synthetic_mask_.sum())} rows ({added}); wrote {args.output}")
     return EXIT_OK
