@@ -262,5 +262,7 @@ def test_resample_balances_marks_synthetic_rows_and_refuses_bad_strategies(
     # a column the model leaves out (an identifier) is empty in the added rows: said so
     named = tmp_path / "named.csv"
     real.assign(tag=[f"t{i}" for i in range(len(real))]).to_csv(named, index=False)
-    code, _, err = run(capsys, "resample", named, "--strategy", "elm=200", "-o", out)
-    assert code == 0 and "column 'tag' is empty in the added rows" in err
+    code, _, err = run(
+        capsys, "resample", named, "--label-column", "kind", "--strategy", "elm=200", "-o", out
+    )
+    assert code == 0 and "column 'tag' is empty in the added rows" in err, err
