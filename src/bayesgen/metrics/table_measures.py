@@ -263,18 +263,14 @@ def association_matrix(X, categorical, *, correlation: str = "pearson") -> np.nd
 def gower_nearest(Q, R, categorical, ranges, *, block_cells: int = _BLOCK_CELLS) -> np.ndarray:
     """Gower distance from each row of ``Q`` to its nearest row of ``R``.
 
-    For rows ``q`` and ``r`` over the ``d`` columns::
+    For rows ``q`` and ``r`` and the set ``J`` of columns observed in both::
 
-        d(q, r) = (1 / d) sum_j delta_j,
+        d(q, r) = (1 / |J|) sum_{j in J} delta_j,
         delta_j = min(1, |q_j - r_j| / range_j)   for a number (range_j > 0),
-        delta_j = [q_j != r_j]                     for a category (or a constant number),
-        delta_j = 0 when both cells are missing, 1 when one is.
+        delta_j = [q_j != r_j]                     for a category (or a constant number).
 
-    ``d`` is in ``[0, 1]``.  A missing cell counts as a value of its own: two rows are at
-    distance 0 only when they have the same cells filled with the same values (Gower's
-    original rule skips pairs with a missing cell, which puts a row with only two cells
-    filled at distance 0 from every row that shares them, and counts it as a copy).  The
-    distances are
+    ``d`` is in ``[0, 1]``; with no column observed in both rows it is undefined and the
+    pair is skipped (a query row with no such pair at all gets NaN).  The distances are
     computed for a block of query rows against all of ``R`` at once, one column at a time,
     so memory stays near ``block_cells`` doubles per array.
 
@@ -322,6 +318,7 @@ def gower_nearest(Q, R, categorical, ranges, *, block_cells: int = _BLOCK_CELLS)
 def _nearest_block(Qb, R, obs_q, obs_r, mismatch, inv, gappy) -> np.ndarray:
     """Nearest Gower distances of one block of query rows (a private kernel: trusts input)."""
     total = np.zeros((len(Qb), len(R)))
+    weight = np.zeros((len(Qb), len(R))) if gappy.any() else None
     for j in range(Qb.shape[1]):
         q, r = Qb[:, j, None], R[None, :, j]
         if mismatch[j]:
@@ -331,8 +328,16 @@ def _nearest_block(Qb, R, obs_q, obs_r, mismatch, inv, gappy) -> np.ndarray:
             delta *= inv[j]
             np.minimum(delta, 1.0, out=delta)
         if gappy[j]:
-            seen_q, seen_r = obs_q[:, j, None], obs_r[None, :, j]
-            delta[~(seen_q | seen_r)] = 0.0  # both missing: alike
-            delta[seen_q ^ seen_r] = 1.0  # one missing: unlike
+            both = obs_q[:, j, None] & obs_r[None, :, j]
+            delta[~both] = 0.0
+            weight += both
         total += delta
-    return total.min(axis=1) / Qb.shape[1]
+    if weight is None:
+        return total.min(axis=1) / Qb.shape[1]
+    n_full = Qb.shape[1] - int(gappy.sum())
+    weight += n_full
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dist = np.where(weight > 0, total / weight, np.inf)
+    nearest = dist.min(axis=1)
+    nearest[~np.isfinite(nearest)] = np.nan
+    return nearest
