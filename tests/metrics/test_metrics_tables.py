@@ -15,6 +15,7 @@ from bayesgen.metrics.table_measures import (
     association_matrix,
     correlation_ratio,
     cramers_v,
+    exact_copies,
     gower_nearest,
     ks_statistic,
     pattern_total_variation,
@@ -120,6 +121,15 @@ def test_gower_two_rows_by_hand():
     # no column observed in both rows: undefined
     nan = gower_nearest(np.array([[np.nan, 1.0]]), np.array([[1.0, np.nan]]), [0, 0], [1, 1])
     assert np.isnan(nan[0])
+
+
+def test_exact_copies_need_every_cell_equal_missing_ones_included():
+    nan = np.nan
+    R = np.array([[1.0, 2.0, 3.0], [4.0, nan, 6.0]])
+    Q = np.array([[1.0, 2.0, 3.0], [1.0, 2.0, nan], [4.0, nan, 6.0], [4.0, 5.0, 6.0], [-0.0, 0, 0]])
+    assert exact_copies(Q, R).tolist() == [True, False, True, False, False]
+    # Gower skips missing cells: the second row is at distance 0, yet no copy
+    assert gower_nearest(Q[1:2], R, [0, 0, 0], [3, 1, 3])[0] == 0.0
 
 
 def test_gower_blocks_match_one_block_and_self_distance_is_zero():

@@ -260,6 +260,33 @@ def association_matrix(X, categorical, *, correlation: str = "pearson") -> np.nd
     return out
 
 
+def exact_copies(Q, R) -> np.ndarray:
+    """Whether each row of ``Q`` equals some row of ``R`` in every cell, a missing cell
+    equal only to a missing cell.
+
+    The Gower distance skips cells missing in either row, so distance 0 does not make a
+    copy: a row with two cells filled is at distance 0 from every row that shares them.
+
+    Parameters
+    ----------
+    Q, R : ndarray of shape (n_q, d), (n_r, d)
+        Encoded rows, NaN = missing.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_q,)
+    """
+
+    def keys(M) -> list[bytes]:
+        M = np.asarray(M, dtype=np.float64)
+        # a missing cell as infinity (encoded cells are finite), -0.0 as 0.0
+        M = np.where(np.isnan(M), np.inf, M + 0.0)
+        return [row.tobytes() for row in M]
+
+    known = set(keys(R))
+    return np.array([key in known for key in keys(Q)], dtype=bool)
+
+
 def gower_nearest(Q, R, categorical, ranges, *, block_cells: int = _BLOCK_CELLS) -> np.ndarray:
     """Gower distance from each row of ``Q`` to its nearest row of ``R``.
 

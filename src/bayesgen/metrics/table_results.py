@@ -87,8 +87,9 @@ class DCRResult(MetricResult):
     synthetic_p05, holdout_p05 : float
         5th percentiles.
     synthetic_exact, holdout_exact : float
-        Share of rows at distance 0 (a copy of a training row on every column observed in
-        both).
+        Share of rows equal to a training row in every cell, missing cells included
+        (:func:`~bayesgen.metrics.table_measures.exact_copies`; distance 0 is not enough:
+        the distance skips cells missing in either row).
     holds : bool
         The privacy floor holds: ``synthetic_median >= holdout_median``.
     synthetic_distances, holdout_distances : ndarray

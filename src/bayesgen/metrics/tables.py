@@ -35,6 +35,7 @@ from bayesgen.metrics._common import describe_seed, seed_from, subsample
 from bayesgen.metrics.table_classifiers import TableTSTR, table_tstr
 from bayesgen.metrics.table_measures import (
     association_matrix,
+    exact_copies,
     gower_nearest,
     ks_statistic,
     pattern_total_variation,
@@ -210,6 +211,7 @@ def _dcr(S, T, Tr, categorical, block_cells) -> DCRResult:
         ranges = np.nanmax(Tr, axis=0) - np.nanmin(Tr, axis=0)
     d_syn = gower_nearest(S, Tr, categorical, ranges, block_cells=block_cells)
     d_ho = gower_nearest(T, Tr, categorical, ranges, block_cells=block_cells)
+    copies_syn, copies_ho = exact_copies(S, Tr), exact_copies(T, Tr)
 
     def stat(d, fn):
         d = d[np.isfinite(d)]
@@ -221,8 +223,8 @@ def _dcr(S, T, Tr, categorical, block_cells) -> DCRResult:
         holdout_median=ho_med,
         synthetic_p05=stat(d_syn, lambda d: np.percentile(d, 5)),
         holdout_p05=stat(d_ho, lambda d: np.percentile(d, 5)),
-        synthetic_exact=stat(d_syn, lambda d: np.mean(d == 0)),
-        holdout_exact=stat(d_ho, lambda d: np.mean(d == 0)),
+        synthetic_exact=float(copies_syn.mean()) if copies_syn.size else float("nan"),
+        holdout_exact=float(copies_ho.mean()) if copies_ho.size else float("nan"),
         holds=bool(syn_med >= ho_med),
         synthetic_distances=d_syn,
         holdout_distances=d_ho,
