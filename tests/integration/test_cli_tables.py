@@ -76,7 +76,9 @@ def test_given_conditions_hold_in_every_row(table_csv, tmp_path, capsys):
     rows = pd.read_csv(__import__("io").StringIO(out))
     assert (rows["soil"] == "sand").all() and (rows["height_m"] >= 27).all()
     code, _, err = run(capsys, "sample", model, "-n", "5", "--given", "sol=sand", "-o", "-")
-    assert code == 1 and "did you mean 'soil'" in err
+    assert (
+        code == 2 and "did you mean 'soil'" in err
+    )  # a mistake on the command line: 2, like a malformed --given
     code, _, err = run(capsys, "fit", table_csv, "--drop", "kind", "-o", tmp_path / "x.bgm")
     assert code == 2 and "'kind' is the label column" in err
     assert not (tmp_path / "x.bgm").exists()
@@ -94,7 +96,7 @@ def test_given_conditions_hold_in_every_row(table_csv, tmp_path, capsys):
     given = ["--given", "planted=2030-01-01", "-o", "-"]
     code, _, err = run(capsys, "sample", model, "-n", "5", *given)
     seen = pd.read_csv(table_csv)["planted"]
-    assert code == 1 and f"[{seen.min()}, {seen.max()}]" in err and "--bounds" in err
+    assert code == 2 and f"[{seen.min()}, {seen.max()}]" in err and "--bounds" in err
 
 
 def test_impute_and_inspect(table_csv, tmp_path, capsys):
