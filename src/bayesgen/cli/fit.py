@@ -265,7 +265,10 @@ def _fit_table(model, args, column):
                 "streaming the table: the copula, fitted in two passes (the default 'auto' "
                 "compares copulas on rows held in memory; --stream never to use it)"
             )
+        if column is not None:  # named: refused before the passes
+            _refuse_overrides_of_the_label(args, column)
         table, n_rows = _fit_table_streamed(model, args, column)
+        _refuse_overrides_of_the_label(args, table.label_column)
     else:
         progress(f"reading {args.data} (a table) ...")
         with label_column_hints(args.data, column):
