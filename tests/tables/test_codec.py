@@ -301,3 +301,16 @@ def test_small_negative_values_round_to_zero_not_minus_zero():
     out = schema.decode(np.array([[-0.04], [0.03], [1.5], [-0.0]]))
     assert not np.signbit(out["x"].to_numpy()).any()
     assert out["x"].tolist() == [0.0, 0.0, 1.5, 0.0]
+
+
+def test_whole_numbers_keep_their_step():
+    """Multiples of 25 seen (at least ten distinct): decoded values are multiples of 25;
+    with fewer distinct values, or no common divisor, any whole number."""
+    frame = pd.DataFrame({"g": 25 * np.arange(100, 120), "n": np.arange(20) * 2 + 1})
+    schema = TableSchema.detect(frame)
+    assert schema["g"].step == 25 and schema["n"].step is None
+    out = schema.decode(np.array([[2512.0, 3.4], [2538.0, 7.6]]))
+    assert out["g"].tolist() == [2500, 2550] and out["n"].tolist() == [3, 8]
+    few = TableSchema.detect(pd.DataFrame({"g": [100, 200, 300, 400]}))
+    assert few["g"].step is None
+    assert "multiples of 25" in schema.describe()[0]

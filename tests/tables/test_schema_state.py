@@ -37,6 +37,8 @@ def _column(state, name):
         (lambda s: _column(s, "c").update(categories=["u", "u", "w"]), "repeated categories"),
         (lambda s: _column(s, "c").pop("ordered"), r"column spec lacks \['ordered'\]"),
         (lambda s: _column(s, "c").update(extra=1), r"column spec has unknown key\(s\)"),
+        (lambda s: _column(s, "x").update(step=25), "step must be None or a whole number"),
+        (lambda s: _column(s, "x").update(step=1.5), "step must be None or a whole number"),
     ],
 )
 def test_malformed_schema_states_name_the_field(change, message):
@@ -49,3 +51,10 @@ def test_malformed_schema_states_name_the_field(change, message):
 def test_the_schema_state_round_trips():
     schema = _schema()
     assert TableSchema._from_state(copy.deepcopy(schema._get_state())) == schema
+
+
+def test_a_state_without_a_step_is_from_before_steps_were_kept():
+    state = copy.deepcopy(_schema()._get_state())
+    for column in state["columns"]:
+        column.pop("step")
+    assert TableSchema._from_state(state) == _schema()

@@ -168,6 +168,17 @@ def test_kinds_widen_over_chunks():
     assert result.schema["x"].bounds == [1.0, 2.0]
 
 
+def test_the_step_of_a_column_covers_every_chunk():
+    """Masses weighed to 25 g: a step of 25 over all chunks, as one read of the table."""
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"mass": 25 * rng.integers(100, 200, 600), "x": rng.normal(size=600)})
+    labels = np.repeat(["a", "b"], 300)
+    assert TableSchema.detect(frame)["mass"].step == 25
+    assert _summarise(frame, labels, 70).schema == TableSchema.detect(frame)
+    frame.loc[599, "mass"] = 2510  # one mass to 10 g, in the last chunk: the step is 5
+    assert _summarise(frame, labels, 70).schema["mass"].step == 5
+
+
 def test_first_chunk_decides_kinds_and_must_fill_every_column():
     frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [np.nan] * 3})
     with pytest.raises(DataError, match="'b' is empty in all 3 rows of the first chunk"):

@@ -154,7 +154,8 @@ def _value_range(spec: ColumnSpec) -> tuple[float, float]:
 
 def _round(spec: ColumnSpec, values: np.ndarray) -> np.ndarray:
     if spec.kind == "integer":
-        return np.rint(values)
+        step = spec.step or 1
+        return np.rint(values / step) * step
     if spec.decimals is None:
         return values
     small = np.abs(values) < _ROUND_LIMIT

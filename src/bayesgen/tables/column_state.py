@@ -33,10 +33,13 @@ from bayesgen.tables.dates import choose_unit, encode_datetime
 from bayesgen.tables.detect import count_decimals
 from bayesgen.tables.spec import (
     DATETIME_UNITS,
+    STEP_MIN_DISTINCT,
     ColumnSpec,
+    common_step,
     dtype_family,
     plain_value,
     sort_categories,
+    step_of,
 )
 
 __all__ = ["ColumnState"]
@@ -67,6 +70,7 @@ class ColumnState:
         self.lo, self.hi = np.inf, -np.inf
         self.decimals = 0
         self.whole = True
+        self.gcd, self.distinct = 0, np.zeros(0)  # the step (tables.spec.common_step)
         self.unit = 0  # index into _UNITS
         self.values = list(spec.categories or [])
         self._index = None
@@ -103,8 +107,14 @@ class ColumnState:
                 f"column_types={{{self.spec.name!r}: 'categorical'}} or drop it."
             )
         self.whole = self.whole and bool(np.all(seen == np.rint(seen)))
+        if self.whole:
+            self._take_step(*common_step(seen))
         found = count_decimals(seen, dtype)
         self.decimals = max(self.decimals, _NO_DECIMALS if found is None else found)
+
+    def _take_step(self, gcd: int, distinct: np.ndarray) -> None:
+        self.gcd = int(np.gcd(self.gcd, gcd))
+        self.distinct = np.union1d(self.distinct, distinct)[:STEP_MIN_DISTINCT]
 
     def _codes(self, series: pd.Series) -> np.ndarray:
         codes, uniques = category_codes(series, self._lookup())
@@ -132,6 +142,7 @@ class ColumnState:
         self.lo, self.hi = min(self.lo, other.lo), max(self.hi, other.hi)
         self.decimals = max(self.decimals, other.decimals)
         self.whole = self.whole and other.whole
+        self._take_step(other.gcd, other.distinct)
         self.unit = max(self.unit, other.unit)
         if self.spec.kind != "categorical":
             return None
@@ -183,6 +194,8 @@ class ColumnState:
             spec.kind = "integer" if self.whole else "continuous"
         decimals = None if self.decimals == _NO_DECIMALS else self.decimals
         spec.decimals = decimals if spec.kind == "continuous" else None
+        whole = spec.kind == "integer" and self.whole
+        spec.step = step_of(self.gcd, self.distinct.shape[0]) if whole else None
         return spec
 
 

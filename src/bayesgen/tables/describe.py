@@ -45,6 +45,8 @@ def _details(spec: ColumnSpec) -> list[str]:
         if spec.datetime_format:
             parts.append(f"text format {spec.datetime_format!r}")
         parts.append(f"in {_UNIT_NAMES[spec.datetime_unit]} since 1970-01-01")
+    if spec.step:
+        parts.append(f"multiples of {spec.step}")
     if spec.number_text:
         parts.append("numbers written as text")
     if spec.bounds is None:

@@ -13,9 +13,11 @@ from bayesgen.tables.spec import (
     DATETIME_FORMATS,
     DATETIME_UNITS,
     ColumnSpec,
+    common_step,
     dtype_family,
     plain_value,
     sort_categories,
+    step_of,
     supported_dtype,
 )
 
@@ -111,6 +113,9 @@ def _numeric(name, dtype, values, filled, missing, declared, keep, number_text):
             "which cannot be modelled exactly; declare it "
             f"column_types={{{name!r}: 'categorical'}} or drop it."
         )
+    if whole:
+        gcd, distinct = common_step(values)
+        spec.step = step_of(gcd, distinct.shape[0])
     if declared is None and _looks_like_row_id(values, len(missing)):
         if keep:
             return _categorical(name, dtype, filled, missing), None

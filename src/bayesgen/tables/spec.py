@@ -106,6 +106,11 @@ class ColumnSpec:
         else ``"s"`` (or ``"ms"``/``"us"`` for fractional seconds).
     missing : bool
         The training column had missing cells.
+    step : int or None
+        Integer columns: every value seen is a multiple of it (the greatest common divisor
+        of the values, kept when at least ``STEP_MIN_DISTINCT`` distinct values show it:
+        grams weighed to 25 g); decoded values are rounded to a multiple.  None: any
+        whole number.
     number_text : bool
         A numeric column whose cells were text (``"3.5"``); decoding writes text back.
     """
@@ -121,6 +126,24 @@ class ColumnSpec:
     datetime_unit: str | None = None
     missing: bool = False
     number_text: bool = False
+    step: int | None = None
+
+
+#: distinct values a column needs before a common divisor of them is taken for its step
+STEP_MIN_DISTINCT = 10
+
+
+def common_step(values: np.ndarray) -> tuple[int, np.ndarray]:
+    """The greatest common divisor of whole numbers (0 when all are 0) and up to
+    ``STEP_MIN_DISTINCT`` of their distinct values: both merge across chunks (the gcd of
+    the gcds; the union of the values)."""
+    whole = np.abs(values).astype(np.int64)
+    return int(np.gcd.reduce(whole)) if whole.size else 0, np.unique(values)[:STEP_MIN_DISTINCT]
+
+
+def step_of(gcd: int, distinct: int) -> int | None:
+    """The step a column keeps (see :class:`ColumnSpec`), or None."""
+    return gcd if gcd >= 2 and distinct >= STEP_MIN_DISTINCT else None
 
 
 def supported_dtype(dtype: str) -> bool:
@@ -258,6 +281,11 @@ def _check_kind_fields(spec: ColumnSpec, where: str) -> None:
         dec is None or (kind == "continuous" and _is_int(dec) and 0 <= dec <= 6),
         f"{where}: decimals must be None or 0..6 for a continuous column",
     )
+    step = spec.step
+    _require(
+        step is None or (kind == "integer" and _is_int(step) and 2 <= step <= 2**53),
+        f"{where}: step must be None or a whole number of at least 2 for an integer column",
+    )
     _require(
         spec.bounds is None or kind in ("continuous", "integer", "datetime"),
         f"{where}: only numeric and datetime columns have bounds",
@@ -302,7 +330,9 @@ def spec_from_state(state, *, dropped: bool) -> ColumnSpec:
     ValueError
         On any malformed or inconsistent field.
     """
-    check_keys(state, "column spec", tuple(ColumnSpec.__dataclass_fields__))
+    # ``step`` is absent in files written before it was kept
+    fields = tuple(f for f in ColumnSpec.__dataclass_fields__ if f != "step")
+    check_keys(state, "column spec", fields, ("step",))
     # every field is plain JSON: comparing an array field would be elementwise
     _require(
         not any(isinstance(v, np.ndarray) for v in state.values()), "column spec holds an array"
