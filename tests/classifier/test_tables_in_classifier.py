@@ -146,6 +146,8 @@ def test_impute_takes_nan_among_the_labels_as_unknown():
     known = np.array([np.nan, "a", None, "b", np.nan, "c"], dtype=object)
     filled = model.impute(holed, y=known, random_state=0)
     assert not filled.isna().any().any()  # before: "label(s) nan not known to the model"
+    nullable = pd.Series(list(known), dtype="string")  # pandas' NA for the unknown ones
+    assert not model.impute(holed, y=nullable, random_state=0).isna().any().any()
 
 
 def test_impute_gives_back_the_columns_the_model_left_out():

@@ -52,6 +52,9 @@ def test_values_stay_in_the_training_range_unless_widened(model, tmp_path, capsy
     assert wide["mass"].max() <= hi
     lifted = _sample(capsys, tmp_path, path, "--bounds", "mass=none")
     assert lifted["mass"].min() < lo
+    # a column without a range takes any new one
+    ranged = _sample(capsys, tmp_path, path, "--bounds", "mass=none", "--bounds", "mass=0:60")
+    assert ranged["mass"].min() >= 0 and ranged["mass"].max() <= 60
 
 
 def test_date_bounds_take_the_columns_format(model, tmp_path, capsys):

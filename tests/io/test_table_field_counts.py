@@ -9,6 +9,7 @@ import pytest
 
 from bayesgen import DataError
 from bayesgen import io as bio
+from bayesgen.io.table_chunks import iter_table_chunks
 from bayesgen.io.tables import _FieldCounter
 
 
@@ -72,3 +73,8 @@ def test_a_header_that_names_a_column_twice_is_refused(tmp_path):
     path.write_text("a,island,b,island,label\n1,x,2,y,u\n2,y,3,x,v\n")
     with pytest.raises(DataError, match=r"'island' twice \(columns 2 and 4\)"):
         bio.read_table(path, label_column="label")
+    with pytest.raises(DataError, match=r"'island' twice"):  # read in chunks too
+        next(iter_table_chunks(path, 1, label_column="label"))
+    # names pandas reads as missing, and blank ones, are names, not repeats
+    path.write_text("NA,null,,,label\n1,2,3,4,u\n2,3,4,5,v\n")
+    assert list(bio.read_table(path, label_column="label").X.columns)[:2] == ["NA", "null"]

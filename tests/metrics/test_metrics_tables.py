@@ -125,9 +125,9 @@ def test_gower_two_rows_by_hand():
 
 def test_exact_copies_need_every_cell_equal_missing_ones_included():
     nan = np.nan
-    R = np.array([[1.0, 2.0, 3.0], [4.0, nan, 6.0]])
+    R = np.array([[1.0, 2.0, 3.0], [4.0, nan, 6.0], [0.0, 0, 0]])
     Q = np.array([[1.0, 2.0, 3.0], [1.0, 2.0, nan], [4.0, nan, 6.0], [4.0, 5.0, 6.0], [-0.0, 0, 0]])
-    assert exact_copies(Q, R).tolist() == [True, False, True, False, False]
+    assert exact_copies(Q, R).tolist() == [True, False, True, False, True]
     # Gower skips missing cells: the second row is at distance 0, yet no copy
     assert gower_nearest(Q[1:2], R, [0, 0, 0], [3, 1, 3])[0] == 0.0
 

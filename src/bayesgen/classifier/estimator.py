@@ -1225,7 +1225,10 @@ def read_metadata(path, limits: LoadLimits | None = None) -> dict:
 
 
 def _is_missing_label(value) -> bool:
-    return value is None or (isinstance(value, (float, np.floating)) and np.isnan(value))
+    """None, NaN, pandas' NA or NaT: a label not given."""
+    import pandas as pd
+
+    return value is None or (np.ndim(value) == 0 and bool(pd.isna(value)))
 
 
 def _pattern_state(patterns):

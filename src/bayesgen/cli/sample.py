@@ -19,6 +19,7 @@ from bayesgen.cli.common import (
     add_command,
     add_keep_formulas,
     check_output,
+    cli_wording,
     data_to_stdout,
     did_you_mean,
     image_shape_of,
@@ -146,7 +147,7 @@ def _check_given(model, given: dict) -> None:
     try:
         parse_given(model, given)
     except DataError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(cli_wording(str(exc))) from None
 
 
 def parse_given_options(model, texts, label_column=None) -> dict:
@@ -233,7 +234,7 @@ def apply_bounds_options(model, texts) -> None:
             raise UsageError(f"{flag}: give both ends (the column has no range to keep)")
         if lo > hi:
             raise UsageError(f"{flag}: the low end is above the high end")
-        if lo > old[0] or hi < old[1]:
+        if spec.bounds is not None and (lo > old[0] or hi < old[1]):
             raise UsageError(
                 f"{flag}: --bounds only widens the range seen in training "
                 f"{_range_text(spec, old)}: values outside a narrower one would be clipped "

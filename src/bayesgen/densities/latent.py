@@ -76,8 +76,9 @@ class IdentityLatent(LatentGaussian):
         return np.array(Z, dtype=float)
 
 
-#: relative tolerance of a condition's value against a level (values parsed from text)
-_LEVEL_TOLERANCE = 1e-9
+#: tolerance of a condition's value against a level, as a share of the smallest gap
+#: between levels (values parsed from text may differ in their last bits)
+_LEVEL_TOLERANCE = 1e-6
 
 
 class CopulaLatent(LatentGaussian):
@@ -121,10 +122,14 @@ class CopulaLatent(LatentGaussian):
         levels are (their draws take those levels); an empty ``(0, 0)`` when no level is
         inside, e.g. a range beyond the class's largest value: it can never be sampled."""
         inside = np.ones(values.shape[0], dtype=bool)
+        # a value parsed from text may differ from its level in the last bits: a tolerance
+        # far below the gap between levels (a relative one would span levels of 1e10)
+        gaps = np.diff(values)
+        tol = _LEVEL_TOLERANCE * (float(gaps.min()) if gaps.size else 1.0)
         if lo is not None:
-            inside &= values >= lo - _LEVEL_TOLERANCE * max(1.0, abs(lo))
+            inside &= values >= lo - tol
         if hi is not None:
-            inside &= values <= hi + _LEVEL_TOLERANCE * max(1.0, abs(hi))
+            inside &= values <= hi + tol
         where = np.flatnonzero(inside)
         if where.size == 0:
             return 0.0, 0.0

@@ -20,6 +20,7 @@ import numpy as np
 from bayesgen.base.errors import DataError
 from bayesgen.io.tables import (
     _check_field_counts,
+    _check_header_names,
     _check_label_values,
     _check_utf8,
     _choose_label,
@@ -99,6 +100,7 @@ def iter_table_chunks(
     else:
         if check_fields:
             _check_field_counts(path, sep)
+        _check_header_names(path, sep)
         frames = _csv_frames(path, sep, chunk_rows)
     where = repr(str(path))
     name = chosen = None

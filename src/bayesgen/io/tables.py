@@ -230,12 +230,16 @@ def _check_header_names(path: Path, sep: str) -> None:
     import pandas as pd
 
     try:
-        header = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str).iloc[0]
-    except (pd.errors.EmptyDataError, IndexError):
-        return  # no header at all: refused by the reader with its own message
+        header = pd.read_csv(
+            path, sep=sep, header=None, nrows=1, dtype=str, keep_default_na=False
+        ).iloc[0]
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, IndexError):
+        return  # no header, or a malformed one: refused by the reader with its message
     names = [str(v) for v in header]
     seen: dict[str, int] = {}
     for position, name in enumerate(names, start=1):
+        if not name.strip():  # a blank name: pandas calls it "Unnamed: N", never twice
+            continue
         if name in seen:
             raise DataError(
                 f"{str(path)!r}: the header names the column {name!r} twice (columns "
