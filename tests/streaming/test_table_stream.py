@@ -78,6 +78,19 @@ def _assert_same_marginals(a, b, atol=0.0):
             np.testing.assert_allclose(value, q.marginals_.state()[key], rtol=0, atol=atol)
 
 
+def test_a_file_sorted_by_class_streams(table_csv, tmp_path):
+    """Its first chunk holds one class: no reason to refuse the label column."""
+    frame = pd.read_csv(table_csv).sort_values("label", kind="stable")
+    path = tmp_path / "sorted.csv"
+    frame.to_csv(path, index=False)
+    model = _fit_file(path, 200)
+    np.testing.assert_array_equal(model.classes_, np.unique(frame["label"]))
+    one = tmp_path / "one.csv"
+    frame[frame["label"] == frame["label"].iloc[0]].to_csv(one, index=False)
+    with pytest.raises(DataError, match="only one class"):
+        _fit_file(one, 200)
+
+
 def test_streamed_table_equals_in_memory_fit(table_csv, in_memory):
     streamed = _fit_file(table_csv, 500)
     # exact: schema, counts, missing rates, category probabilities and every marginal

@@ -111,7 +111,7 @@ def iter_table_chunks(
             if frame.shape[0] == 0:
                 raise DataError(f"{where} has a header but no rows")
             name, chosen = _choose_label(frame, label_column, where)
-            _check_label_values(frame, name, where)
+            _check_label_values(frame, name, where, first_chunk=True)
         rows = offset + np.arange(frame.shape[0], dtype=np.int64)
         offset += frame.shape[0]
         yield _chunk(frame, rows, name, chosen, fmt, sep, drop_missing_labels, where)

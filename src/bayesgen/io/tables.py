@@ -400,9 +400,12 @@ def _named_label(columns: list[str], label_column, where: str) -> str:
     raise DataError(f"{where}: no column named {label_column!r}{did} The columns are {columns}.")
 
 
-def _check_label_values(frame, name: str, where: str) -> None:
+def _check_label_values(frame, name: str, where: str, *, first_chunk: bool = False) -> None:
+    """Refuse a label column that does not look like class labels.  The first chunk of a
+    file sorted by class holds one class: there a single value is no reason to refuse
+    (a fit with one class in all is refused once every chunk has been read)."""
     ok, why = _looks_like_labels(frame[name])
-    if ok:
+    if ok or (first_chunk and frame[name].dropna().nunique() == 1):
         return
     likely = [c for c in _candidates(frame) if c != name]
     hint = f" Columns that look like labels: {likely}." if likely else ""
