@@ -79,8 +79,10 @@ def test_given_conditions_hold_in_every_row(table_csv, tmp_path, capsys):
     assert (
         code == 2 and "did you mean 'soil'" in err
     )  # a mistake on the command line: 2, like a malformed --given
-    code, _, err = run(capsys, "fit", table_csv, "--drop", "kind", "-o", tmp_path / "x.bgm")
-    assert code == 2 and "'kind' is the label column" in err
+    for streamed in ([], ["--stream", "always"]):  # the label chosen, not named
+        args = ["fit", table_csv, "--drop", "kind", *streamed, "-o", tmp_path / "x.bgm"]
+        code, _, err = run(capsys, *args)
+        assert code == 2 and "'kind' is the label column" in err
     assert not (tmp_path / "x.bgm").exists()
     # --bounds only widens: a narrower range would pile values up on its ends
     code, _, err = run(capsys, "sample", model, "-n", "5", "--bounds", "height_m=20:25", "-o", "-")

@@ -255,6 +255,17 @@ def _refuse_overrides_of_the_label(args, label: str) -> None:
             )
 
 
+def _streamed_label(args, column) -> str:
+    """The label column a streamed fit takes: named, or chosen from the first chunk."""
+    from bayesgen.io.table_chunks import iter_table_chunks
+
+    if column is not None and isinstance(column, str):
+        return column
+    with label_column_hints(args.data, column):
+        first = next(iter_table_chunks(args.data, 1000, label_column=column, check_fields=False))
+    return first.label_column
+
+
 def _fit_table(model, args, column):
     """Read a table (text columns, empty cells), say which label column was taken, fit."""
     from bayesgen import io as bio
@@ -265,10 +276,9 @@ def _fit_table(model, args, column):
                 "streaming the table: the copula, fitted in two passes (the default 'auto' "
                 "compares copulas on rows held in memory; --stream never to use it)"
             )
-        if column is not None:  # named: refused before the passes
-            _refuse_overrides_of_the_label(args, column)
+        if args.drop or args.column_type:  # the label column, as the passes will choose it
+            _refuse_overrides_of_the_label(args, _streamed_label(args, column))
         table, n_rows = _fit_table_streamed(model, args, column)
-        _refuse_overrides_of_the_label(args, table.label_column)
     else:
         progress(f"reading {args.data} (a table) ...")
         with label_column_hints(args.data, column):
