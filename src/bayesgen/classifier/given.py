@@ -156,7 +156,9 @@ def _within_bounds(model, c: Condition) -> Condition:
     if not bounds:
         return c
     lo, hi = bounds
-    seen = _range_as_given(schema[c.name], lo, hi)
+    from bayesgen.tables.codec import range_text
+
+    seen = range_text(schema[c.name], lo, hi)
     if c.equal is not None:
         if not lo <= c.equal <= hi:
             value = "" if schema[c.name].kind == "datetime" else f" = {c.equal:g}"
@@ -180,16 +182,6 @@ _WIDEN = (
     "widen it with model.schema_.set_bounds(NAME, (LO, HI)), on the command line "
     "--bounds NAME=LO:HI"
 )
-
-
-def _range_as_given(spec, lo: float, hi: float) -> str:
-    """``[lo, hi]`` in the column's own terms (dates as dates, not as their codes)."""
-    if spec.kind != "datetime":
-        return f"[{lo:g}, {hi:g}]"
-    from bayesgen.tables.codec import decode_column
-
-    first, last = decode_column(spec, np.array([lo, hi]))
-    return f"[{first}, {last}]"
 
 
 def parse_given(model, given: dict) -> list[Condition]:

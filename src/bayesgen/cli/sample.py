@@ -197,19 +197,12 @@ def _bound_value(spec, text: str, flag: str) -> float:
     return float(value)
 
 
-def _range_text(spec, bounds) -> str:
-    from bayesgen.tables.codec import decode_column
-
-    if spec.kind != "datetime":
-        return f"[{bounds[0]:g}, {bounds[1]:g}]"
-    first, last = decode_column(spec, np.array(bounds, dtype=float))
-    return f"[{first}, {last}]"
-
-
 def apply_bounds_options(model, texts) -> None:
     """``--bounds NAME=LO:HI`` (either end may be left empty to keep it) or
     ``--bounds NAME=none``: the range outside which the column's generated values are
     clipped, for this run (the model keeps the range seen in training)."""
+    from bayesgen.tables.codec import range_text
+
     schema = model.schema_
     for text in texts:
         name, eq, span = text.partition("=")
@@ -237,7 +230,7 @@ def apply_bounds_options(model, texts) -> None:
         if spec.bounds is not None and (lo > old[0] or hi < old[1]):
             raise UsageError(
                 f"{flag}: --bounds only widens the range seen in training "
-                f"{_range_text(spec, old)}: values outside a narrower one would be clipped "
+                f"{range_text(spec, *old)}: values outside a narrower one would be clipped "
                 "onto its ends. To sample inside a range, condition on it: "
                 f"--given '{name}>=LO' --given '{name}<=HI'"
             )

@@ -15,7 +15,7 @@ from bayesgen.tables.spec import (
     restore_dtype,
 )
 
-__all__ = ["category_codes", "decode_column", "encode_column"]
+__all__ = ["category_codes", "decode_column", "encode_column", "range_text"]
 
 #: decoded whole numbers stay within +-2**53, where float64 holds every integer exactly
 _MAX_EXACT = 2.0**53
@@ -40,6 +40,15 @@ def decode_column(spec: ColumnSpec, x: np.ndarray) -> pd.Series:
     if spec.kind == "datetime":
         return decode_datetime(spec, x)
     return _decode_number(spec, x)
+
+
+def range_text(spec: ColumnSpec, lo: float, hi: float) -> str:
+    """``[lo, hi]`` of encoded values in the column's own terms (dates as dates in its
+    format, not as their codes), for messages."""
+    if spec.kind != "datetime":
+        return f"[{lo:g}, {hi:g}]"
+    first, last = decode_column(spec, np.array([lo, hi], dtype=float))
+    return f"[{first}, {last}]"
 
 
 def _preview(categories: list) -> str:
