@@ -283,9 +283,8 @@ class _State:
     const_var: np.ndarray | None = None  # (K,) variance of each constant feature
     completions: list | None = None  # rows with missing cells: each component's E-step
 
-    def without(self, drop) -> _State:
-        """The state with components ``drop`` removed (weights renormalised)."""
-        keep = np.setdiff1d(np.arange(len(self.weights)), drop)
+    def keeping(self, keep: np.ndarray) -> _State:
+        """The state of components ``keep`` only (weights renormalised)."""
         weights = self.weights[keep]
         return _State(
             weights / weights.sum(),
@@ -684,7 +683,7 @@ def _retire_spent(state: _State, bad: list, tries: np.ndarray):
         return state, bad, tries
     keep = np.setdiff1d(np.arange(len(state.weights)), spent)
     renumber = {int(j): i for i, j in enumerate(keep)}
-    return state.without(spent), [renumber[j] for j in bad if j in renumber], tries[keep]
+    return state.keeping(keep), [renumber[j] for j in bad if j in renumber], tries[keep]
 
 
 def _log_normalise(log_prob: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
