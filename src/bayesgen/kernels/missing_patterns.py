@@ -100,12 +100,8 @@ class PatternCounter:
         """The ``keep`` most frequent patterns (the complete one included) as masks of
         shape (m, n_features) and their frequencies among the rows, most frequent first."""
         complete = self.rows - sum(self.counts.values()) - self.untracked
-        keys = [bytes(np.packbits(np.zeros(self.n_features, dtype=bool)))]
-        counts = [complete]
-        for key, count in self.counts.items():
-            keys.append(key)
-            counts.append(count)
-        counts = np.asarray(counts, dtype=np.float64)
+        keys = [bytes(np.packbits(np.zeros(self.n_features, dtype=bool))), *self.counts]
+        counts = np.array([complete, *self.counts.values()], dtype=np.float64)
         # ties broken by the pattern itself, so chunks in any order keep the same ones
         ranks = np.argsort(np.argsort(keys, kind="stable"), kind="stable")
         order = np.lexsort((ranks, -counts))[:keep]
@@ -141,10 +137,9 @@ class MissingPatterns:
         if not counters:
             raise ValueError("no classes: give one PatternCounter per class")
         parts = [counter.top(keep) for counter in counters]
-        d = counters[0].n_features
         owner = np.concatenate([np.full(p.shape[0], k) for k, (_, p) in enumerate(parts)])
-        masks = np.concatenate([m for m, _ in parts]) if parts else np.zeros((0, d), bool)
-        probability = np.concatenate([p for _, p in parts]) if parts else np.zeros(0)
+        masks = np.concatenate([m for m, _ in parts])
+        probability = np.concatenate([p for _, p in parts])
         return cls(owner.astype(np.int64), masks, probability)
 
     @classmethod
