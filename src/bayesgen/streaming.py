@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bayesgen.base.errors import DataError
+from bayesgen.base.errors import DataError, RowDataError, data_row
 from bayesgen.base.threads import blas_thread_limit, usable_cores
 from bayesgen.base.validation import (
     check_finite,
@@ -402,7 +402,7 @@ def _add_chunk(stats: dict, X: np.ndarray, y: np.ndarray, kind: str, offset: int
         if unknown:
             shown = ", ".join(format_label(u) for u in unknown[:5])
             raise DataError(
-                f"label(s) {shown} (near row {offset}) are not in classes=...; known labels "
+                f"label(s) {shown} (near {data_row(offset)}) are not in classes=...; known labels "
                 f"are {', '.join(format_label(c) for c in sorted(known))}"
             )
     finite = True
@@ -416,8 +416,8 @@ def _add_chunk(stats: dict, X: np.ndarray, y: np.ndarray, kind: str, offset: int
     if not finite:
         try:
             check_finite(X)
-        except DataError as exc:
-            raise DataError(f"{exc} (row numbers count from row {offset} of the file)") from None
+        except RowDataError as exc:
+            raise exc.shifted(offset) from None
 
 
 def _metadata_of(chunk):

@@ -167,7 +167,7 @@ def test_bad_fit_input():
         BayesClassifier("gaussian").fit(X, np.zeros(len(y)))
     bad = X.copy()
     bad[4, 1] = np.nan
-    with pytest.raises(DataError, match="row 4, column 1"):
+    with pytest.raises(DataError, match="data row 5, column index 1"):
         BayesClassifier("gaussian").fit(bad, y)
     with pytest.raises(NotFittedError):
         BayesClassifier("gaussian").predict(X)

@@ -269,5 +269,5 @@ def test_a_density_that_cannot_fit_empty_cells_names_the_column():
     frame = pd.DataFrame(rng.normal(size=(40, 2)), columns=["width", "depth"])
     frame.loc[3, "depth"] = np.nan
     density = GaussianCopulaDensity(dependence=GaussianDensity())
-    with pytest.raises(DataError, match=r"needs complete rows, but row 3, 'depth' is empty"):
+    with pytest.raises(DataError, match=r"needs complete rows, but data row 4, 'depth' is empty"):
         BayesClassifier(density).fit(frame, np.repeat([0, 1], 20))

@@ -125,7 +125,7 @@ def test_evaluate_names_a_bad_cell_by_its_row_in_the_file(table_csv, tmp_path, c
     frame.loc[250, "height_m"] = "tall"
     frame.to_csv(bad, index=False)
     code, _, err = run(capsys, "evaluate", model, "--real", bad)
-    assert code == 1 and "row 250 holds 'tall'" in err and "--real" in err
+    assert code == 1 and "data row 251 holds 'tall'" in err and "--real" in err
 
 
 def test_inspect_lists_cells_missing_together(table_csv, tmp_path, capsys):

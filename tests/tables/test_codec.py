@@ -88,7 +88,7 @@ def test_row_numbers_are_positions_whatever_the_index():
     assert_same_table(schema.decode(schema.encode(frame)), frame)
     bad = frame.copy()
     bad.iloc[3, bad.columns.get_loc("text_date")] = "not a date"
-    with pytest.raises(DataError, match="'text_date': row 3 holds 'not a date'"):
+    with pytest.raises(DataError, match="'text_date': data row 4 holds 'not a date'"):
         schema.encode(bad)
 
 
@@ -187,7 +187,7 @@ def test_encode_accepts_other_dtypes_of_the_same_values():
 def test_unknown_category_is_an_error_or_a_missing_cell():
     schema = TableSchema.detect(pd.DataFrame({"colour": ["red", "blue", "red"]}))
     frame = pd.DataFrame({"colour": ["red", "pink", "blue"]})
-    with pytest.raises(DataError, match=r"'colour': row 1 holds 'pink'.*'blue', 'red'"):
+    with pytest.raises(DataError, match=r"'colour': data row 2 holds 'pink'.*'blue', 'red'"):
         schema.encode(frame)
     np.testing.assert_array_equal(schema.encode(frame, unknown="missing")[:, 0], [1, np.nan, 0])
     with pytest.raises(DataError, match="unknown must be"):
@@ -196,15 +196,15 @@ def test_unknown_category_is_an_error_or_a_missing_cell():
 
 def test_unparseable_date_names_column_row_and_value():
     schema = TableSchema.detect(pd.DataFrame({"day": ["2020/01/01", "2020/02/01"]}))
-    with pytest.raises(DataError, match=r"'day': row 2 holds '2020-03-01'.*'%Y/%m/%d'"):
+    with pytest.raises(DataError, match=r"'day': data row 3 holds '2020-03-01'.*'%Y/%m/%d'"):
         schema.encode(pd.DataFrame({"day": ["2020/01/01", None, "2020-03-01"]}))
 
 
 def test_text_in_a_numeric_column_names_column_row_and_value():
     schema = TableSchema.detect(pd.DataFrame({"x": [1.5, 2.5]}))
-    with pytest.raises(DataError, match=r"'x': row 1 holds 'abc'"):
+    with pytest.raises(DataError, match=r"'x': data row 2 holds 'abc'"):
         schema.encode(pd.DataFrame({"x": ["1.0", "abc"]}))
-    with pytest.raises(DataError, match=r"'x': row 0 holds inf"):
+    with pytest.raises(DataError, match=r"'x': data row 1 holds inf"):
         schema.encode(pd.DataFrame({"x": [np.inf, 1.0]}))
 
 

@@ -244,7 +244,7 @@ def test_empty_columns_are_errors_naming_them():
 def test_a_typo_in_a_number_column_names_row_and_value():
     values = [str(v) for v in range(40)]
     values[17] = "12,5"
-    with pytest.raises(DataError, match=r"'a' holds numbers in 39 of 40.*row 17 holds '12,5'"):
+    with pytest.raises(DataError, match=r"'a' holds numbers in 39 of 40.*data row 18 holds '12,5'"):
         detect_one(values)
     values[17] = "n/a"
     with pytest.raises(DataError, match=r"missing-value marker.*na_values=\['n/a'\]"):
@@ -256,27 +256,29 @@ def test_a_typo_in_a_number_column_names_row_and_value():
 
 def test_a_row_number_counts_filled_and_empty_cells():
     values = [None] + [str(v) for v in range(30)] + ["oops"]
-    with pytest.raises(DataError, match="row 31 holds 'oops'"):
+    with pytest.raises(DataError, match="data row 32 holds 'oops'"):
         detect_one(pd.Series(values, dtype=object))
 
 
 def test_a_typo_in_a_date_column_names_row_and_value():
     dates = [f"2021-03-{d:02d}" for d in range(1, 31)]
     dates[4] = "2021-03-32"
-    with pytest.raises(DataError, match=r"'a' holds dates.*'%Y-%m-%d'.*row 4 holds '2021-03-32'"):
+    with pytest.raises(
+        DataError, match=r"'a' holds dates.*'%Y-%m-%d'.*data row 5 holds '2021-03-32'"
+    ):
         detect_one(dates)
 
 
 def test_declared_kinds_that_do_not_fit_are_errors():
-    with pytest.raises(DataError, match=r"'a': row 1 holds 'x', which is not a number"):
+    with pytest.raises(DataError, match=r"'a': data row 2 holds 'x', which is not a number"):
         detect_one(["1", "x"], column_types={"a": "integer"})
-    with pytest.raises(DataError, match=r"'a' was declared a datetime.*'x' \(row 0\)"):
+    with pytest.raises(DataError, match=r"'a' was declared a datetime.*'x' \(data row 1\)"):
         detect_one(["x", "y"], column_types={"a": "datetime"})
-    with pytest.raises(DataError, match=r"'a' holds dates.*row 1 holds '5 Jan 21'"):
+    with pytest.raises(DataError, match=r"'a' holds dates.*data row 2 holds '5 Jan 21'"):
         detect_one(["2021-01-05", "5 Jan 21"], column_types={"a": "datetime"})
     with pytest.raises(DataError, match="'a' holds numbers"):
         detect_one([1, 2], column_types={"a": "datetime"})
-    with pytest.raises(DataError, match="'a' was declared a datetime.*'20200101' \\(row 0\\)"):
+    with pytest.raises(DataError, match="'a' was declared a datetime.*'20200101' \\(data row 1\\)"):
         detect_one(["20200101", "20200102"], column_types={"a": "datetime"})
     with pytest.raises(DataError, match="'a' holds True/False"):
         detect_one([True, False], column_types={"a": "integer"})
@@ -306,10 +308,13 @@ def test_unknown_overrides_are_errors():
 @pytest.mark.parametrize(
     ("values", "pattern"),
     [
-        (pd.Series([b"ab", b"cd"], dtype=object), r"'a': row 0 holds b'ab', a bytes value"),
-        (pd.Series(["ok", "bad\udcff"], dtype=object), r"'a': row 1 holds text that is not valid"),
-        (pd.Series(["x", [1, 2]], dtype=object), r"'a': row 1 holds \[1, 2\], a list value"),
-        ([1.0, np.inf], r"'a': row 1 holds inf"),
+        (pd.Series([b"ab", b"cd"], dtype=object), r"'a': data row 1 holds b'ab', a bytes value"),
+        (
+            pd.Series(["ok", "bad\udcff"], dtype=object),
+            r"'a': data row 2 holds text that is not valid",
+        ),
+        (pd.Series(["x", [1, 2]], dtype=object), r"'a': data row 2 holds \[1, 2\], a list value"),
+        ([1.0, np.inf], r"'a': data row 2 holds inf"),
         ([1, 2**60], r"'a' holds whole numbers beyond 2\*\*53"),
         (pd.to_timedelta([1, 2], unit="s"), r"'a' has dtype timedelta64"),
         (pd.Categorical(pd.to_datetime(["2020-01-01"])), r"'a' has categories of type Timestamp"),

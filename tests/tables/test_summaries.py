@@ -184,7 +184,7 @@ def test_first_chunk_decides_kinds_and_must_fill_every_column():
     with pytest.raises(DataError, match="'b' is empty in all 3 rows of the first chunk"):
         TableSummary.start(frame)
     summary = TableSummary.start(frame, drop=["b"])
-    with pytest.raises(DataError, match=r"'a'.*'x'.*rows counted from row 3"):
+    with pytest.raises(DataError, match=r"'a': data row 4 holds 'x'"):
         summary.add(pd.DataFrame({"a": ["x"], "b": [1.0]}), np.array(["u"]), offset=3)
 
 

@@ -14,7 +14,21 @@ __all__ = [
     "FitError",
     "ModelFileError",
     "NotFittedError",
+    "RowDataError",
+    "data_row",
 ]
+
+
+def data_row(position: int) -> str:
+    """How every message names a row of data: ``data row N``, counting from 1.
+
+    ``position`` is the row's 0-based position in the data as a whole (a chunk adds its
+    first row's position).  Data row 1 is the first row after a file's header, so in a CSV
+    file with one header line data row ``N`` is line ``N + 1``; in a DataFrame or array it
+    is ``iloc[N - 1]``.  One convention everywhere, so that a number in a message can be
+    looked up without knowing which reader or chunk raised it.
+    """
+    return f"data row {int(position) + 1}"
 
 
 class BayesgenError(Exception):
@@ -23,6 +37,23 @@ class BayesgenError(Exception):
 
 class DataError(BayesgenError, ValueError):
     """Input data is missing, malformed or inconsistent with the model."""
+
+
+class RowDataError(DataError):
+    """A :class:`DataError` about one row, named in the message by :func:`data_row`.
+
+    The message is ``before + data_row(position) + after``.  A reader that hands the data
+    on in chunks catches it and raises :meth:`shifted` by the chunk's first position, so
+    the message names the row's place in the whole data, not in its chunk.
+    """
+
+    def __init__(self, before: str, position: int, after: str):
+        self.before, self.position, self.after = before, int(position), after
+        super().__init__(f"{before}{data_row(position)}{after}")
+
+    def shifted(self, offset: int) -> RowDataError:
+        """The same error for a chunk whose first row is at ``offset`` in the data."""
+        return RowDataError(self.before, self.position + int(offset), self.after)
 
 
 class FitError(BayesgenError, ValueError):

@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 
-from bayesgen.base.errors import DataError
+from bayesgen.base.errors import DataError, RowDataError
 
 __all__ = [
     "ImageShapeError",
@@ -110,7 +110,7 @@ def check_finite(X: np.ndarray, name: str = "X", *, allow_nan: bool = False) -> 
     if bad_cells.any():
         bad = np.argwhere(bad_cells)[0]
         value = X[tuple(bad)]
-        where = f"row {bad[0]}, column {bad[1]}" if X.ndim == 2 else f"index {bad[0]}"
+        after = f", column index {bad[1]}" if X.ndim == 2 else ""
         if allow_nan:
             fix = "Replace the infinite values or mark them missing (NaN)."
         else:
@@ -118,9 +118,10 @@ def check_finite(X: np.ndarray, name: str = "X", *, allow_nan: bool = False) -> 
                 "Remove or impute those rows, or use a density that fits missing cells "
                 "(density='copula', or a mixture such as 'mfa' or 'mfacopula')."
             )
-        raise DataError(
-            f"Input {name} contains NaN or infinity ({value} at {where}); every value must "
-            f"be a finite number. {fix}"
+        raise RowDataError(
+            f"Input {name} contains NaN or infinity ({value} at ",
+            bad[0],
+            f"{after}); every value must be a finite number. {fix}",
         )
 
 

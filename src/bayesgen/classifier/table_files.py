@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from bayesgen.base.errors import DataError
+from bayesgen.base.errors import DataError, data_row
 from bayesgen.base.validation import format_label
 from bayesgen.classifier.table_stream import ChunkPasses
 from bayesgen.io.table_chunks import iter_table_chunks
@@ -89,7 +89,7 @@ class FilePasses(ChunkPasses):
         if unknown:
             shown = ", ".join(format_label(u) for u in unknown[:5])
             raise DataError(
-                f"label(s) {shown} (near data row {int(rows[0]) + 1}) are not in "
+                f"label(s) {shown} (near {data_row(rows[0])}) are not in "
                 f"classes=...; known labels are "
                 f"{', '.join(format_label(c) for c in sorted(self.classes, key=str))}"
             )

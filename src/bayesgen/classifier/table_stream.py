@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from bayesgen.base.errors import DataError, FitError
+from bayesgen.base.errors import DataError, FitError, RowDataError, data_row
 from bayesgen.base.validation import format_label
 from bayesgen.tables.summaries import ClassSummaries, TableSummary
 
@@ -137,8 +137,8 @@ def add_chunk_moments(moments: list, densities, summaries, frame, labels, rows) 
     offset = int(rows[0]) if rows.size else 0
     try:
         X = summaries.schema.encode(frame)
-    except DataError as exc:  # only if the data changed between the passes
-        raise DataError(f"{exc} (rows counted from row {offset} of the data)") from None
+    except RowDataError as exc:  # only if the data changed between the passes
+        raise exc.shifted(offset) from None
     index = _class_index(summaries.classes, plain_chunk_labels(labels), offset)
     order = np.argsort(index, kind="stable")
     bounds = np.r_[0, np.cumsum(np.bincount(index, minlength=len(densities)))]
@@ -162,7 +162,7 @@ def _class_index(classes: np.ndarray, labels: np.ndarray, offset: int) -> np.nda
     if np.any(unknown):
         label = labels[np.flatnonzero(unknown)[0]]
         raise DataError(
-            f"label {format_label(label)} near row {offset} was not in the first pass over "
+            f"label {format_label(label)} near {data_row(offset)} was not in the first pass over "
             "the data; did the data change while it was being fitted?"
         )
     return index

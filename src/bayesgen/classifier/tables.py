@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bayesgen.base.errors import DataError
+from bayesgen.base.errors import DataError, RowDataError
 from bayesgen.base.validation import format_label
 
 __all__ = [
@@ -70,10 +70,12 @@ def check_density_fits_table(density, schema, X: np.ndarray, density_name, names
     fits = getattr(density, "fits_missing", None)
     if np.isnan(X).any() and not (callable(fits) and fits()):
         row, col = np.argwhere(np.isnan(X))[0]
-        raise DataError(
-            f"density {density_name!r} needs complete rows, but row {row}, {names[col]!r} is "
-            "empty; use the default (auto among copulas), density='copula' or a mixture "
-            "such as 'mfacopula', which fit missing cells, or drop or fill those rows"
+        raise RowDataError(
+            f"density {density_name!r} needs complete rows, but ",
+            row,
+            f", {names[col]!r} is empty; use the default (auto among copulas), "
+            "density='copula' or a mixture such as 'mfacopula', which fit missing cells, or "
+            "drop or fill those rows",
         )
 
 

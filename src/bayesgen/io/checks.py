@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bayesgen.base.errors import DataError
+from bayesgen.base.errors import DataError, data_row
 from bayesgen.base.validation import check_image_shape
 from bayesgen.io.data import KAGGLE_URL
 
@@ -177,7 +177,7 @@ def _check_finite(X: np.ndarray, where: str, row_offset: int = 0, names=None) ->
     r, c = np.argwhere(~np.isfinite(X))[0]
     col = repr(names[c]) if names is not None else str(int(c))
     raise DataError(
-        f"{where}: row {row_offset + int(r)} (0-based), column {col} is {X[r, c]!r}; expected "
+        f"{where}: {data_row(row_offset + int(r))}, column {col} is {X[r, c]!r}; expected "
         "finite numbers (no NaN or infinity). Remove or impute the missing values first."
     )
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bayesgen.base.errors import DataError
+from bayesgen.base.errors import DataError, data_row
 from bayesgen.io.checks import _is_gzip, _reading, _resolve_image_shape
 from bayesgen.io.data import (
     _KAGGLE_COLUMNS,
@@ -173,7 +173,7 @@ def _kaggle_violation(plan: _CsvPlan, B: np.ndarray, lines, row_offset: int) -> 
     """
     bad = ~((B >= 0) & (B <= 255) & (B == np.floor(B)))
     r, c = np.argwhere(bad)[0]
-    loc = f"line {lines[r]}" if lines is not None else f"data row {row_offset + int(r) + 1}"
+    loc = f"line {lines[r]}" if lines is not None else data_row(row_offset + int(r))
     return DataError(
         f"{plan.where}: {loc}, column {plan.feature_names[c]!r} is {B[r, c]!r}, but the Kaggle "
         "Digit Recognizer layout needs integer pixel values 0-255. Pass kaggle=False to read "

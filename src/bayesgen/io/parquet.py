@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bayesgen.base.errors import DataError
+from bayesgen.base.errors import DataError, data_row
 from bayesgen.io.checks import _check_finite, _resolve_image_shape
 from bayesgen.io.data import LabelledData, _ReadOptions, _WriteOptions
 from bayesgen.io.deps import _require_parquet
@@ -84,7 +84,7 @@ def _parquet_features(table, feature_names, where: str, row_offset: int) -> np.n
         if col.null_count:
             r = pc.index(pc.is_null(col), True).as_py()
             raise DataError(
-                f"{where}: row {row_offset + r} (0-based), column {nm!r} is missing (null); "
+                f"{where}: {data_row(row_offset + r)}, column {nm!r} is missing (null); "
                 "expected a number in every cell. Impute or drop the missing values."
             )
         off = 0
@@ -108,7 +108,7 @@ def _parquet_labels(table, name: str, where: str, row_offset: int) -> np.ndarray
     if lab.null_count:
         r = pc.index(pc.is_null(lab), True).as_py()
         raise DataError(
-            f"{where}: row {row_offset + r} (0-based) has no label (null in column "
+            f"{where}: {data_row(row_offset + r)} has no label (null in column "
             f"{name!r}); every sample needs a label."
         )
     if pa.types.is_dictionary(lab.type):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bayesgen.base.errors import DataError
+from bayesgen.base.errors import DataError, data_row
 from bayesgen.io.tables import (
     _check_field_counts,
     _check_header_names,
@@ -124,8 +124,8 @@ def _chunk(frame, rows, name, chosen, fmt, sep, drop_missing_labels, where) -> T
         if not drop_missing_labels:
             first = int(rows[np.flatnonzero(missing)[0]])
             raise DataError(
-                f"{where}: rows have an empty label in column {name!r} (the first at data "
-                f"row {first + 1}); fill them, or drop those rows with drop_missing_labels=True"
+                f"{where}: rows have an empty label in column {name!r} (the first at "
+                f"{data_row(first)}); fill them, or drop those rows with drop_missing_labels=True"
             )
         frame, rows = frame.loc[~missing], rows[~missing]
         dropped = int(missing.sum())

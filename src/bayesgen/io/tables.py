@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from bayesgen.base.atomic import atomic_write
-from bayesgen.base.errors import DataError
+from bayesgen.base.errors import DataError, data_row
 from bayesgen.io.csv_writer import formula_safe
 from bayesgen.io.limits import check_output_size
 
@@ -499,7 +499,7 @@ def read_table(
             first = int(np.flatnonzero(missing)[0])
             raise DataError(
                 f"{where}: {int(missing.sum())} rows have an empty label in column {name!r} "
-                f"(the first at data row {first + 1}); fill them, or drop those rows with "
+                f"(the first at {data_row(first)}); fill them, or drop those rows with "
                 "drop_missing_labels=True"
             )
         frame = frame.loc[~missing].reset_index(drop=True)

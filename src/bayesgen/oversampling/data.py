@@ -27,7 +27,7 @@ import pandas as pd
 from scipy import sparse
 from sklearn.utils.multiclass import type_of_target
 
-from bayesgen.base.errors import DataError
+from bayesgen.base.errors import DataError, RowDataError
 from bayesgen.tables import is_table
 
 __all__ = ["Features", "Targets", "prepare_features", "prepare_targets"]
@@ -98,7 +98,7 @@ def prepare_targets(y) -> Targets:
     missing = pd.isna(y) if y.dtype.kind in "fcOU" else np.zeros(y.shape, dtype=bool)
     if np.any(missing):
         row = int(np.argwhere(missing)[0][0])
-        raise DataError(f"y has no label in row {row} (a missing value); give every row a label.")
+        raise RowDataError("y has no label in ", row, " (a missing value); give every row a label.")
     try:
         target = type_of_target(y, input_name="y")
         np.unique(y)

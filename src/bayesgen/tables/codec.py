@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bayesgen.base.errors import DataError
+from bayesgen.base.errors import RowDataError
 from bayesgen.tables.dates import decode_datetime, encode_datetime
 from bayesgen.tables.spec import (
     ColumnSpec,
@@ -82,10 +82,12 @@ def _encode_categorical(spec: ColumnSpec, series: pd.Series, unknown: str) -> np
     if unseen.any() and unknown == "error":
         row = int(np.flatnonzero(unseen)[0])
         value = plain_value(series.iloc[row])
-        raise DataError(
-            f"column {spec.name!r}: row {row} holds {value!r}, a category not "
-            f"seen in training; known categories: {_preview(spec.categories)}. Fix the cell, "
-            "or pass unknown='missing' to treat unseen categories as missing cells."
+        raise RowDataError(
+            f"column {spec.name!r}: ",
+            row,
+            f" holds {value!r}, a category not seen in training; known categories: "
+            f"{_preview(spec.categories)}. Fix the cell, or pass unknown='missing' to treat "
+            "unseen categories as missing cells.",
         )
     return np.where(codes >= 0, codes, np.nan)
 
@@ -104,9 +106,11 @@ def _encode_number(spec: ColumnSpec, series: pd.Series) -> np.ndarray:
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         value = plain_value(series.iloc[row])
-        raise DataError(
-            f"column {spec.name!r}: row {row} holds {value!r}, which is not a "
-            "finite number. Fix the cell or make it a missing value."
+        raise RowDataError(
+            f"column {spec.name!r}: ",
+            row,
+            f" holds {value!r}, which is not a finite number. Fix the cell or make it a "
+            "missing value.",
         )
     return out
 

@@ -13,7 +13,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from bayesgen.base.errors import DataError
+from bayesgen.base.errors import DataError, RowDataError
 from bayesgen.tables.spec import (
     DATETIME_FORMATS,
     DATETIME_UNITS,
@@ -87,11 +87,13 @@ def choose_unit(us: np.ndarray) -> str:
     return "us"
 
 
-def _bad_date(name: str, row: int, value, fmt: str | None) -> DataError:
+def _bad_date(name: str, row: int, value, fmt: str | None) -> RowDataError:
     expected = f"the format {fmt!r} seen in training" if fmt else "an ISO 8601 date"
-    return DataError(
-        f"column {name!r}: row {row} holds {value!r}, which is not a date in {expected}. "
-        "Fix the cell or make it a missing value."
+    return RowDataError(
+        f"column {name!r}: ",
+        row,
+        f" holds {value!r}, which is not a date in {expected}. Fix the cell or make it a "
+        "missing value.",
     )
 
 

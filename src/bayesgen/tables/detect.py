@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bayesgen.base.errors import DataError
+from bayesgen.base.errors import DataError, RowDataError
 from bayesgen.tables.dates import choose_unit, find_format, microseconds, parse_text
 from bayesgen.tables.spec import (
     DATETIME_FORMATS,
@@ -90,9 +90,11 @@ def _looks_like_row_id(seen: np.ndarray, n_rows: int) -> bool:
 def _check_finite(name: str, values: np.ndarray, rows: np.ndarray) -> None:
     bad = ~np.isfinite(values)
     if bad.any():
-        raise DataError(
-            f"column {name!r}: row {_where(rows, bad)} holds {values[bad][0]}; only finite "
-            "numbers can be modelled. Replace it with a number or a missing value."
+        raise RowDataError(
+            f"column {name!r}: ",
+            _where(rows, bad),
+            f" holds {values[bad][0]}; only finite numbers can be modelled. Replace it with "
+            "a number or a missing value.",
         )
 
 
@@ -273,9 +275,11 @@ def _check_utf8(name: str, cells: _Cells) -> None:
         pass
     bad = texts.map(lambda v: isinstance(v, str) and not _utf8(v)).to_numpy(dtype=bool)
     row, value = cells.first(bad)
-    raise DataError(
-        f"column {name!r}: row {row} holds text that is not valid UTF-8 ({value!r}); read "
-        "the file with its real encoding (e.g. encoding='latin-1') or fix the cell."
+    raise RowDataError(
+        f"column {name!r}: ",
+        row,
+        f" holds text that is not valid UTF-8 ({value!r}); read the file with its real "
+        "encoding (e.g. encoding='latin-1') or fix the cell.",
     )
 
 
@@ -292,10 +296,11 @@ def _check_plain_types(name: str, filled: np.ndarray, rows: np.ndarray, sort: st
         if isinstance(value, bytes)
         else " = pd.to_datetime(...) for dates, .astype(str) for other values"
     )
-    raise DataError(
-        f"column {name!r}: row {_where(rows, ~plain)} holds {value!r}, a "
-        f"{type(value).__name__} value; table cells must be text, numbers, booleans or "
-        f"datetimes. Convert the column, e.g. frame[{name!r}]{hint}."
+    raise RowDataError(
+        f"column {name!r}: ",
+        _where(rows, ~plain),
+        f" holds {value!r}, a {type(value).__name__} value; table cells must be text, "
+        f"numbers, booleans or datetimes. Convert the column, e.g. frame[{name!r}]{hint}.",
     )
 
 
@@ -313,11 +318,11 @@ def _parse_numbers(filled: np.ndarray, is_str: np.ndarray) -> np.ndarray:
 def _not_number(name: str, cells: _Cells, bad: np.ndarray, n_numbers=None) -> DataError:
     row, value = cells.first(bad)
     if n_numbers is None:
-        where = f"column {name!r}: row {row}"
+        before = f"column {name!r}: "
     else:
-        where = (
+        before = (
             f"column {name!r} holds numbers in {n_numbers} of {len(cells.filled)} filled "
-            f"cells, but row {row}"
+            "cells, but "
         )
     marker = ""
     if isinstance(value, str) and value.strip().lower() in _MISSING_MARKERS:
@@ -325,10 +330,12 @@ def _not_number(name: str, cells: _Cells, bad: np.ndarray, n_numbers=None) -> Da
             f" {value!r} looks like a missing-value marker: read the file with "
             f"na_values=[{value!r}] or replace it with a missing value."
         )
-    return DataError(
-        f"{where} holds {value!r}, which is not a number. Fix that cell (write a number or "
+    return RowDataError(
+        before,
+        row,
+        f" holds {value!r}, which is not a number. Fix that cell (write a number or "
         f"leave it empty), or declare column_types={{{name!r}: 'categorical'}} to model the "
-        f"column as categories.{marker}"
+        f"column as categories.{marker}",
     )
 
 
@@ -393,20 +400,22 @@ def _text_datetime(name, dtype, cells: _Cells, missing, *, strict):
     if fmt is None:
         if not strict:
             return None
-        raise DataError(
+        raise RowDataError(
             f"column {name!r} was declared a datetime, but no known format parses "
-            f"{plain_value(cells.filled[0])!r} (row {cells.rows[0]}); known formats: "
-            f"{', '.join(DATETIME_FORMATS)}. Convert it with "
-            f"pd.to_datetime(frame[{name!r}], format=...)."
+            f"{plain_value(cells.filled[0])!r} (",
+            cells.rows[0],
+            f"); known formats: {', '.join(DATETIME_FORMATS)}. Convert it with "
+            f"pd.to_datetime(frame[{name!r}], format=...).",
         )
     parsed = parse_text(texts, fmt)
     bad = parsed.isna().to_numpy()
     if bad.any() and (strict or bad[cells.codes].mean() < 1 - _TYPO_SHARE):
         row, value = cells.first(bad)
-        raise DataError(
-            f"column {name!r} holds dates in the format {fmt!r}, but row {row} holds "
-            f"{value!r}, which does not parse. Fix that cell (or leave it empty), or declare "
-            f"column_types={{{name!r}: 'categorical'}}."
+        raise RowDataError(
+            f"column {name!r} holds dates in the format {fmt!r}, but ",
+            row,
+            f" holds {value!r}, which does not parse. Fix that cell (or leave it empty), or "
+            f"declare column_types={{{name!r}: 'categorical'}}.",
         )
     if bad.any():
         return None

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bayesgen.base.errors import DataError
+from bayesgen.base.errors import DataError, RowDataError
 from bayesgen.kernels.column_summary import CategoryCounts, NumericSummary
 from bayesgen.kernels.missing_patterns import PatternCounter
 from bayesgen.tables.column_state import ColumnState
@@ -172,8 +172,8 @@ class TableSummary:
             raise DataError(f"a chunk has {len(frame)} rows but {labels.shape[0]} labels")
         try:
             X = self.encode(frame)
-        except DataError as exc:
-            raise DataError(f"{exc} (rows counted from row {offset} of the data)") from None
+        except RowDataError as exc:
+            raise exc.shifted(offset) from None
         if X.shape[0] == 0:
             return self
         classes, inverse = np.unique(labels, return_inverse=True)
