@@ -270,3 +270,31 @@ def test_resample_balances_marks_synthetic_rows_and_refuses_bad_strategies(
         capsys, "resample", named, "--label-column", "kind", "--strategy", "elm=200", "-o", out
     )
     assert code == 0 and "column 'tag' is empty in the added rows" in err, err
+
+
+def test_orders_every_row_keeps_are_named_kept_and_can_be_ignored(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    n = 400
+    low = np.round(rng.normal(10, 3, n), 1)
+    frame = pd.DataFrame(
+        {
+            "temp_min": low,
+            "temp_max": np.round(low + rng.exponential(0.7, n), 1),
+            "sky": rng.choice(["sun", "rain"], n),
+        }
+    )
+    data, model, out = tmp_path / "w.csv", tmp_path / "m.bgm", tmp_path / "new.csv"
+    frame.to_csv(data, index=False)
+    code, _, err = run(capsys, "fit", data, "--label-column", "sky", "-o", model)
+    assert code == 0 and "samples keep 1 order(s)" in err and "temp_min <= temp_max" in err
+    code, text, _ = run(capsys, "inspect", model)
+    assert code == 0 and "orders every training row keeps" in text
+    assert run(capsys, "sample", model, "-n", "5000", "--seed", "0", "-o", out)[0] == 0
+    new = pd.read_csv(out)
+    assert not (new["temp_min"] > new["temp_max"]).any()
+    code, _, err = run(
+        capsys, "fit", data, "--label-column", "sky", "--orders", "ignore", "-o", model
+    )
+    assert code == 0 and "samples keep" not in err
+    code, text, _ = run(capsys, "inspect", model)
+    assert "orders every training row keeps" not in text

@@ -41,7 +41,9 @@ from bayesgen.classifier.tables import (
     check_density_fits_table,
     check_every_class_sees_every_column,
     encode_rows,
+    find_orders,
     is_frame,
+    keep_orders,
     missing_rates,
 )
 from bayesgen.densities.base import Density
@@ -119,6 +121,11 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         boolean or date columns or missing cells is always a table; with a dict here (even
         an empty one) a DataFrame of numbers is one too, so samples come back as a
         DataFrame with its dtypes.
+    orders : {"keep", "ignore"}, default="keep"
+        For a table: "keep" finds the orders between numeric (or date) columns that every
+        training row keeps, such as ``temp_min <= temp_max`` (``orders_``), and redraws
+        the generated rows that break one, so samples keep them too; "ignore" samples the
+        class densities as they are.  Arrays without a table schema have no orders.
 
     Attributes
     ----------
@@ -142,6 +149,12 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         frequent patterns and their frequencies, :mod:`bayesgen.kernels.missing_patterns`);
         each generated row takes one, so cells missing together stay together.  None when
         the training data had no missing cell.
+    orders_ : ndarray of int, shape (n_orders, 2), or None
+        For a table with ``orders="keep"``: the pairs ``(a, b)`` of feature indices with
+        ``x_a <= x_b`` in every training row where both are filled (at least 20 rows, and
+        ranges that overlap, so not implied by each column's range; see
+        :mod:`bayesgen.kernels.orders`).  Generated rows keep them: a row that breaks one
+        is redrawn from its class.  None for arrays and with ``orders="ignore"``.
 
     Examples
     --------
@@ -163,6 +176,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         priors=None,
         random_state=None,
         column_types=None,
+        orders="keep",
     ):
         self.density = density
         self.reg_covar = reg_covar
@@ -170,6 +184,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         self.priors = priors
         self.random_state = random_state
         self.column_types = column_types
+        self.orders = orders
 
     # ------------------------------------------------------------------ fitting
     def make_class_density(self) -> Density:
@@ -318,6 +333,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             return self._fit(X, y)
 
     def _fit(self, X, y):
+        self._keeps_orders()  # a bad ``orders`` fails before any work
         if is_dask(X) or is_dask(y):
             return self._fit_dask(X, y)
         X = self._encode_training_table(X)
@@ -343,7 +359,9 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             )
             if not stats_are_finite(stats):
                 check_finite(X)  # names the first bad cell
-            return self.fit_from_statistics(classes, stats)
+            self.fit_from_statistics(classes, stats)
+            self.orders_ = self._orders_of(X)
+            return self
         self.classes_ = classes
         self._stats = None
         # the prior first: a bad ``priors`` fails before any fit, and the shared choice
@@ -374,7 +392,18 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             if np.any(rates > 0)
             else None
         )
+        self.orders_ = self._orders_of(X)
         return self
+
+    def _orders_of(self, X: np.ndarray):
+        """``orders_`` of the encoded training table ``X`` (None for arrays)."""
+        keep = self._keeps_orders()
+        return find_orders(self.schema_, X) if keep and self.schema_ is not None else None
+
+    def _keeps_orders(self) -> bool:
+        if self.orders not in ("keep", "ignore"):
+            raise DataError(f"orders must be 'keep' or 'ignore'; got {self.orders!r}")
+        return self.orders == "keep"
 
     def _encode_training_table(self, X):
         """A table (a DataFrame with text, category, boolean or date columns, or missing
@@ -489,6 +518,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         from bayesgen.classifier import table_stream
 
         self._data_density = "copula"
+        self._keeps_orders()
         table_stream.check_two_pass_density(self.make_class_density(), self._density_name())
         kinds, drop = self._column_overrides()
         summaries = passes.first_pass(column_types=kinds, drop=drop)
@@ -511,6 +541,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         self.missing_patterns_ = (
             MissingPatterns.from_counters(summaries.patterns) if np.any(rates > 0) else None
         )
+        self.orders_ = summaries.orders if self._keeps_orders() else None
         self.n_features_in_ = summaries.schema.n_features
         self._stats = None
         self._set_prior()
@@ -563,6 +594,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = d
         self.missing_rate_ = None
         self.missing_patterns_ = None
+        self.orders_ = None
         self._refit_from_stats()
         return self
 
@@ -896,6 +928,13 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         n = 1 if n_samples is None else check_n_samples(n_samples)
         k = None if y is None else int(self._label_index([self.parse_label(y)])[0])
         X, index, _ = sample_given(self, n, conditions, k, rng)
+        orders = getattr(self, "orders_", None)
+        if orders is not None and len(orders):
+
+            def draw(k, m):
+                return sample_given(self, m, conditions, k, rng)[0]
+
+            X = keep_orders(X, index, self.schema_, orders, draw)
         return X, self.classes_[index], [c.j for c in conditions]
 
     def iter_samples(
@@ -1026,8 +1065,9 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         return SamplePlan(labels.shape[0], index=self._label_index(labels))
 
     def _generate(self, rng, dtype, *, n=None, prior=None, index=None):
-        """Labelled rows from the class densities (see :func:`generate_labelled`)."""
-        return generate_labelled(
+        """Labelled rows from the class densities (see :func:`generate_labelled`), with the
+        rows that break a kept order redrawn (:func:`keep_orders`)."""
+        X, index = generate_labelled(
             self.densities_,
             self.classes_,
             self.n_features_in_,
@@ -1037,6 +1077,14 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             prior=prior,
             index=index,
         )
+        orders = getattr(self, "orders_", None)
+        if orders is not None and len(orders):
+
+            def draw(k, m):
+                return self.densities_[k].sample(m, rng, dtype=dtype)
+
+            X = keep_orders(X, index, self.schema_, orders, draw)
+        return X, self.classes_[index]
 
     def sample_conditional(
         self, x_observed, observed_mask, *, y=None, n_samples=1, random_state=None
@@ -1161,6 +1209,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             "schema": getattr(self, "schema_", None),
             "missing_rate": getattr(self, "missing_rate_", None),
             "missing_patterns": _pattern_state(getattr(self, "missing_patterns_", None)),
+            "orders": getattr(self, "orders_", None),
         }
 
     @classmethod

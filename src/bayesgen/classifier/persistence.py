@@ -30,7 +30,7 @@ __all__ = ["classifier_from_state"]
 _NAME = "BayesClassifier"
 _STATE_KEYS = ("params", "classes", "class_count", "class_prior", "densities", "n_features_in")
 # absent in files of models fitted on arrays (schema) or written before they were kept
-_OPTIONAL_KEYS = ("schema", "missing_rate", "missing_patterns")
+_OPTIONAL_KEYS = ("schema", "missing_rate", "missing_patterns", "orders")
 _MAX_NAME = 200  # characters of a density shortcut name
 #: characters of a text label: far more than any class name, small enough that arrays of
 #: labels stay small next to the rows they label
@@ -61,6 +61,9 @@ def _check_params(params: dict) -> None:
     ):
         expected = f"None or a mapping of column names to one of {list(_COLUMN_KINDS)}"
         raise state_error(f"{_NAME} column_types", expected, kinds)
+    orders = params.get("orders", "keep")
+    if not (isinstance(orders, str) and orders in ("keep", "ignore")):
+        raise state_error(f"{_NAME} orders", "'keep' or 'ignore'", orders)
 
 
 def _check_priors(priors, n_classes: int) -> None:
@@ -135,6 +138,24 @@ def _checked_missing_rate(rates, n_classes: int, n_features: int):
     return rates
 
 
+def _checked_orders(orders, n_features: int, schema):
+    """None, or pairs of distinct feature indices of a table (files written before orders
+    were kept have none)."""
+    if orders is None:
+        return None
+    name = f"{_NAME} orders"
+    orders = check_array(orders, name, kind="i", shape=(None, 2))
+    if schema is None and orders.shape[0]:
+        raise ValueError(f"{name} are kept for tables only, but the file has no schema")
+    if orders.shape[0] > n_features * (n_features - 1):
+        raise ValueError(f"{name} must hold at most one pair per two features")
+    if orders.size and not (
+        np.all((orders >= 0) & (orders < n_features)) and np.all(orders[:, 0] != orders[:, 1])
+    ):
+        raise ValueError(f"{name} must be pairs of two different features in 0..{n_features - 1}")
+    return orders.astype(np.int64)
+
+
 def classifier_from_state(cls, state: dict):
     """Rebuild a fitted classifier of type ``cls`` from a model file's state.
 
@@ -170,6 +191,7 @@ def classifier_from_state(cls, state: dict):
             patterns, f"{_NAME} missing_patterns", n_classes, n_features
         )
     )
+    obj.orders_ = _checked_orders(state.get("orders"), n_features, obj.schema_)
     obj.classes_ = classes
     obj.class_count_ = counts
     obj.densities_ = densities

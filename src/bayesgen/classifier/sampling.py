@@ -62,7 +62,8 @@ def generate_labelled(
     Returns
     -------
     X : ndarray of shape (n, n_features)
-    y : ndarray of shape (n,)
+    index : ndarray of int, shape (n,)
+        The class position of every row (its label is ``classes[index]``).
     """
     n_classes = classes.shape[0]
     if index is None:
@@ -106,4 +107,4 @@ def generate_labelled(
         else:
             X[rows] = density.sample(int(counts[k]), child, dtype=dtype)
     draw_location_scale(X, jobs)  # the Gaussian classes, all chunks spread over the cores
-    return X, classes[index]
+    return X, index

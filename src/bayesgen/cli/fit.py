@@ -296,6 +296,7 @@ def _fit_table(model, args, column):
         if name not in (args.drop or []):
             reason = reason.replace("or drop it", f"or say --drop {name} to silence this")
             note(f"left out column {name!r}: {cli_wording(reason)}")
+    _note_orders(model.schema_.describe_orders(model.orders_))
     metadata = {
         "source": str(args.data),
         "source_format": table.format,
@@ -309,6 +310,17 @@ def _fit_table(model, args, column):
         "feature_names": list(model.schema_.feature_names),
     }
     return metadata
+
+
+def _note_orders(orders: list[str]) -> None:
+    """Say which orders between columns the samples will keep, if any."""
+    if not orders:
+        return
+    shown = "; ".join(orders[:3]) + (f"; and {len(orders) - 3} more" if len(orders) > 3 else "")
+    note(
+        f"samples keep {len(orders)} order(s) between columns that every training row keeps: "
+        f"{shown} (all in bayesgen inspect; --orders ignore to sample without)"
+    )
 
 
 def run(args) -> int:
@@ -325,6 +337,7 @@ def run(args) -> int:
         shrinkage=args.shrinkage,
         random_state=args.seed,
         column_types=kinds or None,
+        orders=args.orders,
     )
     column = label_column(args.label_column)
     if bio.is_table_file(args.data):
@@ -486,5 +499,13 @@ def register(subparsers) -> None:
         type=positive_int,
         default=None,
         help=f"rows per chunk when streaming (default: {_CHUNK_ROWS})",
+    )
+    p.add_argument(
+        "--orders",
+        choices=["keep", "ignore"],
+        default="keep",
+        help="tables: keep in samples the orders between numeric or date columns that every "
+        "training row keeps, such as temp_min <= temp_max, by redrawing rows that break one "
+        "(default: %(default)s)",
     )
     p.add_argument("-o", "--output", required=True, help="model file to write")

@@ -142,6 +142,10 @@ class TableEvaluation(MetricResult):
         Total variation between the missing-value patterns of the rows (which columns are
         empty together), ``(synthetic vs test, train vs test)``; None when no set has a
         missing cell.
+    order_breaks : tuple of float or None
+        Share of rows that break an order every training row keeps (``x_a <= x_b``
+        between two numeric or date columns; listed in ``settings``),
+        ``(synthetic, test)``; None when the training rows keep no such order.
     synthetic : pandas.DataFrame or None
         The generated rows every measure was computed on (feature columns only; left out
         of ``to_dict``), so figures can show exactly what was judged.
@@ -156,6 +160,7 @@ class TableEvaluation(MetricResult):
     dcr: DCRResult
     notes: list = field(default_factory=list)
     missing_pattern_tv: tuple | None = None
+    order_breaks: tuple | None = None
     synthetic: object = field(default=None, repr=False, metadata={"json": False})
     synthetic_labels: object = field(default=None, repr=False, metadata={"json": False})
 
@@ -192,6 +197,9 @@ class TableEvaluation(MetricResult):
             out.append(("mean missing-rate error", *self.missing_rate_error, "fraction of cells"))
         if self.missing_pattern_tv is not None:
             out.append(("missing-value pattern TV", *self.missing_pattern_tv, "TV"))
+        if self.order_breaks is not None:
+            name = "rows breaking an order of the train rows (floor: test rows)"
+            out.append((name, *self.order_breaks, "fraction"))
         a = self.association
         if a is not None:
             out.append(

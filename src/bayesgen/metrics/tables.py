@@ -12,10 +12,15 @@ metric                      synthetic                            floor
 per-column KS / TV          synthetic vs ``real_test``           ``real_train`` vs ``real_test``
 missing-value rate error    ``|rate(syn) - rate(test)|``          ``|rate(train) - rate(test)|``
 missing-value pattern TV    patterns of syn vs ``real_test``      ``real_train`` vs ``real_test``
+rows breaking a kept order  share of syn rows                     share of ``real_test`` rows
 association error           ``mean |A(syn) - A(test)|``           ``mean |A(train) - A(test)|``
 TSTR balanced accuracy      trained on synthetic, tested on test  trained on real train (TRTR)
 distance to closest record  synthetic rows to ``real_train``      ``real_test`` rows to train
 ==========================  ===================================  ==============================
+
+A *kept order* is ``x_a <= x_b`` between two numeric (or date) columns in every
+``real_train`` row (:mod:`bayesgen.kernels.orders`): the floor says how often new real rows
+break it, i.e. how much of the order is the data's own law.
 
 The synthetic set and the real-train floor set have the same number of rows (``n``, see
 :func:`evaluate_table`), so their sampling noise against the test set is the same.
@@ -31,6 +36,7 @@ import pandas as pd
 
 from bayesgen.base.errors import DataError
 from bayesgen.base.rng import check_random_state
+from bayesgen.kernels.orders import OrderCounter, breaks_orders
 from bayesgen.metrics._common import describe_seed, seed_from, subsample
 from bayesgen.metrics.table_classifiers import TableTSTR, table_tstr
 from bayesgen.metrics.table_measures import (
@@ -142,6 +148,18 @@ def _encode(specs, frames) -> tuple[list[np.ndarray], np.ndarray, list[str]]:
             for X, f in zip(out, frames, strict=True):
                 X[:, j] = encode_column(spec, f[spec.name], "missing")
     return out, categorical, kinds
+
+
+def _order_breaks(specs, S, Tr, T) -> tuple[list[str], tuple | None]:
+    """The orders every training row keeps, in words, and the share of synthetic and of
+    test rows that break one (None when there is no such order)."""
+    schema = TableSchema(list(specs))
+    groups, scales = schema.order_groups()
+    orders = OrderCounter(groups, scales).add(Tr).orders()
+    if not len(orders):
+        return [], None
+    shares = tuple(float(breaks_orders(M, orders, scales).mean()) for M in (S, T))
+    return schema.describe_orders(orders), shares
 
 
 def _train_composition(train_labels, n: int, seed: int) -> np.ndarray:
@@ -355,6 +373,7 @@ def evaluate_table(
     patterns = None
     if any(np.isnan(M).any() for M in (S_n, F, T)):
         patterns = (pattern_total_variation(S_n, T), pattern_total_variation(F, T))
+    orders, order_breaks = _order_breaks(specs, S_n, Tr, T)
     settings = {
         "label": label,
         "n": n,
@@ -366,6 +385,7 @@ def evaluate_table(
         "classes": [str(c) for c in classes],
         "correlation": correlation,
         "labels": labels,
+        "orders_kept_by_train": orders,
         "reference": "real_test (floors: real_train vs real_test; DCR: rows vs real_train)",
         "random_state": describe_seed(random_state),
         "component_seeds": seeds,
@@ -378,6 +398,7 @@ def evaluate_table(
         dcr=dcr,
         notes=notes,
         missing_pattern_tv=patterns,
+        order_breaks=order_breaks,
         synthetic=synthetic,
         synthetic_labels=np.asarray(y_syn),
     )

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from bayesgen.base.errors import RowDataError
-from bayesgen.tables.dates import decode_datetime, encode_datetime
+from bayesgen.tables.dates import decode_datetime, encode_datetime, whole_units
 from bayesgen.tables.spec import (
     ColumnSpec,
     dtype_family,
@@ -15,7 +15,7 @@ from bayesgen.tables.spec import (
     restore_dtype,
 )
 
-__all__ = ["category_codes", "decode_column", "encode_column", "range_text"]
+__all__ = ["as_decoded", "category_codes", "decode_column", "encode_column", "range_text"]
 
 #: decoded whole numbers stay within +-2**53, where float64 holds every integer exactly
 _MAX_EXACT = 2.0**53
@@ -175,13 +175,21 @@ def _round(spec: ColumnSpec, values: np.ndarray) -> np.ndarray:
     return np.where(small, np.round(np.where(small, values, 0.0), spec.decimals), values)
 
 
-def _decode_number(spec: ColumnSpec, x: np.ndarray) -> pd.Series:
-    missing = np.isnan(x)
+def as_decoded(spec: ColumnSpec, x: np.ndarray) -> np.ndarray:
+    """Encoded numbers or dates as :func:`decode_column` writes them, still encoded:
+    clipped to the bounds and rounded to the column's decimals, step or date unit (NaN
+    stays NaN)."""
+    if spec.kind == "datetime":
+        return whole_units(spec, x)
     lo, hi = _value_range(spec)
-    values = _round(spec, np.clip(np.where(missing, 0.0, x), lo, hi))
     # rounding can step just past a bound that is not itself round: clip once more; and
     # + 0.0 turns the -0.0 that rounding a small negative value gives into 0.0
-    values = np.clip(values, lo, hi) + 0.0
+    return np.clip(_round(spec, np.clip(x, lo, hi)), lo, hi) + 0.0
+
+
+def _decode_number(spec: ColumnSpec, x: np.ndarray) -> pd.Series:
+    missing = np.isnan(x)
+    values = as_decoded(spec, np.where(missing, 0.0, x))
     family = dtype_family(spec.dtype)
     if family == "text":
         return _numbers_as_objects(spec, values, missing)

@@ -160,11 +160,17 @@ def _clip_range(spec: ColumnSpec) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+def whole_units(spec: ColumnSpec, x: np.ndarray) -> np.ndarray:
+    """Encoded dates as :func:`decode_datetime` writes them: clipped to the bounds and
+    rounded to whole units (NaN stays NaN)."""
+    lo, hi = _clip_range(spec)
+    return np.rint(np.clip(x, lo, hi))
+
+
 def decode_datetime(spec: ColumnSpec, x: np.ndarray) -> pd.Series:
     """Inverse of :func:`encode_datetime`: values rounded to the unit, clipped to the bounds."""
     missing = np.isnan(x)
-    lo, hi = _clip_range(spec)
-    units = np.rint(np.clip(np.where(missing, 0.0, x), lo, hi)).astype(np.int64)
+    units = whole_units(spec, np.where(missing, 0.0, x)).astype(np.int64)
     stamps = (units * DATETIME_UNITS[spec.datetime_unit]).astype("datetime64[us]")
     stamps[missing] = np.datetime64("NaT")
     series = pd.Series(stamps)

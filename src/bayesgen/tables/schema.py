@@ -48,10 +48,11 @@ import pandas as pd
 from bayesgen.base.errors import DataError
 from bayesgen.base.persist import persistable
 from bayesgen.base.state_checks import state_error
-from bayesgen.tables.codec import decode_column, encode_column
+from bayesgen.tables.codec import as_decoded, decode_column, encode_column
 from bayesgen.tables.describe import describe_column
 from bayesgen.tables.detect import bare_spec, detect_column
 from bayesgen.tables.spec import (
+    DATETIME_UNITS,
     KINDS,
     ColumnSpec,
     dtype_family,
@@ -314,6 +315,38 @@ class TableSchema:
         data = {spec.name: decode_column(spec, X[:, j]) for j, spec in enumerate(self.features)}
         return pd.DataFrame(data, columns=self.feature_names, index=pd.RangeIndex(len(X)))
 
+    def order_groups(self) -> tuple[np.ndarray, np.ndarray]:
+        """Which modelled columns compare with each other, and in which unit.
+
+        Numbers (continuous and integer columns) form group 0, dates group 1 (scaled to
+        microseconds, so that a column stored in days compares with one in seconds);
+        categorical columns are in no group (-1).  See :mod:`bayesgen.kernels.orders`.
+
+        Returns
+        -------
+        groups : ndarray of int, shape (n_features,)
+        scales : ndarray of float, shape (n_features,)
+        """
+        groups = np.full(self.n_features, -1, dtype=np.int64)
+        scales = np.ones(self.n_features)
+        for j, spec in enumerate(self.features):
+            if spec.kind in ("continuous", "integer"):
+                groups[j] = 0
+            elif spec.kind == "datetime":
+                groups[j], scales[j] = 1, float(DATETIME_UNITS[spec.datetime_unit])
+        return groups, scales
+
+    def as_decoded(self, values: np.ndarray, features) -> np.ndarray:
+        """Encoded values of the modelled columns ``features`` (one column of ``values``
+        each) as :meth:`decode` writes them (clipped to the bounds, rounded to decimals,
+        steps or date units), still encoded; categorical codes unchanged.  A new array."""
+        out = np.array(values, dtype=np.float64, copy=True)
+        for c, j in enumerate(features):
+            spec = self.features[int(j)]
+            if spec.kind != "categorical":
+                out[:, c] = as_decoded(spec, out[:, c])
+        return out
+
     def discrete_levels(self) -> dict[int, int]:
         """Feature index -> number of categories, for the categorical columns."""
         return {
@@ -337,6 +370,14 @@ class TableSchema:
                 raise DataError(f"bounds of {name!r} must be finite [lo, hi]; got {bounds!r}.")
             bounds = [lo, hi]
         spec.bounds = bounds
+
+    def describe_orders(self, orders) -> list[str]:
+        """Each order ``(a, b)`` of feature indices as ``'temp_min <= temp_max'`` (none for
+        None)."""
+        if orders is None:
+            return []
+        names = self.feature_names
+        return [f"{names[a]} <= {names[b]}" for a, b in np.asarray(orders, dtype=np.int64)]
 
     def describe(self) -> list[str]:
         """One line per column: name, kind and details, or why it is dropped."""

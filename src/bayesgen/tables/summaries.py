@@ -28,6 +28,7 @@ import pandas as pd
 from bayesgen.base.errors import DataError, RowDataError
 from bayesgen.kernels.column_summary import CategoryCounts, NumericSummary
 from bayesgen.kernels.missing_patterns import PatternCounter
+from bayesgen.kernels.orders import OrderCounter
 from bayesgen.tables.column_state import ColumnState
 from bayesgen.tables.schema import TableSchema
 from bayesgen.tables.spec import DATETIME_UNITS
@@ -53,6 +54,9 @@ class ClassSummaries:
         Missing cells per class and column.
     patterns : list of PatternCounter
         Per class, the counts of its missing-value patterns.
+    orders : ndarray of int, shape (p, 2)
+        The orders between columns that every row keeps (all classes together; see
+        :mod:`bayesgen.kernels.orders`).
     """
 
     schema: TableSchema
@@ -61,6 +65,7 @@ class ClassSummaries:
     rows: np.ndarray
     missing: np.ndarray
     patterns: list
+    orders: np.ndarray
 
 
 class _ClassPart:
@@ -127,6 +132,9 @@ class TableSummary:
         self.cap, self.bins = int(cap), int(bins)
         self.parts: dict = {}
         self.dropped_missing = {name: False for name in schema.dropped}
+        groups, _ = schema.order_groups()
+        # chunks code dates in microseconds (ColumnState), so every scale is 1 here
+        self.orders = OrderCounter(groups, np.ones(groups.shape[0]))
 
     @classmethod
     def start(cls, frame, *, column_types=None, drop=(), keep=(), cap=4096, bins=4096):
@@ -176,6 +184,7 @@ class TableSummary:
             raise exc.shifted(offset) from None
         if X.shape[0] == 0:
             return self
+        self.orders.add(X)
         classes, inverse = np.unique(labels, return_inverse=True)
         order = np.argsort(inverse, kind="stable")
         bounds = np.r_[0, np.cumsum(np.bincount(inverse.reshape(-1)))]
@@ -188,6 +197,7 @@ class TableSummary:
     def merge(self, other: TableSummary) -> TableSummary:
         """Take in another part's summary (same first-chunk schema); returns self."""
         moves = [mine.merge(theirs) for mine, theirs in zip(self.states, other.states, strict=True)]
+        self.orders.merge(other.orders)
         for name, seen in other.dropped_missing.items():
             self.dropped_missing[name] = self.dropped_missing.get(name, False) or seen
         for label, part in other.parts.items():
@@ -225,7 +235,9 @@ class TableSummary:
         rows = np.array([self.parts[label].rows for label in classes], dtype=np.float64)
         patterns = [self.parts[label].patterns for label in classes]
         missing = np.stack([p.missing for p in patterns]).astype(float)
-        return ClassSummaries(schema, np.array(classes), per_class, rows, missing, patterns)
+        return ClassSummaries(
+            schema, np.array(classes), per_class, rows, missing, patterns, self.orders.orders()
+        )
 
     def _finisher(self, state: ColumnState):
         """The function turning one class's summary of this column into its final form:

@@ -1,0 +1,156 @@
+"""Orders every training row keeps (``low <= high``) hold in the rows a table model draws."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from bayesgen import BayesClassifier, load, streaming
+from bayesgen.base.errors import DataError
+from bayesgen.metrics import evaluate_table
+
+
+def _table(n=600, seed=0):
+    """``low <= high`` in every row, with gaps small enough that a copula breaks it often;
+    a category, and a class label."""
+    rng = np.random.default_rng(seed)
+    label = rng.choice(["a", "b"], n)
+    low = rng.normal(10, 3, n) + 2 * (label == "b")
+    high = low + rng.exponential(0.8, n)
+    return pd.DataFrame(
+        {
+            "low": np.round(low, 2),
+            "high": np.round(high, 1) + 0.1,  # one decimal, still above low
+            "kind": rng.choice(["x", "y", "z"], n),
+            "label": label,
+        }
+    )
+
+
+def _breaks(frame) -> np.ndarray:
+    return (frame["low"] > frame["high"]).to_numpy()
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    frame = _table()
+    X, y = frame.drop(columns="label"), frame["label"]
+    kept = BayesClassifier("copula", random_state=0).fit(X, y)
+    free = BayesClassifier("copula", random_state=0, orders="ignore").fit(X, y)
+    return frame, kept, free
+
+
+def test_the_order_is_found_and_samples_keep_it(fitted):
+    frame, kept, free = fitted
+    assert not _breaks(frame).any()
+    assert kept.schema_.describe_orders(kept.orders_) == ["low <= high"]
+    assert free.orders_ is None
+    X, y = kept.sample(20_000, random_state=1)
+    assert not _breaks(X).any()
+    X_free, _ = free.sample(20_000, random_state=1)
+    assert _breaks(X_free).mean() > 0.01  # the density alone breaks it
+
+
+def test_kept_rows_follow_the_density_restricted_to_the_order(fitted):
+    """Rejection is conditioning: the kept model's rows of a class have the distribution
+    of the free model's rows of that class that keep the order."""
+    _, kept, free = fitted
+    X, _ = kept.sample(20_000, y="a", random_state=2)
+    X_free, _ = free.sample(40_000, y="a", random_state=3)
+    X_free = X_free[~_breaks(X_free)]
+    for column in ("low", "high"):
+        result = stats.ks_2samp(X[column], X_free[column])
+        assert result.pvalue > 1e-3, (column, result)
+
+
+def test_labels_are_not_redrawn(fitted):
+    _, kept, _ = fitted
+    labels = np.array(["a"] * 300 + ["b"] * 700)
+    X, y = kept.sample(y=labels, random_state=4)
+    assert (y == labels).all() and not _breaks(X).any()
+
+
+def test_conditions_and_chunked_sampling_keep_the_order(fitted):
+    _, kept, _ = fitted
+    X, _ = kept.sample(3000, given={"low": (12.0, None)}, random_state=5)
+    assert (X["low"] >= 12.0).all() and not _breaks(X).any()
+    for chunk, _ in kept.iter_samples(5000, chunk_size=1000, random_state=6):
+        decoded = kept.schema_.decode(chunk)
+        assert not _breaks(decoded).any()
+
+
+def test_conditions_that_leave_the_order_no_room_warn(fitted):
+    frame, kept, _ = fitted
+    top = float(frame["low"].max())
+    with pytest.warns(UserWarning, match="still break an order.*low <= high"):
+        X, _ = kept.sample(5, given={"low": (top - 1, None), "high": (None, top - 3)})
+    assert len(X) == 5 and _breaks(X).all()
+
+
+def test_model_files_keep_the_orders(fitted, tmp_path):
+    _, kept, free = fitted
+    kept.save(tmp_path / "kept.bgm")
+    free.save(tmp_path / "free.bgm")
+    np.testing.assert_array_equal(load(tmp_path / "kept.bgm").orders_, kept.orders_)
+    assert load(tmp_path / "free.bgm").orders_ is None
+    state = kept._get_state()
+    state.pop("orders")  # a file written before orders were kept
+    assert type(kept)._from_state(state).orders_ is None
+
+
+@pytest.mark.parametrize(
+    ("orders", "message"),
+    [
+        (np.array([[0, 7]]), "pairs of two different features"),
+        (np.array([[1, 1]]), "pairs of two different features"),
+        (np.array([0, 1]), "shape"),
+        (np.array([[0.0, 1.0]]), "integer"),
+    ],
+)
+def test_bad_orders_in_a_model_file_are_refused(fitted, orders, message):
+    _, kept, _ = fitted
+    state = kept._get_state()
+    state["orders"] = orders
+    with pytest.raises(ValueError, match=f"orders.*{message}"):
+        type(kept)._from_state(state)
+
+
+def test_a_streamed_fit_finds_the_same_orders(tmp_path):
+    frame = _table(n=3000, seed=1)
+    path = tmp_path / "t.csv"
+    frame.to_csv(path, index=False)
+    whole = BayesClassifier(random_state=0).fit(frame.drop(columns="label"), frame["label"])
+    chunks = streaming.fit_file(
+        BayesClassifier(random_state=0), path, chunk_rows=400, label_column="label"
+    )
+    np.testing.assert_array_equal(chunks.orders_, whole.orders_)
+    assert chunks.orders_.shape == (1, 2)
+
+
+def test_a_bad_orders_value_fails_before_fitting():
+    frame = _table(n=60)
+    with pytest.raises(DataError, match="orders must be 'keep' or 'ignore'"):
+        BayesClassifier(orders="always").fit(frame.drop(columns="label"), frame["label"])
+
+
+def test_arrays_have_no_orders():
+    rng = np.random.default_rng(0)
+    low = rng.normal(size=200)
+    X = np.column_stack([low, low + rng.exponential(size=200)])
+    model = BayesClassifier("gaussian").fit(X, rng.choice([0, 1], 200))
+    assert model.orders_ is None
+
+
+def test_evaluation_reports_rows_breaking_an_order(fitted):
+    frame, kept, free = fitted
+    train, test = frame.iloc[:400], frame.iloc[400:]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kept_ev = evaluate_table(kept, train, test, label="label", random_state=0)
+        free_ev = evaluate_table(free, train, test, label="label", random_state=0)
+    assert kept_ev.settings["orders_kept_by_train"] == ["low <= high"]
+    assert kept_ev.order_breaks == (0.0, 0.0)
+    assert free_ev.order_breaks[0] > 0.0
+    assert any(r[0].startswith("rows breaking an order") for r in kept_ev.rows())
