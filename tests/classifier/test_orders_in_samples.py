@@ -9,6 +9,7 @@ from scipy import stats
 
 from bayesgen import BayesClassifier, load, streaming
 from bayesgen.base.errors import DataError
+from bayesgen.classifier.tables import _chains
 from bayesgen.metrics import evaluate_table
 
 
@@ -53,16 +54,46 @@ def test_the_order_is_found_and_samples_keep_it(fitted):
     assert _breaks(X_free).mean() > 0.01  # the density alone breaks it
 
 
-def test_kept_rows_follow_the_density_restricted_to_the_order(fitted):
-    """Rejection is conditioning: the kept model's rows of a class have the distribution
-    of the free model's rows of that class that keep the order."""
+def test_only_the_cells_of_a_broken_order_are_redrawn(fitted):
+    """Same fit, same seed: the rows are drawn alike, and keeping the order changes only
+    the two cells of the rows that broke it, which then lie inside the order."""
     _, kept, free = fitted
-    X, _ = kept.sample(20_000, y="a", random_state=2)
-    X_free, _ = free.sample(40_000, y="a", random_state=3)
-    X_free = X_free[~_breaks(X_free)]
-    for column in ("low", "high"):
-        result = stats.ks_2samp(X[column], X_free[column])
-        assert result.pvalue > 1e-3, (column, result)
+    X, y = kept.sample(20_000, random_state=2)
+    X_free, y_free = free.sample(20_000, random_state=2)
+    assert (y == y_free).all()
+    broken = _breaks(X_free)
+    assert broken.mean() > 0.01
+    pd.testing.assert_frame_equal(X[~broken], X_free[~broken])
+    assert (X["kind"] == X_free["kind"]).all()  # outside the order: never redrawn
+    assert (X.loc[broken, ["low", "high"]] != X_free.loc[broken, ["low", "high"]]).any().all()
+    assert not _breaks(X).any()
+
+
+def test_redrawn_cells_follow_their_conditional_inside_the_order():
+    """Two columns with a Gaussian pair per class: a redrawn pair comes from the bivariate
+    normal restricted to ``low <= high``, whose conditional mean of ``high - low`` is the
+    truncated normal's."""
+    rng = np.random.default_rng(7)
+    n = 4000
+    low = rng.normal(0, 1, n)
+    gap = np.abs(rng.normal(0, 0.3, n))  # the data keep the order
+    frame = pd.DataFrame({"low": low, "high": low + gap, "label": rng.choice(["a", "b"], n)})
+    model = BayesClassifier("gaussian", random_state=0)
+    model.set_params(column_types={})
+    model.fit(frame[["low", "high"]], frame["label"])
+    assert model.orders_.tolist() == [[0, 1]]
+    X, y = model.sample(40_000, y="a", random_state=3)
+    d = (X["high"] - X["low"]).to_numpy()
+    assert d.min() >= 0
+    # the fitted Gaussian's difference D = high - low is normal; rows keep D when D >= 0
+    # and redraw (low, high) given nothing else, i.e. from the Gaussian given D >= 0: so
+    # D follows the normal truncated at 0, and its mean is the truncated normal's
+    density = model.densities_[0]
+    mean, cov = density.mean(), density.covariance()
+    mu = mean[1] - mean[0]
+    sd = np.sqrt(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])
+    expected = stats.truncnorm(-mu / sd, np.inf, loc=mu, scale=sd)
+    assert stats.kstest(d, expected.cdf).pvalue > 1e-3
 
 
 def test_labels_are_not_redrawn(fitted):
@@ -84,9 +115,13 @@ def test_conditions_and_chunked_sampling_keep_the_order(fitted):
 def test_conditions_that_leave_the_order_no_room_warn(fitted):
     frame, kept, _ = fitted
     top = float(frame["low"].max())
-    with pytest.warns(UserWarning, match="still break an order.*low <= high"):
+    with pytest.warns(UserWarning, match="5 generated rows still break.*low <= high"):
         X, _ = kept.sample(5, given={"low": (top - 1, None), "high": (None, top - 3)})
     assert len(X) == 5 and _breaks(X).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one condition: the other cell is redrawn
+        X, _ = kept.sample(200, given={"low": (top - 1, None)}, random_state=0)
+    assert not _breaks(X).any() and (X["low"] >= top - 1).all()
 
 
 def test_model_files_keep_the_orders(fitted, tmp_path):
@@ -154,3 +189,11 @@ def test_evaluation_reports_rows_breaking_an_order(fitted):
     assert kept_ev.order_breaks == (0.0, 0.0)
     assert free_ev.order_breaks[0] > 0.0
     assert any(r[0].startswith("rows breaking an order") for r in kept_ev.rows())
+
+
+def test_orders_that_share_a_column_are_redrawn_as_one_chain():
+    orders = np.array([[0, 1], [2, 0], [3, 4]])  # 2 <= 0 <= 1, and 3 <= 4
+    chains = _chains(orders, 6)
+    assert chains[0].tolist() == [True, True, True, False, False, False]
+    assert (chains[1] == chains[0]).all()
+    assert chains[2].tolist() == [False, False, False, True, True, False]

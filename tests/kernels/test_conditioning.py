@@ -7,9 +7,12 @@ from scipy import stats
 from bayesgen.kernels.conditioning import (
     complete_rows,
     completed_scatter,
+    gaussian_conditional,
     missing_layout,
     observed_log_pdf,
+    sample_mixture_conditional,
 )
+from bayesgen.kernels.covariance import FullCovariance
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +81,51 @@ def test_expected_scatter_adds_each_rows_conditional_covariance(case):
             cond = cov[np.ix_(m, m)] - (B @ cov[np.ix_(o, m)] if o.size else 0.0)
             expected[np.ix_(m, m)] += w[i] * cond
     np.testing.assert_allclose(got, expected, rtol=1e-9)
+
+
+def _random_covariance(rng, d):
+    A = rng.standard_normal((d, d))
+    return A @ A.T / d + 0.3 * np.eye(d)
+
+
+def test_batched_mixture_conditional_draws_follow_each_rows_conditional():
+    """One Gaussian: every row's draws have the Schur-complement mean and covariance of
+    ``gaussian_conditional`` for that row."""
+    rng = np.random.default_rng(0)
+    d = 5
+    mean, cov = rng.standard_normal(d), _random_covariance(rng, d)
+    free = np.array([False, True, False, True, False])
+    rows = rng.standard_normal((2, d))
+    draws = 40_000
+    Z = np.repeat(rows, draws, axis=0)
+    out = sample_mixture_conditional([(0.0, mean, cov)], Z, free, rng)
+    for i, row in enumerate(rows):
+        piece = gaussian_conditional(mean, FullCovariance.from_matrix(cov), ~free, row[~free])
+        got = out[i * draws : (i + 1) * draws]
+        np.testing.assert_allclose(got.mean(axis=0), piece.mean, atol=0.02)
+        np.testing.assert_allclose(np.cov(got.T), piece.covariance(), atol=0.02)
+
+
+def test_batched_mixture_conditional_weights_components_by_the_observed_cells():
+    """Two well separated components: a row observed near one draws from that one, with
+    the posterior weight ``w_c N(z_o | mu_co, S_coo)`` normalised."""
+    rng = np.random.default_rng(1)
+    cov = np.array([[1.0, 0.5], [0.5, 1.0]])
+    components = [
+        (np.log(0.3), np.array([-2.0, -2.0]), cov),
+        (np.log(0.7), np.array([2.0, 2.0]), cov),
+    ]
+    free = np.array([False, True])
+    Z = np.zeros((100_000, 2))  # observed z_0 = 0: both components plausible
+    out = sample_mixture_conditional(components, Z, free, rng)[:, 0]
+    like = np.array([0.3 * stats.norm(-2, 1).pdf(0), 0.7 * stats.norm(2, 1).pdf(0)])
+    post = like / like.sum()
+    # component c given z_0 = 0: mean mu_c1 + 0.5 (0 - mu_c0) = mu_c1 / 2, variance 0.75
+    expected = post[0] * stats.norm(-1, np.sqrt(0.75)).cdf(0) + post[1] * stats.norm(
+        1, np.sqrt(0.75)
+    ).cdf(0)
+    assert abs(np.mean(out < 0) - expected) < 0.01
+    assert sample_mixture_conditional(components, Z[:3], np.array([True, True]), rng).shape == (
+        3,
+        2,
+    )

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bayesgen.kernels.orders import MIN_ROWS, OrderCounter, breaks_orders
+from bayesgen.kernels.orders import MIN_EXPECTED_BREAKS, MIN_ROWS, OrderCounter, breaks_orders
 
 
 def _low_high(n=200, seed=0):
@@ -33,13 +33,28 @@ def test_one_row_that_breaks_it_drops_the_order():
 
 
 def test_missing_cells_neither_keep_nor_break_an_order():
-    X = _low_high(n=MIN_ROWS + 5)
-    X[:5, 2] = np.nan
+    X = _low_high(n=80)
+    X[:40, 2] = np.nan
     counter = OrderCounter(np.zeros(4, dtype=int), np.ones(4)).add(X)
     assert counter.orders().tolist() == [[2, 0]]
-    X[5, 0] = np.nan  # now fewer than MIN_ROWS rows have both cells
+    X[40 : 80 - MIN_ROWS + 1, 0] = np.nan  # now fewer than MIN_ROWS rows have both cells
     counter = OrderCounter(np.zeros(4, dtype=int), np.ones(4)).add(X)
     assert counter.orders().shape == (0, 2)
+
+
+def test_an_order_that_random_pairs_would_rarely_break_is_not_a_law():
+    """Two unrelated columns whose ranges barely overlap: no row breaks the order, but a
+    random pairing would not either, so it says nothing about the rows."""
+    rng = np.random.default_rng(3)
+    a = rng.uniform(0, 10.5, 300)
+    b = rng.uniform(10, 20, 300)
+    X = np.column_stack([np.minimum(a, b - 0.01), b])
+    counter = OrderCounter(np.zeros(2, dtype=int), np.ones(2)).add(X)
+    assert counter.both[0] * counter.random_break_rate(0, 1) < MIN_EXPECTED_BREAKS
+    assert counter.orders().shape == (0, 2)
+    # the rate of a random pairing: P(A > B) for independent draws of the two columns
+    expected = np.mean(X[:, 0][:, None] > X[:, 1][None, :])
+    assert counter.random_break_rate(0, 1) == pytest.approx(expected, rel=1e-12)
 
 
 def test_only_features_of_one_group_compare_and_scales_make_units_common():
@@ -65,8 +80,10 @@ def test_counts_merged_over_chunks_equal_counts_of_the_whole(n_chunks, seed):
     merged = OrderCounter(groups, scales)
     for part in np.split(X, cuts):
         merged.merge(OrderCounter(groups, scales).add(part))
-    for name in ("both", "above", "below", "low", "high"):
+    for name in ("both", "above", "below"):
         np.testing.assert_array_equal(getattr(merged, name), getattr(whole, name))
+    for f, summary in whole.values.items():
+        np.testing.assert_array_equal(merged.values[f].weighted().values, summary.weighted().values)
     np.testing.assert_array_equal(merged.orders(), whole.orders())
 
 

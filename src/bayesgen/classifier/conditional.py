@@ -14,8 +14,9 @@ from bayesgen.base.errors import DataError, NotFittedError
 from bayesgen.base.rng import check_random_state
 from bayesgen.base.validation import check_finite, check_n_samples
 from bayesgen.densities.base import Density
+from bayesgen.kernels.conditioning import sample_mixture_conditional
 
-__all__ = ["class_posterior_given_observed", "sample_conditional"]
+__all__ = ["class_posterior_given_observed", "redraw_cells", "sample_conditional"]
 
 
 def _condition(density, x: np.ndarray, observed: np.ndarray):
@@ -49,6 +50,68 @@ def _check_inputs(x_observed, observed_mask, n_features):
         )
     check_finite(np.where(M, X, 0.0), "x_observed")
     return X, np.ascontiguousarray(M), one
+
+
+def redraw_cells(densities, X: np.ndarray, index: np.ndarray, cells: np.ndarray, rng):
+    """Rows of ``X`` whose cells marked in ``cells`` are drawn again from their conditional
+    given the row's other cells, under the row's class density ``densities[index[i]]``.
+
+    Densities with a Gaussian latent view (:meth:`Density.latent_gaussian`: the Gaussian
+    families, the mixtures, the copulas) draw in it, all rows of one class and one mask at
+    once: the row's latent vector (a tied cell's coordinate a uniform draw inside its
+    interval, as the copula's fit scores it), the free coordinates drawn from the latent
+    Gaussian (mixture) given the others (:func:`sample_mixture_conditional`), mapped back.
+    Others condition row by row (:meth:`Density.condition`).
+
+    Parameters
+    ----------
+    densities : list of Density
+    X : ndarray of shape (n, n_features)
+        Complete rows (no missing cell).
+    index : ndarray of int, shape (n,)
+        The class position of every row.
+    cells : ndarray of bool, shape (n, n_features)
+        True where a cell is drawn again.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    ndarray of float64, shape (n, n_features)
+    """
+    out = np.array(X, dtype=np.float64)
+    for k in np.unique(index):
+        rows = np.flatnonzero(index == k)
+        latent = _latent_view(densities[k])
+        if latent is None:
+            for i in rows:
+                row = np.where(cells[i], 0.0, out[i])
+                out[i] = _condition(densities[k], row, ~cells[i]).sample(1, rng, row)[0]
+            continue
+        Z = latent.to_latent(out[rows], rng)
+        mine = cells[rows]
+        # rows that redraw the same cells condition alike: one batch per mask
+        _, first, group = np.unique(
+            np.packbits(mine, axis=1), axis=0, return_index=True, return_inverse=True
+        )
+        group = group.reshape(-1)
+        components = latent.components()
+        for g, free in enumerate(mine[first]):
+            batch = group == g
+            Z[np.ix_(batch, free)] = sample_mixture_conditional(components, Z[batch], free, rng)
+        block = out[rows]
+        block[mine] = latent.to_data(Z)[mine]
+        out[rows] = block
+    return out
+
+
+def _latent_view(density):
+    """The density's Gaussian latent view, or None for a family without one."""
+    if not isinstance(density, Density):
+        return None
+    try:
+        return density.latent_gaussian()
+    except DataError:
+        return None
 
 
 def sample_conditional(

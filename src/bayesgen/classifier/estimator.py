@@ -32,7 +32,7 @@ from bayesgen.base.validation import (
     format_label,
     is_dask,
 )
-from bayesgen.classifier.conditional import sample_conditional
+from bayesgen.classifier.conditional import redraw_cells, sample_conditional
 from bayesgen.classifier.given import parse_given, sample_given
 from bayesgen.classifier.persistence import classifier_from_state
 from bayesgen.classifier.sampling import SamplePlan, generate_labelled
@@ -123,9 +123,11 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         DataFrame with its dtypes.
     orders : {"keep", "ignore"}, default="keep"
         For a table: "keep" finds the orders between numeric (or date) columns that every
-        training row keeps, such as ``temp_min <= temp_max`` (``orders_``), and redraws
-        the generated rows that break one, so samples keep them too; "ignore" samples the
-        class densities as they are.  Arrays without a table schema have no orders.
+        training row keeps, such as ``temp_min <= temp_max`` (``orders_``); a generated
+        row that breaks one gets the cells of that order drawn again given the rest of
+        the row (:func:`bayesgen.classifier.tables.keep_orders`), so samples keep them
+        too; "ignore" samples the class densities as they are.  Arrays without a table
+        schema have no orders.
 
     Attributes
     ----------
@@ -151,10 +153,11 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         the training data had no missing cell.
     orders_ : ndarray of int, shape (n_orders, 2), or None
         For a table with ``orders="keep"``: the pairs ``(a, b)`` of feature indices with
-        ``x_a <= x_b`` in every training row where both are filled (at least 20 rows, and
-        ranges that overlap, so not implied by each column's range; see
-        :mod:`bayesgen.kernels.orders`).  Generated rows keep them: a row that breaks one
-        is redrawn from its class.  None for arrays and with ``orders="ignore"``.
+        ``x_a <= x_b`` in every training row where both are filled, at least 20 of them,
+        which a random pairing of the two columns would have broken in at least 10 rows
+        (so the order is the data's law, not a near miss of two ranges; see
+        :mod:`bayesgen.kernels.orders`).  Generated rows keep them.  None for arrays and
+        with ``orders="ignore"``.
 
     Examples
     --------
@@ -928,14 +931,8 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         n = 1 if n_samples is None else check_n_samples(n_samples)
         k = None if y is None else int(self._label_index([self.parse_label(y)])[0])
         X, index, _ = sample_given(self, n, conditions, k, rng)
-        orders = getattr(self, "orders_", None)
-        if orders is not None and len(orders):
-
-            def draw(k, m):
-                return sample_given(self, m, conditions, k, rng)[0]
-
-            X = keep_orders(X, index, self.schema_, orders, draw)
-        return X, self.classes_[index], [c.j for c in conditions]
+        observed = [c.j for c in conditions]
+        return self._keep_orders(X, index, rng, observed), self.classes_[index], observed
 
     def iter_samples(
         self,
@@ -1066,7 +1063,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
 
     def _generate(self, rng, dtype, *, n=None, prior=None, index=None):
         """Labelled rows from the class densities (see :func:`generate_labelled`), with the
-        rows that break a kept order redrawn (:func:`keep_orders`)."""
+        cells that break a kept order redrawn (:func:`keep_orders`)."""
         X, index = generate_labelled(
             self.densities_,
             self.classes_,
@@ -1077,14 +1074,19 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             prior=prior,
             index=index,
         )
+        return self._keep_orders(X, index, rng), self.classes_[index]
+
+    def _keep_orders(self, X, index, rng, fixed=()):
+        """``X`` with the cells that break a kept order redrawn given the rest of their
+        row (:func:`keep_orders`); the columns in ``fixed`` stay."""
         orders = getattr(self, "orders_", None)
-        if orders is not None and len(orders):
+        if orders is None or not len(orders):
+            return X
 
-            def draw(k, m):
-                return self.densities_[k].sample(m, rng, dtype=dtype)
+        def redraw(rows, cells):
+            return redraw_cells(self.densities_, X[rows], index[rows], cells, rng)
 
-            X = keep_orders(X, index, self.schema_, orders, draw)
-        return X, self.classes_[index]
+        return keep_orders(X, self.schema_, orders, redraw, fixed)
 
     def sample_conditional(
         self, x_observed, observed_mask, *, y=None, n_samples=1, random_state=None

@@ -8,8 +8,8 @@ in two parts: each class density marginalises them (missing at random), and samp
 missing cells again, each row a pattern of empty columns drawn from its class's patterns
 (:mod:`bayesgen.kernels.missing_patterns`), so per-column rates and the cells missing
 together are the training rows'.  Orders between columns that every training row keeps
-(``temp_min <= temp_max``, :mod:`bayesgen.kernels.orders`) hold in samples too: rows that
-break one are redrawn from their class (:func:`keep_orders`).
+(``temp_min <= temp_max``, :mod:`bayesgen.kernels.orders`) hold in samples too: the cells
+that break one are redrawn given the rest of their row (:func:`keep_orders`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pandas as pd
 
 from bayesgen.base.errors import DataError, RowDataError
 from bayesgen.base.validation import format_label
-from bayesgen.kernels.orders import OrderCounter, breaks_orders
+from bayesgen.kernels.orders import OrderCounter, broken_orders
 
 __all__ = [
     "add_missing_cells",
@@ -35,6 +35,8 @@ __all__ = [
 
 #: rounds of redrawing the rows that still break a kept order before giving up
 MAX_ORDER_REDRAWS = 100
+#: rounds after which a row that still breaks an order has every free cell redrawn
+WHOLE_ROW_AFTER = 20
 
 
 def is_frame(X) -> bool:
@@ -141,35 +143,42 @@ def find_orders(schema, X: np.ndarray) -> np.ndarray:
     return OrderCounter(*schema.order_groups()).add(X).orders()
 
 
-def keep_orders(X: np.ndarray, index: np.ndarray, schema, orders, draw) -> np.ndarray:
-    """Redraw the generated rows that break a kept order, each from its own class.
+def keep_orders(X: np.ndarray, schema, orders, redraw, fixed=()) -> np.ndarray:
+    """Redraw the cells of generated rows that break a kept order, given the rest of the row.
 
-    The rows then follow ``p(x | y, orders kept)``: the class density restricted to the
-    rows that keep every order the training rows kept, by rejection (the labels are not
-    redrawn, so the classes keep their proportions).  The check is on the values as
-    decoding writes them (rounded to decimals, steps and date units), so the written
-    table keeps the orders.  Scores (``predict_proba``, ``score_samples``) stay those of
-    the unrestricted density: the two differ by ``log P(orders kept | y)``, which is
-    ``log(1 - r)`` for a share ``r`` of redrawn rows (a fraction of a percent on the
-    tables we tried).
+    A row that breaks ``x_a <= x_b`` gets the cells of that order drawn again from their
+    conditional given its other cells and its class, ``p(x_a, x_b | x_rest, y)`` (the
+    conditional :meth:`impute` uses), until every order holds; orders that share a column
+    (``mean <= worst`` and ``error <= mean``) are redrawn together, as one chain.  Its
+    other cells and its label stay, so the columns outside the orders keep their
+    distribution; a row still broken after :data:`WHOLE_ROW_AFTER` rounds (cells pinned by
+    the rest of the row) has all its free cells redrawn.  Redrawing whole rows
+    instead shifted them (on breast-cancer, whose copula breaks its 15 orders in a quarter
+    of the rows, the mean per-column KS against held-out rows went from 0.081 to 0.097;
+    with cells 0.082).  The check is on the values as decoding writes them (rounded to
+    decimals, steps and date units), so the written table keeps the orders.  Scores
+    (``predict_proba``, ``score_samples``) stay those of the class densities.
 
     Parameters
     ----------
     X : ndarray of shape (n, n_features)
         Encoded rows; changed in place and returned.
-    index : ndarray of int, shape (n,)
-        The class position of every row.
     schema : TableSchema
     orders : ndarray of int, shape (p, 2)
-    draw : callable
-        ``draw(k, m)`` gives ``m`` fresh encoded rows of class ``k`` (under the same
-        conditions as the first ones).
+    redraw : callable
+        ``redraw(rows, cells)`` gives new values for ``X[rows]`` in which the cells marked
+        in ``cells`` (bool, shape ``(len(rows), n_features)``) are drawn from their
+        conditional given the others, under the row's class.
+    fixed : sequence of int
+        Columns never redrawn (the conditions of ``given=``): an order between two of them
+        cannot be repaired.
 
     Warns
     -----
     UserWarning
-        When rows still break an order after :data:`MAX_ORDER_REDRAWS` rounds (conditions
-        that leave the order almost no room); those rows are kept as drawn.
+        When rows still break an order after :data:`MAX_ORDER_REDRAWS` rounds, or break
+        one between two fixed columns (conditions that leave the order no room); those
+        rows are kept as drawn.
     """
     orders = np.asarray(orders, dtype=np.int64)
     if orders.shape[0] == 0 or X.shape[0] == 0:
@@ -177,22 +186,51 @@ def keep_orders(X: np.ndarray, index: np.ndarray, schema, orders, draw) -> np.nd
     _, scales = schema.order_groups()
     used = np.unique(orders)
     local = np.searchsorted(used, orders)
-    todo = np.arange(X.shape[0])
-    for _ in range(MAX_ORDER_REDRAWS + 1):
-        values = schema.as_decoded(X[todo][:, used], used)
-        todo = todo[breaks_orders(values, local, scales[used])]
+    free = np.ones(X.shape[1], dtype=bool)
+    free[list(fixed)] = False
+    chains = _chains(orders, X.shape[1])
+    todo, stuck = np.arange(X.shape[0]), 0
+    for round_ in range(MAX_ORDER_REDRAWS):
+        broken = broken_orders(schema.as_decoded(X[todo][:, used], used), local, scales[used])
+        if round_ < WHOLE_ROW_AFTER:
+            cells = (broken.astype(np.int64) @ chains) > 0
+        else:
+            cells = np.broadcast_to(broken.any(axis=1)[:, None], (todo.size, X.shape[1]))
+        cells = cells & free
+        repairable = cells.any(axis=1)
+        stuck += int(np.count_nonzero(broken.any(axis=1) & ~repairable))
+        todo, cells = todo[repairable], cells[repairable]
         if todo.size == 0:
-            return X
-        if _ == MAX_ORDER_REDRAWS:
             break
-        for k in np.unique(index[todo]):
-            rows = todo[index[todo] == k]
-            X[rows] = draw(int(k), rows.size)
-    warnings.warn(
-        f"{todo.size} generated rows still break an order every training row keeps "
-        f"({'; '.join(schema.describe_orders(orders))}) after {MAX_ORDER_REDRAWS} redraws: the "
-        "conditions leave it almost no room. Those rows are kept as drawn.",
-        UserWarning,
-        stacklevel=3,
-    )
+        X[todo] = redraw(todo, cells)
+    else:
+        values = schema.as_decoded(X[todo][:, used], used)
+        stuck += int(np.count_nonzero(broken_orders(values, local, scales[used]).any(axis=1)))
+    if stuck:
+        warnings.warn(
+            f"{stuck} generated rows still break an order every training row keeps "
+            f"({'; '.join(schema.describe_orders(orders))}) after {MAX_ORDER_REDRAWS} "
+            "redraws: the conditions leave it almost no room. Those rows are kept as drawn.",
+            UserWarning,
+            stacklevel=3,
+        )
     return X
+
+
+def _chains(orders: np.ndarray, n_features: int) -> np.ndarray:
+    """For each order, the columns of its chain (all the orders linked to it through shared
+    columns): a bool matrix of shape (p, n_features)."""
+    parent = np.arange(n_features)
+
+    def root(j):
+        while parent[j] != j:
+            parent[j] = parent[parent[j]]
+            j = parent[j]
+        return j
+
+    for a, b in orders:
+        parent[root(a)] = root(b)
+    roots = np.array([root(j) for j in range(n_features)])
+    involved = np.zeros(n_features, dtype=bool)
+    involved[np.unique(orders)] = True
+    return (roots[None, :] == roots[orders[:, 0]][:, None]) & involved[None, :]

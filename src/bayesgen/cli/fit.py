@@ -505,7 +505,7 @@ def register(subparsers) -> None:
         choices=["keep", "ignore"],
         default="keep",
         help="tables: keep in samples the orders between numeric or date columns that every "
-        "training row keeps, such as temp_min <= temp_max, by redrawing rows that break one "
+        "training row keeps, such as temp_min <= temp_max, by redrawing the cells that break one "
         "(default: %(default)s)",
     )
     p.add_argument("-o", "--output", required=True, help="model file to write")

@@ -62,6 +62,15 @@ class LatentGaussian:
         """Map latent rows to data rows."""
         raise NotImplementedError
 
+    def to_latent(self, X: np.ndarray, rng=None) -> np.ndarray:
+        """Map data rows (no missing cells) to latent rows: the inverse of :meth:`to_data`.
+
+        A discrete value (a category, a point mass) stands for an interval of its latent
+        coordinate: with ``rng`` a uniform draw inside it (the distributional transform,
+        as the copula's fit scores tied cells), otherwise its middle.
+        """
+        raise NotImplementedError
+
 
 class IdentityLatent(LatentGaussian):
     """The Gaussian families: the latent vector is the data."""
@@ -74,6 +83,9 @@ class IdentityLatent(LatentGaussian):
 
     def to_data(self, Z):
         return np.array(Z, dtype=float)
+
+    def to_latent(self, X, rng=None):
+        return np.array(X, dtype=float)
 
 
 #: tolerance of a condition's value against a level, as a share of the smallest gap
@@ -175,6 +187,9 @@ class CopulaLatent(LatentGaussian):
 
     def to_data(self, Z):
         return self.marginals.inverse(np.asarray(Z, dtype=float))
+
+    def to_latent(self, X, rng=None):
+        return self.marginals.transform(np.asarray(X, dtype=float), rng)[0]
 
 
 def mixture_components(weights, means, covariances) -> list:

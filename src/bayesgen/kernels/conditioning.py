@@ -50,6 +50,7 @@ __all__ = [
     "completed_scatter",
     "missing_layout",
     "observed_log_pdf",
+    "sample_mixture_conditional",
 ]
 
 
@@ -345,3 +346,67 @@ class Conditioned:
             rows = self.to_x(rows)
         rows[:, self.observed] = x_original[self.observed]
         return rows
+
+
+def sample_mixture_conditional(components, Z: np.ndarray, free: np.ndarray, rng) -> np.ndarray:
+    """Draw ``z[free]`` for every row of ``Z`` from a Gaussian mixture conditioned on the
+    row's other coordinates, all rows at once (they share the mask ``free``).
+
+    For ``z ~ sum_c w_c N(mu_c, S_c)`` and observed ``z_o``, the conditional is the mixture
+    of ``N(mu_cf + A_c^T L_c^{-1} (z_o - mu_co), S_cff - A_c^T A_c)`` (``L_c`` the
+    Cholesky factor of ``S_coo``, ``A_c = L_c^{-1} S_cof``) with weights proportional to
+    ``w_c N(z_o | mu_co, S_coo)``: each row picks a component from its own weights, then
+    draws from that component's conditional.
+
+    Parameters
+    ----------
+    components : list of (log_weight, mean (d,), covariance (d, d))
+        The mixture (one entry for a Gaussian); :meth:`LatentGaussian.components`.
+    Z : ndarray of shape (n, d)
+        Rows whose coordinates outside ``free`` are conditioned on.
+    free : ndarray of bool, shape (d,)
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    ndarray of shape (n, free.sum())
+    """
+    o, f = np.flatnonzero(~free), np.flatnonzero(free)
+    n = Z.shape[0]
+    log_post, means, roots = [], [], []
+    for log_w, mu, cov in components:
+        cov = np.asarray(cov, dtype=float)
+        if o.size:
+            L = linalg.cholesky(cov[np.ix_(o, o)], lower=True, check_finite=False)
+            white = linalg.solve_triangular(L, (Z[:, o] - mu[o]).T, lower=True, check_finite=False)
+            A = linalg.solve_triangular(L, cov[np.ix_(o, f)], lower=True, check_finite=False)
+            log_marg = -0.5 * (np.sum(white * white, axis=0) + o.size * LOG_2PI)
+            log_marg -= np.sum(np.log(np.diag(L)))
+            mean = mu[f] + white.T @ A
+            conditional = cov[np.ix_(f, f)] - A.T @ A
+        else:
+            log_marg, mean, conditional = np.zeros(n), np.broadcast_to(mu[f], (n, f.size)), cov
+            conditional = conditional[np.ix_(f, f)]
+        log_post.append(log_w + log_marg)
+        means.append(mean)
+        roots.append(_psd_root(conditional))
+    log_post = np.array(log_post)  # (components, n)
+    post = np.exp(log_post - logsumexp(log_post, axis=0))
+    pick = (np.cumsum(post, axis=0) < rng.random(n)).sum(axis=0)
+    pick = np.minimum(pick, len(components) - 1)
+    noise = rng.standard_normal((n, f.size))
+    out = np.empty((n, f.size))
+    for c in np.unique(pick):
+        rows = pick == c
+        out[rows] = means[c][rows] + noise[rows] @ roots[c].T
+    return out
+
+
+def _psd_root(cov: np.ndarray) -> np.ndarray:
+    """A square root ``R`` with ``R R^T = cov`` for a covariance that rounding may have left
+    a hair from positive definite (eigenvalues below 0 clipped)."""
+    try:
+        return np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        values, vectors = np.linalg.eigh(cov)
+        return vectors * np.sqrt(np.clip(values, 0.0, None))
