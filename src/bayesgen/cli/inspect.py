@@ -163,7 +163,8 @@ def _text_lines(args, model, metadata, info: dict) -> list[str]:
                 lines.append(f"  {label}: {shown}" + (f" (and {more} more)" if more > 0 else ""))
         if table["orders_kept"]:
             lines.append(
-                "orders every training row keeps (cells of a sampled row that breaks one are redrawn):"
+                "orders every training row keeps (a sampled row that breaks one has those cells "
+                "redrawn):"
             )
             lines += [f"  {safe_text(text)}" for text in table["orders_kept"]]
     return lines
