@@ -150,7 +150,7 @@ def test_schema_and_counts_cover_every_chunk():
     for k, label in enumerate(result.classes):
         rows = frame[labels == label]
         assert result.rows[k] == len(rows)
-        np.testing.assert_array_equal(result.missing[k], rows.isna().sum().to_numpy())
+        np.testing.assert_array_equal(result.patterns[k].missing, rows.isna().sum().to_numpy())
         codes = result.schema.encode(rows)[:, 2]
         counts = np.bincount(codes[~np.isnan(codes)].astype(int), minlength=4)
         np.testing.assert_array_equal(result.columns[k][2].counts, counts)

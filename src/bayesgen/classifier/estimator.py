@@ -50,7 +50,7 @@ from bayesgen.densities.base import Density
 from bayesgen.densities.select import AutoDensity, choose_for_all_classes, use_table_grid
 from bayesgen.densities.shortcuts import make_density
 from bayesgen.kernels.class_stats import class_stats, stats_are_finite
-from bayesgen.kernels.missing_patterns import MissingPatterns
+from bayesgen.kernels.missing_patterns import MissingPatterns, PatternCounter
 from bayesgen.kernels.stats import GaussianStats
 from bayesgen.kernels.streams import block_generator, default_block_size, rechunk, seed_sequence
 
@@ -371,7 +371,8 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         # of ``auto`` predicts with it
         self.class_count_ = np.bincount(y_index, minlength=classes.shape[0]).astype(float)
         self._set_prior()
-        rates = missing_rates(X, y_index, classes.shape[0])
+        counters = PatternCounter.per_class(np.isnan(X), y_index, classes.shape[0])
+        rates = missing_rates(counters)
         check_every_class_sees_every_column(rates, classes, self._column_names(X.shape[1]))
         shared_choice = isinstance(template, AutoDensity) and not template.per_class
         if shared_choice:  # the choice compares the candidates' classifiers
@@ -391,9 +392,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         self.densities_ = fitted
         self.missing_rate_ = rates
         self.missing_patterns_ = (
-            MissingPatterns.of_rows(np.isnan(X), y_index, classes.shape[0])
-            if np.any(rates > 0)
-            else None
+            MissingPatterns.from_counters(counters) if np.any(rates > 0) else None
         )
         self.orders_ = self._orders_of(X)
         return self
@@ -531,7 +530,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
                 "Bayes classifier needs at least two classes."
             )
         self.schema_ = summaries.schema
-        rates = summaries.missing / np.maximum(summaries.rows, 1.0)[:, None]
+        rates = missing_rates(summaries.patterns)
         check_every_class_sees_every_column(
             rates, summaries.classes, summaries.schema.feature_names
         )

@@ -91,15 +91,12 @@ def check_density_fits_table(density, schema, X: np.ndarray, density_name, names
         )
 
 
-def missing_rates(X: np.ndarray, y_index: np.ndarray, n_classes: int) -> np.ndarray:
-    """Fraction of missing cells per class and column, shape (n_classes, n_features)."""
-    counts = np.bincount(y_index, minlength=n_classes).astype(float)
-    missing = np.zeros((n_classes, X.shape[1]))
-    gaps = np.isnan(X)
-    rows = np.flatnonzero(gaps.any(axis=1))
-    if rows.size:  # only rows with gaps are added up (usually few or none)
-        np.add.at(missing, y_index[rows], gaps[rows])
-    return missing / np.maximum(counts, 1.0)[:, None]
+def missing_rates(counters) -> np.ndarray:
+    """Fraction of missing cells per class and column, shape (n_classes, n_features), from
+    each class's :class:`~bayesgen.kernels.missing_patterns.PatternCounter`."""
+    missing = np.stack([c.missing for c in counters]).astype(np.float64)
+    rows = np.array([c.rows for c in counters], dtype=np.float64)
+    return missing / np.maximum(rows, 1.0)[:, None]
 
 
 def check_every_class_sees_every_column(rates: np.ndarray, classes, names) -> None:

@@ -67,6 +67,18 @@ class PatternCounter:
         self.counts: dict[bytes, int] = {}
         self.untracked = 0
 
+    @classmethod
+    def per_class(cls, gaps: np.ndarray, y_index: np.ndarray, n_classes: int) -> list:
+        """One counter per class of in-memory rows: ``gaps`` (n, d) True = empty, classes
+        ``0..n_classes - 1``; complete rows are only counted, never sorted."""
+        counters = [cls(gaps.shape[1]) for _ in range(n_classes)]
+        holed = gaps.any(axis=1)
+        complete = np.bincount(y_index[~holed], minlength=n_classes)
+        for k, counter in enumerate(counters):
+            counter.rows = int(complete[k])
+            counter.add(gaps[(y_index == k) & holed])
+        return counters
+
     def add(self, gaps: np.ndarray) -> PatternCounter:
         """Count the rows of a boolean array of shape (n, n_features), True = empty."""
         self.rows += gaps.shape[0]
@@ -145,13 +157,7 @@ class MissingPatterns:
     @classmethod
     def of_rows(cls, gaps: np.ndarray, y_index: np.ndarray, n_classes: int):
         """The patterns of in-memory rows: ``gaps`` (n, d) True = empty, classes 0..K-1."""
-        counters = [PatternCounter(gaps.shape[1]) for _ in range(n_classes)]
-        holed = gaps.any(axis=1)
-        for k, counter in enumerate(counters):
-            in_class = y_index == k
-            counter.rows = int(in_class.sum()) - int((in_class & holed).sum())
-            counter.add(gaps[in_class & holed])  # complete rows need no sorting
-        return cls.from_counters(counters)
+        return cls.from_counters(PatternCounter.per_class(gaps, y_index, n_classes))
 
     def blank(self, index: np.ndarray, rates: np.ndarray, rng, observed=()) -> np.ndarray:
         """Which cells of generated rows to empty: a pattern per row from its class.

@@ -50,10 +50,9 @@ class ClassSummaries:
         Per class, one summary per modelled column (``CategoryCounts`` in the final codes,
         or ``NumericSummary`` in the encoded unit).
     rows : ndarray of shape (n_classes,)
-    missing : ndarray of shape (n_classes, n_features)
-        Missing cells per class and column.
     patterns : list of PatternCounter
-        Per class, the counts of its missing-value patterns.
+        Per class, the counts of its missing-value patterns (and of its missing cells per
+        column, ``missing``).
     orders : ndarray of int, shape (p, 2)
         The orders between columns that every row keeps (all classes together; see
         :mod:`bayesgen.kernels.orders`).
@@ -63,7 +62,6 @@ class ClassSummaries:
     classes: np.ndarray
     columns: list
     rows: np.ndarray
-    missing: np.ndarray
     patterns: list
     orders: np.ndarray
 
@@ -234,9 +232,8 @@ class TableSummary:
         ]
         rows = np.array([self.parts[label].rows for label in classes], dtype=np.float64)
         patterns = [self.parts[label].patterns for label in classes]
-        missing = np.stack([p.missing for p in patterns]).astype(float)
         return ClassSummaries(
-            schema, np.array(classes), per_class, rows, missing, patterns, self.orders.orders()
+            schema, np.array(classes), per_class, rows, patterns, self.orders.orders()
         )
 
     def _finisher(self, state: ColumnState):
