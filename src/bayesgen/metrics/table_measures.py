@@ -123,13 +123,11 @@ def pattern_total_variation(A, B) -> float:
     """
     if len(A) == 0 or len(B) == 0:
         return float("nan")
+    # each row's pattern as one category code, shared by both tables
     both = np.concatenate([np.isnan(A), np.isnan(B)])
     _, codes = np.unique(np.packbits(both, axis=1), axis=0, return_inverse=True)
     codes = codes.ravel()
-    k = int(codes.max()) + 1
-    p = np.bincount(codes[: len(A)], minlength=k) / len(A)
-    q = np.bincount(codes[len(A) :], minlength=k) / len(B)
-    return float(0.5 * np.abs(p - q).sum())
+    return total_variation(codes[: len(A)], codes[len(A) :])
 
 
 def _complete(a, b) -> tuple[np.ndarray, np.ndarray]:
