@@ -13,7 +13,14 @@ Importing bayesgen loads neither the command line nor matplotlib.
 """
 
 from bayesgen import conditional, diagnostics, streaming  # noqa: E402  (light modules)
-from bayesgen.base.errors import BayesgenError, DataError, FitError, ModelFileError, NotFittedError
+from bayesgen.base.errors import (
+    BayesgenError,
+    ConditionError,
+    DataError,
+    FitError,
+    ModelFileError,
+    NotFittedError,
+)
 from bayesgen.base.load_limits import LoadLimits
 from bayesgen.base.version import __version__
 from bayesgen.classifier import BayesClassifier, load, read_metadata
@@ -30,6 +37,7 @@ __all__ = [
     "BayesClassifier",
     "BayesOverSampler",
     "BayesgenError",
+    "ConditionError",
     "DataError",
     "FactorAnalysisDensity",
     "FitError",

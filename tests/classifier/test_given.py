@@ -266,3 +266,18 @@ def test_families_without_a_gaussian_latent_still_refuse():
     model = BayesClassifier("mppca:2x1+glogit", random_state=0).fit(X, np.repeat([0, 1], 100))
     with pytest.raises(DataError, match="no Gaussian latent form"):
         model.sample(5, given={0: (10.0, 50.0)})
+
+
+def test_a_condition_the_model_cannot_read_is_a_condition_error():
+    """Unreadable conditions (and ranges outside what the model samples) raise
+    ConditionError, a DataError, so that callers such as the command line can tell them
+    from errors of the sampling itself."""
+    import bayesgen
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=200), "c": rng.choice(["u", "v"], 200)})
+    model = bayesgen.BayesClassifier("copula").fit(frame, rng.choice(["a", "b"], 200))
+    for given in ({"nope": 1.0}, {"c": "w"}, {"x": (3.0, 1.0)}, {"x": "abc"}, {"x": (50, 60)}):
+        with pytest.raises(bayesgen.ConditionError):
+            model.sample(5, given=given, random_state=0)
+    assert issubclass(bayesgen.ConditionError, bayesgen.DataError)

@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "BayesgenError",
     "ComponentCollapseWarning",
+    "ConditionError",
     "DataError",
     "FitError",
     "ModelFileError",
@@ -54,6 +55,13 @@ class RowDataError(DataError):
     def shifted(self, offset: int) -> RowDataError:
         """The same error for a chunk whose first row is at ``offset`` in the data."""
         return RowDataError(self.before, self.position + int(offset), self.after)
+
+
+class ConditionError(DataError):
+    """A condition of ``sample(given=...)`` the model cannot read: an unknown column or
+    category, a value that is not a date or a number, a malformed or empty range.  (A
+    condition the model reads but gives zero probability is a plain :class:`DataError`.)
+    """
 
 
 class FitError(BayesgenError, ValueError):

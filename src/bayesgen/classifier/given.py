@@ -41,7 +41,7 @@ import numpy as np
 from scipy import linalg
 from scipy.special import logsumexp
 
-from bayesgen.base.errors import DataError
+from bayesgen.base.errors import ConditionError, DataError
 from bayesgen.base.validation import format_label
 from bayesgen.kernels.conditioning import gaussian_conditional
 from bayesgen.kernels.covariance import FullCovariance
@@ -189,10 +189,19 @@ def parse_given(model, given: dict) -> list[Condition]:
 
     Raises
     ------
-    DataError
+    ConditionError
         An unknown column (with "did you mean"), an unseen category, a range on a
         categorical column, a range with ``lo > hi``, two conditions on one column.
     """
+    try:
+        return _parse_given(model, given)
+    except ConditionError:
+        raise
+    except DataError as exc:
+        raise ConditionError(str(exc)) from None
+
+
+def _parse_given(model, given: dict) -> list[Condition]:
     if not isinstance(given, dict) or not given:
         raise DataError("given must be a non-empty dict of {column: value or (lo, hi)}")
     out, seen = [], set()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bayesgen.base.errors import DataError
+from bayesgen.base.errors import ConditionError, DataError
 from bayesgen.base.validation import label_text
 from bayesgen.cli.common import (
     EXIT_OK,
@@ -139,17 +139,6 @@ def _given_value(model, name: str, text: str):
         ) from None
 
 
-def _check_given(model, given: dict) -> None:
-    """A condition the model cannot read (an unknown column or category, a value that is
-    not a date) is a mistake on the command line: a usage error, like a malformed one."""
-    from bayesgen.classifier.given import parse_given
-
-    try:
-        parse_given(model, given)
-    except DataError as exc:
-        raise UsageError(cli_wording(str(exc))) from None
-
-
 def parse_given_options(model, texts, label_column=None) -> dict:
     """``--given NAME=VALUE``, ``--given 'NAME>=LO'``, ``--given 'NAME<=HI'`` (a column may
     have a lower and an upper bound) as the library's ``given`` dict; the label column is
@@ -256,16 +245,19 @@ def _sample_table(model, metadata: dict, args) -> int:
         apply_bounds_options(model, args.bounds)
     label_column = metadata.get("label_column")
     given = parse_given_options(model, args.given, label_column) if args.given else None
-    if given is not None:
-        _check_given(model, given)
-    frame, y = model.sample(
-        args.n,
-        y=label,
-        prior=args.prior,
-        random_state=args.seed,
-        missing=args.missing,
-        given=given,
-    )
+    try:
+        frame, y = model.sample(
+            args.n,
+            y=label,
+            prior=args.prior,
+            random_state=args.seed,
+            missing=args.missing,
+            given=given,
+        )
+    except ConditionError as exc:
+        # a condition the model cannot read is a mistake on the command line: a usage
+        # error, like a malformed --given
+        raise UsageError(cli_wording(str(exc))) from None
     layout = dict(
         y=y,
         label_column=metadata.get("label_column") or "label",
