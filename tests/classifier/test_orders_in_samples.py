@@ -197,3 +197,18 @@ def test_orders_that_share_a_column_are_redrawn_as_one_chain():
     assert chains[0].tolist() == [True, True, True, False, False, False]
     assert (chains[1] == chains[0]).all()
     assert chains[2].tolist() == [False, False, False, True, True, False]
+
+
+def test_imputed_cells_keep_the_orders_and_observed_cells_stay(fitted):
+    frame, kept, free = fitted
+    rows = frame.drop(columns="label").iloc[:300].copy()
+    rows.loc[rows.index[:150], "low"] = np.nan  # filled below its row's high
+    rows.loc[rows.index[150:], "high"] = np.nan  # filled above its row's low
+    rows.loc[rows.index[0], "high"] = rows.loc[rows.index[0], "high"] - 30  # data: left as is
+    done = kept.impute(rows, random_state=0)
+    pd.testing.assert_series_equal(done["kind"], rows["kind"])
+    assert not _breaks(done.iloc[1:]).any()
+    assert done.loc[rows.index[0], "high"] == rows.loc[rows.index[0], "high"]
+    # without the orders the same completions break some
+    loose = free.impute(rows, draws=20, random_state=0)
+    assert any(_breaks(d.iloc[1:]).any() for d in loose)

@@ -271,3 +271,22 @@ def test_a_density_that_cannot_fit_empty_cells_names_the_column():
     density = GaussianCopulaDensity(dependence=GaussianDensity())
     with pytest.raises(DataError, match=r"needs complete rows, but data row 4, 'depth' is empty"):
         BayesClassifier(density).fit(frame, np.repeat([0, 1], 20))
+
+
+def test_impute_leaves_observed_cells_exactly_as_given():
+    """A value outside the training range, or with more decimals than training had, is
+    data: impute fills the empty cells and neither clips nor rounds the others."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"x": np.round(rng.normal(10, 2, 300), 1), "c": rng.choice(["u", "v"], 300)}
+    )
+    model = BayesClassifier(random_state=0).fit(frame, rng.choice(["a", "b"], 300))
+    rows = frame.iloc[:3].copy()
+    rows.loc[0, "x"] = 1234.5678  # far outside the range, 4 decimals
+    rows.loc[1, "c"] = np.nan
+    rows.loc[2, "x"] = np.nan
+    done = model.impute(rows, random_state=0)
+    assert done.loc[0, "x"] == 1234.5678 and done.loc[0, "c"] == rows.loc[0, "c"]
+    assert done.loc[1, "c"] in ("u", "v") and done.loc[1, "x"] == rows.loc[1, "x"]
+    assert np.isfinite(done.loc[2, "x"]) and done.loc[2, "c"] == rows.loc[2, "c"]
+    assert list(done.dtypes) == list(rows.dtypes)

@@ -1075,9 +1075,10 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         )
         return self._keep_orders(X, index, rng), self.classes_[index]
 
-    def _keep_orders(self, X, index, rng, fixed=()):
+    def _keep_orders(self, X, index, rng, fixed=(), observed=None):
         """``X`` with the cells that break a kept order redrawn given the rest of their
-        row (:func:`keep_orders`); the columns in ``fixed`` stay."""
+        row (:func:`keep_orders`); the columns in ``fixed`` and the cells in ``observed``
+        stay."""
         orders = getattr(self, "orders_", None)
         if orders is None or not len(orders):
             return X
@@ -1085,7 +1086,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         def redraw(rows, cells):
             return redraw_cells(self.densities_, X[rows], index[rows], cells, rng)
 
-        return keep_orders(X, self.schema_, orders, redraw, fixed)
+        return keep_orders(X, self.schema_, orders, redraw, fixed, observed)
 
     def sample_conditional(
         self, x_observed, observed_mask, *, y=None, n_samples=1, random_state=None
@@ -1118,9 +1119,11 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         the class is drawn from ``p(y | x_observed)``, so the completion averages over the
         classes the observed cells allow.  Observed cells are kept as they are, and so are
         the columns of a DataFrame the model leaves out (identifiers, dropped columns), so
-        the completed rows join back to the input.  With
-        ``draws > 1`` each completion is drawn independently: multiple imputation, whose
-        spread shows the uncertainty about the missing values.
+        the completed rows join back to the input.  Filled cells keep the orders every
+        training row keeps (``orders_``): a completion that breaks one has its filled cells
+        of that order drawn again (orders between two observed cells are left as they are).
+        With ``draws > 1`` each completion is drawn independently: multiple imputation,
+        whose spread shows the uncertainty about the missing values.
 
         Parameters
         ----------
@@ -1149,18 +1152,25 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             given = (
                 None if y is None or np.ndim(y) == 0 else np.asarray(y, dtype=object)[incomplete]
             )
-            filled, _ = sample_conditional(
+            rng = check_random_state(random_state)
+            filled, labels = sample_conditional(
                 self,
                 rows[incomplete],
                 observed[incomplete],
                 y=y if given is None else given,
                 n_samples=draws,
-                random_state=random_state,
+                random_state=rng,
             )
             for k, copy in enumerate(copies):
-                copy[incomplete] = filled[:, k]
+                index = self._label_index(labels[:, k])
+                copy[incomplete] = self._keep_orders(
+                    filled[:, k], index, rng, observed=observed[incomplete]
+                )
         if schema is not None:
-            copies = [_with_columns_of(schema.decode(copy).set_axis(X.index), X) for copy in copies]
+            copies = [
+                _with_columns_of(schema.decode(copy).set_axis(X.index), X, observed)
+                for copy in copies
+            ]
         return copies[0] if draws == 1 else copies
 
     def class_means(self) -> np.ndarray:
@@ -1301,11 +1311,15 @@ def _unchanged_on_error(estimator):
         raise
 
 
-def _with_columns_of(filled, X):
-    """The completed table ``filled`` with the columns of the input ``X`` it lacks (left
-    out of the model) put back unchanged, all in ``X``'s column order."""
-    out = filled.copy()
-    for column in X.columns:
-        if column not in out.columns:
-            out[column] = X[column]
-    return out[[c for c in X.columns if c in out.columns]]
+def _with_columns_of(filled, X, observed):
+    """The input table ``X`` with its empty modelled cells taken from the completed table
+    ``filled``: observed cells stay exactly as given (a value outside the training range
+    is not clipped, nor rounded to the training decimals), and so do the columns the model
+    leaves out; ``X``'s column order.  ``observed`` marks the observed cells of ``filled``'s
+    columns."""
+    out = X.copy()
+    for j, column in enumerate(filled.columns):
+        missing = ~observed[:, j]
+        if missing.any():
+            out[column] = X[column].where(~missing, filled[column].to_numpy())
+    return out

@@ -140,7 +140,7 @@ def find_orders(schema, X: np.ndarray) -> np.ndarray:
     return OrderCounter(*schema.order_groups()).add(X).orders()
 
 
-def keep_orders(X: np.ndarray, schema, orders, redraw, fixed=()) -> np.ndarray:
+def keep_orders(X: np.ndarray, schema, orders, redraw, fixed=(), observed=None) -> np.ndarray:
     """Redraw the cells of generated rows that break a kept order, given the rest of the row.
 
     A row that breaks ``x_a <= x_b`` gets the cells of that order drawn again from their
@@ -167,14 +167,17 @@ def keep_orders(X: np.ndarray, schema, orders, redraw, fixed=()) -> np.ndarray:
         in ``cells`` (bool, shape ``(len(rows), n_features)``) are drawn from their
         conditional given the others, under the row's class.
     fixed : sequence of int
-        Columns never redrawn (the conditions of ``given=``): an order between two of them
-        cannot be repaired.
+        Columns never redrawn (the conditions of ``given=``); a row that breaks an order
+        between two of them cannot be repaired, and is warned about.
+    observed : ndarray of bool, shape (n, n_features), optional
+        Cells never redrawn because they are data (the observed cells of :meth:`impute`);
+        an order between two of them is the data's own business and is not checked.
 
     Warns
     -----
     UserWarning
         When rows still break an order after :data:`MAX_ORDER_REDRAWS` rounds, or break
-        one between two fixed columns (conditions that leave the order no room); those
+        one between two ``fixed`` columns (conditions that leave the order no room); those
         rows are kept as drawn.
     """
     orders = np.asarray(orders, dtype=np.int64)
@@ -183,31 +186,39 @@ def keep_orders(X: np.ndarray, schema, orders, redraw, fixed=()) -> np.ndarray:
     _, scales = schema.order_groups()
     used = np.unique(orders)
     local = np.searchsorted(used, orders)
-    free = np.ones(X.shape[1], dtype=bool)
-    free[list(fixed)] = False
+    conditions = np.zeros(X.shape[1], dtype=bool)
+    conditions[list(fixed)] = True
+    data = np.zeros(X.shape, dtype=bool) if observed is None else np.asarray(observed, bool)
     chains = _chains(orders, X.shape[1])
-    todo, stuck = np.arange(X.shape[0]), 0
-    for round_ in range(MAX_ORDER_REDRAWS):
+    a, b = orders[:, 0], orders[:, 1]
+    # orders nothing can repair: between two conditions (warned), or two data cells (left)
+    hopeless = conditions[a] & conditions[b]
+    unchecked = data[:, a] & data[:, b]
+    stuck = np.zeros(X.shape[0], dtype=bool)
+    todo = np.arange(X.shape[0])
+    for round_ in range(MAX_ORDER_REDRAWS + 1):
         broken = broken_orders(schema.as_decoded(X[todo][:, used], used), local, scales[used])
+        broken &= ~unchecked[todo]
+        stuck[todo] |= (broken & hopeless).any(axis=1)
+        broken &= ~hopeless
+        rows = broken.any(axis=1)
+        todo, broken = todo[rows], broken[rows]
+        if todo.size == 0:
+            break
+        if round_ == MAX_ORDER_REDRAWS:
+            stuck[todo] = True
+            break
         if round_ < WHOLE_ROW_AFTER:
             cells = (broken.astype(np.int64) @ chains) > 0
         else:
-            cells = np.broadcast_to(broken.any(axis=1)[:, None], (todo.size, X.shape[1]))
-        cells = cells & free
-        repairable = cells.any(axis=1)
-        stuck += int(np.count_nonzero(broken.any(axis=1) & ~repairable))
-        todo, cells = todo[repairable], cells[repairable]
-        if todo.size == 0:
-            break
-        X[todo] = redraw(todo, cells)
-    else:
-        values = schema.as_decoded(X[todo][:, used], used)
-        stuck += int(np.count_nonzero(broken_orders(values, local, scales[used]).any(axis=1)))
-    if stuck:
+            cells = np.ones((todo.size, X.shape[1]), dtype=bool)
+        X[todo] = redraw(todo, cells & ~conditions & ~data[todo])
+    if stuck.any():
         warnings.warn(
-            f"{stuck} generated rows still break an order every training row keeps "
-            f"({'; '.join(schema.describe_orders(orders))}) after {MAX_ORDER_REDRAWS} "
-            "redraws: the conditions leave it almost no room. Those rows are kept as drawn.",
+            f"{int(stuck.sum())} generated rows still break an order every training row "
+            f"keeps ({'; '.join(schema.describe_orders(orders))}) after "
+            f"{MAX_ORDER_REDRAWS} redraws: the conditions leave it almost no room. Those "
+            "rows are kept as drawn.",
             UserWarning,
             stacklevel=3,
         )
