@@ -401,8 +401,11 @@ def _add_chunk(stats: dict, X: np.ndarray, y: np.ndarray, kind: str, offset: int
         unknown = [_plain(v) for v in labels if _plain(v) not in known]
         if unknown:
             shown = ", ".join(format_label(u) for u in unknown[:5])
+            strange = [i for i, v in enumerate(labels) if _plain(v) not in known]
+            first = int(np.flatnonzero(np.isin(inverse, strange))[0])
             raise DataError(
-                f"label(s) {shown} (near {data_row(offset)}) are not in classes=...; known labels "
+                f"label(s) {shown} (the first at {data_row(offset + first)}) are not in "
+                "classes=...; known labels "
                 f"are {', '.join(format_label(c) for c in sorted(known))}"
             )
     finite = True

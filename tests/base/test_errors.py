@@ -32,8 +32,19 @@ def test_a_bad_cell_in_a_later_chunk_is_named_by_its_row_in_the_data():
         whole.schema.encode(frame)
     summary = TableSummary.start(frame.iloc[:10].astype(float))
     summary.add(frame.iloc[:10].astype(float), labels[:10])
-    summary.add(frame.iloc[10:20].astype(float), labels[10:20], offset=10)
+    summary.add(frame.iloc[10:20].astype(float), labels[10:20], rows=np.arange(10, 20))
     with pytest.raises(DataError) as read_in_chunks:
-        summary.add(frame.iloc[20:].reset_index(drop=True), labels[20:], offset=20)
+        chunk = frame.iloc[20:].reset_index(drop=True)
+        summary.add(chunk, labels[20:], rows=np.arange(20, 30))
     assert "data row 26 holds 'oops'" in str(read_whole.value)
     assert str(read_in_chunks.value) == str(read_whole.value)
+
+
+def test_a_row_error_survives_pickling_and_moves_to_noncontiguous_rows():
+    import pickle
+
+    error = RowDataError("column 'a': ", 2, " holds 'x'")
+    again = pickle.loads(pickle.dumps(error))
+    assert isinstance(again, RowDataError) and str(again) == str(error)
+    # a chunk whose rows 0, 1, 2 are the data's rows 40, 42, 45 (empty labels left out)
+    assert str(error.at_rows(np.array([40, 42, 45]))) == "column 'a': data row 46 holds 'x'"

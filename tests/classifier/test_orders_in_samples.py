@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from sklearn.base import BaseEstimator
 
-from bayesgen import BayesClassifier, load, streaming
+from bayesgen import BayesClassifier, GaussianCopulaDensity, load, streaming
 from bayesgen.base.errors import DataError
 from bayesgen.classifier.tables import _chains
 from bayesgen.metrics import evaluate_table
@@ -142,6 +143,9 @@ def test_model_files_keep_the_orders(fitted, tmp_path):
         (np.array([[1, 1]]), "pairs of two different features"),
         (np.array([0, 1]), "shape"),
         (np.array([[0.0, 1.0]]), "integer"),
+        (np.array([[0, 2]]), "numeric columns with numeric ones"),  # "kind" is categorical
+        (np.array([[0, 1], [1, 0]]), "each pair of columns once"),
+        (np.array([[0, 1], [0, 1]]), "each pair of columns once"),
     ],
 )
 def test_bad_orders_in_a_model_file_are_refused(fitted, orders, message):
@@ -170,12 +174,21 @@ def test_a_bad_orders_value_fails_before_fitting():
         BayesClassifier(orders="always").fit(frame.drop(columns="label"), frame["label"])
 
 
-def test_arrays_have_no_orders():
+@pytest.mark.parametrize("density", ["gaussian", "copula"])
+def test_arrays_keep_their_orders_too(density):
     rng = np.random.default_rng(0)
-    low = rng.normal(size=200)
-    X = np.column_stack([low, low + rng.exponential(size=200)])
-    model = BayesClassifier("gaussian").fit(X, rng.choice([0, 1], 200))
-    assert model.orders_ is None
+    low = rng.normal(size=300)
+    X = np.column_stack([low, rng.normal(size=300), low + rng.exponential(0.3, size=300)])
+    model = BayesClassifier(density).fit(X, rng.choice([0, 1], 300))
+    assert model.order_columns().describe_orders(model.orders_) == ["feature 0 <= feature 2"]
+    S, _ = model.sample(5000, random_state=0)
+    assert not (S[:, 0] > S[:, 2]).any()
+    free, _ = (
+        BayesClassifier(density, orders="ignore")
+        .fit(X, rng.choice([0, 1], 300))
+        .sample(5000, random_state=0)
+    )
+    assert (free[:, 0] > free[:, 2]).mean() > 0.01
 
 
 def test_evaluation_reports_rows_breaking_an_order(fitted):
@@ -212,3 +225,41 @@ def test_imputed_cells_keep_the_orders_and_observed_cells_stay(fitted):
     # without the orders the same completions break some
     loose = free.impute(rows, draws=20, random_state=0)
     assert any(_breaks(d.iloc[1:]).any() for d in loose)
+
+
+class _PlainGaussian(BaseEstimator):
+    """A density from outside bayesgen: fit, score_samples and sample only."""
+
+    def fit(self, X, y=None):
+        self.mean_, self.cov_ = X.mean(axis=0), np.cov(X.T)
+        return self
+
+    def score_samples(self, X):
+        return stats.multivariate_normal(self.mean_, self.cov_).logpdf(X)
+
+    def sample(self, n, random_state=None):
+        rng = np.random.default_rng(random_state)
+        return rng.multivariate_normal(self.mean_, self.cov_, n)
+
+
+@pytest.mark.parametrize(
+    "density",
+    [GaussianCopulaDensity(marginals="parametric"), _PlainGaussian()],
+    ids=["parametric copula", "other library"],
+)
+def test_densities_without_a_latent_view_redraw_whole_rows(density):
+    frame = _table(n=400).drop(columns="kind")
+    model = BayesClassifier(density, column_types={})
+    model.fit(frame.drop(columns="label"), frame["label"])
+    assert model.orders_.tolist() == [[0, 1]]
+    X, _ = model.sample(3000, random_state=0)
+    assert not _breaks(X).any()
+
+
+def test_partial_fit_drops_the_orders_it_cannot_update():
+    frame = _table(n=400).drop(columns="kind")
+    model = BayesClassifier("gaussian", column_types={})
+    model.fit(frame.drop(columns="label"), frame["label"])
+    assert model.orders_ is not None
+    model.partial_fit(frame[["low", "high"]].to_numpy(), frame["label"])
+    assert model.orders_ is None

@@ -298,3 +298,20 @@ def test_orders_every_row_keeps_are_named_kept_and_can_be_ignored(tmp_path, caps
     assert code == 0 and "samples keep" not in err
     code, text, _ = run(capsys, "inspect", model)
     assert "orders every training row keeps" not in text
+
+
+@pytest.mark.parametrize("chunks", [[], ["--chunk-rows", "20"]], ids=["in memory", "streamed"])
+def test_a_bad_cell_after_a_dropped_label_is_named_by_its_row_in_the_file(
+    table_csv, tmp_path, capsys, chunks
+):
+    frame = pd.read_csv(table_csv)
+    frame["height_m"] = frame["height_m"].astype(object)
+    frame.loc[22, "kind"] = np.nan  # data row 23, left out
+    frame.loc[25, "height_m"] = "tall"  # data row 26: the file's line 27
+    bad = tmp_path / "gaps.csv"
+    frame.to_csv(bad, index=False)
+    model = tmp_path / "m.bgm"
+    code, _, err = run(
+        capsys, "fit", bad, "--label-column", "kind", "--drop-missing-labels", *chunks, "-o", model
+    )
+    assert code == 1 and "data row 26 holds 'tall'" in err and not model.exists()

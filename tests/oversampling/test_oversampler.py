@@ -334,3 +334,17 @@ def test_integer_identifier_becomes_nullable_and_empty_in_new_rows():
     assert str(X_res["id"].dtype) == "UInt16"
     assert X_res["id"].iloc[:n].tolist() == X["id"].tolist()
     assert X_res["id"].iloc[n:].isna().all()
+
+
+def test_synthetic_rows_keep_the_orders_of_the_data():
+    """An order every row keeps (low <= high) holds in the added rows, for an array as for
+    a DataFrame of numbers, as SMOTE's interpolations would keep it."""
+    rng = np.random.default_rng(0)
+    n = 400
+    low = rng.normal(10, 3, n)
+    X = np.column_stack([low, low + rng.exponential(0.5, n)])
+    y = np.where(rng.random(n) < 0.1, "rare", "common")
+    for data in (X, pd.DataFrame(X, columns=["low", "high"])):
+        X_res, _ = BayesOverSampler(random_state=0).fit_resample(data, y)
+        added = np.asarray(X_res)[n:]
+        assert len(added) > 200 and not (added[:, 0] > added[:, 1]).any()

@@ -135,7 +135,7 @@ def _summarise(frame, labels, chunk):
         part = frame.iloc[start : start + chunk].reset_index(drop=True)
         if summary is None:
             summary = TableSummary.start(part)
-        summary.add(part, labels[start : start + chunk], offset=start)
+        summary.add(part, labels[start : start + chunk], rows=np.arange(start, start + len(part)))
     return summary.finish()
 
 
@@ -185,7 +185,7 @@ def test_first_chunk_decides_kinds_and_must_fill_every_column():
         TableSummary.start(frame)
     summary = TableSummary.start(frame, drop=["b"])
     with pytest.raises(DataError, match=r"'a': data row 4 holds 'x'"):
-        summary.add(pd.DataFrame({"a": ["x"], "b": [1.0]}), np.array(["u"]), offset=3)
+        summary.add(pd.DataFrame({"a": ["x"], "b": [1.0]}), np.array(["u"]), rows=np.array([3]))
 
 
 def test_summaries_do_not_grow_with_the_rows():

@@ -56,6 +56,21 @@ class RowDataError(DataError):
         """The same error for a chunk whose first row is at ``offset`` in the data."""
         return RowDataError(self.before, self.position + int(offset), self.after)
 
+    def at_rows(self, rows) -> RowDataError:
+        """The same error for a chunk whose row ``i`` is at ``rows[i]`` in the data (rows
+        with an empty label left out, so the positions are not contiguous)."""
+        return RowDataError(self.before, int(rows[self.position]), self.after)
+
+    def within(self, part: str) -> RowDataError:
+        """The same error for a part whose place in the data is not known where it is
+        read (a Dask partition): the row is counted from the part's first row."""
+        return RowDataError(self.before, self.position, f"{self.after} (counted from {part})")
+
+    def __reduce__(self):
+        # the default pickles ``args`` (the message alone), which __init__ cannot take:
+        # an error raised in a worker process must come back whole
+        return RowDataError, (self.before, self.position, self.after)
+
 
 class ConditionError(DataError):
     """A condition of ``sample(given=...)`` the model cannot read: an unknown column or

@@ -110,7 +110,12 @@ def check_finite(X: np.ndarray, name: str = "X", *, allow_nan: bool = False) -> 
     if bad_cells.any():
         bad = np.argwhere(bad_cells)[0]
         value = X[tuple(bad)]
-        after = f", column index {bad[1]}" if X.ndim == 2 else ""
+        if X.ndim != 2:
+            raise DataError(
+                f"Input {name} contains NaN or infinity ({value} at index {bad[0]}); every "
+                "value must be a finite number."
+            )
+        after = f", column index {bad[1]}"
         if allow_nan:
             fix = "Replace the infinite values or mark them missing (NaN)."
         else:

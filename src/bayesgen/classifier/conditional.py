@@ -57,11 +57,15 @@ def redraw_cells(densities, X: np.ndarray, index: np.ndarray, cells: np.ndarray,
     given the row's other cells, under the row's class density ``densities[index[i]]``.
 
     Densities with a Gaussian latent view (:meth:`Density.latent_gaussian`: the Gaussian
-    families, the mixtures, the copulas) draw in it, all rows of one class and one mask at
-    once: the row's latent vector (a tied cell's coordinate a uniform draw inside its
-    interval, as the copula's fit scores it), the free coordinates drawn from the latent
-    Gaussian (mixture) given the others (:func:`sample_mixture_conditional`), mapped back.
-    Others condition row by row (:meth:`Density.condition`).
+    families, the mixtures, the copulas with empirical marginals) draw in it, all rows of
+    one class and one mask at once: the row's latent vector, the free coordinates drawn
+    from the latent Gaussian (mixture) given the others
+    (:func:`~bayesgen.kernels.conditioning.sample_mixture_conditional`), mapped back.  A
+    tied cell (a category, a point mass) stands for an interval of its latent coordinate;
+    its value there is a uniform draw inside the interval, as the copula's scores of tied
+    training cells, so the conditional is exact when at most one conditioning cell is tied
+    and close otherwise.  Densities without a latent view (parametric marginals, pixel
+    transforms, other libraries' densities) redraw the whole row from the class density.
 
     Parameters
     ----------
@@ -83,9 +87,7 @@ def redraw_cells(densities, X: np.ndarray, index: np.ndarray, cells: np.ndarray,
         rows = np.flatnonzero(index == k)
         latent = _latent_view(densities[k])
         if latent is None:
-            for i in rows:
-                row = np.where(cells[i], 0.0, out[i])
-                out[i] = _condition(densities[k], row, ~cells[i]).sample(1, rng, row)[0]
+            out[rows] = _whole_rows(densities[k], rows.size, rng)
             continue
         Z = latent.to_latent(out[rows], rng)
         mine = cells[rows]
@@ -102,6 +104,13 @@ def redraw_cells(densities, X: np.ndarray, index: np.ndarray, cells: np.ndarray,
         block[mine] = latent.to_data(Z)[mine]
         out[rows] = block
     return out
+
+
+def _whole_rows(density, n: int, rng) -> np.ndarray:
+    """``n`` fresh rows of a density (a scikit-learn-style one takes an integer seed)."""
+    if isinstance(density, Density):
+        return density.sample(n, rng)
+    return np.asarray(density.sample(n, random_state=int(rng.integers(2**31))))
 
 
 def _latent_view(density):

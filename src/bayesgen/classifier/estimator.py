@@ -37,6 +37,7 @@ from bayesgen.classifier.given import parse_given, sample_given
 from bayesgen.classifier.persistence import classifier_from_state
 from bayesgen.classifier.sampling import SamplePlan, generate_labelled
 from bayesgen.classifier.tables import (
+    NumberColumns,
     add_missing_cells,
     check_density_fits_table,
     check_every_class_sees_every_column,
@@ -122,12 +123,12 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         an empty one) a DataFrame of numbers is one too, so samples come back as a
         DataFrame with its dtypes.
     orders : {"keep", "ignore"}, default="keep"
-        For a table: "keep" finds the orders between numeric (or date) columns that every
-        training row keeps, such as ``temp_min <= temp_max`` (``orders_``); a generated
-        row that breaks one gets the cells of that order drawn again given the rest of
-        the row (:func:`bayesgen.classifier.tables.keep_orders`), so samples keep them
-        too; "ignore" samples the class densities as they are.  Arrays without a table
-        schema have no orders.
+        "keep" finds the orders between numeric (or date) columns that every training row
+        keeps, such as ``temp_min <= temp_max`` (``orders_``); a generated row that breaks
+        one gets the cells of that order drawn again given the rest of the row
+        (:func:`bayesgen.classifier.tables.keep_orders`), so samples keep them too;
+        "ignore" samples the class densities as they are.  Arrays are numbers throughout
+        (only their first 32 features are compared, see :mod:`bayesgen.kernels.orders`).
 
     Attributes
     ----------
@@ -152,12 +153,14 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         each generated row takes one, so cells missing together stay together.  None when
         the training data had no missing cell.
     orders_ : ndarray of int, shape (n_orders, 2), or None
-        For a table with ``orders="keep"``: the pairs ``(a, b)`` of feature indices with
+        With ``orders="keep"``: the pairs ``(a, b)`` of feature indices with
         ``x_a <= x_b`` in every training row where both are filled, at least 20 of them,
         which a random pairing of the two columns would have broken in at least 10 rows
         (so the order is the data's law, not a near miss of two ranges; see
-        :mod:`bayesgen.kernels.orders`).  Generated rows keep them.  None for arrays and
-        with ``orders="ignore"``.
+        :mod:`bayesgen.kernels.orders`); ``order_columns().describe_orders(orders_)`` names
+        them.  Generated and imputed rows keep them.  None with ``orders="ignore"``, after
+        :meth:`partial_fit`, and for fits from statistics alone (one-pass streamed or Dask
+        fits of numbers).
 
     Examples
     --------
@@ -398,9 +401,18 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _orders_of(self, X: np.ndarray):
-        """``orders_`` of the encoded training table ``X`` (None for arrays)."""
-        keep = self._keeps_orders()
-        return find_orders(self.schema_, X) if keep and self.schema_ is not None else None
+        """``orders_`` of the encoded training rows ``X`` (None with ``orders="ignore"``)."""
+        return find_orders(self.order_columns(), X) if self._keeps_orders() else None
+
+    def order_columns(self):
+        """What the orders compare: the table's schema (numbers with numbers, dates with
+        dates, categories with none; values as decoding writes them), or for arrays
+        :class:`~bayesgen.classifier.tables.NumberColumns` (every feature a number).  Its
+        ``describe_orders(model.orders_)`` names the kept orders."""
+        schema = getattr(self, "schema_", None)
+        if schema is not None:
+            return schema
+        return NumberColumns(self.n_features_in_, getattr(self, "feature_names_in_", None))
 
     def _keeps_orders(self) -> bool:
         if self.orders not in ("keep", "ignore"):
@@ -673,6 +685,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             for stats, batch in zip(self._stats, batches, strict=True)
         ]
         self._refit_from_stats()
+        self.orders_ = None  # found by fit on all rows; new rows may break them
         return self
 
     def _refit_from_stats(self) -> None:
@@ -1086,7 +1099,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         def redraw(rows, cells):
             return redraw_cells(self.densities_, X[rows], index[rows], cells, rng)
 
-        return keep_orders(X, self.schema_, orders, redraw, fixed, observed)
+        return keep_orders(X, self.order_columns(), orders, redraw, fixed, observed)
 
     def sample_conditional(
         self, x_observed, observed_mask, *, y=None, n_samples=1, random_state=None

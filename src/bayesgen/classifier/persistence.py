@@ -139,20 +139,30 @@ def _checked_missing_rate(rates, n_classes: int, n_features: int):
 
 
 def _checked_orders(orders, n_features: int, schema):
-    """None, or pairs of distinct feature indices of a table (files written before orders
-    were kept have none)."""
+    """None, or pairs of distinct comparable features (files written before orders were
+    kept have none)."""
     if orders is None:
         return None
     name = f"{_NAME} orders"
     orders = check_array(orders, name, kind="i", shape=(None, 2))
-    if schema is None and orders.shape[0]:
-        raise ValueError(f"{name} are kept for tables only, but the file has no schema")
-    if orders.shape[0] > n_features * (n_features - 1):
+    if orders.shape[0] > n_features * (n_features - 1) // 2:
         raise ValueError(f"{name} must hold at most one pair per two features")
     if orders.size and not (
         np.all((orders >= 0) & (orders < n_features)) and np.all(orders[:, 0] != orders[:, 1])
     ):
         raise ValueError(f"{name} must be pairs of two different features in 0..{n_features - 1}")
+    if not orders.size:
+        return orders.astype(np.int64)
+    groups = np.zeros(n_features, dtype=np.int64) if schema is None else schema.order_groups()[0]
+    a, b = orders[:, 0], orders[:, 1]
+    if np.any(groups[a] < 0) or np.any(groups[a] != groups[b]):
+        raise ValueError(
+            f"{name} must pair numeric columns with numeric ones and dates with dates "
+            "(categorical columns have no order)"
+        )
+    pairs = np.sort(orders, axis=1)
+    if np.unique(pairs, axis=0).shape[0] != pairs.shape[0]:
+        raise ValueError(f"{name} must name each pair of columns once, in one direction")
     return orders.astype(np.int64)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bayesgen.base.errors import DataError
+from bayesgen.base.errors import DataError, RowDataError
 from bayesgen.classifier.table_stream import (
     add_chunk_moments,
     merge_moment_lists,
@@ -32,10 +32,13 @@ def _split(frame, labels, label_column):
     return frame, labels
 
 
-def _part_summary(frame, labels, label_column, empty: TableSummary) -> TableSummary:
+def _part_summary(frame, labels, label_column, empty: TableSummary, part: int) -> TableSummary:
     features, y = _split(frame, labels, label_column)
     summary = empty.empty_copy()
-    return summary.add(features, plain_chunk_labels(y))
+    try:
+        return summary.add(features, plain_chunk_labels(y))
+    except RowDataError as exc:  # the partition's place is known only after this pass
+        raise exc.within(f"the first row of partition {part} of the Dask DataFrame") from None
 
 
 def _merge_summaries(a: TableSummary, b: TableSummary) -> TableSummary:
@@ -83,7 +86,7 @@ class DaskPasses:
         )
         summarise = dask.delayed(_part_summary, pure=True)
         count = dask.delayed(_part_rows, pure=True)
-        level = [summarise(xp, yp, col, start) for xp, yp, col in self.parts]
+        level = [summarise(xp, yp, col, start, p) for p, (xp, yp, col) in enumerate(self.parts)]
         lengths = [count(xp) for xp, _, _ in self.parts]
         summary, lengths = dask.compute(tree_reduce(level, _merge_summaries), lengths)
         self.offsets = np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int64)

@@ -88,8 +88,9 @@ class FilePasses(ChunkPasses):
         unknown = sorted({v for v in values if v not in self.classes}, key=str)
         if unknown:
             shown = ", ".join(format_label(u) for u in unknown[:5])
+            first = next(i for i, v in enumerate(values) if v not in self.classes)
             raise DataError(
-                f"label(s) {shown} (near {data_row(rows[0])}) are not in "
+                f"label(s) {shown} (the first at {data_row(rows[first])}) are not in "
                 f"classes=...; known labels are "
                 f"{', '.join(format_label(c) for c in sorted(self.classes, key=str))}"
             )

@@ -115,8 +115,7 @@ class ChunkPasses:
                 summary = TableSummary.start(
                     frame, column_types=column_types, drop=drop, cap=self.cap, bins=self.bins
                 )
-            offset = int(rows[0]) if len(rows) else 0
-            summary.add(frame, plain_chunk_labels(labels), offset=offset)
+            summary.add(frame, plain_chunk_labels(labels), rows=rows)
             self._tick(len(frame))
         if summary is None:
             raise DataError("the table has no rows; fit needs labelled rows")
@@ -134,12 +133,11 @@ class ChunkPasses:
 def add_chunk_moments(moments: list, densities, summaries, frame, labels, rows) -> list:
     """Merge one chunk's per-class score moments into ``moments`` (in place; returned)."""
     rows = np.asarray(rows, dtype=np.int64)
-    offset = int(rows[0]) if rows.size else 0
     try:
         X = summaries.schema.encode(frame)
     except RowDataError as exc:  # only if the data changed between the passes
-        raise exc.shifted(offset) from None
-    index = _class_index(summaries.classes, plain_chunk_labels(labels), offset)
+        raise exc.at_rows(rows) from None
+    index = _class_index(summaries.classes, plain_chunk_labels(labels), rows)
     order = np.argsort(index, kind="stable")
     bounds = np.r_[0, np.cumsum(np.bincount(index, minlength=len(densities)))]
     for k, density in enumerate(densities):
@@ -156,14 +154,14 @@ def merge_moment_lists(a: list, b: list) -> list:
     return [y if x is None else x if y is None else x.merge(y) for x, y in zip(a, b, strict=True)]
 
 
-def _class_index(classes: np.ndarray, labels: np.ndarray, offset: int) -> np.ndarray:
+def _class_index(classes: np.ndarray, labels: np.ndarray, rows: np.ndarray) -> np.ndarray:
     index = np.clip(np.searchsorted(classes, labels), 0, classes.shape[0] - 1)
     unknown = classes[index] != labels
     if np.any(unknown):
-        label = labels[np.flatnonzero(unknown)[0]]
+        first = int(np.flatnonzero(unknown)[0])
         raise DataError(
-            f"label {format_label(label)} near {data_row(offset)} was not in the first pass over "
-            "the data; did the data change while it was being fitted?"
+            f"label {format_label(labels[first])} at {data_row(rows[first])} was not in the "
+            "first pass over the data; did the data change while it was being fitted?"
         )
     return index
 

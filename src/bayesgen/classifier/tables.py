@@ -31,6 +31,7 @@ __all__ = [
     "is_frame",
     "keep_orders",
     "missing_rates",
+    "NumberColumns",
 ]
 
 #: rounds of redrawing the rows that still break a kept order before giving up
@@ -134,25 +135,52 @@ def add_missing_cells(
     return X
 
 
-def find_orders(schema, X: np.ndarray) -> np.ndarray:
+class NumberColumns:
+    """The columns of an array of numbers seen as a table's for its orders: every feature
+    a number (one group, unit 1), written as it is drawn, named ``feature j`` (or by its
+    name).  Has the three methods of :class:`~bayesgen.tables.TableSchema` that
+    :func:`find_orders` and :func:`keep_orders` use."""
+
+    def __init__(self, n_features: int, names=None):
+        self.n_features = int(n_features)
+        self.names = [f"feature {j}" for j in range(n_features)] if names is None else list(names)
+
+    def order_groups(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.zeros(self.n_features, dtype=np.int64), np.ones(self.n_features)
+
+    def as_decoded(self, values: np.ndarray, features) -> np.ndarray:
+        return np.array(values, dtype=np.float64, copy=True)
+
+    def describe_orders(self, orders) -> list[str]:
+        if orders is None:
+            return []
+        names = self.names
+        return [f"{names[a]} <= {names[b]}" for a, b in np.asarray(orders, dtype=np.int64)]
+
+
+def find_orders(columns, X: np.ndarray) -> np.ndarray:
     """The orders every row of the encoded table ``X`` keeps (see
-    :mod:`bayesgen.kernels.orders`), shape (p, 2): ``(a, b)`` means ``x_a <= x_b``."""
-    return OrderCounter(*schema.order_groups()).add(X).orders()
+    :mod:`bayesgen.kernels.orders`), shape (p, 2): ``(a, b)`` means ``x_a <= x_b``.
+    ``columns``: a :class:`~bayesgen.tables.TableSchema` or :class:`NumberColumns`."""
+    return OrderCounter(*columns.order_groups()).add(X).orders()
 
 
 def keep_orders(X: np.ndarray, schema, orders, redraw, fixed=(), observed=None) -> np.ndarray:
     """Redraw the cells of generated rows that break a kept order, given the rest of the row.
 
     A row that breaks ``x_a <= x_b`` gets the cells of that order drawn again from their
-    conditional given its other cells and its class, ``p(x_a, x_b | x_rest, y)`` (the
-    conditional :meth:`impute` uses), until every order holds; orders that share a column
-    (``mean <= worst`` and ``error <= mean``) are redrawn together, as one chain.  Its
-    other cells and its label stay, so the columns outside the orders keep their
-    distribution; a row still broken after :data:`WHOLE_ROW_AFTER` rounds (cells pinned by
-    the rest of the row) has all its free cells redrawn.  Redrawing whole rows
-    instead shifted them (on breast-cancer, whose copula breaks its 15 orders in a quarter
-    of the rows, the mean per-column KS against held-out rows went from 0.081 to 0.097;
-    with cells 0.082).  The check is on the values as decoding writes them (rounded to
+    conditional given its other cells and its class, ``p(x_a, x_b | x_rest, y)``
+    (:func:`~bayesgen.classifier.conditional.redraw_cells`), until every order holds;
+    orders that share a column (``mean <= worst`` and ``error <= mean``) are redrawn
+    together, as one chain.  Its other cells and its label stay, so a row follows
+    ``p(x_rest | y) p(x_chain | x_rest, y, orders kept)``: the columns outside the orders
+    keep the class density's distribution exactly (this is not the class density
+    restricted to the orders, which would shift them too).  A row still broken after
+    :data:`WHOLE_ROW_AFTER` rounds (cells pinned by the rest of the row) has all its free
+    cells redrawn.  Redrawing whole rows from the start, i.e. the density restricted to
+    the orders, shifted the marginals (on breast-cancer, whose copula breaks its 15 orders
+    in a quarter of the rows, the mean per-column KS against held-out rows went from 0.081
+    to 0.097; with cells 0.083).  The check is on the values as decoding writes them (rounded to
     decimals, steps and date units), so the written table keeps the orders.  Scores
     (``predict_proba``, ``score_samples``) stay those of the class densities.
 
@@ -160,7 +188,7 @@ def keep_orders(X: np.ndarray, schema, orders, redraw, fixed=(), observed=None) 
     ----------
     X : ndarray of shape (n, n_features)
         Encoded rows; changed in place and returned.
-    schema : TableSchema
+    schema : TableSchema or NumberColumns
     orders : ndarray of int, shape (p, 2)
     redraw : callable
         ``redraw(rows, cells)`` gives new values for ``X[rows]`` in which the cells marked
@@ -216,9 +244,9 @@ def keep_orders(X: np.ndarray, schema, orders, redraw, fixed=(), observed=None) 
     if stuck.any():
         warnings.warn(
             f"{int(stuck.sum())} generated rows still break an order every training row "
-            f"keeps ({'; '.join(schema.describe_orders(orders))}) after "
-            f"{MAX_ORDER_REDRAWS} redraws: the conditions leave it almost no room. Those "
-            "rows are kept as drawn.",
+            f"keeps ({'; '.join(schema.describe_orders(orders))}): the conditions leave it "
+            f"no room (both columns conditioned) or almost none (still broken after "
+            f"{MAX_ORDER_REDRAWS} redraws). Those rows are kept as drawn.",
             UserWarning,
             stacklevel=3,
         )

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from bayesgen import AutoDensity, BayesClassifier
+from bayesgen.base.errors import RowDataError
 from bayesgen.cli.common import (
     EXIT_OK,
     ProgressBar,
@@ -287,7 +288,12 @@ def _fit_table(model, args, column):
             )
         _refuse_overrides_of_the_label(args, table.label_column)
         density = args.density or ("auto" if args.shrinkage is None else "copula")
-        _fit_rows(model, args, table.X, table.y, density, table=True)
+        try:
+            _fit_rows(model, args, table.X, table.y, density, table=True)
+        except RowDataError as exc:  # rows with an empty label were left out
+            if table.data_rows is None:
+                raise
+            raise exc.at_rows(table.data_rows) from None
         n_rows = int(table.X.shape[0])
     note(f"label column: {table.label_column!r} ({table.chosen})")
     if table.dropped_rows:
@@ -388,6 +394,7 @@ def run(args) -> int:
         "label_column": like.label_column,
         "n_rows": int(n_rows),
     }
+    _note_orders(model.order_columns().describe_orders(model.orders_))
     model.save(args.output, metadata=metadata)
     print(
         f"fitted {len(model.classes_)} classes on {n_rows} rows x "

@@ -54,6 +54,7 @@ def _describe(args, model, metadata) -> dict:
         "classes": classes,
         "data": metadata,
         "table": _table_info(model),
+        "orders_kept": model.order_columns().describe_orders(getattr(model, "orders_", None)),
     }
 
 
@@ -74,7 +75,6 @@ def _table_info(model) -> dict | None:
         "columns": schema.describe(),
         "missing_rate_per_class": missing,
         "missing_together_per_class": _missing_together(model, schema.feature_names),
-        "orders_kept": schema.describe_orders(getattr(model, "orders_", None)),
     }
 
 
@@ -161,12 +161,12 @@ def _text_lines(args, model, metadata, info: dict) -> list[str]:
                 )
                 more = len(rows) - _SHOWN_PATTERNS
                 lines.append(f"  {label}: {shown}" + (f" (and {more} more)" if more > 0 else ""))
-        if table["orders_kept"]:
-            lines.append(
-                "orders every training row keeps (a sampled row that breaks one has those cells "
-                "redrawn):"
-            )
-            lines += [f"  {safe_text(text)}" for text in table["orders_kept"]]
+    if info["orders_kept"]:
+        lines.append(
+            "orders every training row keeps (a sampled row that breaks one has those cells "
+            "redrawn):"
+        )
+        lines += [f"  {safe_text(text)}" for text in info["orders_kept"]]
     return lines
 
 

@@ -72,6 +72,10 @@ class TableData:
     delimiter : str
     dropped_rows : int
         Rows left out because their label was empty (``drop_missing_labels``).
+    data_rows : numpy.ndarray or None
+        Where rows were left out: each kept row's position among the file's data rows
+        (to name a bad cell by its row in the file, :meth:`RowDataError.at_rows`); None
+        when every row was kept.
     """
 
     X: object
@@ -83,6 +87,7 @@ class TableData:
     format: str
     delimiter: str = ","
     dropped_rows: int = 0
+    data_rows: np.ndarray | None = None
 
 
 def _format_of(path: Path) -> str | None:
@@ -504,6 +509,7 @@ def read_table(
             )
         frame = frame.loc[~missing].reset_index(drop=True)
         dropped = int(missing.sum())
+    kept = np.flatnonzero(~missing) if dropped else None
     labels = label_values(frame[name])
     return TableData(
         X=frame.drop(columns=[name]),
@@ -515,6 +521,7 @@ def read_table(
         format=fmt,
         delimiter=sep,
         dropped_rows=dropped,
+        data_rows=kept,
     )
 
 

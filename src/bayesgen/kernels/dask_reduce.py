@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bayesgen.base.errors import DataError
+from bayesgen.base.errors import DataError, RowDataError
 from bayesgen.base.validation import check_finite, is_dask
 from bayesgen.kernels.class_stats import class_stats, stats_are_finite
 
@@ -69,8 +69,8 @@ def reduce_class_statistics(X, y, *, diagonal: bool, fourth: bool = False):
     if not parts:
         raise DataError("X has no rows; fit needs labelled rows")
     level = [
-        dask.delayed(_block_stats, pure=True)(xb, yb, diagonal, fourth, label)
-        for xb, yb, label in parts
+        dask.delayed(_block_stats, pure=True)(xb, yb, diagonal, fourth, label, b)
+        for b, (xb, yb, label) in enumerate(parts)
     ]
     (stats,) = dask.compute(tree_reduce(level, _merge))
     if not stats["classes"]:
@@ -207,8 +207,9 @@ def _as_features(block) -> np.ndarray:
     return X
 
 
-def _block_stats(xb, yb, diagonal: bool, fourth: bool, label_column) -> dict:
-    """Per-class statistics of one block: ``{"classes": {label: stats}, "n_features": d}``."""
+def _block_stats(xb, yb, diagonal: bool, fourth: bool, label_column, block: int = 0) -> dict:
+    """Per-class statistics of one block: ``{"classes": {label: stats}, "n_features": d}``;
+    a bad cell is named by its row in block number ``block``."""
     if label_column is not None and yb is None:
         yb = xb[label_column]
         xb = xb.drop(columns=[label_column])
@@ -235,7 +236,10 @@ def _block_stats(xb, yb, diagonal: bool, fourth: bool, label_column) -> dict:
     labels, inverse = np.unique(y, return_inverse=True)
     stats = class_stats(X, inverse.reshape(-1), labels.shape[0], diagonal=diagonal, fourth=fourth)
     if not stats_are_finite(stats):
-        check_finite(X)
+        try:
+            check_finite(X)
+        except RowDataError as exc:
+            raise exc.within(f"the first row of block {block} of the Dask data") from None
     for label, part in zip(labels, stats, strict=True):
         out["classes"][label.item() if isinstance(label, np.generic) else label] = part
     return out

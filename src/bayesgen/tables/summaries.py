@@ -166,10 +166,11 @@ class TableSummary:
             out[:, j] = state.encode(frame[state.spec.name])
         return out
 
-    def add(self, frame, labels, *, offset: int = 0) -> TableSummary:
+    def add(self, frame, labels, *, rows=None) -> TableSummary:
         """Take in one chunk: ``frame`` (its feature columns) and one label per row.
 
-        ``offset`` (the chunk's first row in the data) only numbers rows in messages.
+        ``rows`` (each row's position in the data; by default its position in ``frame``)
+        only numbers rows in messages.
         """
         if not isinstance(frame, pd.DataFrame):
             raise DataError(f"a chunk must be a pandas DataFrame; got {type(frame).__name__}")
@@ -179,7 +180,7 @@ class TableSummary:
         try:
             X = self.encode(frame)
         except RowDataError as exc:
-            raise exc.shifted(offset) from None
+            raise (exc if rows is None else exc.at_rows(rows)) from None
         if X.shape[0] == 0:
             return self
         self.orders.add(X)
