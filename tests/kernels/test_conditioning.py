@@ -10,6 +10,7 @@ from bayesgen.kernels.conditioning import (
     gaussian_conditional,
     missing_layout,
     observed_log_pdf,
+    refine_tied,
     sample_mixture_conditional,
 )
 from bayesgen.kernels.covariance import FullCovariance
@@ -129,3 +130,25 @@ def test_batched_mixture_conditional_weights_components_by_the_observed_cells():
         3,
         2,
     )
+
+
+def test_tied_coordinates_are_drawn_from_the_truncated_gaussian_given_the_others():
+    """Two tied coordinates in boxes and one point coordinate: after the Gibbs sweeps the
+    tied pair follows the Gaussian given the point, truncated to the box (reference:
+    rejection from the exact conditional)."""
+    rng = np.random.default_rng(4)
+    cov = np.array([[1.0, 0.8, 0.5], [0.8, 1.0, 0.4], [0.5, 0.4, 1.0]])
+    mean = np.zeros(3)
+    n = 40_000
+    lo = np.tile([0.0, 0.5, np.nan], (n, 1))
+    hi = np.tile([np.inf, 2.0, np.nan], (n, 1))
+    Z = np.column_stack([rng.uniform(0, 3, n), rng.uniform(0.5, 2.0, n), np.full(n, 0.3)])
+    out = refine_tied([(0.0, mean, cov)], Z, lo, hi, np.ones(3, dtype=bool), rng)
+    piece = gaussian_conditional(
+        mean, FullCovariance.from_matrix(cov), np.array([False, False, True]), np.array([0.3])
+    )
+    draws = rng.multivariate_normal(piece.mean, piece.covariance(), 2_000_000)
+    kept = draws[(draws[:, 0] >= 0) & (draws[:, 1] >= 0.5) & (draws[:, 1] <= 2.0)]
+    np.testing.assert_allclose(out[:, :2].mean(axis=0), kept.mean(axis=0), atol=0.02)
+    np.testing.assert_allclose(np.cov(out[:, :2].T), np.cov(kept.T), atol=0.02)
+    assert (out[:, 2] == 0.3).all()

@@ -14,7 +14,7 @@ from bayesgen.base.errors import DataError, NotFittedError
 from bayesgen.base.rng import check_random_state
 from bayesgen.base.validation import check_finite, check_n_samples
 from bayesgen.densities.base import Density
-from bayesgen.kernels.conditioning import sample_mixture_conditional
+from bayesgen.kernels.conditioning import refine_tied, sample_mixture_conditional
 
 __all__ = ["class_posterior_given_observed", "redraw_cells", "sample_conditional"]
 
@@ -52,7 +52,9 @@ def _check_inputs(x_observed, observed_mask, n_features):
     return X, np.ascontiguousarray(M), one
 
 
-def redraw_cells(densities, X: np.ndarray, index: np.ndarray, cells: np.ndarray, rng):
+def redraw_cells(
+    densities, X: np.ndarray, index: np.ndarray, cells: np.ndarray, rng, *, rest_is_data=False
+):
     """Rows of ``X`` whose cells marked in ``cells`` are drawn again from their conditional
     given the row's other cells, under the row's class density ``densities[index[i]]``.
 
@@ -61,11 +63,15 @@ def redraw_cells(densities, X: np.ndarray, index: np.ndarray, cells: np.ndarray,
     one class and one mask at once: the row's latent vector, the free coordinates drawn
     from the latent Gaussian (mixture) given the others
     (:func:`~bayesgen.kernels.conditioning.sample_mixture_conditional`), mapped back.  A
-    tied cell (a category, a point mass) stands for an interval of its latent coordinate;
-    its value there is a uniform draw inside the interval, as the copula's scores of tied
-    training cells, so the conditional is exact when at most one conditioning cell is tied
-    and close otherwise.  Densities without a latent view (parametric marginals, pixel
-    transforms, other libraries' densities) redraw the whole row from the class density.
+    tied cell (a category, a point mass) stands for an interval of its latent coordinate:
+    the row's tied coordinates are first drawn jointly given its other observed ones, by
+    Gibbs sampling of the truncated Gaussian
+    (:func:`~bayesgen.kernels.conditioning.refine_tied`), so the free cells come from the
+    conditional given what the observed cells say, intervals and all.  Densities without a
+    latent view (parametric marginals, pixel transforms, other libraries' densities)
+    redraw the whole row from the class density when the rest of the row was generated
+    too, and condition row by row (:meth:`Density.condition`) when it is data
+    (``rest_is_data``, as in :meth:`BayesClassifier.impute`).
 
     Parameters
     ----------
@@ -77,6 +83,9 @@ def redraw_cells(densities, X: np.ndarray, index: np.ndarray, cells: np.ndarray,
     cells : ndarray of bool, shape (n, n_features)
         True where a cell is drawn again.
     rng : numpy.random.Generator
+    rest_is_data : bool, default=False
+        The unmarked cells are data and must stay (else they were generated, and a family
+        without a latent view may redraw them with the marked ones).
 
     Returns
     -------
@@ -86,10 +95,16 @@ def redraw_cells(densities, X: np.ndarray, index: np.ndarray, cells: np.ndarray,
     for k in np.unique(index):
         rows = np.flatnonzero(index == k)
         latent = _latent_view(densities[k])
+        if latent is None and rest_is_data:
+            for i in rows:
+                row = np.where(cells[i], 0.0, out[i])
+                out[i] = _condition(densities[k], row, ~cells[i]).sample(1, rng, row)[0]
+            continue
         if latent is None:
             out[rows] = _whole_rows(densities[k], rows.size, rng)
             continue
         Z = latent.to_latent(out[rows], rng)
+        lo, hi = latent.tied_intervals(out[rows])
         mine = cells[rows]
         # rows that redraw the same cells condition alike: one batch per mask
         _, first, group = np.unique(
@@ -99,7 +114,8 @@ def redraw_cells(densities, X: np.ndarray, index: np.ndarray, cells: np.ndarray,
         components = latent.components()
         for g, free in enumerate(mine[first]):
             batch = group == g
-            Z[np.ix_(batch, free)] = sample_mixture_conditional(components, Z[batch], free, rng)
+            Zg = refine_tied(components, Z[batch], lo[batch], hi[batch], ~free, rng)
+            Z[np.ix_(batch, free)] = sample_mixture_conditional(components, Zg, free, rng)
         block = out[rows]
         block[mine] = latent.to_data(Z)[mine]
         out[rows] = block

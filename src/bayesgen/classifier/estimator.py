@@ -32,7 +32,11 @@ from bayesgen.base.validation import (
     format_label,
     is_dask,
 )
-from bayesgen.classifier.conditional import redraw_cells, sample_conditional
+from bayesgen.classifier.conditional import (
+    class_posterior_given_observed,
+    redraw_cells,
+    sample_conditional,
+)
 from bayesgen.classifier.given import parse_given, sample_given
 from bayesgen.classifier.persistence import classifier_from_state
 from bayesgen.classifier.sampling import SamplePlan, generate_labelled
@@ -1097,7 +1101,9 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
             return X
 
         def redraw(rows, cells):
-            return redraw_cells(self.densities_, X[rows], index[rows], cells, rng)
+            return redraw_cells(
+                self.densities_, X[rows], index[rows], cells, rng, rest_is_data=observed is not None
+            )
 
         return keep_orders(X, self.order_columns(), orders, redraw, fixed, observed)
 
@@ -1160,31 +1166,48 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         incomplete = np.flatnonzero(~observed.all(axis=1))
         copies = [rows.copy() for _ in range(draws)]
         if incomplete.size:
-            if y is not None and np.ndim(y) != 0:
-                y = [None if _is_missing_label(v) else v for v in y]
-            given = (
-                None if y is None or np.ndim(y) == 0 else np.asarray(y, dtype=object)[incomplete]
-            )
             rng = check_random_state(random_state)
-            filled, labels = sample_conditional(
-                self,
-                rows[incomplete],
-                observed[incomplete],
-                y=y if given is None else given,
-                n_samples=draws,
-                random_state=rng,
+            known = self._impute_classes(y, rows.shape[0])[incomplete]
+            part, seen = rows[incomplete], observed[incomplete]
+            unknown = np.flatnonzero(known < 0)
+            posterior = (
+                class_posterior_given_observed(self, part[unknown], seen[unknown])
+                if unknown.size
+                else None
             )
-            for k, copy in enumerate(copies):
-                index = self._label_index(labels[:, k])
-                copy[incomplete] = self._keep_orders(
-                    filled[:, k], index, rng, observed=observed[incomplete]
+            for copy in copies:
+                index = known.copy()
+                if unknown.size:
+                    cumulative = np.cumsum(posterior, axis=1)
+                    draw = (cumulative < rng.random((unknown.size, 1))).sum(axis=1)
+                    index[unknown] = np.minimum(draw, posterior.shape[1] - 1)
+                filled = redraw_cells(
+                    self.densities_, np.where(seen, part, 0.0), index, ~seen, rng, rest_is_data=True
                 )
+                copy[incomplete] = self._keep_orders(filled, index, rng, observed=seen)
         if schema is not None:
             copies = [
                 _with_columns_of(schema.decode(copy).set_axis(X.index), X, observed)
                 for copy in copies
             ]
         return copies[0] if draws == 1 else copies
+
+    def _impute_classes(self, y, n_rows: int) -> np.ndarray:
+        """The class position of each row to impute, -1 where it is to be drawn from
+        ``p(y | x_observed)`` (``y`` None, or None / NaN in an array)."""
+        known = np.full(n_rows, -1, dtype=np.intp)
+        if y is None:
+            return known
+        if np.ndim(y) == 0:
+            known[:] = self._label_index([self.parse_label(y)])[0]
+            return known
+        labels = list(y)
+        if len(labels) != n_rows:
+            raise DataError(f"y has {len(labels)} labels for {n_rows} rows; give one per row")
+        for i, label in enumerate(labels):
+            if not _is_missing_label(label):
+                known[i] = self._label_index([self.parse_label(label)])[0]
+        return known
 
     def class_means(self) -> np.ndarray:
         """E[x | y=k] for every class, shape (n_classes, n_features)."""

@@ -71,6 +71,12 @@ class LatentGaussian:
         """
         raise NotImplementedError
 
+    def tied_intervals(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The latent interval ``[lo, hi]`` of each cell of ``X`` that stands for one (a
+        category, a point mass: its coordinate is only known to lie in it), NaN for the
+        cells whose value is a point of the latent coordinate.  Arrays of shape ``X``."""
+        raise NotImplementedError
+
 
 class IdentityLatent(LatentGaussian):
     """The Gaussian families: the latent vector is the data."""
@@ -86,6 +92,10 @@ class IdentityLatent(LatentGaussian):
 
     def to_latent(self, X, rng=None):
         return np.array(X, dtype=float)
+
+    def tied_intervals(self, X):
+        nothing = np.full(np.shape(X), np.nan)
+        return nothing, nothing.copy()
 
 
 #: tolerance of a condition's value against a level, as a share of the smallest gap
@@ -190,6 +200,25 @@ class CopulaLatent(LatentGaussian):
 
     def to_latent(self, X, rng=None):
         return self.marginals.transform(np.asarray(X, dtype=float), rng)[0]
+
+    def tied_intervals(self, X):
+        """A cell in a point-mass bin owns that bin's CDF jump; on a feature sampled only
+        at its levels the end levels also own the tails (their draws take those levels)."""
+        X = np.asarray(X, dtype=float)
+        lo, hi = np.full(X.shape, np.nan), np.full(X.shape, np.nan)
+        for j in range(X.shape[1]):
+            edges, cdf, snap = self.marginals._feature(j)
+            x = X[:, j]
+            last = snap.shape[0] - 1
+            b = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, last)
+            tied = (x >= edges[0]) & (x <= edges[-1]) & ~np.isnan(snap[b])
+            low, high = special.ndtri(cdf[b]), special.ndtri(cdf[b + 1])
+            if self._levels(j) is not None:
+                low = np.where(b == 0, -np.inf, low)
+                high = np.where(b == last, np.inf, high)
+            lo[:, j] = np.where(tied, low, np.nan)
+            hi[:, j] = np.where(tied, high, np.nan)
+        return lo, hi
 
 
 def mixture_components(weights, means, covariances) -> list:

@@ -39,6 +39,7 @@ from scipy.special import logsumexp
 
 from bayesgen.kernels.covariance import LOG_2PI, Covariance, DiagonalCovariance
 from bayesgen.kernels.lowrank import LowRankCovariance
+from bayesgen.kernels.truncated import truncated_normal
 
 __all__ = [
     "Conditioned",
@@ -50,6 +51,7 @@ __all__ = [
     "completed_scatter",
     "missing_layout",
     "observed_log_pdf",
+    "refine_tied",
     "sample_mixture_conditional",
 ]
 
@@ -410,3 +412,72 @@ def _psd_root(cov: np.ndarray) -> np.ndarray:
     except np.linalg.LinAlgError:
         values, vectors = np.linalg.eigh(cov)
         return vectors * np.sqrt(np.clip(values, 0.0, None))
+
+
+#: Gibbs sweeps over the tied coordinates of a row before its free cells are drawn
+TIED_SWEEPS = 10
+
+
+def refine_tied(components, Z, lo, hi, observed, rng, sweeps: int = TIED_SWEEPS):
+    """Draw the tied observed coordinates of each row of ``Z`` given the row's others.
+
+    A tied cell (a category, a point mass) fixes only an interval ``[lo, hi]`` of its
+    latent coordinate, and the coordinates of several tied cells of one row are dependent:
+    their joint given the observed point coordinates is the mixture's Gaussian truncated
+    to the box.  Gibbs sampling (Geweke 1991), started from ``Z``: each sweep draws every
+    row's component from ``w_c N(z_o | mu_co, S_coo)`` and then each tied coordinate from
+    its univariate truncated conditional under that component, with ``Q = S_coo^-1``:
+    ``N(mu_t - Q_t,-t (z_-t - mu_-t) / Q_tt, 1 / Q_tt)`` on ``[lo_t, hi_t]``.  The free
+    (unobserved) coordinates are integrated out: only ``S_coo`` enters.
+
+    Parameters
+    ----------
+    components : list of (log_weight, mean (d,), covariance (d, d))
+    Z : ndarray of shape (n, d)
+        Latent rows; the tied coordinates inside their intervals.  Changed in place.
+    lo, hi : ndarray of shape (n, d)
+        Intervals of the tied cells, NaN elsewhere.
+    observed : ndarray of bool, shape (d,)
+        The coordinates conditioned on (shared by the rows).
+    rng : numpy.random.Generator
+    sweeps : int
+
+    Returns
+    -------
+    ndarray of shape (n, d)
+    """
+    o = np.flatnonzero(observed)
+    tied = ~np.isnan(lo[:, o])
+    if not tied.any():
+        return Z
+    parts = []
+    for log_w, mu, cov in components:
+        S = np.asarray(cov, dtype=float)[np.ix_(o, o)]
+        L = linalg.cholesky(S, lower=True, check_finite=False)
+        parts.append((log_w, mu[o], L, linalg.cho_solve((L, True), np.eye(o.size))))
+    for _ in range(max(1, int(sweeps))):
+        pick = _pick_components(parts, Z[:, o], rng)
+        for c, (_, mu, _, Q) in enumerate(parts):
+            mine = pick == c
+            for t in np.flatnonzero((tied & mine[:, None]).any(axis=0)):
+                rows = np.flatnonzero(mine & tied[:, t])
+                others = np.arange(o.size) != t
+                shift = (Z[np.ix_(rows, o[others])] - mu[others]) @ Q[t, others] / Q[t, t]
+                Z[rows, o[t]] = truncated_normal(
+                    mu[t] - shift, 1.0 / np.sqrt(Q[t, t]), lo[rows, o[t]], hi[rows, o[t]], rng
+                )
+    return Z
+
+
+def _pick_components(parts, Zo: np.ndarray, rng) -> np.ndarray:
+    """A component per row, drawn from ``w_c N(z_o | mu_c, S_c)`` normalised."""
+    if len(parts) == 1:
+        return np.zeros(Zo.shape[0], dtype=np.int64)
+    log_post = []
+    for log_w, mu, L, _ in parts:
+        white = linalg.solve_triangular(L, (Zo - mu).T, lower=True, check_finite=False)
+        log_post.append(log_w - 0.5 * np.sum(white * white, axis=0) - np.sum(np.log(np.diag(L))))
+    log_post = np.array(log_post)
+    post = np.exp(log_post - logsumexp(log_post, axis=0))
+    pick = (np.cumsum(post, axis=0) < rng.random(Zo.shape[0])).sum(axis=0)
+    return np.minimum(pick, len(parts) - 1)
