@@ -226,6 +226,7 @@ class EmpiricalMarginals:
         """
         d = len(columns)
         categories = categories or {}
+        columns = [c if j in categories else c.without_round_off() for j, c in enumerate(columns)]
         gaps = [
             c.smallest_gap()
             for j, c in enumerate(columns)
