@@ -9,7 +9,7 @@ from scipy import stats
 from sklearn.base import BaseEstimator
 
 from bayesgen import BayesClassifier, GaussianCopulaDensity, load, streaming
-from bayesgen.base.errors import DataError
+from bayesgen.base.errors import ConditionError, DataError
 from bayesgen.classifier.tables import _chains
 from bayesgen.metrics import evaluate_table
 
@@ -114,15 +114,25 @@ def test_conditions_and_chunked_sampling_keep_the_order(fitted):
 
 
 def test_conditions_that_leave_the_order_no_room_warn(fitted):
-    frame, kept, _ = fitted
-    top = float(frame["low"].max())
-    with pytest.warns(UserWarning, match="5 generated rows still break.*low <= high"):
-        X, _ = kept.sample(5, given={"low": (top - 1, None), "high": (None, top - 3)})
-    assert len(X) == 5 and _breaks(X).all()
+    _, kept, _ = fitted
+    # both columns in one range: rows with low above high cannot be redrawn
+    with pytest.warns(UserWarning, match="generated rows still break an order.*low <= high"):
+        X, _ = kept.sample(300, given={"low": (10.0, 14.0), "high": (10.0, 14.0)}, random_state=0)
+    assert len(X) == 300 and _breaks(X).any()
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # one condition: the other cell is redrawn
-        X, _ = kept.sample(200, given={"low": (top - 1, None)}, random_state=0)
-    assert not _breaks(X).any() and (X["low"] >= top - 1).all()
+        X, _ = kept.sample(200, given={"low": (14.0, None)}, random_state=0)
+    assert not _breaks(X).any() and (X["low"] >= 14.0).all()
+
+
+def test_conditions_on_both_columns_are_narrowed_by_the_order(fitted):
+    _, kept, _ = fitted
+    # high = 12 and low >= 12: low can only be 12 (a value low takes: two decimals)
+    X, _ = kept.sample(200, given={"high": 12.1, "low": (12.1, None)}, random_state=0)
+    assert (X["low"] == 12.1).all() and (X["high"] == 12.1).all()
+    with pytest.raises(DataError, match="contradict low <= high") as error:
+        kept.sample(5, given={"high": 8.0, "low": (12.0, None)})
+    assert not isinstance(error.value, ConditionError)  # readable, but impossible
 
 
 def test_model_files_keep_the_orders(fitted, tmp_path):

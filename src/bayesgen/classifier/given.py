@@ -194,11 +194,68 @@ def parse_given(model, given: dict) -> list[Condition]:
         categorical column, a range with ``lo > hi``, two conditions on one column.
     """
     try:
-        return _parse_given(model, given)
+        conditions = _parse_given(model, given)
     except ConditionError:
         raise
     except DataError as exc:
         raise ConditionError(str(exc)) from None
+    return _within_orders(model, conditions)
+
+
+def _within_orders(model, conditions: list[Condition]) -> list[Condition]:
+    """Conditions on both columns of a kept order ``x_a <= x_b`` narrowed by it: ``x_a`` at
+    most ``x_b``'s upper end, ``x_b`` at least ``x_a``'s lower end (so ``temp_max = 10``
+    with ``temp_min >= 10`` samples ``temp_min = 10``; the rows never break the order
+    through their conditioned cells alone, except where two ranges overlap).
+
+    Raises
+    ------
+    DataError
+        The conditions leave no value that keeps the order.
+    """
+    orders = getattr(model, "orders_", None)
+    if orders is None or not len(orders) or len(conditions) < 2:
+        return conditions
+    _, scales = model.order_columns().order_groups()
+    by_j = {c.j: c for c in conditions}
+    for _ in range(len(orders)):  # a chain a <= b <= c narrows in up to len(orders) passes
+        changed = False
+        for a, b in orders:
+            if a not in by_j or b not in by_j:
+                continue
+            (lo_a, hi_a), (lo_b, hi_b) = _span(by_j[a]), _span(by_j[b])
+            top = min(hi_a, hi_b * scales[b] / scales[a])
+            bottom = max(lo_b, lo_a * scales[a] / scales[b])
+            if top < lo_a or bottom > hi_b:
+                raise DataError(
+                    f"given: the conditions on {by_j[a].name!r} and {by_j[b].name!r} "
+                    f"contradict {by_j[a].name} <= {by_j[b].name}, which every training row "
+                    "keeps; condition on values that keep it, or fit with orders='ignore' "
+                    "(--orders ignore)"
+                )
+            if top < hi_a:
+                by_j[a], changed = _narrowed(by_j[a], lo_a, top), True
+            if bottom > lo_b:
+                by_j[b], changed = _narrowed(by_j[b], bottom, hi_b), True
+        if not changed:
+            break
+    return [by_j[c.j] for c in conditions]
+
+
+def _span(c: Condition) -> tuple[float, float]:
+    if c.equal is not None:
+        return c.equal, c.equal
+    return (-math.inf if c.lo is None else c.lo), (math.inf if c.hi is None else c.hi)
+
+
+def _narrowed(c: Condition, lo: float, hi: float) -> Condition:
+    if c.equal is not None:
+        return c
+    if lo == hi:
+        return Condition(c.j, c.name, equal=lo)
+    return Condition(
+        c.j, c.name, lo=None if lo == -math.inf else lo, hi=None if hi == math.inf else hi
+    )
 
 
 def _parse_given(model, given: dict) -> list[Condition]:

@@ -223,11 +223,13 @@ def keep_orders(X: np.ndarray, schema, orders, redraw, fixed=(), observed=None) 
     hopeless = conditions[a] & conditions[b]
     unchecked = data[:, a] & data[:, b]
     stuck = np.zeros(X.shape[0], dtype=bool)
+    named = np.zeros(orders.shape[0], dtype=bool)  # the orders the stuck rows break
     todo = np.arange(X.shape[0])
     for round_ in range(MAX_ORDER_REDRAWS + 1):
         broken = broken_orders(schema.as_decoded(X[todo][:, used], used), local, scales[used])
         broken &= ~unchecked[todo]
         stuck[todo] |= (broken & hopeless).any(axis=1)
+        named |= (broken & hopeless).any(axis=0)
         broken &= ~hopeless
         rows = broken.any(axis=1)
         todo, broken = todo[rows], broken[rows]
@@ -235,6 +237,7 @@ def keep_orders(X: np.ndarray, schema, orders, redraw, fixed=(), observed=None) 
             break
         if round_ == MAX_ORDER_REDRAWS:
             stuck[todo] = True
+            named |= broken.any(axis=0)
             break
         if round_ < WHOLE_ROW_AFTER:
             cells = (broken.astype(np.int64) @ chains) > 0
@@ -244,7 +247,7 @@ def keep_orders(X: np.ndarray, schema, orders, redraw, fixed=(), observed=None) 
     if stuck.any():
         warnings.warn(
             f"{int(stuck.sum())} generated rows still break an order every training row "
-            f"keeps ({'; '.join(schema.describe_orders(orders))}): the conditions leave it "
+            f"keeps ({'; '.join(schema.describe_orders(orders[named]))}): the conditions leave it "
             f"no room (both columns conditioned) or almost none (still broken after "
             f"{MAX_ORDER_REDRAWS} redraws). Those rows are kept as drawn.",
             UserWarning,
