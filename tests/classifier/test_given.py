@@ -281,3 +281,18 @@ def test_a_condition_the_model_cannot_read_is_a_condition_error():
         with pytest.raises(bayesgen.ConditionError):
             model.sample(5, given=given, random_state=0)
     assert issubclass(bayesgen.ConditionError, bayesgen.DataError)
+
+
+def test_a_value_the_column_cannot_hold_is_refused_not_rounded_away():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"mass": rng.integers(100, 200, 300) * 25, "length": np.round(rng.normal(40, 3, 300), 1)}
+    )
+    model = BayesClassifier(random_state=0).fit(frame, rng.choice(["a", "b"], 300))
+    assert model.schema_["mass"].step == 25
+    with pytest.raises(DataError, match="multiples of 25"):
+        model.sample(5, given={"mass": 4000.5})
+    with pytest.raises(DataError, match="1 decimal"):
+        model.sample(5, given={"length": 40.05})
+    X, _ = model.sample(5, given={"mass": 4000, "length": 40.1}, random_state=0)
+    assert (X["mass"] == 4000).all() and (X["length"] == 40.1).all()

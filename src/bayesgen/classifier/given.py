@@ -114,7 +114,31 @@ def _encoded(model, j: int, name: str, value) -> float:
         )
     if np.isnan(code):
         raise DataError(f"given: {name!r} = {value!r} is a missing value, not a condition")
+    _check_writable(spec, name, float(code))
     return float(code)
+
+
+def _check_writable(spec, name: str, code: float) -> None:
+    """Refuse a value that generated rows of the column can never hold, which decoding
+    would round away (``4000.5`` where masses are multiples of 25, ``10.05`` where values
+    have one decimal): the condition would silently become another one."""
+    from bayesgen.tables.codec import as_decoded
+
+    if spec.kind not in ("continuous", "integer"):
+        return
+    written = float(as_decoded(spec, np.array([code]))[0])
+    if abs(written - code) > 1e-9 * max(1.0, abs(code)):
+        grid = (
+            f"multiples of {spec.step}"
+            if spec.kind == "integer" and spec.step
+            else "whole numbers"
+            if spec.kind == "integer"
+            else f"{spec.decimals} decimal(s)"
+        )
+        raise DataError(
+            f"given: {name!r} = {code:g} cannot appear in generated rows, whose values are "
+            f"{grid}; ask for a value they take (e.g. {written:g}) or a range"
+        )
 
 
 def _not_a_date(spec, value) -> str:
