@@ -122,12 +122,17 @@ def _check_writable(spec, name: str, code: float) -> None:
     """Refuse a value that generated rows of the column can never hold, which decoding
     would round away (``4000.5`` where masses are multiples of 25, ``10.05`` where values
     have one decimal): the condition would silently become another one."""
+    import dataclasses
+
     from bayesgen.tables.codec import as_decoded
 
     if spec.kind not in ("continuous", "integer"):
         return
-    written = float(as_decoded(spec, np.array([code]))[0])
-    if abs(written - code) > 1e-9 * max(1.0, abs(code)):
+    # rounding only: a value beyond the bounds is the range check's to refuse
+    unbounded = dataclasses.replace(spec, bounds=None)
+    written = float(as_decoded(unbounded, np.array([code]))[0])
+    spacing = (spec.step or 1) if spec.kind == "integer" else 10.0 ** -(spec.decimals or 0)
+    if abs(written - code) > 1e-6 * spacing:  # far below the grid, above parsing noise
         grid = (
             f"multiples of {spec.step}"
             if spec.kind == "integer" and spec.step
