@@ -314,3 +314,23 @@ def test_impute_conditions_on_tied_cells_jointly():
     done = model.impute(rows, y="a", random_state=2)
     assert abs(done["low"].mean() - joint[both, 2].mean()) < 0.1  # cell centres: 0.6 off
     assert abs(done["low"].std() - joint[both, 2].std()) < 0.1
+
+
+def test_unknown_categories_can_be_missing_cells():
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"x": rng.normal(size=300), "c": rng.choice(["u", "v"], 300)})
+    model = BayesClassifier(random_state=0).fit(frame, rng.choice(["a", "b"], 300))
+    rows = frame.iloc[:4].copy()
+    rows.loc[rows.index[1], "c"] = "w"  # never seen in training
+    with pytest.raises(DataError, match="'c': data row 2 holds 'w'.*unknown='missing'"):
+        model.predict_proba(rows)
+    model.set_params(unknown="missing")
+    blank = rows.copy()
+    blank.loc[blank.index[1], "c"] = np.nan
+    np.testing.assert_allclose(model.predict_proba(rows), model.predict_proba(blank))
+    done = model.impute(rows, random_state=0)
+    assert done["c"].iloc[1] in ("u", "v") and done["c"].iloc[0] == rows["c"].iloc[0]
+    with pytest.raises(DataError, match="not known.*data row 3"):
+        model.impute(blank, y=["a", None, "zzz", "b"])
+    with pytest.raises(DataError, match="unknown must be 'error' or 'missing'"):
+        model.set_params(unknown="drop").predict(rows)

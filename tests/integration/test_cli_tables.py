@@ -315,3 +315,17 @@ def test_a_bad_cell_after_a_dropped_label_is_named_by_its_row_in_the_file(
         capsys, "fit", bad, "--label-column", "kind", "--drop-missing-labels", *chunks, "-o", model
     )
     assert code == 1 and "data row 26 holds 'tall'" in err and not model.exists()
+
+
+def test_impute_takes_unknown_categories_as_empty_cells_when_asked(table_csv, tmp_path, capsys):
+    model, rows, out = tmp_path / "m.bgm", tmp_path / "rows.csv", tmp_path / "out.csv"
+    assert run(capsys, "fit", table_csv, "-o", model)[0] == 0
+    frame = pd.read_csv(table_csv).head(20)
+    frame.loc[3, "soil"] = "peat"  # never seen
+    frame.to_csv(rows, index=False)
+    code, _, err = run(capsys, "impute", model, "--input", rows, "-o", out)
+    assert code == 1 and "data row 4 holds 'peat'" in err and "--unknown missing" in err
+    assert not out.exists()
+    code, _, err = run(capsys, "impute", model, "--input", rows, "--unknown", "missing", "-o", out)
+    assert code == 0, err
+    assert pd.read_csv(out).loc[3, "soil"] in ("clay", "sand", "loam")

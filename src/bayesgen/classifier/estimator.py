@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from bayesgen.base.errors import DataError, FitError, ModelFileError, NotFittedError
+from bayesgen.base.errors import DataError, FitError, ModelFileError, NotFittedError, RowDataError
 from bayesgen.base.load_limits import LoadLimits
 from bayesgen.base.persist import load_object, persistable, read_manifest
 from bayesgen.base.rng import check_random_state
@@ -133,6 +133,11 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         (:func:`bayesgen.classifier.tables.keep_orders`), so samples keep them too;
         "ignore" samples the class densities as they are.  Arrays are numbers throughout
         (only their first 32 features are compared, see :mod:`bayesgen.kernels.orders`).
+    unknown : {"error", "missing"}, default="error"
+        For a table: what a category not seen in training becomes in ``predict``,
+        ``predict_proba``, ``score_samples`` and ``impute``: an error naming the column,
+        row and value, or a missing cell (marginalised by the class densities, filled by
+        ``impute``).  ``model.set_params(unknown="missing")`` sets it on a fitted model.
 
     Attributes
     ----------
@@ -187,6 +192,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         random_state=None,
         column_types=None,
         orders="keep",
+        unknown="error",
     ):
         self.density = density
         self.reg_covar = reg_covar
@@ -195,6 +201,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.column_types = column_types
         self.orders = orders
+        self.unknown = unknown
 
     # ------------------------------------------------------------------ fitting
     def make_class_density(self) -> Density:
@@ -417,6 +424,11 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         if schema is not None:
             return schema
         return NumberColumns(self.n_features_in_, getattr(self, "feature_names_in_", None))
+
+    def _unknown(self) -> str:
+        if self.unknown not in ("error", "missing"):
+            raise DataError(f"unknown must be 'error' or 'missing'; got {self.unknown!r}")
+        return self.unknown
 
     def _keeps_orders(self) -> bool:
         if self.orders not in ("keep", "ignore"):
@@ -738,7 +750,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         self._check_fitted()
         schema = getattr(self, "schema_", None)
         if schema is not None:
-            X = encode_rows(schema, X)
+            X = encode_rows(schema, X, unknown=self._unknown())
         try:
             X = validate_data(
                 self, X, reset=False, dtype=np.float64, ensure_all_finite=False, order="C"
@@ -1160,7 +1172,11 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         """
         draws = check_positive_int(draws, "draws", 1)
         schema = getattr(self, "schema_", None)
-        rows = self._validate_x(X, missing_ok=True) if schema is None else encode_rows(schema, X)
+        rows = (
+            self._validate_x(X, missing_ok=True)
+            if schema is None
+            else encode_rows(schema, X, unknown=self._unknown())
+        )
         rows = np.array(rows, dtype=np.float64)
         observed = ~np.isnan(rows)
         incomplete = np.flatnonzero(~observed.all(axis=1))
@@ -1205,8 +1221,12 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         if len(labels) != n_rows:
             raise DataError(f"y has {len(labels)} labels for {n_rows} rows; give one per row")
         for i, label in enumerate(labels):
-            if not _is_missing_label(label):
+            if _is_missing_label(label):
+                continue
+            try:
                 known[i] = self._label_index([self.parse_label(label)])[0]
+            except DataError as exc:
+                raise RowDataError(f"{exc} (", i, ")") from None
         return known
 
     def class_means(self) -> np.ndarray:

@@ -61,6 +61,9 @@ def _check_params(params: dict) -> None:
     ):
         expected = f"None or a mapping of column names to one of {list(_COLUMN_KINDS)}"
         raise state_error(f"{_NAME} column_types", expected, kinds)
+    unknown = params.get("unknown", "error")
+    if not (isinstance(unknown, str) and unknown in ("error", "missing")):
+        raise state_error(f"{_NAME} unknown", "'error' or 'missing'", unknown)
     orders = params.get("orders", "keep")
     if not (isinstance(orders, str) and orders in ("keep", "ignore")):
         raise state_error(f"{_NAME} orders", "'keep' or 'ignore'", orders)

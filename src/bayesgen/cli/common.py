@@ -611,7 +611,7 @@ def add_keep_formulas(parser) -> None:
 #: Python keyword arguments named in library messages -> the command line's flag
 _FLAG_WORDS = {"label_column": "--label-column", "reg_covar": "--reg-covar"}
 #: ... and those replaced only where written as ``word=`` (plain English words too)
-_FLAG_ASSIGN_ONLY = {"shrinkage": "--shrinkage", "random_state": "--seed"}
+_FLAG_ASSIGN_ONLY = {"shrinkage": "--shrinkage", "random_state": "--seed", "unknown": "--unknown"}
 _DENSITY_CHOICE = re.compile(r"\bdensity=('[^']+'(?:(?:, | or )'[^']+')*)")
 
 

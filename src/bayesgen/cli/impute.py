@@ -84,6 +84,7 @@ def run(args) -> int:
     if schema is None:  # a model of numbers: its columns as a matrix, and back
         copies, integer = _impute_numbers(model, metadata, features, y, args)
     else:
+        model.set_params(unknown=args.unknown)
         filled = model.impute(features, y=y, draws=args.draws, random_state=args.seed)
         copies = [filled] if args.draws == 1 else filled
         integer = [c.name for c in schema.features if c.kind == "integer"]
@@ -126,6 +127,13 @@ def register(subparsers) -> None:
         default=1,
         help="completed copies (multiple imputation); with more than one, an 'imputation' "
         "column numbers them (default: 1)",
+    )
+    p.add_argument(
+        "--unknown",
+        choices=["error", "missing"],
+        default="error",
+        help="a category the model never saw: an error naming its row, or an empty cell "
+        "that is filled like the others (default: %(default)s)",
     )
     p.add_argument("--seed", type=non_negative_int, default=None, help="random seed")
     p.add_argument("-o", "--output", required=True, help="output table (.csv, .tsv, .parquet)")

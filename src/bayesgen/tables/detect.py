@@ -123,7 +123,7 @@ def _numeric(name, dtype, values, filled, missing, declared, keep, number_text):
             return _categorical(name, dtype, filled, missing), None
         reason = (
             f"integers {values.min():.0f}..{values.max():.0f}, one per row, look like row "
-            f"numbers; keep it with keep=[{name!r}] or column_types={{{name!r}: 'integer'}}"
+            f"numbers; keep it with column_types={{{name!r}: 'integer'}}"
         )
         return bare_spec(name, "identifier", dtype, missing), reason
     return spec, None
