@@ -348,3 +348,5 @@ def test_synthetic_rows_keep_the_orders_of_the_data():
         X_res, _ = BayesOverSampler(random_state=0).fit_resample(data, y)
         added = np.asarray(X_res)[n:]
         assert len(added) > 200 and not (added[:, 0] > added[:, 1]).any()
+    X_res, _ = BayesOverSampler(random_state=0, orders="ignore").fit_resample(X, y)
+    assert (X_res[n:, 0] > X_res[n:, 1]).any()

@@ -83,6 +83,7 @@ def run(args) -> int:
         density=args.density,
         sampling_strategy=parse_strategy(args.strategy, y),
         random_state=args.seed,
+        orders=args.orders,
     )
     X_res, y_res = sampler.fit_resample(X, y)
     if args.mark_synthetic:
@@ -130,6 +131,13 @@ def register(subparsers) -> None:
     )
     p.add_argument(
         "--density", type=density_option, default=None, help="class density (default: copula)"
+    )
+    p.add_argument(
+        "--orders",
+        choices=["keep", "ignore"],
+        default="keep",
+        help="keep in the added rows the orders between numeric or date columns that every "
+        "row keeps, such as temp_min <= temp_max (default: %(default)s)",
     )
     p.add_argument("--seed", type=non_negative_int, default=None, help="random seed")
     p.add_argument("-o", "--output", required=True, help="output (.csv, .tsv, .parquet)")

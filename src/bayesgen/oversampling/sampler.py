@@ -86,6 +86,10 @@ class BayesOverSampler(OneToOneFeatureMixin, BaseEstimator):
         copula's correlation towards the identity; None: none.
     column_types : dict of {str: str}, default=None
         For a table: override detected column kinds (see :class:`~bayesgen.BayesClassifier`).
+    orders : {"keep", "ignore"}, default="keep"
+        Orders between columns that every row keeps (``low <= high``) hold in the
+        synthetic rows too, as in SMOTE's interpolations (see
+        :class:`~bayesgen.BayesClassifier`); "ignore" draws the class densities as they are.
 
     Attributes
     ----------
@@ -164,6 +168,7 @@ class BayesOverSampler(OneToOneFeatureMixin, BaseEstimator):
         reg_covar=1e-6,
         shrinkage=None,
         column_types=None,
+        orders="keep",
     ):
         self.density = density
         self.sampling_strategy = sampling_strategy
@@ -172,6 +177,7 @@ class BayesOverSampler(OneToOneFeatureMixin, BaseEstimator):
         self.reg_covar = reg_covar
         self.shrinkage = shrinkage
         self.column_types = column_types
+        self.orders = orders
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -285,6 +291,7 @@ class BayesOverSampler(OneToOneFeatureMixin, BaseEstimator):
             shrinkage=self.shrinkage,
             random_state=int(rng.integers(2**31 - 1)),
             column_types=self.column_types,
+            orders=self.orders,
         )
         rows = _rows_to_model(targets.y, self.classes_, counts)
         if isinstance(features.model_input, np.ndarray):
