@@ -68,3 +68,21 @@ def test_feature_pairs_by_class_use_one_colour_per_class():
     assert labels[:2] == ["p", "q"]
     colours = {tuple(c.get_facecolor()[0][:3]) for c in ax.collections[:4] if len(c.get_offsets())}
     assert len(colours) == 2
+
+
+def test_text_dates_are_read_in_the_columns_own_format():
+    """03/04/2020 in a day-first column is 3 April: with the training format, and without
+    pandas' guessing (which read it as 4 March and warned)."""
+    import warnings
+
+    import pandas as pd
+
+    from bayesgen.plotting.tables import _numbers
+
+    values = np.array(["03/04/2020", "13/04/2020", None], dtype=object)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        days = _numbers(values, "datetime", "%d/%m/%Y")
+    epoch = pd.Timestamp("1970-01-01")
+    expected = [(pd.Timestamp(f"2020-04-{d}") - epoch).days for d in ("03", "13")]
+    assert days.tolist() == expected

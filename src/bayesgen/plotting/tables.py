@@ -35,13 +35,15 @@ def _missing(values: np.ndarray) -> np.ndarray:
     return np.asarray(pd.isna(values), dtype=bool)
 
 
-def _numbers(values: np.ndarray, kind: str) -> np.ndarray:
+def _numbers(values: np.ndarray, kind: str, date_format: str | None = None) -> np.ndarray:
     """Observed cells as floats (dates as days since 1970, the axis matplotlib uses)."""
     import pandas as pd
 
     kept = values[~_missing(values)]
     if kind == "datetime":
-        stamps = pd.to_datetime(pd.Series(kept), errors="coerce")
+        texts = pd.Series(kept)
+        fmt = date_format or ("ISO8601" if texts.dtype == object else None)
+        stamps = pd.to_datetime(texts, errors="coerce", format=fmt)
         stamps = stamps[stamps.notna()]
         # a Timedelta ratio, not int64 nanoseconds: the resolution of datetime64 varies
         return ((stamps - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)).to_numpy(float)
@@ -129,6 +131,7 @@ def plot_column_by_class(
     max_classes: int = 8,
     max_categories: int = 10,
     max_bins: int = 30,
+    date_format: str | None = None,
 ) -> Any:
     """One column of real and generated rows, a panel per class.
 
@@ -154,6 +157,9 @@ def plot_column_by_class(
         title as left out.
     max_categories, max_bins : int
         Bars and histogram bins per panel at most.
+    date_format : str, optional
+        The ``strftime`` format of dates given as text (e.g. ``"%d/%m/%Y"``); without it
+        text dates are read as ISO 8601 (pandas' inference would take 03/04 for 4 March).
 
     Returns
     -------
@@ -175,14 +181,16 @@ def plot_column_by_class(
             real[~_missing(real)].astype(str), gen[~_missing(gen)].astype(str), max_categories
         )
     else:
-        edges = _bin_edges(_numbers(real, kind), _numbers(gen, kind), max_bins)
+        edges = _bin_edges(
+            _numbers(real, kind, date_format), _numbers(gen, kind, date_format), max_bins
+        )
     for ax, label in zip(axes, shown, strict=False):
         r, g = real[yr == label], gen[yg == label]
         mr, mg = _missing(r), _missing(g)
         if kind == "categorical":
             _draw_categories(ax, r[~mr].astype(str), g[~mg].astype(str), categories)
         else:
-            _draw_numbers(ax, _numbers(r, kind), _numbers(g, kind), edges)
+            _draw_numbers(ax, _numbers(r, kind, date_format), _numbers(g, kind, date_format), edges)
             if kind == "datetime":
                 ax.xaxis_date()
                 ax.tick_params(axis="x", labelrotation=35)

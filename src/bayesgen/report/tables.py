@@ -105,9 +105,11 @@ def _per_class(ev) -> str:
     )
 
 
-def _column_figures(ev, real, label: str, plotting) -> list[str]:
+def _column_figures(ev, real, label: str, plotting, schema) -> list[str]:
     out = []
     for c in ev.columns:
+        # text dates in the training format (03/04/2020 is 3 April when the data say so)
+        spec = schema[c.name] if schema is not None and c.kind == "datetime" else None
         fig = plotting.plot_column_by_class(
             real[c.name].to_numpy(),
             ev.synthetic[c.name].to_numpy(),
@@ -116,6 +118,7 @@ def _column_figures(ev, real, label: str, plotting) -> list[str]:
             name=c.name,
             kind=c.kind,
             classes=ev.settings["classes"],
+            date_format=None if spec is None else spec.datetime_format,
         )
         png = plotting.figure_to_png_bytes(fig, dpi=FIGURE_DPI)
         caption = (
@@ -165,11 +168,13 @@ def _scatter(ev, real, label: str, plotting) -> list[str]:
     return [figure(png, f"scatter of {x} and {y}", caption)]
 
 
-def _columns_section(ev, real, label: str) -> str:
+def _columns_section(ev, real, label: str, schema) -> str:
     try:
         from bayesgen import plotting
 
-        figures = _scatter(ev, real, label, plotting) + _column_figures(ev, real, label, plotting)
+        figures = _scatter(ev, real, label, plotting) + _column_figures(
+            ev, real, label, plotting, schema
+        )
         body = "".join(figures)
     except ImportError:
         body = (
@@ -279,7 +284,7 @@ def build_table_report(
         _cards(evaluation),
         metrics_section(evaluation, _TABLE_METRICS_NOTE),
         _per_class(evaluation),
-        _columns_section(evaluation, real, label),
+        _columns_section(evaluation, real, label, getattr(model, "schema_", None)),
         _notes(evaluation),
         settings_section(model, evaluation, sources),
     ]
