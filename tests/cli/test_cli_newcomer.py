@@ -156,7 +156,7 @@ def test_unknown_label_suggests_the_spelling_of_the_model(penguins, tmp_path, ca
     _, model = penguins
     out = tmp_path / "x.csv"
     code, _, err = run(capsys, "sample", model, "-n", "3", "--label", "adelie", "-o", out)
-    assert code == 1
+    assert code == 2  # a mistake on the command line, like an unknown --given category
     assert "--label 'adelie'" in err and "did you mean 'Adelie'?" in err
     assert "known labels are 'Adelie', 'Chinstrap', 'Gentoo'" in err
     assert not out.exists()

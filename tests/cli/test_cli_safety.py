@@ -122,7 +122,7 @@ def test_a_table_model_is_fitted_inspected_and_sampled_without_raw_escapes(
     assert code == 0 and "b\\x1b[31m" in out and "\\x1b[2Jx" in out
     texts += [out, err]
     code, out, err = run(capsys, "sample", model, "-n", "2", "--label", "nope", "-o", "s.csv")
-    assert code == 1 and "\\x1b[2Jx" in err
+    assert code == 2 and "\\x1b[2Jx" in err
     assert_terminal_safe(*texts, out, err)
 
 

@@ -100,7 +100,7 @@ def test_bad_inputs_exit_1_and_leave_nothing(model_file, tmp_path, capsys):
     code, _, err = run(
         capsys, "sample", model_file, "-n", "3", "--label", "banana", "-o", tmp_path / "x.csv"
     )
-    assert code == 1 and "known labels" in err
+    assert code == 2 and "known labels" in err  # a command-line mistake
     assert not (tmp_path / "x.csv").exists()
 
     code, _, err = run(capsys, "sample", tmp_path / "nope.bgm", "-n", "3", "-o", tmp_path / "x.csv")

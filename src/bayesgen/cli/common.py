@@ -421,8 +421,9 @@ def resolve_label(model: BayesClassifier, text: str, flag: str = "--label"):
 
     Raises
     ------
-    DataError
-        No class is called ``text``; the message lists the known labels.
+    UsageError
+        No class is called ``text`` (a mistake on the command line, like a condition on
+        an unknown category); the message lists the known labels.
     """
     label = model.parse_label(text)
     classes = list(model.classes_)
@@ -436,7 +437,7 @@ def resolve_label(model: BayesClassifier, text: str, flag: str = "--label"):
     shown = ", ".join(format_label(c) for c in classes[:20])
     more = f", ... ({len(classes)} in all)" if len(classes) > 20 else ""
     hint = did_you_mean(text, names) or "."
-    raise DataError(
+    raise UsageError(
         f"{flag} {text!r} is not a class of this model{hint} The known labels are "
         f"{shown}{more}; give one of them, spelled exactly as shown."
     )
