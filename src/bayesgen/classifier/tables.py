@@ -21,7 +21,7 @@ import pandas as pd
 
 from bayesgen.base.errors import DataError, RowDataError
 from bayesgen.base.validation import format_label
-from bayesgen.kernels.orders import OrderCounter, broken_orders
+from bayesgen.kernels.orders import OrderCounter, broken_orders, describe_orders
 
 __all__ = [
     "add_missing_cells",
@@ -152,10 +152,7 @@ class NumberColumns:
         return np.array(values, dtype=np.float64, copy=True)
 
     def describe_orders(self, orders) -> list[str]:
-        if orders is None:
-            return []
-        names = self.names
-        return [f"{names[a]} <= {names[b]}" for a, b in np.asarray(orders, dtype=np.int64)]
+        return describe_orders(self.names, orders)
 
 
 def find_orders(columns, X: np.ndarray) -> np.ndarray:

@@ -392,10 +392,7 @@ def sample_mixture_conditional(components, Z: np.ndarray, free: np.ndarray, rng)
         log_post.append(log_w + log_marg)
         means.append(mean)
         roots.append(_psd_root(conditional))
-    log_post = np.array(log_post)  # (components, n)
-    post = np.exp(log_post - logsumexp(log_post, axis=0))
-    pick = (np.cumsum(post, axis=0) < rng.random(n)).sum(axis=0)
-    pick = np.minimum(pick, len(components) - 1)
+    pick = _draw_components(np.array(log_post), rng)
     noise = rng.standard_normal((n, f.size))
     out = np.empty((n, f.size))
     for c in np.unique(pick):
@@ -477,7 +474,11 @@ def _pick_components(parts, Zo: np.ndarray, rng) -> np.ndarray:
     for log_w, mu, L, _ in parts:
         white = linalg.solve_triangular(L, (Zo - mu).T, lower=True, check_finite=False)
         log_post.append(log_w - 0.5 * np.sum(white * white, axis=0) - np.sum(np.log(np.diag(L))))
-    log_post = np.array(log_post)
+    return _draw_components(np.array(log_post), rng)
+
+
+def _draw_components(log_post: np.ndarray, rng) -> np.ndarray:
+    """A component per row from unnormalised log weights of shape (components, n)."""
     post = np.exp(log_post - logsumexp(log_post, axis=0))
-    pick = (np.cumsum(post, axis=0) < rng.random(Zo.shape[0])).sum(axis=0)
-    return np.minimum(pick, len(parts) - 1)
+    pick = (np.cumsum(post, axis=0) < rng.random(log_post.shape[1])).sum(axis=0)
+    return np.minimum(pick, log_post.shape[0] - 1)

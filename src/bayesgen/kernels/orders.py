@@ -42,6 +42,7 @@ __all__ = [
     "OrderCounter",
     "breaks_orders",
     "broken_orders",
+    "describe_orders",
 ]
 
 #: rows with both cells filled before an order counts as kept
@@ -132,10 +133,11 @@ class OrderCounter:
         enough = self.both >= MIN_ROWS
         rising = np.flatnonzero(enough & (self.above == 0) & (self.below > 0))
         falling = np.flatnonzero(enough & (self.below == 0) & (self.above > 0))
+        candidates = [(t, *self.pairs[t]) for t in rising]
+        candidates += [(t, *self.pairs[t][::-1]) for t in falling]
         kept = [
             (a, b)
-            for t, (a, b) in [(t, self.pairs[t]) for t in rising]
-            + [(t, self.pairs[t][::-1]) for t in falling]
+            for t, a, b in candidates
             if self.both[t] * self.random_break_rate(a, b) >= MIN_EXPECTED_BREAKS
         ]
         if not kept:
@@ -152,6 +154,14 @@ class OrderCounter:
             return 0.0
         below = np.r_[0.0, np.cumsum(B.weights)]  # weight of B's values below each A value
         return float(A.weights @ below[np.searchsorted(B.values, A.values, side="left")] / total)
+
+
+def describe_orders(names, orders) -> list[str]:
+    """Each order ``(a, b)`` of feature indices in words, ``'temp_min <= temp_max'``, with
+    ``names[j]`` the name of feature ``j``; none for None."""
+    if orders is None:
+        return []
+    return [f"{names[a]} <= {names[b]}" for a, b in np.asarray(orders, dtype=np.int64)]
 
 
 def broken_orders(X: np.ndarray, orders: np.ndarray, scales: np.ndarray) -> np.ndarray:

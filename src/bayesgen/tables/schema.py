@@ -48,6 +48,7 @@ import pandas as pd
 from bayesgen.base.errors import DataError
 from bayesgen.base.persist import persistable
 from bayesgen.base.state_checks import state_error
+from bayesgen.kernels.orders import describe_orders
 from bayesgen.tables.codec import as_decoded, decode_column, encode_column
 from bayesgen.tables.describe import describe_column
 from bayesgen.tables.detect import bare_spec, detect_column
@@ -374,10 +375,7 @@ class TableSchema:
     def describe_orders(self, orders) -> list[str]:
         """Each order ``(a, b)`` of feature indices as ``'temp_min <= temp_max'`` (none for
         None)."""
-        if orders is None:
-            return []
-        names = self.feature_names
-        return [f"{names[a]} <= {names[b]}" for a, b in np.asarray(orders, dtype=np.int64)]
+        return describe_orders(self.feature_names, orders)
 
     def describe(self) -> list[str]:
         """One line per column: name, kind and details, or why it is dropped."""
