@@ -205,3 +205,21 @@ def test_evaluate_on_kaggles_unlabelled_test_csv_points_to_split(penguins, tmp_p
     code, _, err = run(capsys, "evaluate", model, "--real", test)
     assert code == 1
     assert "--real" in err and "no labels" in err and "bayesgen split train.csv" in err
+
+
+def test_a_semicolon_file_is_read_and_written_back_in_its_layout(penguins, tmp_path, capsys):
+    """A spreadsheet of a decimal-comma locale: ';' between fields, ',' in numbers."""
+    data, _ = penguins
+    semi = tmp_path / "semi.csv"
+    semi.write_text(data.read_text().replace(",", ";").replace(".", ","))
+    model, out = tmp_path / "m.bgm", tmp_path / "new.csv"
+    code, _, err = run(capsys, "fit", semi, "--label-column", "spcies", "-o", model)
+    assert code == 1 and "did you mean 'species'?" in err  # the header is split by ';'
+    assert run(capsys, "fit", semi, "--label-column", "species", "-o", model)[0] == 0
+    assert run(capsys, "sample", model, "-n", 20, "--seed", 0, "-o", out)[0] == 0
+    lines = out.read_text().splitlines()
+    assert lines[0] == ";".join(COLUMNS)
+    assert all(len(line.split(";")) == len(COLUMNS) for line in lines[1:])
+    assert all(re.fullmatch(r"\d+,\d", line.split(";")[1]) for line in lines[1:])
+    code, out, _ = run(capsys, "inspect", model)
+    assert "bill_length_mm: continuous" in out

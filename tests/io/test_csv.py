@@ -139,9 +139,10 @@ def test_gzip_csv_and_tsv(tmp_path, engine):
     tsv = write_text(tmp_path / "d.tsv", "label\tx\n1\t0.5\n0\t1.5\n")
     assert_same(read_labelled(tsv), data.X, data.y)
     semi = write_text(tmp_path / "s.csv", "label;x\n1;0.5\n0;1.5\n")
-    with pytest.raises(DataError, match="delimiter=';'"):
-        read_labelled(semi)
+    assert_same(read_labelled(semi), data.X, data.y)  # the separator is found
     assert_same(read_labelled(semi, delimiter=";"), data.X, data.y)
+    with pytest.raises(DataError, match="delimiter=';'"):  # a wrong one given is named
+        read_labelled(semi, delimiter=",")
 
 
 def test_bom_and_crlf(tmp_path, engine):

@@ -107,4 +107,5 @@ def _layout(chunk, path) -> TableData:
         path=str(path),
         format=chunk.format,
         delimiter=chunk.delimiter,
+        decimal=chunk.decimal,
     )

@@ -25,6 +25,7 @@ import numpy as np
 
 from bayesgen import BayesClassifier, BayesgenError, DataError, ModelFileError, load, read_metadata
 from bayesgen.base.validation import format_label, label_text, safe_text
+from bayesgen.io import csv_delimiter
 
 __all__ = [
     "EXIT_FAILED",
@@ -452,8 +453,7 @@ def _column_names(path) -> list[str] | None:
         if name.endswith((".csv", ".tsv", ".csv.gz", ".tsv.gz")):
             opener = gzip.open if name.endswith(".gz") else open
             with opener(p, "rt", encoding="utf-8-sig", newline="") as handle:
-                delimiter = "\t" if ".tsv" in name else ","
-                return next(csv.reader(handle, delimiter=delimiter), None)
+                return next(csv.reader(handle, delimiter=csv_delimiter(p)), None)
         if name.endswith((".parquet", ".pq")):
             import pyarrow.parquet as pq
 

@@ -309,6 +309,7 @@ def _fit_table(model, args, column):
         "table": True,
         "columns": table.columns,
         "delimiter": table.delimiter,
+        "decimal": table.decimal,
         "label_column": table.label_column,
         "n_rows": n_rows,
         "image_shape": None,

@@ -99,7 +99,13 @@ def run(args) -> int:
             out.insert(0, "imputation", k)
         parts.append(out)
     table = pd.concat(parts, ignore_index=True)
-    bio.write_table(table, args.output, integer_columns=integer, keep_formulas=args.keep_formulas)
+    bio.write_table(
+        table,
+        args.output,
+        integer_columns=integer,
+        keep_formulas=args.keep_formulas,
+        **bio.csv_layout(args.input),
+    )
     n_rows = int(features.isna().any(axis=1).sum())
     print(
         f"completed {n_rows} rows with empty cells ({args.draws} draw(s)); wrote {args.output}",

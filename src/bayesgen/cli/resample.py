@@ -61,7 +61,12 @@ def _read(args, column):
         if bio.is_table_file(args.data):
             table = bio.read_table(args.data, label_column=column)
             note(f"label column: {table.label_column!r} ({table.chosen})")
-            layout = dict(label_column=table.label_column, columns=table.columns)
+            layout = dict(
+                label_column=table.label_column,
+                columns=table.columns,
+                delimiter=table.delimiter,
+                decimal=table.decimal,
+            )
             return table.X, table.y, layout
         data = bio.read_labelled(args.data, label_column=column)
     import pandas as pd

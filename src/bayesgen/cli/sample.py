@@ -263,6 +263,7 @@ def _sample_table(model, metadata: dict, args) -> int:
         label_column=metadata.get("label_column") or "label",
         columns=metadata.get("columns"),
         delimiter=metadata.get("delimiter") or ",",
+        decimal=metadata.get("decimal") or ".",
         integer_columns=[c.name for c in model.schema_.features if c.kind == "integer"],
     )
     if args.output == "-":
@@ -273,7 +274,12 @@ def _sample_table(model, metadata: dict, args) -> int:
             columns=layout["columns"],
             integer_columns=layout["integer_columns"],
         )
-        text = bio.csv_text(out, delimiter=layout["delimiter"], keep_formulas=args.keep_formulas)
+        text = bio.csv_text(
+            out,
+            delimiter=layout["delimiter"],
+            decimal=layout["decimal"],
+            keep_formulas=args.keep_formulas,
+        )
         data_to_stdout(text.encode("utf-8"))
         print(f"wrote {args.n} samples to stdout", file=sys.stderr)
         return EXIT_OK

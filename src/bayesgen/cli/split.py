@@ -153,6 +153,7 @@ def _read(args, column):
                     label_column=table.label_column,
                     columns=table.columns,
                     delimiter=table.delimiter,
+                    decimal=table.decimal,
                     keep_formulas=args.keep_formulas,
                 )
 

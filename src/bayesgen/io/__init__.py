@@ -58,12 +58,14 @@ from bayesgen.base.errors import DataError as DataError
 from bayesgen.io import csv_arrow_chunks
 from bayesgen.io.data import KAGGLE_URL as KAGGLE_URL
 from bayesgen.io.data import LabelledData
+from bayesgen.io.delimiter import csv_delimiter
 from bayesgen.io.deps import MissingDependencyError
 from bayesgen.io.limits import check_output_size
 from bayesgen.io.readers import iter_chunks, read_labelled
 from bayesgen.io.registry import READ_FORMATS, WRITE_FORMATS
 from bayesgen.io.tables import (
     TableData,
+    csv_layout,
     csv_text,
     is_table_file,
     read_frame,
@@ -81,6 +83,8 @@ __all__ = [
     "TableData",
     "WRITE_FORMATS",
     "check_output_size",
+    "csv_delimiter",
+    "csv_layout",
     "csv_text",
     "iter_chunks",
     "open_chunked_writer",

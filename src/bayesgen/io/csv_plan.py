@@ -54,15 +54,6 @@ class _CsvPlan:
         return str(self.path)
 
 
-def _default_delimiter(path: Path, delimiter: str | None) -> str:
-    """The checked ``delimiter``, else a tab for ``.tsv`` files and a comma otherwise."""
-    if delimiter is not None:
-        if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '\r\n"':
-            raise DataError(f"delimiter must be a single character; got {delimiter!r}.")
-        return delimiter
-    return "\t" if path.name.lower().endswith((".tsv", ".tsv.gz")) else ","
-
-
 def _open_text(path: Path, gz: bool):
     """The file as UTF-8 text (a byte-order mark dropped), newlines left to the csv module."""
     binary = gzip.open(path, "rb") if gz else open(path, "rb")

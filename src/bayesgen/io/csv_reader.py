@@ -20,7 +20,6 @@ from bayesgen.io.csv_plan import (
     _csv_data,
     _csv_plan,
     _CsvPlan,
-    _default_delimiter,
     _Fallback,
     _header_only,
     _kaggle_values_ok,
@@ -28,6 +27,7 @@ from bayesgen.io.csv_plan import (
 )
 from bayesgen.io.csv_text import _csv_read_slow, _csv_text_blocks
 from bayesgen.io.data import LabelledData, _ReadOptions
+from bayesgen.io.delimiter import csv_delimiter
 from bayesgen.io.deps import _pyarrow_csv
 from bayesgen.io.labels import _INT_RE, _all_integers, _label_kind_option, _labels_from_text
 
@@ -155,7 +155,7 @@ def _csv_arguments(path, options: _ReadOptions, kaggle_layout: bool) -> dict:
     kaggle = options.kaggle
     return {
         "label_column": options.label_column,
-        "delimiter": _default_delimiter(path, options.delimiter),
+        "delimiter": csv_delimiter(path, options.delimiter),
         "kaggle": True if kaggle_layout and kaggle is None else kaggle,
         "label_dtype": options.label_dtype,
         "image_shape": options.image_shape,

@@ -69,7 +69,8 @@ def read_labelled(
     labels_path : str or os.PathLike or None, default=None
         IDX only: the labels file, when it cannot be found from the images file's name.
     delimiter : str or None, default=None
-        CSV only: field separator (default ``,``; tab for ``.tsv``).
+        CSV only: field separator (by default found from the first lines,
+        :func:`~bayesgen.io.delimiter.csv_delimiter`).
     kaggle : bool or None, default=None
         CSV only: None detects the Kaggle Digit Recognizer layout (header ``label,pixel0..
         pixel783`` and integer pixels 0-255) and scales its pixels to [0, 1]; True insists on

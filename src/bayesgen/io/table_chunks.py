@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from bayesgen.base.errors import DataError, data_row
+from bayesgen.io.delimiter import csv_decimal
 from bayesgen.io.tables import (
     _check_field_counts,
     _check_header_names,
@@ -43,9 +44,10 @@ class TableChunk:
         The labels (integers or text), one per row of ``X``.
     rows : numpy.ndarray of int64
         Each row's number among the file's data rows (0 = the first after the header).
-    label_column, chosen, columns, format, delimiter
+    label_column, chosen, columns, format, delimiter, decimal
         As in :class:`~bayesgen.io.tables.TableData` (how the label column was chosen,
-        every column of the file in order, ``"csv"`` or ``"parquet"``, the separator).
+        every column of the file in order, ``"csv"`` or ``"parquet"``, the separator, the
+        decimal mark).
     dropped_rows : int
         Rows of this chunk left out because their label was empty.
     """
@@ -58,6 +60,7 @@ class TableChunk:
     columns: list
     format: str
     delimiter: str
+    decimal: str
     dropped_rows: int = 0
 
 
@@ -81,7 +84,8 @@ def iter_table_chunks(
     drop_missing_labels : bool, default=False
         Leave out rows whose label is empty (otherwise the first is an error).
     delimiter : str, optional
-        CSV field separator; default ``,`` (tab for ``.tsv``).
+        CSV field separator; by default the one the first lines agree on
+        (:func:`~bayesgen.io.delimiter.csv_delimiter`).
     check_fields : bool, default=True
         First refuse a CSV record with more or fewer fields than the header, naming its
         line, as :func:`~bayesgen.io.read_table` does (one quick pass over the bytes;
@@ -95,13 +99,15 @@ def iter_table_chunks(
     """
     path = Path(path)
     fmt, sep = table_format(path, delimiter)
+    layout = {"format": fmt, "delimiter": sep, "decimal": "."}
     if fmt == "parquet":
         frames = _parquet_frames(path, chunk_rows)
     else:
         if check_fields:
             _check_field_counts(path, sep)
         _check_header_names(path, sep)
-        frames = _csv_frames(path, sep, chunk_rows)
+        layout["decimal"] = csv_decimal(path, sep)
+        frames = _csv_frames(path, sep, layout["decimal"], chunk_rows)
     where = repr(str(path))
     name = chosen = None
     offset = 0
@@ -114,10 +120,10 @@ def iter_table_chunks(
             _check_label_values(frame, name, where, first_chunk=True)
         rows = offset + np.arange(frame.shape[0], dtype=np.int64)
         offset += frame.shape[0]
-        yield _chunk(frame, rows, name, chosen, fmt, sep, drop_missing_labels, where)
+        yield _chunk(frame, rows, name, chosen, layout, drop_missing_labels, where)
 
 
-def _chunk(frame, rows, name, chosen, fmt, sep, drop_missing_labels, where) -> TableChunk:
+def _chunk(frame, rows, name, chosen, layout, drop_missing_labels, where) -> TableChunk:
     missing = frame[name].isna().to_numpy()
     dropped = 0
     if missing.any():
@@ -137,18 +143,17 @@ def _chunk(frame, rows, name, chosen, fmt, sep, drop_missing_labels, where) -> T
         label_column=name,
         chosen=chosen,
         columns=[str(c) for c in frame.columns],
-        format=fmt,
-        delimiter=sep,
         dropped_rows=dropped,
+        **layout,
     )
 
 
-def _csv_frames(path: Path, sep: str, chunk_rows: int):
+def _csv_frames(path: Path, sep: str, decimal: str, chunk_rows: int):
     """pandas chunks of a CSV file; text columns of the first chunk stay text."""
     import pandas as pd
 
     try:
-        head = pd.read_csv(path, sep=sep, nrows=chunk_rows)
+        head = pd.read_csv(path, sep=sep, decimal=decimal, nrows=chunk_rows)
         text = {
             c: head[c].dtype
             for c in head.columns
@@ -156,7 +161,7 @@ def _csv_frames(path: Path, sep: str, chunk_rows: int):
             or pd.api.types.is_string_dtype(head[c].dtype)
         }
         del head
-        reader = pd.read_csv(path, sep=sep, chunksize=chunk_rows, dtype=text)
+        reader = pd.read_csv(path, sep=sep, decimal=decimal, chunksize=chunk_rows, dtype=text)
         with reader:
             yield from reader
     except pd.errors.EmptyDataError:

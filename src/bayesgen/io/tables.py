@@ -32,6 +32,7 @@ import numpy as np
 from bayesgen.base.atomic import atomic_write
 from bayesgen.base.errors import DataError, data_row
 from bayesgen.io.csv_writer import formula_safe
+from bayesgen.io.delimiter import csv_decimal, csv_delimiter
 from bayesgen.io.limits import check_output_size
 
 __all__ = [
@@ -70,6 +71,8 @@ class TableData:
     path : str
     format : {"csv", "parquet"}
     delimiter : str
+    decimal : str
+        The decimal mark of the file's numbers (:func:`~bayesgen.io.delimiter.csv_decimal`).
     dropped_rows : int
         Rows left out because their label was empty (``drop_missing_labels``).
     data_rows : numpy.ndarray or None
@@ -86,6 +89,7 @@ class TableData:
     path: str
     format: str
     delimiter: str = ","
+    decimal: str = "."
     dropped_rows: int = 0
     data_rows: np.ndarray | None = None
 
@@ -97,11 +101,6 @@ def _format_of(path: Path) -> str | None:
     if not suffixes or suffixes[-1] not in _TABLE_SUFFIXES:
         return None
     return "parquet" if suffixes[-1] in (".parquet", ".pq") else "csv"
-
-
-def _separator(path: Path, delimiter) -> str:
-    """The CSV field separator: the one given, else a tab for ``.tsv``, else a comma."""
-    return delimiter or ("\t" if ".tsv" in [s.lower() for s in path.suffixes] else ",")
 
 
 def _check_utf8(path: Path) -> None:
@@ -253,14 +252,16 @@ def _check_header_names(path: Path, sep: str) -> None:
         seen[name] = position
 
 
-def _read_frame(path: Path, fmt: str, delimiter: str, nrows=None):
+def _read_frame(path: Path, fmt: str, delimiter: str, nrows=None, decimal: str = "."):
     import pandas as pd
 
     if fmt == "parquet":
         frame = pd.read_parquet(path)
         return frame if nrows is None else frame.head(nrows)
     try:
-        return pd.read_csv(path, sep=delimiter, nrows=nrows, skipinitialspace=False)
+        return pd.read_csv(
+            path, sep=delimiter, nrows=nrows, skipinitialspace=False, decimal=decimal
+        )
     except pd.errors.EmptyDataError:
         raise DataError(f"{str(path)!r} is empty; expected a header line and rows") from None
     except pd.errors.ParserError as exc:
@@ -306,10 +307,12 @@ def is_table_file(path, *, delimiter=None) -> bool:
     fmt = _format_of(path)
     if fmt is None or not path.is_file():
         return False
-    sep = _separator(path, delimiter)
+    sep = csv_delimiter(path, delimiter)
     try:
         if fmt == "csv" and _ragged(path, sep, _SNIFF_ROWS):
             return False
+        if fmt == "csv" and csv_decimal(path, sep) == ",":
+            return True  # only the table reader takes decimal commas
         # one read: only truly empty cells are missing, and "nan"/"inf" texts are numbers
         # to _numeric_column, as they are to the numeric readers
         head = (
@@ -423,7 +426,7 @@ def _check_label_values(frame, name: str, where: str, *, first_chunk: bool = Fal
 
 def table_format(path: Path, delimiter=None) -> tuple[str, str]:
     """``(format, separator)`` of a table file that exists: "csv" or "parquet", and the CSV
-    field separator (see :func:`_separator`).
+    field separator (see :func:`~bayesgen.io.delimiter.csv_delimiter`).
 
     Raises
     ------
@@ -435,7 +438,17 @@ def table_format(path: Path, delimiter=None) -> tuple[str, str]:
         raise DataError(f"{str(path)!r}: expected a .csv, .tsv or .parquet table")
     if not path.is_file():
         raise DataError(f"{str(path)!r} does not exist or is not a file")
-    return fmt, _separator(path, delimiter)
+    return fmt, csv_delimiter(path, delimiter)
+
+
+def csv_layout(path, *, delimiter=None) -> dict:
+    """``{"delimiter": ..., "decimal": ...}`` of a table file, as :func:`write_table` takes
+    them to write a table like it (the defaults for Parquet)."""
+    path = Path(path)
+    fmt, sep = table_format(path, delimiter)
+    if fmt != "csv":
+        return {"delimiter": ",", "decimal": "."}
+    return {"delimiter": sep, "decimal": csv_decimal(path, sep)}
 
 
 def read_frame(path, *, delimiter=None):
@@ -447,7 +460,7 @@ def read_frame(path, *, delimiter=None):
         _check_utf8(path)
         _check_field_counts(path, sep)
         _check_header_names(path, sep)
-    frame = _read_frame(path, fmt, sep)
+    frame = _read_frame(path, fmt, sep, decimal=csv_layout(path, delimiter=sep)["decimal"])
     frame.columns = [str(c) for c in frame.columns]
     return frame
 
@@ -476,7 +489,8 @@ def read_table(
     drop_missing_labels : bool, default=False
         Leave out rows whose label is empty (otherwise they are an error).
     delimiter : str, optional
-        CSV field separator; default ``,`` (tab for ``.tsv``).
+        CSV field separator; by default the one the first lines agree on
+        (:func:`~bayesgen.io.delimiter.csv_delimiter`).
 
     Returns
     -------
@@ -492,7 +506,7 @@ def read_table(
     where = repr(str(path))
     frame = read_frame(path, delimiter=delimiter)
     fmt = _format_of(path)
-    sep = _separator(path, delimiter)
+    layout = csv_layout(path, delimiter=delimiter)
     if frame.shape[0] == 0:
         raise DataError(f"{where} has a header but no rows")
     name, chosen = _choose_label(frame, label_column, where)
@@ -519,8 +533,8 @@ def read_table(
         chosen=chosen,
         path=str(path),
         format=fmt,
-        delimiter=sep,
         dropped_rows=dropped,
+        **layout,
         data_rows=kept,
     )
 
@@ -585,13 +599,17 @@ def _formula_safe_cells(frame):
     return out
 
 
-def csv_text(frame, *, delimiter: str = ",", keep_formulas: bool = False) -> str:
+def csv_text(
+    frame, *, delimiter: str = ",", decimal: str = ".", keep_formulas: bool = False
+) -> str:
     """A table (as :func:`table_for_output` returns it) as CSV text, without the index.
 
     Parameters
     ----------
     frame : pandas.DataFrame
     delimiter : str, default=","
+    decimal : str, default="."
+        The decimal mark of the numbers (``","`` for a file that had it).
     keep_formulas : bool, default=False
         Write text cells and column names as they are; by default those a spreadsheet
         would run as a formula get a leading ``'``
@@ -603,7 +621,7 @@ def csv_text(frame, *, delimiter: str = ",", keep_formulas: bool = False) -> str
     """
     if not keep_formulas:
         frame = _formula_safe_cells(frame)
-    return frame.to_csv(index=False, sep=delimiter, lineterminator="\n")
+    return frame.to_csv(index=False, sep=delimiter, decimal=decimal, lineterminator="\n")
 
 
 def write_table(
@@ -616,6 +634,7 @@ def write_table(
     integer_columns=None,
     format=None,
     delimiter=",",
+    decimal=".",
     keep_formulas=False,
 ) -> Path:
     """Write a table atomically as CSV or Parquet, the label column where the input had it.
@@ -638,6 +657,8 @@ def write_table(
     format : {"csv", "parquet"}, optional
         Default: from the suffix.
     delimiter : str, default=","
+    decimal : str, default="."
+        CSV: the decimal mark of the numbers.
     keep_formulas : bool, default=False
         CSV: write text cells as they are (see :func:`csv_text`).
 
@@ -659,5 +680,5 @@ def write_table(
     check_output_size(path, out.shape[0], out.shape[1], format=fmt)
     if fmt == "parquet":
         return atomic_write(path, lambda handle: out.to_parquet(handle, index=False))
-    text = csv_text(out, delimiter=delimiter, keep_formulas=keep_formulas)
+    text = csv_text(out, delimiter=delimiter, decimal=decimal, keep_formulas=keep_formulas)
     return atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))

@@ -1,0 +1,121 @@
+"""The field separator of a CSV file: the one given, else the one its first lines agree on.
+
+Spreadsheets in many locales write ``;`` (the comma is their decimal mark), tools write tabs
+or ``|``.  A file read with the wrong separator is one column of text, so every reader asks
+:func:`csv_delimiter` before parsing.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import re
+from pathlib import Path
+
+from bayesgen.base.errors import DataError
+
+#: separators tried when none is given, in order of preference on a tie
+CANDIDATES = (",", ";", "\t", "|")
+
+#: how much of the file the guess reads: enough for a header and a few dozen rows
+SNIFF_BYTES = 1 << 16
+SNIFF_LINES = 50
+
+
+def checked_delimiter(delimiter) -> str:
+    """``delimiter`` when it is one character a CSV field can be separated by."""
+    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '\r\n"':
+        raise DataError(f"delimiter must be a single character; got {delimiter!r}.")
+    return delimiter
+
+
+def default_delimiter(path: Path) -> str:
+    """A tab for ``.tsv`` (optionally ``.gz``) files, a comma for any other."""
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    return "\t" if ".tsv" in suffixes else ","
+
+
+def csv_delimiter(path, delimiter=None) -> str:
+    """The field separator of the CSV file at ``path``.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A CSV or TSV file, optionally gzip-compressed.
+    delimiter : str or None
+        Given: checked and returned.  None: of ``,``, ``;``, tab and ``|``, the one that
+        splits the header into the most fields (at least two) and every other record of the
+        first ``SNIFF_LINES`` lines into as many; the suffix's default (tab for ``.tsv``,
+        else comma) when none does, or on a tie with it.
+
+    Returns
+    -------
+    str
+        One character.
+    """
+    if delimiter is not None:
+        return checked_delimiter(delimiter)
+    path = Path(path)
+    default = default_delimiter(path)
+    text = _first_lines(path)
+    if text is None:
+        return default
+    best, widest = default, _consistent_width(text, default)
+    for candidate in CANDIDATES:
+        width = _consistent_width(text, candidate)
+        if width > max(widest, 1):
+            best, widest = candidate, width
+    return best
+
+
+def _first_lines(path: Path) -> str | None:
+    """The first complete lines of the file as text, or None when it cannot be read (the
+    reader that follows reports why)."""
+    try:
+        with open(path, "rb") as raw:
+            gz = raw.read(2) == b"\x1f\x8b"
+        opener = gzip.open if gz else open
+        with opener(path, "rb") as fh:
+            head = fh.read(SNIFF_BYTES)
+    except (OSError, EOFError, gzip.BadGzipFile):
+        return None
+    if len(head) == SNIFF_BYTES:  # drop the line cut off at the end of the block
+        head = head[: head.rfind(b"\n") + 1] or head
+    text = head.decode("utf-8-sig", errors="replace")
+    return "\n".join(text.splitlines()[:SNIFF_LINES])
+
+
+def _consistent_width(text: str, delimiter: str) -> int:
+    """Fields per record when ``delimiter`` splits every non-blank record of ``text`` into
+    the header's number of fields; 0 when some record disagrees."""
+    records = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if r]
+    if not records:
+        return 0
+    width = len(records[0])
+    # the last record may be cut by SNIFF_LINES inside a quoted field: it does not vote
+    body = records[1:-1] if len(records) > 2 else records[1:]
+    return width if all(len(r) == width for r in body) else 0
+
+
+_COMMA_NUMBER = re.compile(r"[-+]?\d+,\d+")
+_POINT_NUMBER = re.compile(r"[-+]?\d*\.\d+")
+
+
+def csv_decimal(path, delimiter: str) -> str:
+    """The decimal mark of the numbers in a CSV file separated by ``delimiter``.
+
+    ``","`` when the separator is not a comma and the first lines hold numbers written
+    ``3,5`` but none written ``3.5`` (a spreadsheet of a locale with a decimal comma);
+    ``"."`` otherwise.  The readers parse such numbers as numbers and the writers write the
+    file's numbers back with its mark.
+    """
+    if delimiter == ",":
+        return "."
+    text = _first_lines(Path(path))
+    if text is None:
+        return "."
+    fields = [f.strip() for r in csv.reader(io.StringIO(text), delimiter=delimiter) for f in r]
+    comma = any(_COMMA_NUMBER.fullmatch(f) for f in fields)
+    point = any(_POINT_NUMBER.fullmatch(f) for f in fields)
+    return "," if comma and not point else "."
