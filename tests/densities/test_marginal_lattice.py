@@ -19,15 +19,33 @@ def test_whole_numbers_are_not_a_grid_of_the_other_columns_decimals():
     assert set(np.unique(samples[:, 0])) <= {4.0, 6.0, 8.0}
 
 
+def _pixel_column(rng, n, rare_levels):
+    """A pixel column on the 1/255 grid: 0 mostly, 2-4 often, ``rare_levels`` once each;
+    1/255 never. A second column sets the data's resolution to 1/255."""
+    frequent = rng.choice([0.0, 2.0, 3.0, 4.0], size=n - len(rare_levels), p=[0.7, 0.1, 0.1, 0.1])
+    pixels = np.r_[frequent, rare_levels] / 255
+    other = rng.integers(0, 256, size=n) / 255
+    return np.column_stack([pixels, other])
+
+
 def test_a_grid_used_by_the_values_keeps_its_unseen_levels():
     rng = np.random.default_rng(1)
-    n = 2_000
-    pixels = rng.choice([0.0, 2.0, 3.0, 4.0], size=n, p=[0.7, 0.1, 0.1, 0.1]) / 255
-    other = rng.integers(0, 256, size=n) / 255  # sets the data's resolution to 1/255
-    density = GaussianCopulaDensity(random_state=0).fit(np.column_stack([pixels, other]))
-    levels = np.unique(density.sample(50_000, random_state=2)[:, 0])
-    # 1/255 was never seen but lies on the grid the values use: it keeps a little mass
-    assert np.any(np.isclose(levels, 1 / 255))
+    X = _pixel_column(rng, 2_000, np.arange(10.0, 30.0))  # 20 levels seen once
+    density = GaussianCopulaDensity(random_state=0).fit(X)
+    draws = density.sample(200_000, random_state=2)[:, 0]
+    # 1/255 was never seen but lies on the grid the values use, and levels seen once say
+    # that unseen ones occur (Good-Turing): it keeps a little mass
+    share = np.mean(np.isclose(draws, 1 / 255))
+    assert 0 < share < 20 / 2_000
+
+
+def test_an_empty_gap_between_frequent_levels_stays_empty_but_scores_finitely():
+    rng = np.random.default_rng(1)
+    X = _pixel_column(rng, 2_000, [])  # no level seen once: no unseen mass to give
+    density = GaussianCopulaDensity(random_state=0).fit(X)
+    draws = density.sample(200_000, random_state=2)[:, 0]
+    assert not np.any(np.isclose(draws, 1 / 255))
+    assert np.all(np.isfinite(density.score_samples(np.array([[1 / 255, 0.5]]))))
 
 
 def test_round_off_in_the_data_is_one_value_with_its_neighbour():
@@ -42,3 +60,13 @@ def test_round_off_in_the_data_is_one_value_with_its_neighbour():
     b = EmpiricalMarginals.fit(noisy)
     for name in ("edges", "cdf"):
         np.testing.assert_allclose(getattr(b, name), getattr(a, name), rtol=1e-12, atol=1e-15)
+
+
+def test_a_column_of_few_frequent_values_gives_only_those():
+    """Discounts of 0, 5, 10, 20 or 50 %: the grid of step 5 is real (every value on it),
+    but 15, 25 ... 45 were never seen among hundreds of rows and are not generated."""
+    rng = np.random.default_rng(0)
+    discount = rng.choice([0.0, 5, 10, 20, 50], size=300, p=[0.3, 0.3, 0.2, 0.15, 0.05])
+    other = np.round(rng.normal(size=300) + discount / 10, 2)
+    density = GaussianCopulaDensity(random_state=0).fit(np.column_stack([discount, other]))
+    assert set(np.unique(density.sample(50_000, random_state=1)[:, 0])) == {0, 5, 10, 20, 50}

@@ -67,7 +67,10 @@ def _lattice_bins(u, c, n: int, r: float, alpha: float):
 
     Unseen levels keep a little mass so that they score finitely: add-``alpha`` smoothing
     whose total shrinks with ``n`` (``alpha`` per level when ``n >= 10 span``, less below),
-    so a few dozen rows are not swamped by pseudo-counts.  Observed levels are the observed
+    so a few dozen rows are not swamped by pseudo-counts.  A level never seen gets at most
+    its share of the Good-Turing estimate of the unseen mass, ``N_1 / n`` (``N_1``: the rows
+    of levels seen once), and at least ``MIN_PSEUDO_COUNT``: gaps the data leave empty
+    although every level beside them is frequent stay (almost) empty.  Observed levels are the observed
     values themselves (no ``min + k r`` round-off in samples); unseen ones are rounded to the
     decimals of the observed values when those have few.
     """
@@ -80,10 +83,18 @@ def _lattice_bins(u, c, n: int, r: float, alpha: float):
     levels[steps] = u
     counts = np.zeros(span)
     counts[steps] = c
-    a = max(alpha * min(1.0, n / (10.0 * span)), MIN_PSEUDO_COUNT)
+    pseudo = np.full(span, max(alpha * min(1.0, n / (10.0 * span)), MIN_PSEUDO_COUNT))
+    unseen = np.ones(span, dtype=bool)
+    unseen[steps] = False
+    if unseen.any():
+        # Good-Turing: the levels not seen hold about as much mass as those seen once, so a
+        # column seen only at 0, 5, 10, 20 and 50, each many times, does not give 15 or 35
+        once = float(c[c <= 1.0].sum())
+        share = once / np.count_nonzero(unseen)
+        pseudo[unseen] = np.clip(share, MIN_PSEUDO_COUNT, pseudo[unseen])
     half = r / 2
     edges = np.r_[levels[0] - half, 0.5 * (levels[:-1] + levels[1:]), levels[-1] + half]
-    return edges, (counts + a) / (n + a * span), levels
+    return edges, (counts + pseudo) / (n + pseudo.sum()), levels
 
 
 def category_bins(column: WeightedColumn, n_levels: int, alpha: float):
