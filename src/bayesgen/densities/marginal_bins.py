@@ -70,9 +70,9 @@ def _lattice_bins(u, c, n: int, r: float, alpha: float):
     so a few dozen rows are not swamped by pseudo-counts.  A level never seen gets at most
     its share of the Good-Turing estimate of the unseen mass, ``N_1 / n`` (``N_1``: the rows
     of levels seen once), and at least ``MIN_PSEUDO_COUNT``: gaps the data leave empty
-    although every level beside them is frequent stay (almost) empty.  Observed levels are the observed
-    values themselves (no ``min + k r`` round-off in samples); unseen ones are rounded to the
-    decimals of the observed values when those have few.
+    although every level beside them is frequent stay (almost) empty.  Observed levels are
+    the observed values themselves (no ``min + k r`` round-off in samples); unseen ones are
+    rounded to the decimals of the observed values when those have few.
     """
     steps = np.round((u - u[0]) / r).astype(np.int64) if u.shape[0] > 1 else np.zeros(1, int)
     span = int(steps[-1]) + 1
