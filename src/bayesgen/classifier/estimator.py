@@ -1105,11 +1105,12 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         return self._keep_orders(X, index, rng), self.classes_[index]
 
     def _keep_orders(self, X, index, rng, fixed=(), observed=None):
-        """``X`` with the cells that break a kept order redrawn given the rest of their
-        row (:func:`keep_orders`); the columns in ``fixed`` and the cells in ``observed``
-        stay."""
+        """``X`` with the cells that break a kept order, or (tables) fall outside their
+        column's range, redrawn given the rest of their row (:func:`keep_orders`); the
+        columns in ``fixed`` and the cells in ``observed`` stay."""
         orders = getattr(self, "orders_", None)
-        if orders is None or not len(orders):
+        orders = np.zeros((0, 2), dtype=np.int64) if orders is None else orders
+        if not len(orders) and getattr(self, "schema_", None) is None:
             return X
 
         def redraw(rows, cells):

@@ -8,8 +8,9 @@ in two parts: each class density marginalises them (missing at random), and samp
 missing cells again, each row a pattern of empty columns drawn from its class's patterns
 (:mod:`bayesgen.kernels.missing_patterns`), so per-column rates and the cells missing
 together are the training rows'.  Orders between columns that every training row keeps
-(``temp_min <= temp_max``, :mod:`bayesgen.kernels.orders`) hold in samples too: the cells
-that break one are redrawn given the rest of their row (:func:`keep_orders`).
+(``temp_min <= temp_max``, :mod:`bayesgen.kernels.orders`) and the range of each column
+hold in samples too: the cells that break one, or fall outside the range, are redrawn
+given the rest of their row (:func:`keep_orders`).
 """
 
 from __future__ import annotations
@@ -154,6 +155,9 @@ class NumberColumns:
     def describe_orders(self, orders) -> list[str]:
         return describe_orders(self.names, orders)
 
+    def outside_bounds(self, values: np.ndarray) -> np.ndarray:
+        return np.zeros(values.shape, dtype=bool)  # arrays have no bounds
+
 
 def find_orders(columns, X: np.ndarray) -> np.ndarray:
     """The orders every row of the encoded table ``X`` keeps (see
@@ -163,7 +167,8 @@ def find_orders(columns, X: np.ndarray) -> np.ndarray:
 
 
 def keep_orders(X: np.ndarray, schema, orders, redraw, fixed=(), observed=None) -> np.ndarray:
-    """Redraw the cells of generated rows that break a kept order, given the rest of the row.
+    """Redraw the cells of generated rows that break a kept order or fall outside their
+    column's range, given the rest of the row.
 
     A row that breaks ``x_a <= x_b`` gets the cells of that order drawn again from their
     conditional given its other cells and its class, ``p(x_a, x_b | x_rest, y)``
@@ -180,6 +185,13 @@ def keep_orders(X: np.ndarray, schema, orders, redraw, fixed=(), observed=None) 
     to 0.097; with cells 0.083).  The check is on the values as decoding writes them (rounded to
     decimals, steps and date units), so the written table keeps the orders.  Scores
     (``predict_proba``, ``score_samples``) stay those of the class densities.
+
+    A cell outside its column's range (:meth:`~bayesgen.tables.TableSchema.outside_bounds`:
+    the range seen in training, or one set with ``set_bounds``) is redrawn the same way, so
+    the cell follows its conditional truncated to the range.  Clipping it, as decoding does
+    with a cell still outside after :data:`MAX_ORDER_REDRAWS` rounds, would pile a small
+    class's tail draws onto the ends of the range (a class of three rows put a fifth of its
+    rows at the earliest date of the whole table).
 
     Parameters
     ----------
@@ -203,41 +215,36 @@ def keep_orders(X: np.ndarray, schema, orders, redraw, fixed=(), observed=None) 
     UserWarning
         When rows still break an order after :data:`MAX_ORDER_REDRAWS` rounds, or break
         one between two ``fixed`` columns (conditions that leave the order no room); those
-        rows are kept as drawn.
+        rows are kept as drawn.  (Cells still outside their range are clipped when decoded,
+        without a warning.)
     """
-    orders = np.asarray(orders, dtype=np.int64)
-    if orders.shape[0] == 0 or X.shape[0] == 0:
+    orders = np.asarray(orders, dtype=np.int64).reshape(-1, 2)
+    if X.shape[0] == 0:
         return X
-    _, scales = schema.order_groups()
-    used = np.unique(orders)
-    local = np.searchsorted(used, orders)
     conditions = np.zeros(X.shape[1], dtype=bool)
     conditions[list(fixed)] = True
     data = np.zeros(X.shape, dtype=bool) if observed is None else np.asarray(observed, bool)
+    check = _OrderCheck(schema, orders, conditions, data)
     chains = _chains(orders, X.shape[1])
-    a, b = orders[:, 0], orders[:, 1]
-    # orders nothing can repair: between two conditions (warned), or two data cells (left)
-    hopeless = conditions[a] & conditions[b]
-    unchecked = data[:, a] & data[:, b]
     stuck = np.zeros(X.shape[0], dtype=bool)
     named = np.zeros(orders.shape[0], dtype=bool)  # the orders the stuck rows break
     todo = np.arange(X.shape[0])
     for round_ in range(MAX_ORDER_REDRAWS + 1):
-        broken = broken_orders(schema.as_decoded(X[todo][:, used], used), local, scales[used])
-        broken &= ~unchecked[todo]
-        stuck[todo] |= (broken & hopeless).any(axis=1)
-        named |= (broken & hopeless).any(axis=0)
-        broken &= ~hopeless
-        rows = broken.any(axis=1)
-        todo, broken = todo[rows], broken[rows]
+        broken, hopeless = check.broken(X[todo], todo)
+        stuck[todo] |= hopeless.any(axis=1)
+        named |= hopeless.any(axis=0)
+        # cells that decoding would clip, and that may be redrawn
+        outside = schema.outside_bounds(X[todo]) & ~conditions & ~data[todo]
+        rows = broken.any(axis=1) | outside.any(axis=1)
+        todo, broken, outside = todo[rows], broken[rows], outside[rows]
         if todo.size == 0:
             break
         if round_ == MAX_ORDER_REDRAWS:
-            stuck[todo] = True
+            stuck[todo] |= broken.any(axis=1)
             named |= broken.any(axis=0)
             break
         if round_ < WHOLE_ROW_AFTER:
-            cells = (broken.astype(np.int64) @ chains) > 0
+            cells = ((broken.astype(np.int64) @ chains) > 0) | outside
         else:
             cells = np.ones((todo.size, X.shape[1]), dtype=bool)
         X[todo] = redraw(todo, cells & ~conditions & ~data[todo])
@@ -251,6 +258,32 @@ def keep_orders(X: np.ndarray, schema, orders, redraw, fixed=(), observed=None) 
             stacklevel=3,
         )
     return X
+
+
+class _OrderCheck:
+    """Which kept orders generated rows break, as decoding writes them: those that a redraw
+    can repair, and those between two conditions of ``given=`` (hopeless); an order
+    between two data cells (of :meth:`impute`) is the data's own business and not checked."""
+
+    def __init__(self, schema, orders, conditions, data):
+        self.schema, self.orders = schema, orders
+        _, self.scales = schema.order_groups()
+        self.used = np.unique(orders)
+        self.local = np.searchsorted(self.used, orders)
+        a, b = orders[:, 0], orders[:, 1]
+        self.hopeless = conditions[a] & conditions[b]
+        self.unchecked = data[:, a] & data[:, b]
+
+    def broken(self, X: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(repairable, hopeless)`` broken orders of the rows ``X`` (positions ``rows``),
+        bool arrays of shape ``(len(rows), n_orders)``."""
+        if self.orders.shape[0] == 0:
+            none = np.zeros((X.shape[0], 0), dtype=bool)
+            return none, none
+        values = self.schema.as_decoded(X[:, self.used], self.used)
+        broken = broken_orders(values, self.local, self.scales[self.used])
+        broken &= ~self.unchecked[rows]
+        return broken & ~self.hopeless, broken & self.hopeless
 
 
 def _chains(orders: np.ndarray, n_features: int) -> np.ndarray:

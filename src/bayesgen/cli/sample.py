@@ -188,8 +188,9 @@ def _bound_value(spec, text: str, flag: str) -> float:
 
 def apply_bounds_options(model, texts) -> None:
     """``--bounds NAME=LO:HI`` (either end may be left empty to keep it) or
-    ``--bounds NAME=none``: the range outside which the column's generated values are
-    clipped, for this run (the model keeps the range seen in training)."""
+    ``--bounds NAME=none``: the range the column's generated values are kept in (a cell
+    outside is drawn again given its row), for this run (the model keeps the range seen
+    in training)."""
     from bayesgen.tables.codec import range_text
 
     schema = model.schema_
@@ -219,8 +220,8 @@ def apply_bounds_options(model, texts) -> None:
         if spec.bounds is not None and (lo > old[0] or hi < old[1]):
             raise UsageError(
                 f"{flag}: --bounds only widens the range seen in training "
-                f"{range_text(spec, *old)}: values outside a narrower one would be clipped "
-                "onto its ends. To sample inside a range, condition on it: "
+                f"{range_text(spec, *old)}: a narrower one is a condition, sampled exactly "
+                "with --given. To sample inside a range, condition on it: "
                 f"--given '{name}>=LO' --given '{name}<=HI'"
             )
         schema.set_bounds(name, (lo, hi))

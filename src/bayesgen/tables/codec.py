@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from bayesgen.base.errors import RowDataError
-from bayesgen.tables.dates import decode_datetime, encode_datetime, whole_units
+from bayesgen.tables.dates import date_range, decode_datetime, encode_datetime, whole_units
 from bayesgen.tables.spec import (
     ColumnSpec,
     dtype_family,
@@ -185,6 +185,17 @@ def as_decoded(spec: ColumnSpec, x: np.ndarray) -> np.ndarray:
     # rounding can step just past a bound that is not itself round: clip once more; and
     # + 0.0 turns the -0.0 that rounding a small negative value gives into 0.0
     return np.clip(_round(spec, np.clip(x, lo, hi)), lo, hi) + 0.0
+
+
+def outside_range(spec: ColumnSpec, x: np.ndarray) -> np.ndarray:
+    """Where encoded numbers or dates, rounded as decoding writes them, fall outside the
+    column's range (:func:`as_decoded` would clip them); False for NaN."""
+    if spec.kind == "datetime":
+        (lo, hi), rounded = date_range(spec), np.rint(x)
+    else:
+        (lo, hi), rounded = _value_range(spec), _round(spec, x)
+    with np.errstate(invalid="ignore"):
+        return (rounded < lo) | (rounded > hi)
 
 
 def _decode_number(spec: ColumnSpec, x: np.ndarray) -> pd.Series:

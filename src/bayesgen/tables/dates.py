@@ -151,7 +151,8 @@ def encode_datetime(spec: ColumnSpec, series: pd.Series) -> np.ndarray:
     return out
 
 
-def _clip_range(spec: ColumnSpec) -> tuple[float, float]:
+def date_range(spec: ColumnSpec) -> tuple[float, float]:
+    """Where encoded dates of the column may lie: its bounds, within what the dtype holds."""
     unit = DATETIME_UNITS[spec.datetime_unit]
     lo_us, hi_us = _NS_RANGE if spec.dtype.startswith("datetime64[ns") else _US_RANGE
     lo, hi = -(-lo_us // unit), hi_us // unit  # whole units inside the range
@@ -163,7 +164,7 @@ def _clip_range(spec: ColumnSpec) -> tuple[float, float]:
 def whole_units(spec: ColumnSpec, x: np.ndarray) -> np.ndarray:
     """Encoded dates as :func:`decode_datetime` writes them: clipped to the bounds and
     rounded to whole units (NaN stays NaN)."""
-    lo, hi = _clip_range(spec)
+    lo, hi = date_range(spec)
     return np.rint(np.clip(x, lo, hi))
 
 

@@ -49,7 +49,7 @@ from bayesgen.base.errors import DataError
 from bayesgen.base.persist import persistable
 from bayesgen.base.state_checks import state_error
 from bayesgen.kernels.orders import describe_orders
-from bayesgen.tables.codec import as_decoded, decode_column, encode_column
+from bayesgen.tables.codec import as_decoded, decode_column, encode_column, outside_range
 from bayesgen.tables.describe import describe_column
 from bayesgen.tables.detect import bare_spec, detect_column
 from bayesgen.tables.spec import (
@@ -348,6 +348,16 @@ class TableSchema:
                 out[:, c] = as_decoded(spec, out[:, c])
         return out
 
+    def outside_bounds(self, values: np.ndarray) -> np.ndarray:
+        """Encoded rows' cells that decoding would clip onto a bound (values outside the
+        range seen in training, or set by :meth:`set_bounds`, once rounded as written):
+        bool, the shape of ``values``; never a categorical cell or a missing one."""
+        out = np.zeros(values.shape, dtype=bool)
+        for j, spec in enumerate(self.features):
+            if spec.kind != "categorical":
+                out[:, j] = outside_range(spec, values[:, j])
+        return out
+
     def discrete_levels(self) -> dict[int, int]:
         """Feature index -> number of categories, for the categorical columns."""
         return {
@@ -357,10 +367,12 @@ class TableSchema:
         }
 
     def set_bounds(self, name: str, bounds) -> None:
-        """Widen (or narrow, or remove with None) the clipping range of a column.
+        """Widen (or narrow, or remove with None) the range of a column's generated values.
 
-        Generated values outside the range are clipped onto its ends, so a range narrower
-        than the data's piles values up there; to sample inside a range, condition on it
+        A generated cell outside the range is drawn again given the rest of its row
+        (:func:`~bayesgen.classifier.tables.keep_orders`), and one that keeps falling outside
+        is clipped onto the nearer end; so a range much narrower than the class's values
+        piles some values up there.  To sample inside a range exactly, condition on it
         (``sample(given={name: (lo, hi)})``)."""
         spec = self[name]
         if name in self.dropped or spec.kind not in ("continuous", "integer", "datetime"):
