@@ -334,3 +334,25 @@ def test_unknown_categories_can_be_missing_cells():
         model.impute(blank, y=["a", None, "zzz", "b"])
     with pytest.raises(DataError, match="unknown must be 'error' or 'missing'"):
         model.set_params(unknown="drop").predict(rows)
+
+
+@pytest.mark.parametrize("density", ["auto", "copula", "mfacopula:2x2"])
+def test_a_family_that_takes_tables_treats_a_named_frame_of_numbers_as_one(density):
+    """``density="auto"`` is the default's model, and the copulas give back a DataFrame
+    kept in each column's range and decimals, as the default does."""
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {"length": np.round(rng.gamma(2.0, 1.0, 300), 1), "count": rng.poisson(3, 300)}
+    )
+    y = np.where(rng.random(300) < 0.3, "rare", "common")
+    model = BayesClassifier(density, random_state=0).fit(frame, y)
+    assert model.schema_ is not None
+    X, _ = model.sample(5_000, random_state=1)
+    assert isinstance(X, pd.DataFrame) and list(X.dtypes) == list(frame.dtypes)
+    for name in frame.columns:
+        assert X[name].between(frame[name].min(), frame[name].max()).all()
+    assert np.allclose(X["length"], X["length"].round(1))
+    if density == "auto":
+        default = BayesClassifier(random_state=0).fit(frame, y)
+        assert [d.chosen_ for d in model.densities_] == [d.chosen_ for d in default.densities_]
+        np.testing.assert_allclose(model.predict_proba(frame), default.predict_proba(frame))

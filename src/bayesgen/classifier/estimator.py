@@ -50,6 +50,7 @@ from bayesgen.classifier.tables import (
     is_frame,
     keep_orders,
     missing_rates,
+    takes_categories,
 )
 from bayesgen.densities.base import Density
 from bayesgen.densities.select import AutoDensity, choose_for_all_classes, use_table_grid
@@ -103,7 +104,9 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         sufficient statistics (:meth:`partial_fit`, streamed files, dask arrays) and with
         ``shrinkage`` given take "gaussian", the tutorial's model, which stays one option
         away as ``density="gaussian"``.  As a classifier of numbers-only
-        tables "gaussian" is often more accurate (benchmarks/README.md, "Tables").
+        tables "gaussian" is often more accurate (benchmarks/README.md, "Tables").  A
+        DataFrame of numbers only is a table for the default, ``"auto"`` and the copulas;
+        a numeric family named explicitly (``"gaussian"``) takes it as a matrix.
     reg_covar : float, default=1e-6
         Ridge added to every covariance diagonal (shortcut densities only).  Needed for
         constant features and for classes with fewer samples than features.
@@ -437,7 +440,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
 
     def _encode_training_table(self, X):
         """A table (a DataFrame with text, category, boolean or date columns, or missing
-        cells, or with text column names and the default density) becomes the model's
+        cells, or with text column names and a density that takes tables) becomes the model's
         matrix and fixes ``schema_``; others pass."""
         self.schema_ = None
         if not is_frame(X):
@@ -499,13 +502,25 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _numbers_as_table(self, columns) -> bool:
-        """Whether a frame of numbers only is a table: with the default density and text
-        column names (in memory and on Dask alike)."""
-        return self.density is None and all(isinstance(c, str) for c in columns)
+        """Whether a frame of numbers only is a table (in memory and on Dask alike): when
+        its columns have text names and the density is the default or one that takes tables
+        (``"auto"``, the copulas), so that ``density="auto"`` is the default's model and
+        gives back a DataFrame kept in the columns' ranges, dtypes and decimals.  A numeric
+        family named explicitly (``"gaussian"``) sees the frame as a matrix, every column a
+        feature (no column is judged an identifier and left out)."""
+        if not all(isinstance(c, str) for c in columns):
+            return False
+        if self.density is None:
+            return True
+        try:  # a bad density name is reported by fit, with its own message
+            template = self.make_class_density()
+        except (ValueError, TypeError):
+            return False
+        return isinstance(template, AutoDensity) or takes_categories(template)
 
     def _dask_table(self, X, y) -> bool:
-        """A dask DataFrame fitted as a table: as in memory, text column names with the
-        default density, or a feature column that is not a number, or ``column_types``
+        """A dask DataFrame fitted as a table: as in memory, text column names with a
+        density that takes tables, or a feature column that is not a number, or ``column_types``
         given, or a class density fitted from column summaries."""
         if not (is_dask(X) and hasattr(X, "dtypes") and hasattr(X, "columns")):
             return False

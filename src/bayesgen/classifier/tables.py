@@ -32,6 +32,7 @@ __all__ = [
     "is_frame",
     "keep_orders",
     "missing_rates",
+    "takes_categories",
     "NumberColumns",
 ]
 
@@ -65,6 +66,13 @@ def encode_rows(schema, X, *, unknown: str = "error") -> np.ndarray:
     return schema.encode(X, unknown=unknown)
 
 
+def takes_categories(density) -> bool:
+    """Whether a class density models categorical columns (it has a ``categories``
+    parameter: the copulas, with any dependence)."""
+    params = density.get_params(deep=False) if hasattr(density, "get_params") else {}
+    return "categories" in params
+
+
 def check_density_fits_table(density, schema, X: np.ndarray, density_name, names) -> None:
     """Refuse a class density that cannot take this table, saying which one can.
 
@@ -73,8 +81,7 @@ def check_density_fits_table(density, schema, X: np.ndarray, density_name, names
     columns' names, for the message.
     """
     levels = {} if schema is None else schema.discrete_levels()
-    params = density.get_params(deep=False) if hasattr(density, "get_params") else {}
-    if levels and "categories" not in params:
+    if levels and not takes_categories(density):
         names = ", ".join(repr(schema.feature_names[j]) for j in sorted(levels))
         raise DataError(
             f"density {density_name!r} takes numbers only, but the table has categorical "

@@ -9,7 +9,10 @@ dtype, one-hot labels stay one-hot).  In between, the rows are what
 * a table (a DataFrame with text, category, boolean or date columns, or with missing
   cells), and an array of text or with NaN cells, which is modelled as a table with
   columns ``x0, x1, ...``;
-* a numeric DataFrame or array without gaps, as float64 numbers.
+* a numeric DataFrame or array without gaps as a table of numbers (an array's columns
+  named ``x0, x1, ...``), every column declared a number (``integer`` when it holds whole
+  numbers, else ``continuous``), so that none is judged an identifier and left out, and
+  synthetic values stay in each column's range and decimals.
 
 Synthetic rows come back in the input's dtypes: integer columns rounded and kept in the
 range the column spans, float32 kept, categories and dates as in the input.  A column the
@@ -142,6 +145,9 @@ class Features:
         The input's column names when they are all text (``feature_names_in_``).
     dtype : numpy dtype or None
         The dtype of an array input that is modelled as a table (text, NaN cells).
+    column_types : dict or None
+        The kinds declared for the columns of numbers-only rows (``column_types`` of the
+        model, unless the caller gives some); None for other tables.
     """
 
     model_input: object
@@ -150,6 +156,7 @@ class Features:
     names: list
     feature_names: np.ndarray | None
     dtype: object = None
+    column_types: dict | None = None
 
     @property
     def n_features(self) -> int:
@@ -205,7 +212,7 @@ def prepare_features(X, n_samples: int) -> Features:
     names = [f"x{j}" for j in range(X.shape[1])]
     numeric = X.dtype.kind in "iuf"
     if numeric and not (X.dtype.kind == "f" and np.isnan(X).any()):
-        return Features(X.astype(np.float64), X, kind, names, None)
+        return _number_features(X.astype(np.float64), X, kind, names, None)
     # text, booleans or missing cells: a table with columns x0, x1, ...
     frame = pd.DataFrame(X, columns=names)
     return Features(frame, frame, kind, names, None, dtype=X.dtype)
@@ -221,9 +228,18 @@ def _frame_features(X: pd.DataFrame) -> Features:
     if is_table(X):
         model_input = original.copy(deep=False)
         model_input.columns = names
-    else:  # numbers without gaps (sparse columns densified), modelled as an array would be
-        model_input = original.to_numpy(dtype=np.float64)
-    return Features(model_input, original, "frame", names, feature_names)
+        return Features(model_input, original, "frame", names, feature_names)
+    # numbers without gaps (sparse columns densified)
+    values = original.to_numpy(dtype=np.float64)
+    return _number_features(values, original, "frame", names, feature_names)
+
+
+def _number_features(values: np.ndarray, original, kind, names, feature_names) -> Features:
+    """Numbers without gaps as a table whose columns are all declared numbers."""
+    whole = np.all(values == np.rint(values), axis=0)
+    kinds = {n: "integer" if w else "continuous" for n, w in zip(names, whole, strict=True)}
+    frame = pd.DataFrame(values, columns=names)
+    return Features(frame, original, kind, names, feature_names, column_types=kinds)
 
 
 def _synthetic_frame(synthetic, names: list) -> pd.DataFrame:

@@ -290,16 +290,22 @@ class BayesOverSampler(OneToOneFeatureMixin, BaseEstimator):
             reg_covar=self.reg_covar,
             shrinkage=self.shrinkage,
             random_state=int(rng.integers(2**31 - 1)),
-            column_types=self.column_types,
+            column_types=(
+                features.column_types if self.column_types is None else self.column_types
+            ),
             orders=self.orders,
         )
         rows = _rows_to_model(targets.y, self.classes_, counts)
-        if isinstance(features.model_input, np.ndarray):
+        numbers = features.column_types is not None
+        if numbers:
             rows = _rows_to_grow(targets.y, self.classes_, counts, n_new, rows)
         if rows is None:
             self.model_.fit(features.model_input, targets.y)
         else:
             self.model_.fit(_take(features.model_input, rows), targets.y[rows])
+            if numbers:  # the range of every row, not of the rows modelled
+                for name, column in features.model_input.items():
+                    self.model_.schema_.set_bounds(name, (column.min(), column.max()))
         self.n_features_in_ = features.n_features
         if features.feature_names is not None:
             self.feature_names_in_ = features.feature_names
