@@ -223,3 +223,18 @@ def test_a_semicolon_file_is_read_and_written_back_in_its_layout(penguins, tmp_p
     assert all(re.fullmatch(r"\d+,\d", line.split(";")[1]) for line in lines[1:])
     code, out, _ = run(capsys, "inspect", model)
     assert "bill_length_mm: continuous" in out
+
+
+def test_zip_codes_keep_their_leading_zeros(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    zips = np.array(["02680", "10001", "00501", "94110"])
+    lines = ["label,zip,size"] + [
+        f"{'ab'[i % 2]},{zips[rng.integers(4)]},{rng.normal(10, 2):.1f}" for i in range(120)
+    ]
+    data, model, out = tmp_path / "z.csv", tmp_path / "z.bgm", tmp_path / "new.csv"
+    data.write_text("\n".join(lines) + "\n")
+    assert run(capsys, "fit", data, "-o", model)[0] == 0
+    assert "zip: categorical" in run(capsys, "inspect", model)[1]
+    assert run(capsys, "sample", model, "-n", 200, "--seed", 1, "-o", out)[0] == 0
+    written = {line.split(",")[1] for line in out.read_text().splitlines()[1:]}
+    assert written <= set(zips) and "02680" in written

@@ -97,3 +97,22 @@ def test_decimal_commas_are_numbers_and_are_written_back(tmp_path):
     path.write_text("kind;size;code\na;1,5;2.5\n")
     assert csv_decimal(path, ";") == "."
     assert csv_decimal(path, ",") == "."
+
+
+def test_codes_with_leading_zeros_are_read_as_text(tmp_path):
+    from bayesgen.io import is_table_file
+    from bayesgen.io.delimiter import code_columns
+    from bayesgen.io.table_chunks import iter_table_chunks
+
+    path = tmp_path / "zips.csv"
+    rows = [
+        f"{['a', 'b'][i % 2]},{['02680', '10001', '00501'][i % 3]},{i % 7}.5,{i}" for i in range(30)
+    ]
+    path.write_text("kind,zip,size,n\n" + "\n".join(rows) + "\n")
+    assert code_columns(path, ",") == ["zip"]  # 0.5 or 10 are numbers, not codes
+    assert is_table_file(path)
+    table = read_table(path, label_column="kind")
+    assert set(table.X["zip"]) == {"02680", "10001", "00501"}
+    assert table.X["size"].dtype == "float64"
+    chunk = next(iter(iter_table_chunks(path, 10, label_column="kind")))
+    assert set(chunk.X["zip"]) == {"02680", "10001", "00501"}

@@ -9,7 +9,14 @@ from __future__ import annotations
 import numpy as np
 
 from bayesgen.base.validation import label_text, safe_text
-from bayesgen.cli.common import EXIT_OK, add_command, image_shape_of, load_model, to_json
+from bayesgen.cli.common import (
+    EXIT_OK,
+    add_command,
+    cli_wording,
+    image_shape_of,
+    load_model,
+    to_json,
+)
 
 __all__ = ["register"]
 
@@ -145,7 +152,7 @@ def _text_lines(args, model, metadata, info: dict) -> list[str]:
     table = info.get("table")
     if table:
         lines += [f"label column: {metadata.get('label_column')}", "columns:"]
-        lines += [f"  {line}" for line in table["columns"]]
+        lines += [f"  {cli_wording(line)}" for line in table["columns"]]
         if table["missing_rate_per_class"]:
             lines.append("missing cells per class (reproduced in samples unless --missing none):")
             for label, rates in table["missing_rate_per_class"].items():

@@ -1,8 +1,11 @@
-"""The field separator of a CSV file: the one given, else the one its first lines agree on.
+"""What the first lines of a CSV file say about how to read it: the field separator
+(the one given, else the one its first lines agree on), the decimal mark, and the columns of
+codes written with leading zeros.
 
 Spreadsheets in many locales write ``;`` (the comma is their decimal mark), tools write tabs
 or ``|``.  A file read with the wrong separator is one column of text, so every reader asks
-:func:`csv_delimiter` before parsing.
+:func:`csv_delimiter` before parsing.  Zip codes and ids such as ``02680`` are text, which
+a number parser would turn into 2680 (:func:`code_columns`).
 """
 
 from __future__ import annotations
@@ -69,9 +72,10 @@ def csv_delimiter(path, delimiter=None) -> str:
     return best
 
 
-def _first_lines(path: Path) -> str | None:
-    """The first complete lines of the file as text, or None when it cannot be read (the
-    reader that follows reports why)."""
+def _first_lines(path: Path, most: int | None = SNIFF_LINES) -> str | None:
+    """The first ``most`` complete lines of the file (all those of its first
+    ``SNIFF_BYTES`` when None) as text, or None when it cannot be read (the reader that
+    follows reports why)."""
     try:
         with open(path, "rb") as raw:
             gz = raw.read(2) == b"\x1f\x8b"
@@ -83,7 +87,7 @@ def _first_lines(path: Path) -> str | None:
     if len(head) == SNIFF_BYTES:  # drop the line cut off at the end of the block
         head = head[: head.rfind(b"\n") + 1] or head
     text = head.decode("utf-8-sig", errors="replace")
-    return "\n".join(text.splitlines()[:SNIFF_LINES])
+    return "\n".join(text.splitlines()[:most])
 
 
 def _consistent_width(text: str, delimiter: str) -> int:
@@ -119,3 +123,27 @@ def csv_decimal(path, delimiter: str) -> str:
     comma = any(_COMMA_NUMBER.fullmatch(f) for f in fields)
     point = any(_POINT_NUMBER.fullmatch(f) for f in fields)
     return "," if comma and not point else "."
+
+
+_LEADING_ZERO = re.compile(r"\s*[+-]?0\d")
+
+
+def code_columns(path, delimiter: str) -> list[str]:
+    """Columns of a CSV file whose cells in its first ``SNIFF_BYTES`` include a number
+    written with a leading zero (``02680``, ``007``): codes, to be read as text so that the
+    zeros stay (the table schema then models them as categories or leaves them out as
+    identifiers).  Only the first block is read, so a column whose first such cell comes
+    later is read as numbers; read such a file with pandas (``dtype={"zip": str}``) and fit
+    the DataFrame."""
+    text = _first_lines(Path(path), most=None)
+    if text is None:
+        return []
+    records = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if r]
+    if len(records) < 2:
+        return []
+    header, width = records[0], len(records[0])
+    coded = set()
+    for record in records[1:]:
+        if len(record) == width:
+            coded.update(j for j, cell in enumerate(record) if _LEADING_ZERO.match(cell))
+    return [header[j] for j in sorted(coded)]

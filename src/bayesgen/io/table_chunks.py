@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from bayesgen.base.errors import DataError, data_row
-from bayesgen.io.delimiter import csv_decimal
+from bayesgen.io.delimiter import code_columns, csv_decimal
 from bayesgen.io.tables import (
     _check_field_counts,
     _check_header_names,
@@ -153,7 +153,8 @@ def _csv_frames(path: Path, sep: str, decimal: str, chunk_rows: int):
     import pandas as pd
 
     try:
-        head = pd.read_csv(path, sep=sep, decimal=decimal, nrows=chunk_rows)
+        codes = dict.fromkeys(code_columns(path, sep), str)
+        head = pd.read_csv(path, sep=sep, decimal=decimal, nrows=chunk_rows, dtype=codes)
         text = {
             c: head[c].dtype
             for c in head.columns

@@ -32,7 +32,7 @@ import numpy as np
 from bayesgen.base.atomic import atomic_write
 from bayesgen.base.errors import DataError, data_row
 from bayesgen.io.csv_writer import formula_safe
-from bayesgen.io.delimiter import csv_decimal, csv_delimiter
+from bayesgen.io.delimiter import code_columns, csv_decimal, csv_delimiter
 from bayesgen.io.limits import check_output_size
 
 __all__ = [
@@ -259,8 +259,9 @@ def _read_frame(path: Path, fmt: str, delimiter: str, nrows=None, decimal: str =
         frame = pd.read_parquet(path)
         return frame if nrows is None else frame.head(nrows)
     try:
+        codes = dict.fromkeys(code_columns(path, delimiter), str)
         return pd.read_csv(
-            path, sep=delimiter, nrows=nrows, skipinitialspace=False, decimal=decimal
+            path, sep=delimiter, nrows=nrows, skipinitialspace=False, decimal=decimal, dtype=codes
         )
     except pd.errors.EmptyDataError:
         raise DataError(f"{str(path)!r} is empty; expected a header line and rows") from None
@@ -311,8 +312,8 @@ def is_table_file(path, *, delimiter=None) -> bool:
     try:
         if fmt == "csv" and _ragged(path, sep, _SNIFF_ROWS):
             return False
-        if fmt == "csv" and csv_decimal(path, sep) == ",":
-            return True  # only the table reader takes decimal commas
+        if fmt == "csv" and (csv_decimal(path, sep) == "," or code_columns(path, sep)):
+            return True  # only the table reader takes decimal commas and keeps leading zeros
         # one read: only truly empty cells are missing, and "nan"/"inf" texts are numbers
         # to _numeric_column, as they are to the numeric readers
         head = (
