@@ -238,3 +238,11 @@ def test_zip_codes_keep_their_leading_zeros(tmp_path, capsys):
     assert run(capsys, "sample", model, "-n", 200, "--seed", 1, "-o", out)[0] == 0
     written = {line.split(",")[1] for line in out.read_text().splitlines()[1:]}
     assert written <= set(zips) and "02680" in written
+
+
+@pytest.mark.parametrize("command", ["fit", "resample"])
+def test_a_missing_output_folder_is_refused_before_any_work(penguins, tmp_path, capsys, command):
+    data, _ = penguins
+    code, out, err = run(capsys, command, data, "-o", tmp_path / "nodir" / "x.csv")
+    assert code == 1 and "output folder" in err and "does not exist" in err
+    assert "label column" not in out + err  # refused before the data was read

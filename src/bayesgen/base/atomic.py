@@ -72,14 +72,25 @@ class OutputIsFolderError(DataError, IsADirectoryError):
     """An output path names an existing folder where a file is expected."""
 
 
+def check_output_folder(path) -> None:
+    """Refuse an output path whose folder does not exist (before any work is done).
+
+    Raises
+    ------
+    MissingFolderError
+    """
+    parent = Path(path).absolute().parent
+    if not parent.is_dir():
+        raise MissingFolderError(
+            f"output folder {str(Path(path).parent)!r} does not exist; create it first or "
+            "choose another path"
+        )
+
+
 def _check_parent(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         raise OutputIsFolderError(f"{str(path)!r} is a folder; give a file name for the output")
-    if not path.parent.is_dir():
-        raise MissingFolderError(
-            f"output folder {str(path.parent)!r} does not exist; create it first or choose "
-            "another path"
-        )
+    check_output_folder(path)
 
 
 def temp_sibling(path, *, directory: bool = False) -> Path:

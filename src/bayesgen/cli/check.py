@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bayesgen.base.atomic import check_output_folder
 from bayesgen.base.validation import format_label
 from bayesgen.cli.common import (
     EXIT_OK,
@@ -35,7 +36,9 @@ def run(args) -> int:
         [("--out", out / "check.json"), ("--out", out / "qq_chi2.png")],
         {"DATA": args.data},
         example="check-out",
+        folders=False,  # --out is created; its own folder must exist
     )
+    check_output_folder(out)
     column = label_column(args.label_column)
     with label_column_hints(args.data, column):
         data = bio.read_labelled(args.data, label_column=column)

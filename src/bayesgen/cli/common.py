@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from bayesgen import BayesClassifier, BayesgenError, DataError, ModelFileError, load, read_metadata
+from bayesgen.base.atomic import check_output_folder
 from bayesgen.base.validation import format_label, label_text, safe_text
 from bayesgen.io import csv_delimiter
 
@@ -562,9 +563,9 @@ def _same_file(a: str, b: str) -> bool:
     return os.path.realpath(a) == os.path.realpath(b)
 
 
-def refuse_same_file(outputs, inputs, example: str | None = None) -> None:
-    """Refuse, before any work, an output that is the same file as an input of the command:
-    writing it would replace what the command reads.
+def refuse_same_file(outputs, inputs, example: str | None = None, *, folders=True) -> None:
+    """Refuse, before any work, an output that is the same file as an input of the command
+    (writing it would replace what the command reads) or whose folder does not exist.
 
     Parameters
     ----------
@@ -573,17 +574,24 @@ def refuse_same_file(outputs, inputs, example: str | None = None) -> None:
         and ``{"DATA": "train.csv"}``; None and ``-`` (standard output) are skipped.
     example : str, optional
         An output name to suggest (default: the output's name with ``-out`` added).
+    folders : bool, default=True
+        Also refuse an output whose folder does not exist (False for files in a folder the
+        command creates).
 
     Raises
     ------
     UsageError
         Naming both and how to fix it.
+    MissingFolderError
+        A :class:`DataError` naming the folder.
     """
     outputs = outputs.items() if isinstance(outputs, dict) else outputs
     inputs = list(inputs.items() if isinstance(inputs, dict) else inputs)
     for out_flag, out in outputs:
         if out is None or str(out) == "-":
             continue
+        if folders:
+            check_output_folder(out)
         for in_flag, source in inputs:
             if source is None or str(source) == "-" or not _same_file(str(out), str(source)):
                 continue

@@ -59,16 +59,9 @@ def _check_output_folder(args, path: str | None, what: str, flag: str) -> None:
     if path is None:
         return
     inputs = {"MODEL": args.model, "--real": args.real, "--train": args.train}
-    refuse_same_file({flag: path}, inputs)
-    target = Path(path)
-    if target.is_dir():
+    refuse_same_file({flag: path}, inputs)  # and a missing folder
+    if Path(path).is_dir():
         raise IsADirectoryError(f"{what} {path!r} is a folder; give a file name")
-    parent = target.parent if str(target.parent) else Path(".")
-    if not parent.is_dir():
-        raise FileNotFoundError(
-            f"output folder {str(parent)!r} for {what} does not exist; create it first or "
-            "choose another path"
-        )
 
 
 def _unlabelled_kaggle_file(path: str, what: str) -> DataError:
