@@ -246,3 +246,24 @@ def test_a_missing_output_folder_is_refused_before_any_work(penguins, tmp_path, 
     code, out, err = run(capsys, command, data, "-o", tmp_path / "nodir" / "x.csv")
     assert code == 1 and "output folder" in err and "does not exist" in err
     assert "label column" not in out + err  # refused before the data was read
+
+
+def test_a_category_label_of_a_parquet_file_stays_a_category(tmp_path, capsys):
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "size": np.round(rng.normal(10, 2, 200), 1),
+            "label": pd.Categorical(np.where(rng.random(200) < 0.3, "rare", "common")),
+        }
+    )
+    data, model = tmp_path / "t.parquet", tmp_path / "t.bgm"
+    frame.to_parquet(data, index=False)
+    assert run(capsys, "fit", data, "--label-column", "label", "-o", model)[0] == 0
+    for command in (["sample", model, "-n", 50], ["resample", data, "--strategy", "all"]):
+        out = tmp_path / f"{command[0]}.parquet"
+        assert run(capsys, *command, "-o", out)[0] == 0
+        written = pd.read_parquet(out)
+        assert isinstance(written["label"].dtype, pd.CategoricalDtype), command[0]
+        assert set(written["label"]) <= {"rare", "common"}

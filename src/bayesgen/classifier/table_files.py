@@ -108,4 +108,5 @@ def _layout(chunk, path) -> TableData:
         format=chunk.format,
         delimiter=chunk.delimiter,
         decimal=chunk.decimal,
+        label_dtype=chunk.label_dtype,
     )

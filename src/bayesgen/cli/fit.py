@@ -310,6 +310,7 @@ def _fit_table(model, args, column):
         "columns": table.columns,
         "delimiter": table.delimiter,
         "decimal": table.decimal,
+        "label_dtype": table.label_dtype,
         "label_column": table.label_column,
         "n_rows": n_rows,
         "image_shape": None,

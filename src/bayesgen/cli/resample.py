@@ -66,6 +66,7 @@ def _read(args, column):
                 columns=table.columns,
                 delimiter=table.delimiter,
                 decimal=table.decimal,
+                label_dtype=table.label_dtype,
             )
             return table.X, table.y, layout
         data = bio.read_labelled(args.data, label_column=column)

@@ -265,6 +265,7 @@ def _sample_table(model, metadata: dict, args) -> int:
         columns=metadata.get("columns"),
         delimiter=metadata.get("delimiter") or ",",
         decimal=metadata.get("decimal") or ".",
+        label_dtype=metadata.get("label_dtype"),
         integer_columns=[c.name for c in model.schema_.features if c.kind == "integer"],
     )
     if args.output == "-":

@@ -154,6 +154,7 @@ def _read(args, column):
                     columns=table.columns,
                     delimiter=table.delimiter,
                     decimal=table.decimal,
+                    label_dtype=table.label_dtype,
                     keep_formulas=args.keep_formulas,
                 )
 

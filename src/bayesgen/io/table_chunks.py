@@ -25,6 +25,7 @@ from bayesgen.io.tables import (
     _check_label_values,
     _check_utf8,
     _choose_label,
+    label_dtype,
     label_values,
     table_format,
 )
@@ -44,10 +45,10 @@ class TableChunk:
         The labels (integers or text), one per row of ``X``.
     rows : numpy.ndarray of int64
         Each row's number among the file's data rows (0 = the first after the header).
-    label_column, chosen, columns, format, delimiter, decimal
+    label_column, chosen, columns, format, delimiter, decimal, label_dtype
         As in :class:`~bayesgen.io.tables.TableData` (how the label column was chosen,
         every column of the file in order, ``"csv"`` or ``"parquet"``, the separator, the
-        decimal mark).
+        decimal mark, ``"category"`` for a category label).
     dropped_rows : int
         Rows of this chunk left out because their label was empty.
     """
@@ -61,6 +62,7 @@ class TableChunk:
     format: str
     delimiter: str
     decimal: str
+    label_dtype: str | None = None
     dropped_rows: int = 0
 
 
@@ -136,6 +138,7 @@ def _chunk(frame, rows, name, chosen, layout, drop_missing_labels, where) -> Tab
         frame, rows = frame.loc[~missing], rows[~missing]
         dropped = int(missing.sum())
     labels = label_values(frame[name])
+    kind = label_dtype(frame[name])
     return TableChunk(
         X=frame.drop(columns=[name]).reset_index(drop=True),
         y=labels,
@@ -144,6 +147,7 @@ def _chunk(frame, rows, name, chosen, layout, drop_missing_labels, where) -> Tab
         chosen=chosen,
         columns=[str(c) for c in frame.columns],
         dropped_rows=dropped,
+        label_dtype=kind,
         **layout,
     )
 

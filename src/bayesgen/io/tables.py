@@ -73,6 +73,9 @@ class TableData:
     delimiter : str
     decimal : str
         The decimal mark of the file's numbers (:func:`~bayesgen.io.delimiter.csv_decimal`).
+    label_dtype : str or None
+        ``"category"`` when the label column was a pandas category (a Parquet file's), so
+        that written labels are one again; None otherwise.
     dropped_rows : int
         Rows left out because their label was empty (``drop_missing_labels``).
     data_rows : numpy.ndarray or None
@@ -90,6 +93,7 @@ class TableData:
     format: str
     delimiter: str = ","
     decimal: str = "."
+    label_dtype: str | None = None
     dropped_rows: int = 0
     data_rows: np.ndarray | None = None
 
@@ -466,6 +470,19 @@ def read_frame(path, *, delimiter=None):
     return frame
 
 
+def _rows(n: int) -> str:
+    """``"1 row has"`` or ``"3 rows have"``."""
+    return "1 row has" if n == 1 else f"{n} rows have"
+
+
+def label_dtype(column) -> str | None:
+    """``"category"`` for a pandas category label column, else None (see
+    :attr:`TableData.label_dtype`)."""
+    import pandas as pd
+
+    return "category" if isinstance(column.dtype, pd.CategoricalDtype) else None
+
+
 def label_values(column) -> np.ndarray:
     """A label column without empty cells as labels: whole floats (a column that had empty
     cells before they were dropped) as integers, text as ``str``."""
@@ -518,7 +535,7 @@ def read_table(
         if not drop_missing_labels:
             first = int(np.flatnonzero(missing)[0])
             raise DataError(
-                f"{where}: {int(missing.sum())} rows have an empty label in column {name!r} "
+                f"{where}: {_rows(int(missing.sum()))} an empty label in column {name!r} "
                 f"(the first at {data_row(first)}); fill them, or drop those rows with "
                 "drop_missing_labels=True"
             )
@@ -536,6 +553,7 @@ def read_table(
         format=fmt,
         dropped_rows=dropped,
         **layout,
+        label_dtype=label_dtype(frame[name]),
         data_rows=kept,
     )
 
@@ -557,15 +575,21 @@ def _integer_columns_as_integers(frame, names):
     return out
 
 
-def table_for_output(frame, *, y=None, label_column=None, columns=None, integer_columns=None):
+def table_for_output(
+    frame, *, y=None, label_column=None, columns=None, integer_columns=None, label_dtype=None
+):
     """The table :func:`write_table` writes: labels inserted as ``label_column`` (default
-    ``label``), columns in the order of ``columns`` (the input's), float columns that hold
-    integers (``integer_columns``; None: any whole-number column) as nullable integers."""
+    ``label``; a pandas category when ``label_dtype`` is ``"category"``), columns in the
+    order of ``columns`` (the input's), float columns that hold integers
+    (``integer_columns``; None: any whole-number column) as nullable integers."""
     import pandas as pd
 
     out = _integer_columns_as_integers(frame, integer_columns)
     if y is not None:
-        out.insert(0, label_column or "label", pd.Series(np.asarray(y), index=out.index))
+        labels = pd.Series(np.asarray(y), index=out.index)
+        if label_dtype == "category":
+            labels = labels.astype("category")
+        out.insert(0, label_column or "label", labels)
         if columns is not None:
             out = out[[c for c in columns if c in out.columns]]
     return out
@@ -633,6 +657,7 @@ def write_table(
     label_column=None,
     columns=None,
     integer_columns=None,
+    label_dtype=None,
     format=None,
     delimiter=",",
     decimal=".",
@@ -655,6 +680,8 @@ def write_table(
     integer_columns : list of str, optional
         Float columns that hold integers (empty cells made them float); default: every
         column whose values are all whole numbers.
+    label_dtype : {"category"}, optional
+        Write the labels as a pandas category (Parquet keeps it).
     format : {"csv", "parquet"}, optional
         Default: from the suffix.
     delimiter : str, default=","
@@ -676,7 +703,12 @@ def write_table(
             f"{str(path)!r}: a table is written as .csv, .tsv or .parquet; choose one of those"
         )
     out = table_for_output(
-        frame, y=y, label_column=label_column, columns=columns, integer_columns=integer_columns
+        frame,
+        y=y,
+        label_column=label_column,
+        columns=columns,
+        integer_columns=integer_columns,
+        label_dtype=label_dtype,
     )
     check_output_size(path, out.shape[0], out.shape[1], format=fmt)
     if fmt == "parquet":
