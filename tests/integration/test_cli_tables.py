@@ -198,7 +198,7 @@ def test_bad_tables_exit_1_with_column_and_row_and_write_nothing(tmp_path, capsy
     empty = tmp_path / "empty_label.csv"
     empty.write_text("size,kind\n1.5,a\n2.5,\n3.5,b\n4.5,a\n5.5,b\n6.5,a\n")
     code, _, err = run(capsys, "fit", empty, "--label-column", "kind", "-o", out)
-    assert code == 1 and "1 rows have an empty label" in err and "--drop-missing-labels" in err
+    assert code == 1 and "1 row has an empty label" in err and "--drop-missing-labels" in err
     code, _, err = run(
         capsys, "fit", empty, "--label-column", "kind", "--drop-missing-labels", "-o", out
     )
