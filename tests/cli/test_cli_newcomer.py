@@ -267,3 +267,29 @@ def test_a_category_label_of_a_parquet_file_stays_a_category(tmp_path, capsys):
         written = pd.read_parquet(out)
         assert isinstance(written["label"].dtype, pd.CategoricalDtype), command[0]
         assert set(written["label"]) <= {"rare", "common"}
+
+
+def test_given_takes_iso_dates_for_a_day_first_column_and_true_for_a_boolean(tmp_path, capsys):
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    n = 200
+    days = pd.Timestamp("2019-01-01") + pd.to_timedelta(rng.integers(0, 730, n), "D")
+    frame = pd.DataFrame(
+        {
+            "label": rng.choice(["a", "b"], n),
+            "day": days.strftime("%d/%m/%Y"),
+            "remote": rng.choice([True, False], n),
+            "size": np.round(rng.normal(10, 2, n), 1),
+        }
+    )
+    data, model, out = tmp_path / "d.csv", tmp_path / "d.bgm", tmp_path / "new.csv"
+    frame.to_csv(data, index=False)
+    assert run(capsys, "fit", data, "-o", model)[0] == 0
+    given = ["--given", "day>=2020-01-01", "--given", "remote=true"]
+    assert run(capsys, "sample", model, "-n", 300, "--seed", 1, *given, "-o", out)[0] == 0
+    new = pd.read_csv(out)
+    assert (pd.to_datetime(new["day"], format="%d/%m/%Y") >= "2020-01-01").all()
+    assert new["remote"].all()
+    code, _, err = run(capsys, "sample", model, "-n", 5, "--given", "day=2020-13-45", "-o", out)
+    assert code == 2 and "ISO 8601" in err

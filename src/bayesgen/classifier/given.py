@@ -88,8 +88,9 @@ def _feature_index(model, key) -> tuple[int, str]:
     return names.index(key), key
 
 
-def _encoded(model, j: int, name: str, value) -> float:
-    """A value as the model's matrix holds it (a category's code, a date's day count)."""
+def _encoded(model, j: int, name: str, value, *, iso: bool = True) -> float:
+    """A value as the model's matrix holds it (a category's code, a date's day count); a
+    date in the column's own format, or (``iso``) in ISO 8601."""
     schema = getattr(model, "schema_", None)
     if schema is None:
         try:
@@ -104,9 +105,12 @@ def _encoded(model, j: int, name: str, value) -> float:
     try:
         code = encode_column(spec, pd.Series([value], dtype=object), "missing")[0]
     except DataError as exc:
-        if spec.kind == "datetime":
+        if spec.kind == "datetime" and iso:
+            code = _iso_date(spec, value)
+        elif spec.kind == "datetime":
             raise DataError(_not_a_date(spec, value)) from None
-        raise DataError(f"given: {name!r} = {value!r}: {exc}") from None
+        else:
+            raise DataError(f"given: {name!r} = {value!r}: {exc}") from None
     if np.isnan(code) and spec.kind == "categorical":
         raise DataError(
             f"given: {name!r} = {value!r} is not a category seen in training; known "
@@ -146,6 +150,24 @@ def _check_writable(spec, name: str, code: float) -> None:
         )
 
 
+def _iso_date(spec, value) -> float:
+    """A date written in ISO 8601 (``2020-01-31``, ``2020-01-31 08:00``) for a column whose
+    own text format is another (``31/01/2020``), as the column's number; DataError when
+    it is neither."""
+    import dataclasses
+
+    import pandas as pd
+
+    from bayesgen.tables.codec import encode_column
+
+    try:
+        stamp = pd.to_datetime(pd.Series([value], dtype=object), format="ISO8601")
+    except (ValueError, TypeError):
+        raise DataError(_not_a_date(spec, value)) from None
+    as_stamps = dataclasses.replace(spec, dtype="datetime64[us]", datetime_format=None)
+    return encode_column(as_stamps, stamp.astype("datetime64[us]"), "missing")[0]
+
+
 def _not_a_date(spec, value) -> str:
     example = ""
     if spec.bounds:
@@ -154,7 +176,8 @@ def _not_a_date(spec, value) -> str:
         example = f" (e.g. {decode_column(spec, np.array([spec.bounds[0]]))[0]})"
     return (
         f"given: {spec.name!r} = {value!r} is not a date in the column's format"
-        f"{example}; a year (1975) or a month (1975-06) stands for that whole period"
+        f"{example} or in ISO 8601 (1975-06-30); a year (1975) or a month (1975-06) "
+        "stands for that whole period"
     )
 
 
@@ -172,7 +195,7 @@ def _period(model, name: str, value):
     if span is None or spec.datetime_format is None:  # datetime64: "2002" is a period
         return span
     try:
-        _encoded(model, None, name, value)
+        _encoded(model, None, name, value, iso=False)
         return None
     except DataError:
         return span

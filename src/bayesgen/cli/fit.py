@@ -446,7 +446,10 @@ def register(subparsers) -> None:
     )
     p.add_argument("data", help="CSV, Parquet, NPZ, MNIST IDX file or a folder of images")
     p.add_argument(
-        "--label-column", help="label column name or index (default: 'label', else the first)"
+        "--label-column",
+        help="label column name or index (default: the column named label, class, target or y; "
+        "else, in a table, the first or last column if just one of them looks like labels, "
+        "and in a file of numbers the first column)",
     )
     p.add_argument(
         "--density",
