@@ -16,7 +16,7 @@ import numpy as np
 
 from bayesgen.base.errors import DataError
 from bayesgen.base.validation import label_text
-from bayesgen.report.markup import esc, figure, fmt, pct, table
+from bayesgen.report.markup import MISSING, esc, figure, fmt, pct, table
 from bayesgen.report.page import html_document
 from bayesgen.report.samples import FIGURE_DPI
 from bayesgen.report.sections import metrics_section, settings_section
@@ -82,6 +82,11 @@ def _worse(value: float, floor: float) -> bool:
     return value > _WORSE_RATIO * floor and value > floor + _WORSE_MARGIN
 
 
+def _measured(value: float) -> str:
+    """A statistic, or the missing mark where there was nothing to compare (NaN)."""
+    return MISSING if isinstance(value, float) and math.isnan(value) else fmt(value)
+
+
 def _per_class(ev) -> str:
     """Columns x classes: the KS / TV of generated rows beside the real floor."""
     classes = ev.settings["classes"]
@@ -90,7 +95,7 @@ def _per_class(ev) -> str:
         cells, row_marks = [c.name, c.statistic], ["", ""]
         for k in classes:
             v = c.per_class.get(k, {"value": float("nan"), "floor": float("nan")})
-            cells.append(f"{fmt(v['value'])} ({fmt(v['floor'])})")
+            cells.append(f"{_measured(v['value'])} ({_measured(v['floor'])})")
             row_marks.append("worse" if _worse(v["value"], v["floor"]) else "")
         rows.append(cells)
         marks.append(row_marks)
@@ -100,7 +105,8 @@ def _per_class(ev) -> str:
         '<section id="per-class"><h2>Per class: each column against its floor</h2>'
         '<p class="note">Cells: generated vs held-out rows of that class (in brackets: '
         "real training rows vs the same held-out rows). Marked cells are more than twice "
-        "their floor.</p>"
+        f"their floor; {MISSING}: no filled cell of that column in the rows compared (a "
+        "small class, a column mostly empty).</p>"
         f"{body}</section>"
     )
 
