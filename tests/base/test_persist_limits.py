@@ -343,6 +343,8 @@ def test_version_2_requires_the_checksum(tmp_path, saved):
         ({"feature_names": "abc"}, "feature_names'\\] must be a list of texts"),
         ({"pixel_scale": -1}, "pixel_scale'\\] must be a finite positive number"),
         ({"delimiter": ",,"}, "delimiter'\\] must be one character"),
+        ({"decimal": ";"}, "decimal'\\] must be '.' or ','"),
+        ({"label_dtype": "object"}, "label_dtype'\\] must be 'category'"),
         ({"source_format": "csv\x1b]"}, "source_format'\\] must be a format name"),
         ({"table": 1}, "table'\\] must be true or false"),
         ([1, 2], "metadata must be a mapping"),

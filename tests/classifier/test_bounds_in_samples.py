@@ -80,3 +80,18 @@ def test_the_rows_inside_the_range_are_not_touched(model):
     ).to_numpy()
     assert 0.5 < inside.mean() < 1.0
     pd.testing.assert_frame_equal(S[inside], S_free[inside])
+
+
+def test_a_range_far_narrower_than_the_class_warns_that_cells_are_clipped(model):
+    import copy
+    import warnings
+
+    X, fitted = model
+    fitted = copy.deepcopy(fitted)
+    fitted.schema_.set_bounds("salary", (60_000, 60_001))  # a sliver of the class's values
+    with pytest.warns(UserWarning, match="clipped onto its ends"):
+        S, _ = fitted.sample(300, y="stay", random_state=4)
+    assert S["salary"].between(60_000, 60_001).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the range seen in training: no warning
+        model[1].sample(300, random_state=5)

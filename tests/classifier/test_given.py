@@ -296,3 +296,19 @@ def test_a_value_the_column_cannot_hold_is_refused_not_rounded_away():
         model.sample(5, given={"length": 40.05})
     X, _ = model.sample(5, given={"mass": 4000, "length": 40.1}, random_state=0)
     assert (X["mass"] == 4000).all() and (X["length"] == 40.1).all()
+
+
+def test_iso_dates_for_a_day_first_column():
+    """A column written 31/01/2002 takes conditions in ISO 8601 too; a time zone in the
+    value is read in UTC, and a time of day a column of whole days cannot hold is refused."""
+    frame, label = _dated()
+    frame["day"] = pd.to_datetime(frame["day"]).dt.strftime("%d/%m/%Y")
+    model = BayesClassifier("copula", random_state=0).fit(frame, label)
+    S, _ = model.sample(200, given={"day": "2002-03-15"}, random_state=1)
+    assert (S["day"] == "15/03/2002").all()
+    S, _ = model.sample(200, given={"day": "2002-03-15T00:00:00Z"}, random_state=1)
+    assert (S["day"] == "15/03/2002").all()
+    S, _ = model.sample(500, given={"day": ("2003-01-01", None)}, random_state=2)
+    assert (pd.to_datetime(S["day"], format="%d/%m/%Y") >= "2003-01-01").all()
+    with pytest.raises(DataError, match="not a whole day"):
+        model.sample(5, given={"day": "2002-03-15 08:00"})

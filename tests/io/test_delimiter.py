@@ -116,3 +116,20 @@ def test_codes_with_leading_zeros_are_read_as_text(tmp_path):
     assert table.X["size"].dtype == "float64"
     chunk = next(iter(iter_table_chunks(path, 10, label_column="kind")))
     assert set(chunk.X["zip"]) == {"02680", "10001", "00501"}
+
+
+def test_a_decimal_comma_after_the_first_lines_and_odd_line_breaks_in_fields(tmp_path):
+    from bayesgen.io.delimiter import csv_decimal
+
+    path = tmp_path / "late.csv"
+    rows = [f"a;{i}" for i in range(80)] + ["b;2,5"]
+    path.write_text("kind;size\n" + "\n".join(rows) + "\n")
+    assert csv_delimiter(path) == ";" and csv_decimal(path, ";") == ","
+    # a U+2028 or a form feed inside a field is text, not a line break
+    path.write_text("kind;note\na;x\u2028y\nb;p\x0cq\n")
+    assert csv_delimiter(path) == ";"
+    # old Mac line ends (CR only) still split lines
+    path.write_bytes(b"kind;size\ra;1\rb;2\r")
+    assert csv_delimiter(path) == ";"
+    path.write_bytes(b"\r\x00")  # not CSV at all: the default, and the reader says why
+    assert csv_delimiter(path) == ","

@@ -371,3 +371,16 @@ def test_synthetic_rows_keep_the_orders_of_the_data():
         assert len(added) > 200 and not (added[:, 0] > added[:, 1]).any()
     X_res, _ = BayesOverSampler(random_state=0, orders="ignore").fit_resample(X, y)
     assert (X_res[n:, 0] > X_res[n:, 1]).any()
+
+
+def test_declared_kinds_join_the_numbers_kinds():
+    """``column_types`` of the user on numbers: the other columns stay declared numbers."""
+    rng = np.random.default_rng(6)
+    X = np.c_[rng.normal(size=(300, 2)), rng.integers(0, 3, 300)]
+    y = (rng.random(300) < 0.2).astype(int)
+    sampler = BayesOverSampler(column_types={"x2": "categorical"}, random_state=0)
+    X_res, _ = sampler.fit_resample(X, y)
+    new = X_res[sampler.synthetic_mask_]
+    assert set(np.unique(new[:, 2])) <= {0.0, 1.0, 2.0}
+    kinds = [spec.kind for spec in sampler.model_.schema_.features]
+    assert kinds == ["continuous", "continuous", "categorical"]

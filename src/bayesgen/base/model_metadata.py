@@ -51,6 +51,14 @@ def _delimiter(value) -> str | None:
     return None if ok else "one character, printable or a tab, other than a quote"
 
 
+def _decimal(value) -> str | None:
+    return None if value in (".", ",") else "'.' or ','"
+
+
+def _label_dtype(value) -> str | None:
+    return None if value == "category" else "'category' (or null)"
+
+
 def _count(value) -> str | None:
     return None if _is_int(value) and 0 <= value < 2**63 else "a non-negative integer"
 
@@ -78,6 +86,8 @@ _FIT_KEYS = {
     "table": _flag,
     "columns": _texts,
     "delimiter": _delimiter,
+    "decimal": _decimal,
+    "label_dtype": _label_dtype,
     "label_column": _text,
     "n_rows": _count,
     "image_shape": _image_shape,

@@ -151,9 +151,9 @@ def _check_writable(spec, name: str, code: float) -> None:
 
 
 def _iso_date(spec, value) -> float:
-    """A date written in ISO 8601 (``2020-01-31``, ``2020-01-31 08:00``) for a column whose
-    own text format is another (``31/01/2020``), as the column's number; DataError when
-    it is neither."""
+    """A date written in ISO 8601 (``2020-01-31``; ``2020-01-31 08:00`` for a column that
+    holds times) for a column whose own text format is another (``31/01/2020``), as the
+    column's number; DataError when it is neither, or not a whole unit of the column."""
     import dataclasses
 
     import pandas as pd
@@ -161,11 +161,21 @@ def _iso_date(spec, value) -> float:
     from bayesgen.tables.codec import encode_column
 
     try:
-        stamp = pd.to_datetime(pd.Series([value], dtype=object), format="ISO8601")
-    except (ValueError, TypeError):
+        stamp = pd.to_datetime(pd.Series([value], dtype=object), format="ISO8601", utc=True)
+    except (ValueError, TypeError, OverflowError):
         raise DataError(_not_a_date(spec, value)) from None
+    # a time zone written in the value (2020-03-15T00:00Z) is dropped after moving to UTC:
+    # the column's text dates have none
+    naive = stamp.dt.tz_localize(None).astype("datetime64[us]")
     as_stamps = dataclasses.replace(spec, dtype="datetime64[us]", datetime_format=None)
-    return encode_column(as_stamps, stamp.astype("datetime64[us]"), "missing")[0]
+    code = encode_column(as_stamps, naive, "missing")[0]
+    if code != np.rint(code):  # 08:00 on a column of whole days: no row can hold it
+        unit = {"D": "day", "s": "second", "ms": "millisecond"}.get(spec.datetime_unit, "unit")
+        raise DataError(
+            f"given: {spec.name!r} = {value!r} is not a whole {unit}, which the column's "
+            "values are; give a date it can hold, or a range"
+        )
+    return code
 
 
 def _not_a_date(spec, value) -> str:

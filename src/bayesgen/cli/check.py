@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 
-from bayesgen.base.atomic import check_output_folder
 from bayesgen.base.validation import format_label
 from bayesgen.cli.common import (
     EXIT_OK,
@@ -36,9 +35,8 @@ def run(args) -> int:
         [("--out", out / "check.json"), ("--out", out / "qq_chi2.png")],
         {"DATA": args.data},
         example="check-out",
-        folders=False,  # --out is created; its own folder must exist
+        folders=False,  # --out and the folders above it are created
     )
-    check_output_folder(out)
     column = label_column(args.label_column)
     with label_column_hints(args.data, column):
         data = bio.read_labelled(args.data, label_column=column)

@@ -68,9 +68,9 @@ def _lattice_bins(u, c, n: int, r: float, alpha: float):
     Unseen levels keep a little mass so that they score finitely: add-``alpha`` smoothing
     whose total shrinks with ``n`` (``alpha`` per level when ``n >= 10 span``, less below),
     so a few dozen rows are not swamped by pseudo-counts.  A level never seen gets at most
-    its share of the Good-Turing estimate of the unseen mass, ``N_1 / n`` (``N_1``: the rows
-    of levels seen once), and at least ``MIN_PSEUDO_COUNT``: gaps the data leave empty
-    although every level beside them is frequent stay (almost) empty.  Observed levels are
+    its share of the Good-Turing estimate of the unseen mass, ``(N_1 + 1) / n`` (``N_1``:
+    the rows of levels seen once; the 1 keeps the estimate off zero): gaps the data leave
+    empty although every level beside them is frequent keep only a trace.  Observed levels are
     the observed values themselves (no ``min + k r`` round-off in samples); unseen ones are
     rounded to the decimals of the observed values when those have few.
     """
@@ -90,7 +90,9 @@ def _lattice_bins(u, c, n: int, r: float, alpha: float):
         # Good-Turing: the levels not seen hold about as much mass as those seen once, so a
         # column seen only at 0, 5, 10, 20 and 50, each many times, does not give 15 or 35
         once = float(c[c <= 1.0].sum())
-        share = once / np.count_nonzero(unseen)
+        # N_1 + 1: a class whose levels were all seen twice or more (a hundred rows of
+        # pixels) still leaves its unseen levels a little mass, as pixels need
+        share = (once + 1.0) / np.count_nonzero(unseen)
         pseudo[unseen] = np.clip(share, MIN_PSEUDO_COUNT, pseudo[unseen])
     half = r / 2
     edges = np.r_[levels[0] - half, 0.5 * (levels[:-1] + levels[1:]), levels[-1] + half]

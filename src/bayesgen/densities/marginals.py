@@ -12,7 +12,9 @@ tails of mass ``1 / (2 (n + 1))`` on each side for values outside the training r
   half its levels observed, or at least four rows per level), get one cell
   ``[v - r/2, v + r/2]`` per level ``v``, holding the level's frequency with add-``a``
   smoothing (so unseen levels keep a little mass; ``a = alpha min(1, n / (10 levels))``
-  shrinks with the rows so that pseudo-counts never swamp a small class), spread evenly
+  shrinks with the rows so that pseudo-counts never swamp a small class, and a level
+  never seen gets at most its share of the Good-Turing unseen mass ``(N_1 + 1) / n``,
+  ``N_1`` the rows of levels seen once), spread evenly
   over the cell: exactly the density of the dequantised variable.  Samples take the
   observed values themselves (no round-off).
 * Other features are grouped into at most ``n_bins`` bins of about equal counts, except that

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from bayesgen.base.errors import DataError
 
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
 #: separators tried when none is given, in order of preference on a tie
 CANDIDATES = (",", ";", "\t", "|")
 
@@ -87,13 +89,15 @@ def _first_lines(path: Path, most: int | None = SNIFF_LINES) -> str | None:
     if len(head) == SNIFF_BYTES:  # drop the line cut off at the end of the block
         head = head[: head.rfind(b"\n") + 1] or head
     text = head.decode("utf-8-sig", errors="replace")
-    return "\n".join(text.splitlines()[:most])
+    # lines end at CR, LF or CRLF only: str.splitlines would also break at U+2028 or a
+    # form feed inside a text field
+    return "\n".join(_LINE_END.split(text)[:most])
 
 
 def _consistent_width(text: str, delimiter: str) -> int:
     """Fields per record when ``delimiter`` splits every non-blank record of ``text`` into
     the header's number of fields; 0 when some record disagrees."""
-    records = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if r]
+    records = _records(text, delimiter)
     if not records:
         return 0
     width = len(records[0])
@@ -109,17 +113,17 @@ _POINT_NUMBER = re.compile(r"[-+]?\d*\.\d+")
 def csv_decimal(path, delimiter: str) -> str:
     """The decimal mark of the numbers in a CSV file separated by ``delimiter``.
 
-    ``","`` when the separator is not a comma and the first lines hold numbers written
-    ``3,5`` but none written ``3.5`` (a spreadsheet of a locale with a decimal comma);
-    ``"."`` otherwise.  The readers parse such numbers as numbers and the writers write the
-    file's numbers back with its mark.
+    ``","`` when the separator is not a comma and the first ``SNIFF_BYTES`` of the file
+    hold numbers written ``3,5`` but none written ``3.5`` (a spreadsheet of a locale with a
+    decimal comma); ``"."`` otherwise.  The readers parse such numbers as numbers and the
+    writers write the file's numbers back with its mark.
     """
     if delimiter == ",":
         return "."
-    text = _first_lines(Path(path))
+    text = _first_lines(Path(path), most=None)
     if text is None:
         return "."
-    fields = [f.strip() for r in csv.reader(io.StringIO(text), delimiter=delimiter) for f in r]
+    fields = [f.strip() for r in _records(text, delimiter) for f in r]
     comma = any(_COMMA_NUMBER.fullmatch(f) for f in fields)
     point = any(_POINT_NUMBER.fullmatch(f) for f in fields)
     return "," if comma and not point else "."
@@ -138,7 +142,7 @@ def code_columns(path, delimiter: str) -> list[str]:
     text = _first_lines(Path(path), most=None)
     if text is None:
         return []
-    records = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if r]
+    records = _records(text, delimiter)
     if len(records) < 2:
         return []
     header, width = records[0], len(records[0])
@@ -147,3 +151,12 @@ def code_columns(path, delimiter: str) -> list[str]:
         if len(record) == width:
             coded.update(j for j, cell in enumerate(record) if _LEADING_ZERO.match(cell))
     return [header[j] for j in sorted(coded)]
+
+
+def _records(text: str, delimiter: str) -> list[list[str]]:
+    """The non-blank records of ``text``; none when it is not CSV at all (the reader that
+    follows says what is wrong)."""
+    try:
+        return [r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if r]
+    except csv.Error:
+        return []

@@ -24,6 +24,7 @@ from bayesgen.io.checks import (
     _resolve_image_shape,
 )
 from bayesgen.io.data import LabelledData, _WriteOptions
+from bayesgen.io.delimiter import default_delimiter
 from bayesgen.io.labels import _labels_from_array
 from bayesgen.io.limits import check_output_size
 from bayesgen.io.registry import FileFormat, write_format
@@ -72,15 +73,13 @@ def _write_options(
         explicit = False
     else:
         explicit = feature_names is not None
-    name = path.name.lower()
-    delimiter = "\t" if name.endswith((".tsv", ".tsv.gz")) else ","
     return _WriteOptions(
         fmt=fmt,
         image_shape=tuple(int(s) for s in image_shape) if image_shape is not None else None,
         pixel_scale=float(pixel_scale) if pixel_scale is not None else None,
         label_column=label_column,
         feature_names=list(feature_names) if feature_names is not None else None,
-        delimiter=delimiter,
+        delimiter=default_delimiter(path),
         explicit_names=explicit,
         keep_formulas=bool(keep_formulas),
     )

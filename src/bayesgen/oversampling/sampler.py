@@ -130,9 +130,11 @@ class BayesOverSampler(OneToOneFeatureMixin, BaseEstimator):
     through a table per column); ``density="gaussian"`` is the fast choice there.  Timings
     against SMOTE are in ``benchmarks/README.md``.
 
-    Synthetic rows of numeric arrays are not clipped: the copula's tails reach beyond the
-    observed range (with a class of 4 rows, about 30 % of the drawn values fall outside
-    it), a Gaussian's likewise.  Tables are decoded within each column's range.
+    Synthetic values stay within each column's range in the input (numbers too are
+    modelled as a table of declared numbers): a drawn cell outside it is drawn again
+    given the rest of its row.  The copula's tails otherwise reach beyond the observed
+    range of a small class (with 4 rows about 30 % of the drawn values fall outside the
+    class's own range, inside the data's).
 
     **A class of one row** cannot be grown: no density is learned from one row (a
     Gaussian's covariance would be the ``reg_covar`` ridge alone, i.e. copies of the row
@@ -290,9 +292,7 @@ class BayesOverSampler(OneToOneFeatureMixin, BaseEstimator):
             reg_covar=self.reg_covar,
             shrinkage=self.shrinkage,
             random_state=int(rng.integers(2**31 - 1)),
-            column_types=(
-                features.column_types if self.column_types is None else self.column_types
-            ),
+            column_types=_declared_kinds(features.column_types, self.column_types),
             orders=self.orders,
         )
         rows = _rows_to_model(targets.y, self.classes_, counts)
@@ -304,8 +304,7 @@ class BayesOverSampler(OneToOneFeatureMixin, BaseEstimator):
         else:
             self.model_.fit(_take(features.model_input, rows), targets.y[rows])
             if numbers:  # the range of every row, not of the rows modelled
-                for name, column in features.model_input.items():
-                    self.model_.schema_.set_bounds(name, (column.min(), column.max()))
+                _widen_to_all_rows(self.model_.schema_, features.model_input)
         self.n_features_in_ = features.n_features
         if features.feature_names is not None:
             self.feature_names_in_ = features.feature_names
@@ -326,6 +325,23 @@ class BayesOverSampler(OneToOneFeatureMixin, BaseEstimator):
                 f"{label} out with a dict sampling_strategy, or duplicate its row with "
                 "imblearn's RandomOverSampler."
             )
+
+
+def _declared_kinds(numbers, given):
+    """The model's ``column_types``: the numeric kinds declared for numbers-only rows
+    (``numbers``, None for other tables) under the user's own (``given``)."""
+    if numbers is None:
+        return given
+    return {**numbers, **(given or {})}
+
+
+def _widen_to_all_rows(schema, frame) -> None:
+    """Set each modelled number column's range to that of every input row (the model saw
+    only the rows of the classes that grow)."""
+    for spec in schema.features:
+        if spec.kind in ("continuous", "integer") and spec.name in frame.columns:
+            column = frame[spec.name]
+            schema.set_bounds(spec.name, (float(column.min()), float(column.max())))
 
 
 def _rows_to_model(y: np.ndarray, classes: np.ndarray, counts: np.ndarray):
