@@ -38,6 +38,10 @@ __all__ = [
 
 #: rounds of redrawing the rows that still break a kept order before giving up
 MAX_ORDER_REDRAWS = 100
+#: candidates drawn at once for each row still to repair after the first round: the first
+#: that keeps every order and range is taken (rejection sampling in fewer rounds: each
+#: round costs one conditional per pattern of cells to redraw, whatever the rows)
+REDRAW_CANDIDATES = 8
 #: rounds after which a row that still breaks an order has every free cell redrawn
 WHOLE_ROW_AFTER = 20
 
@@ -238,6 +242,14 @@ def keep_orders(X: np.ndarray, schema, orders, redraw, fixed=(), observed=None) 
     conditions[list(fixed)] = True
     data = np.zeros(X.shape, dtype=bool) if observed is None else np.asarray(observed, bool)
     check = _OrderCheck(schema, orders, conditions, data)
+
+    def violations(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Rows that still break a repairable order or have a cell outside its range."""
+        out = check.broken(values, rows)[0].any(axis=1)
+        if observed is None:
+            out |= (schema.outside_bounds(values) & ~conditions).any(axis=1)
+        return out
+
     chains = _chains(orders, X.shape[1])
     stuck = np.zeros(X.shape[0], dtype=bool)
     named = np.zeros(orders.shape[0], dtype=bool)  # the orders the stuck rows break
@@ -265,7 +277,9 @@ def keep_orders(X: np.ndarray, schema, orders, redraw, fixed=(), observed=None) 
             cells = ((broken.astype(np.int64) @ chains) > 0) | outside
         else:
             cells = np.ones((todo.size, X.shape[1]), dtype=bool)
-        X[todo] = redraw(todo, cells & ~conditions & ~data[todo])
+        # one draw per row first (most rows need no more), then several at once
+        k = 1 if round_ == 0 else REDRAW_CANDIDATES
+        X[todo] = _first_kept(redraw, todo, cells & ~conditions & ~data[todo], violations, k)
     if stuck.any():
         warnings.warn(
             f"{int(stuck.sum())} generated rows still break an order every training row "
@@ -278,13 +292,27 @@ def keep_orders(X: np.ndarray, schema, orders, redraw, fixed=(), observed=None) 
     if clipped:
         warnings.warn(
             f"{clipped} generated cells fell outside their column's range in "
-            f"{MAX_ORDER_REDRAWS + 1} draws and are clipped onto its ends: the range is much "
-            "narrower than the class's values. To sample inside a range, condition on it "
-            "(given={column: (lo, hi)}).",
+            f"{MAX_ORDER_REDRAWS + 1} rounds of draws and are clipped onto its ends: the "
+            "class density spreads far beyond the range (a Gaussian of a few rows in many "
+            "dimensions), or the range was set much narrower than the class's values (to "
+            "sample inside a range, condition on it: given={column: (lo, hi)}).",
             UserWarning,
             stacklevel=3,
         )
     return X
+
+
+def _first_kept(redraw, rows: np.ndarray, cells: np.ndarray, violations, k: int) -> np.ndarray:
+    """New values of ``rows``: ``k`` draws of their ``cells`` each, and per row the first
+    that keeps every order and range (else the first, redrawn in the next round): the
+    same distribution as drawing until one does."""
+    if k == 1:
+        return redraw(rows, cells)
+    repeated = np.repeat(rows, k)
+    drawn = redraw(repeated, np.repeat(cells, k, axis=0))
+    bad = violations(drawn, repeated).reshape(rows.size, k)
+    pick = np.argmin(bad, axis=1)  # the first False; 0 when every candidate fails
+    return drawn.reshape(rows.size, k, -1)[np.arange(rows.size), pick]
 
 
 class _OrderCheck:

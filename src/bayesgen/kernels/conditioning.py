@@ -479,6 +479,8 @@ def _pick_components(parts, Zo: np.ndarray, rng) -> np.ndarray:
 
 def _draw_components(log_post: np.ndarray, rng) -> np.ndarray:
     """A component per row from unnormalised log weights of shape (components, n)."""
+    if log_post.shape[0] == 1:  # a Gaussian: nothing to draw (and no random number used)
+        return np.zeros(log_post.shape[1], dtype=np.int64)
     post = np.exp(log_post - logsumexp(log_post, axis=0))
     pick = (np.cumsum(post, axis=0) < rng.random(log_post.shape[1])).sum(axis=0)
     return np.minimum(pick, log_post.shape[0] - 1)
