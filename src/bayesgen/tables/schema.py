@@ -3,7 +3,9 @@
 A :class:`TableSchema` is learned from the training table (without its label column) and
 stored with the model.  :meth:`TableSchema.encode` turns a table into a float64 matrix the
 densities can model; :meth:`TableSchema.decode` turns generated rows back into a table
-with the training dtypes, rounded and clipped like the training data.
+with the training dtypes, rounded like the training data and clipped to its ranges (the
+classifier first redraws generated cells outside them, so clipping only catches round-off
+and the rare cell still outside: :func:`bayesgen.classifier.tables.keep_orders`).
 
 Detection rules (each column on its own; ``column_types``, ``drop`` and ``keep`` override)
 ------------------------------------------------------------------------------------------

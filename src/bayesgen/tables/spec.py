@@ -97,8 +97,9 @@ class ColumnSpec:
     decimals : int or None
         Continuous columns: decimals seen (0-6); None means no rounding.
     bounds : list or None
-        ``[lo, hi]`` for numeric and datetime columns (datetimes as encoded numbers);
-        decoded values are clipped to it.  None means unbounded.
+        ``[lo, hi]`` for numeric and datetime columns (datetimes as encoded numbers):
+        generated cells outside are drawn again, and decoded values are clipped to it.
+        None means unbounded.
     datetime_format : str or None
         Datetime columns read from text: the strftime format of every value.
     datetime_unit : str or None
