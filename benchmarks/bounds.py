@@ -60,7 +60,9 @@ def measure(name, X, labels, **sample_kw):
     out = {}
     for how in ("redrawn", "clipped"):
         patch = (
-            mock.patch.object(TableSchema, "outside_bounds", lambda self, v: np.zeros(v.shape, bool))
+            mock.patch.object(
+                TableSchema, "outside_bounds", lambda self, v: np.zeros(v.shape, bool)
+            )
             if how == "clipped"
             else mock.patch.object(TableSchema, "outside_bounds", TableSchema.outside_bounds)
         )
