@@ -106,6 +106,12 @@ def test_describe_details():
     assert lines[3].startswith(f"id: dropped (identifier, {text}): text with 7 distinct values")
 
 
+def test_describe_quotes_categories_that_a_list_would_split():
+    frame = pd.DataFrame({"dept": ["Sales", "Legal, Compliance", " HR", "Sales"] * 5})
+    line = TableSchema.detect(frame).describe()[0]
+    assert "3 categories [' HR', 'Legal, Compliance', Sales]" in line
+
+
 # -- detection rules ------------------------------------------------------------------
 
 

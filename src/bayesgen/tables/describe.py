@@ -26,8 +26,17 @@ def _moment(value: float, unit: str) -> str:
     return text.removesuffix(".000000")
 
 
+def _category(value) -> str:
+    """A category as listed: quoted when it holds a comma or a bracket, or starts or ends
+    with a space, so that ``[Legal, Compliance]`` is not read as two categories."""
+    text = str(value)
+    if not text or text != text.strip() or any(ch in text for ch in ",[]'\""):
+        return repr(text)
+    return text
+
+
 def _categories(spec: ColumnSpec) -> str:
-    shown = ", ".join(str(c) for c in spec.categories[:_SHOWN])
+    shown = ", ".join(_category(c) for c in spec.categories[:_SHOWN])
     more = ", ..." if len(spec.categories) > _SHOWN else ""
     ordered = ", ordered" if spec.ordered else ""
     count = len(spec.categories)
