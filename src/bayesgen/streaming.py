@@ -504,7 +504,7 @@ def write_samples(
     **writer_options
         Passed to :func:`bayesgen.io.open_chunked_writer` (``image_shape``,
         ``pixel_scale``, ``label_column``, ``feature_names``, ``format``,
-        ``keep_formulas``).
+        ``keep_formulas``, ``delimiter``).
 
     Returns
     -------

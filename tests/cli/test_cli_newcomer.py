@@ -293,3 +293,16 @@ def test_given_takes_iso_dates_for_a_day_first_column_and_true_for_a_boolean(tmp
     assert new["remote"].all()
     code, _, err = run(capsys, "sample", model, "-n", 5, "--given", "day=2020-13-45", "-o", out)
     assert code == 2 and "ISO 8601" in err
+
+
+def test_a_semicolon_file_of_numbers_keeps_its_separator(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    lines = ["label;a;b"] + [f"{i % 2};{rng.normal():.3f};{rng.normal():.3f}" for i in range(100)]
+    data, model, out = tmp_path / "n.csv", tmp_path / "n.bgm", tmp_path / "new.csv"
+    data.write_text("\n".join(lines) + "\n")
+    assert run(capsys, "fit", data, "-o", model)[0] == 0
+    assert run(capsys, "sample", model, "-n", 10, "--seed", 0, "-o", out)[0] == 0
+    assert out.read_text().splitlines()[0] == "label;a;b"
+    train, test = tmp_path / "tr.csv", tmp_path / "te.csv"
+    assert run(capsys, "split", data, "--test-size", 0.2, "-o", train, test)[0] == 0
+    assert train.read_text().splitlines()[0] == "label;a;b"

@@ -133,3 +133,21 @@ def test_a_decimal_comma_after_the_first_lines_and_odd_line_breaks_in_fields(tmp
     assert csv_delimiter(path) == ";"
     path.write_bytes(b"\r\x00")  # not CSV at all: the default, and the reader says why
     assert csv_delimiter(path) == ","
+
+
+def test_files_of_numbers_are_written_back_with_their_separator(tmp_path):
+    from bayesgen.io import read_labelled, write_labelled
+
+    path = tmp_path / "n.csv"
+    path.write_text("label;a;b\n0;1.5;2\n1;2.5;3\n0;1.0;4\n")
+    data = read_labelled(path)
+    assert data.delimiter == ";"
+    out = tmp_path / "out.csv"
+    write_labelled(out, data.X, data.y, like=data)
+    assert out.read_text().splitlines()[0] == "label;a;b"
+    tsv = tmp_path / "out.tsv"  # the name asks for tabs
+    write_labelled(tsv, data.X, data.y, like=data)
+    assert tsv.read_text().splitlines()[0] == "label\ta\tb"
+    plain = tmp_path / "plain.csv"
+    write_labelled(plain, data.X, data.y, delimiter="|")
+    assert plain.read_text().splitlines()[0] == "label|x0|x1"  # no like: no names

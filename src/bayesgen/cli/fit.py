@@ -394,6 +394,7 @@ def run(args) -> int:
         "pixel_scale": like.pixel_scale,
         "feature_names": list(like.feature_names) if like.feature_names is not None else None,
         "label_column": like.label_column,
+        "delimiter": like.delimiter,
         "n_rows": int(n_rows),
     }
     _note_orders(model.order_columns().describe_orders(model.orders_))

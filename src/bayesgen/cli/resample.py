@@ -74,7 +74,7 @@ def _read(args, column):
 
     names = data.feature_names or [f"x{j}" for j in range(data.X.shape[1])]
     frame = pd.DataFrame(data.X, columns=[str(n) for n in names])
-    layout = dict(label_column=data.label_column or "label", columns=None)
+    layout = dict(label_column=data.label_column or "label", columns=None, delimiter=data.delimiter)
     return frame, data.y, layout
 
 

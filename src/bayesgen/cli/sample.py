@@ -42,6 +42,7 @@ def _writer_options(metadata: dict, args) -> dict:
         feature_names=metadata.get("feature_names"),
         label_column=metadata.get("label_column"),
         keep_formulas=args.keep_formulas,
+        delimiter=metadata.get("delimiter"),
     )
 
 

@@ -192,4 +192,5 @@ def _csv_data(plan: _CsvPlan, X, y, is_kaggle, image_shape) -> LabelledData:
         source_format="kaggle-csv" if is_kaggle else "csv",
         pixel_scale=255.0 if is_kaggle else None,
         label_column=plan.columns[plan.label_idx],
+        delimiter=plan.delimiter,
     )

@@ -39,6 +39,9 @@ class LabelledData:
         ``X * pixel_scale`` recovers raw pixel values; None when the values are unscaled.
     label_column : str or None
         Name of the label column in the source, when it has one.
+    delimiter : str
+        The field separator of a CSV source (written back by the writers given it as
+        ``like``); a comma for other sources.
     """
 
     X: np.ndarray
@@ -48,6 +51,7 @@ class LabelledData:
     source_format: str = "csv"
     pixel_scale: float | None = None
     label_column: str | None = None
+    delimiter: str = ","
 
     def __iter__(self):
         return iter((self.X, self.y))

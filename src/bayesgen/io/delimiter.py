@@ -41,6 +41,14 @@ def default_delimiter(path: Path) -> str:
     return "\t" if ".tsv" in suffixes else ","
 
 
+def output_delimiter(path, preferred=None) -> str:
+    """The separator to write a CSV file at ``path`` with: a tab for a ``.tsv`` name, else
+    ``preferred`` (the input's, so that output keeps its layout), else a comma."""
+    if default_delimiter(path) == "\t":
+        return "\t"
+    return preferred or ","
+
+
 def csv_delimiter(path, delimiter=None) -> str:
     """The field separator of the CSV file at ``path``.
 

@@ -32,7 +32,7 @@ import numpy as np
 from bayesgen.base.atomic import atomic_write
 from bayesgen.base.errors import DataError, data_row
 from bayesgen.io.csv_writer import formula_safe
-from bayesgen.io.delimiter import code_columns, csv_decimal, csv_delimiter
+from bayesgen.io.delimiter import code_columns, csv_decimal, csv_delimiter, output_delimiter
 from bayesgen.io.limits import check_output_size
 
 __all__ = [
@@ -685,6 +685,7 @@ def write_table(
     format : {"csv", "parquet"}, optional
         Default: from the suffix.
     delimiter : str, default=","
+        CSV: the field separator (a tab whatever is given for a ``.tsv`` name).
     decimal : str, default="."
         CSV: the decimal mark of the numbers.
     keep_formulas : bool, default=False
@@ -713,5 +714,6 @@ def write_table(
     check_output_size(path, out.shape[0], out.shape[1], format=fmt)
     if fmt == "parquet":
         return atomic_write(path, lambda handle: out.to_parquet(handle, index=False))
-    text = csv_text(out, delimiter=delimiter, decimal=decimal, keep_formulas=keep_formulas)
+    sep = output_delimiter(path, delimiter)
+    text = csv_text(out, delimiter=sep, decimal=decimal, keep_formulas=keep_formulas)
     return atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))

@@ -24,7 +24,7 @@ from bayesgen.io.checks import (
     _resolve_image_shape,
 )
 from bayesgen.io.data import LabelledData, _WriteOptions
-from bayesgen.io.delimiter import default_delimiter
+from bayesgen.io.delimiter import output_delimiter
 from bayesgen.io.labels import _labels_from_array
 from bayesgen.io.limits import check_output_size
 from bayesgen.io.registry import FileFormat, write_format
@@ -49,7 +49,15 @@ def _write_labels(y, n: int, where: str) -> np.ndarray:
 
 
 def _write_options(
-    path, fmt, like, image_shape, pixel_scale, label_column, feature_names, keep_formulas
+    path,
+    fmt,
+    like,
+    image_shape,
+    pixel_scale,
+    label_column,
+    feature_names,
+    keep_formulas,
+    delimiter=None,
 ):
     """The output layout: what the caller passed, else what ``like`` tells, else defaults.
 
@@ -79,7 +87,9 @@ def _write_options(
         pixel_scale=float(pixel_scale) if pixel_scale is not None else None,
         label_column=label_column,
         feature_names=list(feature_names) if feature_names is not None else None,
-        delimiter=default_delimiter(path),
+        delimiter=output_delimiter(
+            path, delimiter or (like_obj.delimiter if like_obj is not None else None)
+        ),
         explicit_names=explicit,
         keep_formulas=bool(keep_formulas),
     )
@@ -125,6 +135,7 @@ class ChunkedWriter:
         feature_names=None,
         format=None,
         keep_formulas=False,
+        delimiter=None,
     ):
         self.path = Path(os.fspath(path))
         entry = write_format(self.path, format, like)
@@ -143,6 +154,7 @@ class ChunkedWriter:
             label_column,
             feature_names,
             keep_formulas,
+            delimiter,
         )
         self.format = entry.name
         self.n_rows = 0
@@ -260,6 +272,7 @@ def open_chunked_writer(
     feature_names=None,
     format=None,
     keep_formulas=False,
+    delimiter=None,
 ) -> ChunkedWriter:
     """Open a :class:`ChunkedWriter` that streams rows to ``path`` with bounded memory.
 
@@ -268,7 +281,8 @@ def open_chunked_writer(
     path : str or os.PathLike
         Output ``.csv``/``.tsv`` (optionally ``.gz``), ``.npz`` or ``.parquet`` file.  Its
         directory must exist.
-    like, image_shape, pixel_scale, label_column, feature_names, format, keep_formulas
+    like, image_shape, pixel_scale, label_column, feature_names, format, keep_formulas,
+    delimiter
         As for :func:`write_labelled`.
 
     Returns
@@ -286,6 +300,7 @@ def open_chunked_writer(
         feature_names=feature_names,
         format=format,
         keep_formulas=keep_formulas,
+        delimiter=delimiter,
     )
 
 
@@ -343,6 +358,7 @@ def write_labelled(
     feature_names=None,
     format=None,
     keep_formulas=False,
+    delimiter=None,
 ) -> Path:
     """Write labelled samples, in the layout of the data they imitate.
 
@@ -390,6 +406,10 @@ def write_labelled(
         a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, a
         tab or a carriage return, and not a plain number such as ``-1.5``) gets a leading
         ``'`` (:func:`~bayesgen.io.csv_writer.formula_safe`).
+    delimiter : str, optional
+        CSV: the field separator.  A tab for a ``.tsv`` name; otherwise this one, else
+        ``like``'s (a :class:`LabelledData` read from a ``;`` file writes ``;``), else a
+        comma.
 
     Returns
     -------
@@ -429,6 +449,7 @@ def write_labelled(
         feature_names=feature_names,
         format=entry.name,
         keep_formulas=keep_formulas,
+        delimiter=delimiter,
     ) as writer:
         writer.write(X, y)
     return path
