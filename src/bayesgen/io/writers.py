@@ -49,15 +49,7 @@ def _write_labels(y, n: int, where: str) -> np.ndarray:
 
 
 def _write_options(
-    path,
-    fmt,
-    like,
-    image_shape,
-    pixel_scale,
-    label_column,
-    feature_names,
-    keep_formulas,
-    delimiter=None,
+    path, fmt, like, image_shape, pixel_scale, label_column, feature_names, keep_formulas, sep=None
 ):
     """The output layout: what the caller passed, else what ``like`` tells, else defaults.
 
@@ -88,7 +80,7 @@ def _write_options(
         label_column=label_column,
         feature_names=list(feature_names) if feature_names is not None else None,
         delimiter=output_delimiter(
-            path, delimiter or (like_obj.delimiter if like_obj is not None else None)
+            path, sep or (like_obj.delimiter if like_obj is not None else None)
         ),
         explicit_names=explicit,
         keep_formulas=bool(keep_formulas),
