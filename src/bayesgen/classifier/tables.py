@@ -206,8 +206,8 @@ def keep_orders(X: np.ndarray, schema, orders, redraw, fixed=(), observed=None) 
     of a correlated row).  Clipping it instead, as decoding does with a cell still outside
     after :data:`MAX_ORDER_REDRAWS` rounds, piled a small class's tail draws onto the ends
     of the range (a class of three rows put a fifth of its rows at the earliest date of
-    the whole table).  The redraws cost time: sampling a table took 2-3.5 times as long
-    (breast-cancer, wine) as with clipping.
+    the whole table).  The redraws cost time: sampling a table took 1.8-2.9 times as long
+    (breast-cancer, wine; ``benchmarks/bounds.py``) as with clipping.
 
     Parameters
     ----------
@@ -243,12 +243,16 @@ def keep_orders(X: np.ndarray, schema, orders, redraw, fixed=(), observed=None) 
     data = np.zeros(X.shape, dtype=bool) if observed is None else np.asarray(observed, bool)
     check = _OrderCheck(schema, orders, conditions, data)
 
+    def outside(values: np.ndarray) -> np.ndarray:
+        """Generated cells that decoding would clip (impute's filled cells, beside data
+        that may itself lie outside the range, are not held to it)."""
+        if observed is not None:
+            return np.zeros(values.shape, dtype=bool)
+        return schema.outside_bounds(values) & ~conditions
+
     def violations(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Rows that still break a repairable order or have a cell outside its range."""
-        out = check.broken(values, rows)[0].any(axis=1)
-        if observed is None:
-            out |= (schema.outside_bounds(values) & ~conditions).any(axis=1)
-        return out
+        return check.broken(values, rows)[0].any(axis=1) | outside(values).any(axis=1)
 
     chains = _chains(orders, X.shape[1])
     stuck = np.zeros(X.shape[0], dtype=bool)
@@ -259,22 +263,18 @@ def keep_orders(X: np.ndarray, schema, orders, redraw, fixed=(), observed=None) 
         broken, hopeless = check.broken(X[todo], todo)
         stuck[todo] |= hopeless.any(axis=1)
         named |= hopeless.any(axis=0)
-        # generated cells that decoding would clip (impute's filled cells, beside data
-        # that may itself lie outside the range, are not held to it)
-        outside = np.zeros((todo.size, X.shape[1]), dtype=bool)
-        if observed is None:
-            outside = schema.outside_bounds(X[todo]) & ~conditions
-        rows = broken.any(axis=1) | outside.any(axis=1)
-        todo, broken, outside = todo[rows], broken[rows], outside[rows]
+        out = outside(X[todo])
+        rows = broken.any(axis=1) | out.any(axis=1)
+        todo, broken, out = todo[rows], broken[rows], out[rows]
         if todo.size == 0:
             break
         if round_ == MAX_ORDER_REDRAWS:
             stuck[todo] |= broken.any(axis=1)
             named |= broken.any(axis=0)
-            clipped = int(outside.sum())
+            clipped = int(out.sum())
             break
         if round_ < WHOLE_ROW_AFTER:
-            cells = ((broken.astype(np.int64) @ chains) > 0) | outside
+            cells = ((broken.astype(np.int64) @ chains) > 0) | out
         else:
             cells = np.ones((todo.size, X.shape[1]), dtype=bool)
         # one draw per row first (most rows need no more), then several at once

@@ -27,7 +27,7 @@ from bayesgen.io.csv_plan import (
 )
 from bayesgen.io.csv_text import _csv_read_slow, _csv_text_blocks
 from bayesgen.io.data import LabelledData, _ReadOptions
-from bayesgen.io.delimiter import csv_decimal, csv_delimiter
+from bayesgen.io.delimiter import sniff_csv
 from bayesgen.io.deps import _pyarrow_csv
 from bayesgen.io.labels import _INT_RE, _all_integers, _label_kind_option, _labels_from_text
 
@@ -153,8 +153,8 @@ def _csv_arguments(path, options: _ReadOptions, kaggle_layout: bool) -> dict:
     ``kaggle`` was given.
     """
     kaggle = options.kaggle
-    delimiter = csv_delimiter(path, options.delimiter)
-    if csv_decimal(path, delimiter) == ",":
+    dialect = sniff_csv(path, options.delimiter)
+    if dialect.decimal == ",":
         raise DataError(
             f"{path}: its numbers are written with a decimal comma (3,5); this reader of "
             "numbers-only files takes decimal points. The table commands (fit, sample, "
@@ -163,7 +163,7 @@ def _csv_arguments(path, options: _ReadOptions, kaggle_layout: bool) -> dict:
         )
     return {
         "label_column": options.label_column,
-        "delimiter": delimiter,
+        "delimiter": dialect.delimiter,
         "kaggle": True if kaggle_layout and kaggle is None else kaggle,
         "label_dtype": options.label_dtype,
         "image_shape": options.image_shape,

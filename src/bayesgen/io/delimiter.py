@@ -14,6 +14,7 @@ import csv
 import gzip
 import io
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from bayesgen.base.errors import DataError
@@ -49,6 +50,26 @@ def output_delimiter(path, preferred=None) -> str:
     return preferred or ","
 
 
+@dataclass(frozen=True)
+class CsvDialect:
+    """How to read a CSV file, from its first lines (:func:`sniff_csv`): the field
+    separator, the decimal mark (:func:`csv_decimal`) and the columns of codes written with
+    leading zeros (:func:`code_columns`).  The defaults are a Parquet file's."""
+
+    delimiter: str = ","
+    decimal: str = "."
+    codes: tuple[str, ...] = ()
+
+
+def sniff_csv(path, delimiter=None) -> CsvDialect:
+    """:func:`csv_delimiter`, :func:`csv_decimal` and :func:`code_columns` of a CSV file,
+    from one read of its first ``SNIFF_BYTES``."""
+    path = Path(path)
+    text = _first_lines(path)
+    sep = _delimiter_of(text, path, delimiter)
+    return CsvDialect(sep, _decimal_of(text, sep), tuple(_codes_of(text, sep)))
+
+
 def csv_delimiter(path, delimiter=None) -> str:
     """The field separator of the CSV file at ``path``.
 
@@ -69,11 +90,18 @@ def csv_delimiter(path, delimiter=None) -> str:
     """
     if delimiter is not None:
         return checked_delimiter(delimiter)
-    path = Path(path)
+    return _delimiter_of(_first_lines(Path(path)), Path(path), None)
+
+
+def _delimiter_of(text: str | None, path: Path, delimiter) -> str:
+    """The given ``delimiter`` checked, else the one the first ``SNIFF_LINES`` lines of
+    ``text`` agree on (see :func:`csv_delimiter`)."""
+    if delimiter is not None:
+        return checked_delimiter(delimiter)
     default = default_delimiter(path)
-    text = _first_lines(path)
     if text is None:
         return default
+    text = "\n".join(text.split("\n")[:SNIFF_LINES])
     best, widest = default, _consistent_width(text, default)
     for candidate in CANDIDATES:
         width = _consistent_width(text, candidate)
@@ -82,10 +110,9 @@ def csv_delimiter(path, delimiter=None) -> str:
     return best
 
 
-def _first_lines(path: Path, most: int | None = SNIFF_LINES) -> str | None:
-    """The first ``most`` complete lines of the file (all those of its first
-    ``SNIFF_BYTES`` when None) as text, or None when it cannot be read (the reader that
-    follows reports why)."""
+def _first_lines(path: Path) -> str | None:
+    """The complete lines of the file's first ``SNIFF_BYTES`` as text, joined by ``\n``,
+    or None when it cannot be read (the reader that follows reports why)."""
     try:
         with open(path, "rb") as raw:
             gz = raw.read(2) == b"\x1f\x8b"
@@ -99,7 +126,7 @@ def _first_lines(path: Path, most: int | None = SNIFF_LINES) -> str | None:
     text = head.decode("utf-8-sig", errors="replace")
     # lines end at CR, LF or CRLF only: str.splitlines would also break at U+2028 or a
     # form feed inside a text field
-    return "\n".join(_LINE_END.split(text)[:most])
+    return "\n".join(_LINE_END.split(text))
 
 
 def _consistent_width(text: str, delimiter: str) -> int:
@@ -126,10 +153,12 @@ def csv_decimal(path, delimiter: str) -> str:
     decimal comma); ``"."`` otherwise.  The readers parse such numbers as numbers and the
     writers write the file's numbers back with its mark.
     """
-    if delimiter == ",":
-        return "."
-    text = _first_lines(Path(path), most=None)
-    if text is None:
+    return _decimal_of(None if delimiter == "," else _first_lines(Path(path)), delimiter)
+
+
+def _decimal_of(text: str | None, delimiter: str) -> str:
+    """:func:`csv_decimal` of the file's first lines ``text``."""
+    if delimiter == "," or text is None:
         return "."
     fields = [f.strip() for r in _records(text, delimiter) for f in r]
     comma = any(_COMMA_NUMBER.fullmatch(f) for f in fields)
@@ -147,7 +176,11 @@ def code_columns(path, delimiter: str) -> list[str]:
     identifiers).  Only the first block is read, so a column whose first such cell comes
     later is read as numbers; read such a file with pandas (``dtype={"zip": str}``) and fit
     the DataFrame."""
-    text = _first_lines(Path(path), most=None)
+    return _codes_of(_first_lines(Path(path)), delimiter)
+
+
+def _codes_of(text: str | None, delimiter: str) -> list[str]:
+    """:func:`code_columns` of the file's first lines ``text``."""
     if text is None:
         return []
     records = _records(text, delimiter)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from bayesgen.base.errors import DataError, data_row
-from bayesgen.io.delimiter import code_columns, csv_decimal
+from bayesgen.io.delimiter import CsvDialect
 from bayesgen.io.tables import (
     _check_field_counts,
     _check_header_names,
@@ -100,16 +100,15 @@ def iter_table_chunks(
         column, an empty label.
     """
     path = Path(path)
-    fmt, sep = table_format(path, delimiter)
-    layout = {"format": fmt, "delimiter": sep, "decimal": "."}
+    fmt, dialect = table_format(path, delimiter)
+    layout = {"format": fmt, "delimiter": dialect.delimiter, "decimal": dialect.decimal}
     if fmt == "parquet":
         frames = _parquet_frames(path, chunk_rows)
     else:
         if check_fields:
-            _check_field_counts(path, sep)
-        _check_header_names(path, sep)
-        layout["decimal"] = csv_decimal(path, sep)
-        frames = _csv_frames(path, sep, layout["decimal"], chunk_rows)
+            _check_field_counts(path, dialect.delimiter)
+        _check_header_names(path, dialect.delimiter)
+        frames = _csv_frames(path, dialect, chunk_rows)
     where = repr(str(path))
     name = chosen = None
     offset = 0
@@ -152,12 +151,13 @@ def _chunk(frame, rows, name, chosen, layout, drop_missing_labels, where) -> Tab
     )
 
 
-def _csv_frames(path: Path, sep: str, decimal: str, chunk_rows: int):
+def _csv_frames(path: Path, dialect: CsvDialect, chunk_rows: int):
     """pandas chunks of a CSV file; text columns of the first chunk stay text."""
     import pandas as pd
 
+    sep, decimal = dialect.delimiter, dialect.decimal
     try:
-        codes = dict.fromkeys(code_columns(path, sep), str)
+        codes = dict.fromkeys(dialect.codes, str)
         head = pd.read_csv(path, sep=sep, decimal=decimal, nrows=chunk_rows, dtype=codes)
         text = {
             c: head[c].dtype

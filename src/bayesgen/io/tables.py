@@ -32,7 +32,7 @@ import numpy as np
 from bayesgen.base.atomic import atomic_write
 from bayesgen.base.errors import DataError, data_row
 from bayesgen.io.csv_writer import formula_safe
-from bayesgen.io.delimiter import code_columns, csv_decimal, csv_delimiter, output_delimiter
+from bayesgen.io.delimiter import CsvDialect, output_delimiter, sniff_csv
 from bayesgen.io.limits import check_output_size
 
 __all__ = [
@@ -256,16 +256,20 @@ def _check_header_names(path: Path, sep: str) -> None:
         seen[name] = position
 
 
-def _read_frame(path: Path, fmt: str, delimiter: str, nrows=None, decimal: str = "."):
+def _read_frame(path: Path, fmt: str, dialect: CsvDialect, nrows=None):
     import pandas as pd
 
     if fmt == "parquet":
         frame = pd.read_parquet(path)
         return frame if nrows is None else frame.head(nrows)
     try:
-        codes = dict.fromkeys(code_columns(path, delimiter), str)
         return pd.read_csv(
-            path, sep=delimiter, nrows=nrows, skipinitialspace=False, decimal=decimal, dtype=codes
+            path,
+            sep=dialect.delimiter,
+            nrows=nrows,
+            skipinitialspace=False,
+            decimal=dialect.decimal,
+            dtype=dict.fromkeys(dialect.codes, str),
         )
     except pd.errors.EmptyDataError:
         raise DataError(f"{str(path)!r} is empty; expected a header line and rows") from None
@@ -312,16 +316,17 @@ def is_table_file(path, *, delimiter=None) -> bool:
     fmt = _format_of(path)
     if fmt is None or not path.is_file():
         return False
-    sep = csv_delimiter(path, delimiter)
+    dialect = sniff_csv(path, delimiter) if fmt == "csv" else CsvDialect()
+    sep = dialect.delimiter
     try:
         if fmt == "csv" and _ragged(path, sep, _SNIFF_ROWS):
             return False
-        if fmt == "csv" and (csv_decimal(path, sep) == "," or code_columns(path, sep)):
+        if dialect.decimal == "," or dialect.codes:
             return True  # only the table reader takes decimal commas and keeps leading zeros
         # one read: only truly empty cells are missing, and "nan"/"inf" texts are numbers
         # to _numeric_column, as they are to the numeric readers
         head = (
-            _read_frame(path, fmt, sep, nrows=_SNIFF_ROWS)
+            _read_frame(path, fmt, dialect, nrows=_SNIFF_ROWS)
             if fmt == "parquet"
             else pd.read_csv(
                 path, sep=sep, nrows=_SNIFF_ROWS, keep_default_na=False, na_values=_EMPTY_TOKENS
@@ -429,9 +434,10 @@ def _check_label_values(frame, name: str, where: str, *, first_chunk: bool = Fal
     )
 
 
-def table_format(path: Path, delimiter=None) -> tuple[str, str]:
-    """``(format, separator)`` of a table file that exists: "csv" or "parquet", and the CSV
-    field separator (see :func:`~bayesgen.io.delimiter.csv_delimiter`).
+def table_format(path: Path, delimiter=None) -> tuple[str, CsvDialect]:
+    """``(format, dialect)`` of a table file that exists: "csv" or "parquet", and how its
+    first lines say to read it (:func:`~bayesgen.io.delimiter.sniff_csv`; the defaults for
+    Parquet).
 
     Raises
     ------
@@ -443,31 +449,35 @@ def table_format(path: Path, delimiter=None) -> tuple[str, str]:
         raise DataError(f"{str(path)!r}: expected a .csv, .tsv or .parquet table")
     if not path.is_file():
         raise DataError(f"{str(path)!r} does not exist or is not a file")
-    return fmt, csv_delimiter(path, delimiter)
+    return fmt, sniff_csv(path, delimiter) if fmt == "csv" else CsvDialect()
+
+
+def _layout(dialect: CsvDialect) -> dict:
+    return {"delimiter": dialect.delimiter, "decimal": dialect.decimal}
 
 
 def csv_layout(path, *, delimiter=None) -> dict:
     """``{"delimiter": ..., "decimal": ...}`` of a table file, as :func:`write_table` takes
     them to write a table like it (the defaults for Parquet)."""
-    path = Path(path)
-    fmt, sep = table_format(path, delimiter)
-    if fmt != "csv":
-        return {"delimiter": ",", "decimal": "."}
-    return {"delimiter": sep, "decimal": csv_decimal(path, sep)}
+    return _layout(table_format(Path(path), delimiter)[1])
 
 
 def read_frame(path, *, delimiter=None):
     """A whole CSV or Parquet table as a pandas DataFrame (no label column split off), with
     the same checks as :func:`read_table` (existence, UTF-8 text with the bad line named)."""
-    path = Path(path)
-    fmt, sep = table_format(path, delimiter)
+    return _frame_and_format(Path(path), delimiter)[0]
+
+
+def _frame_and_format(path: Path, delimiter):
+    """:func:`read_frame`'s frame, the file's format and its :class:`CsvDialect`."""
+    fmt, dialect = table_format(path, delimiter)
     if fmt == "csv":
         _check_utf8(path)
-        _check_field_counts(path, sep)
-        _check_header_names(path, sep)
-    frame = _read_frame(path, fmt, sep, decimal=csv_layout(path, delimiter=sep)["decimal"])
+        _check_field_counts(path, dialect.delimiter)
+        _check_header_names(path, dialect.delimiter)
+    frame = _read_frame(path, fmt, dialect)
     frame.columns = [str(c) for c in frame.columns]
-    return frame
+    return frame, fmt, dialect
 
 
 def _rows(n: int) -> str:
@@ -522,9 +532,7 @@ def read_table(
     """
     path = Path(path)
     where = repr(str(path))
-    frame = read_frame(path, delimiter=delimiter)
-    fmt = _format_of(path)
-    layout = csv_layout(path, delimiter=delimiter)
+    frame, fmt, dialect = _frame_and_format(path, delimiter)
     if frame.shape[0] == 0:
         raise DataError(f"{where} has a header but no rows")
     name, chosen = _choose_label(frame, label_column, where)
@@ -552,7 +560,7 @@ def read_table(
         path=str(path),
         format=fmt,
         dropped_rows=dropped,
-        **layout,
+        **_layout(dialect),
         label_dtype=label_dtype(frame[name]),
         data_rows=kept,
     )
