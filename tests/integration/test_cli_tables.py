@@ -272,6 +272,49 @@ def test_resample_balances_marks_synthetic_rows_and_refuses_bad_strategies(
     assert code == 0 and "column 'tag' is empty in the added rows" in err, err
 
 
+def test_resample_takes_the_table_options_of_fit(table_csv, tmp_path, capsys):
+    real = pd.read_csv(table_csv)
+    real.loc[4, "kind"] = np.nan
+    data, out = tmp_path / "gaps.csv", tmp_path / "balanced.csv"
+    real.to_csv(data, index=False)
+    code, _, err = run(capsys, "resample", data, "--label-column", "kind", "-o", out)
+    assert code == 1 and "--drop-missing-labels" in err and not out.exists()
+    code, _, err = run(
+        capsys, "resample", table_csv, "--label-column", "kind", "--drop", "kind", "-o", out
+    )
+    assert code == 2 and "is the label column" in err and not out.exists()
+    code, _, err = run(
+        capsys,
+        "resample",
+        data,
+        "--label-column",
+        "kind",
+        "--drop-missing-labels",
+        "--drop",
+        "soil",
+        "--column-type",
+        "planted=categorical",
+        "--strategy",
+        "all",
+        "--seed",
+        "0",
+        "-o",
+        out,
+    )
+    assert code == 0, err
+    assert "left out 1 row with an empty label" in err
+    assert "column 'soil' is empty in the added rows: the model leaves it out (--drop)" in err
+    balanced = pd.read_csv(out)
+    added = balanced.iloc[len(real) - 1 :]
+    assert added["soil"].isna().all() and added["kind"].notna().all()
+    # dates as categories: only days of the data (as dates, most would be new days)
+    assert set(added["planted"].dropna()) <= set(real["planted"])
+    numbers = tmp_path / "numbers.csv"
+    pd.DataFrame({"a": np.arange(20.0), "label": [0, 1] * 10}).to_csv(numbers, index=False)
+    code, _, err = run(capsys, "resample", numbers, "--drop", "a", "-o", out)
+    assert code == 2 and "are for tables" in err
+
+
 def test_orders_every_row_keeps_are_named_kept_and_can_be_ignored(tmp_path, capsys):
     rng = np.random.default_rng(1)
     n = 400

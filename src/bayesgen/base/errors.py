@@ -17,6 +17,7 @@ __all__ = [
     "NotFittedError",
     "RowDataError",
     "data_row",
+    "n_rows",
 ]
 
 
@@ -30,6 +31,11 @@ def data_row(position: int) -> str:
     looked up without knowing which reader or chunk raised it.
     """
     return f"data row {int(position) + 1}"
+
+
+def n_rows(n: int) -> str:
+    """``"1 row"`` or ``"3 rows"``: the one wording of a count of rows in messages."""
+    return "1 row" if int(n) == 1 else f"{int(n)} rows"
 
 
 class BayesgenError(Exception):

@@ -225,6 +225,16 @@ def note(message: str) -> None:
     print(safe_text(message), file=sys.stderr, flush=True)
 
 
+def note_label_column(table) -> None:
+    """Say which label column a table's reader took, and how many rows it left out for an
+    empty label (``--drop-missing-labels``)."""
+    from bayesgen.base.errors import n_rows
+
+    note(f"label column: {table.label_column!r} ({table.chosen})")
+    if table.dropped_rows:
+        note(f"left out {n_rows(table.dropped_rows)} with an empty label")
+
+
 class ProgressBar:
     """A one-line progress bar on stderr, drawn only when stderr is a terminal.
 

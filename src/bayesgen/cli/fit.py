@@ -23,6 +23,7 @@ from bayesgen.cli.common import (
     non_negative_float,
     non_negative_int,
     note,
+    note_label_column,
     parse_shrinkage,
     positive_int,
     progress,
@@ -209,7 +210,27 @@ def _fit_in_memory(model, args, column):
     return like, like.X.shape[0]
 
 
-def _column_types(args) -> dict:
+def add_table_options(p) -> None:
+    """``--column-type``, ``--drop`` and ``--drop-missing-labels``: how a table is read and
+    which columns are modelled (``fit`` and ``resample``)."""
+    p.add_argument(
+        "--column-type",
+        action="append",
+        metavar="NAME=KIND",
+        help="tables: override a column's detected kind (continuous, integer, categorical, "
+        "datetime, identifier); repeatable, e.g. --column-type year=categorical",
+    )
+    p.add_argument(
+        "--drop", action="append", metavar="NAME", help="tables: leave a column out (repeatable)"
+    )
+    p.add_argument(
+        "--drop-missing-labels",
+        action="store_true",
+        help="tables: leave out rows whose label is empty (default: refuse them)",
+    )
+
+
+def column_types(args) -> dict:
     """``--column-type NAME=KIND`` and ``--drop NAME`` as the classifier's column_types."""
     kinds = {}
     for text in args.column_type or []:
@@ -246,7 +267,7 @@ def _fit_table_streamed(model, args, column):
     return report.like, int(model.class_count_.sum())
 
 
-def _refuse_overrides_of_the_label(args, label: str) -> None:
+def refuse_overrides_of_the_label(args, label: str) -> None:
     """``--drop`` or ``--column-type`` on the label column: it is what the classes are."""
     for flag, names in (("--drop", args.drop or []), ("--column-type", args.column_type or [])):
         if any(text.partition("=")[0] == label for text in names):
@@ -278,7 +299,7 @@ def _fit_table(model, args, column):
                 "compares copulas on rows held in memory; --stream never to use it)"
             )
         if args.drop or args.column_type:  # the label column, as the passes will choose it
-            _refuse_overrides_of_the_label(args, _streamed_label(args, column))
+            refuse_overrides_of_the_label(args, _streamed_label(args, column))
         table, n_rows = _fit_table_streamed(model, args, column)
     else:
         progress(f"reading {args.data} (a table) ...")
@@ -286,7 +307,7 @@ def _fit_table(model, args, column):
             table = bio.read_table(
                 args.data, label_column=column, drop_missing_labels=args.drop_missing_labels
             )
-        _refuse_overrides_of_the_label(args, table.label_column)
+        refuse_overrides_of_the_label(args, table.label_column)
         density = args.density or ("auto" if args.shrinkage is None else "copula")
         try:
             _fit_rows(model, args, table.X, table.y, density, table=True)
@@ -295,9 +316,7 @@ def _fit_table(model, args, column):
                 raise
             raise exc.at_rows(table.data_rows) from None
         n_rows = int(table.X.shape[0])
-    note(f"label column: {table.label_column!r} ({table.chosen})")
-    if table.dropped_rows:
-        note(f"left out {table.dropped_rows} rows with an empty label")
+    note_label_column(table)
     for name, reason in model.schema_.dropped.items():
         if name not in (args.drop or []):
             reason = reason.replace("or drop it", f"or say --drop {name} to silence this")
@@ -338,7 +357,7 @@ def run(args) -> int:
     refuse_same_file({"-o": args.output}, {"DATA": args.data}, example="model.bgm")
     if args.density is not None:  # asked before anything is read
         _refuse_budget_without_auto(args, args.density, f"--density {args.density} is one family")
-    kinds = _column_types(args)
+    kinds = column_types(args)
     model = BayesClassifier(
         args.density,
         reg_covar=args.reg_covar,
@@ -463,21 +482,7 @@ def register(subparsers) -> None:
         "copulas for tables; a streamed table or --shrinkage: copula; a streamed file of "
         "numbers or --shrinkage: gaussian)",
     )
-    p.add_argument(
-        "--column-type",
-        action="append",
-        metavar="NAME=KIND",
-        help="tables: override a column's detected kind (continuous, integer, categorical, "
-        "datetime, identifier); repeatable, e.g. --column-type year=categorical",
-    )
-    p.add_argument(
-        "--drop", action="append", metavar="NAME", help="tables: leave a column out (repeatable)"
-    )
-    p.add_argument(
-        "--drop-missing-labels",
-        action="store_true",
-        help="tables: leave out rows whose label is empty (default: refuse them)",
-    )
+    add_table_options(p)
     p.add_argument(
         "--reg-covar",
         type=non_negative_float,

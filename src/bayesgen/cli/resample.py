@@ -14,9 +14,15 @@ from bayesgen.cli.common import (
     label_column_hints,
     non_negative_int,
     note,
+    note_label_column,
     refuse_same_file,
 )
-from bayesgen.cli.fit import density_option
+from bayesgen.cli.fit import (
+    add_table_options,
+    column_types,
+    density_option,
+    refuse_overrides_of_the_label,
+)
 
 __all__ = ["register"]
 
@@ -59,8 +65,11 @@ def _read(args, column):
 
     with label_column_hints(args.data, column):
         if bio.is_table_file(args.data):
-            table = bio.read_table(args.data, label_column=column)
-            note(f"label column: {table.label_column!r} ({table.chosen})")
+            table = bio.read_table(
+                args.data, label_column=column, drop_missing_labels=args.drop_missing_labels
+            )
+            refuse_overrides_of_the_label(args, table.label_column)
+            note_label_column(table)
             layout = dict(
                 label_column=table.label_column,
                 columns=table.columns,
@@ -69,6 +78,11 @@ def _read(args, column):
                 label_dtype=table.label_dtype,
             )
             return table.X, table.y, layout
+        if column_types(args) or args.drop_missing_labels:
+            raise UsageError(
+                "--column-type, --drop and --drop-missing-labels are for tables (CSV or "
+                f"Parquet files with text columns or empty cells); {args.data} holds numbers only"
+            )
         data = bio.read_labelled(args.data, label_column=column)
     import pandas as pd
 
@@ -90,6 +104,7 @@ def run(args) -> int:
         sampling_strategy=parse_strategy(args.strategy, y),
         random_state=args.seed,
         orders=args.orders,
+        column_types=column_types(args) or None,
     )
     X_res, y_res = sampler.fit_resample(X, y)
     if args.mark_synthetic:
@@ -103,7 +118,7 @@ def run(args) -> int:
     )
     schema = getattr(sampler.model_, "schema_", None)
     for name, reason in schema.dropped.items() if schema is not None else []:
-        why = reason.split(";")[0]  # the advice after it is for fit's options
+        why = "--drop" if name in (args.drop or []) else reason.split(";")[0]
         note(f"column {name!r} is empty in the added rows: the model leaves it out ({why})")
     added = ", ".join(f"{k}: +{v}" for k, v in sampler.n_synthetic_.items() if v)
     note(f"added {int(sampler.synthetic_mask_.sum())} rows ({added}); wrote {args.output}")
@@ -138,6 +153,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--density", type=density_option, default=None, help="class density (default: copula)"
     )
+    add_table_options(p)
     p.add_argument(
         "--orders",
         choices=["keep", "ignore"],

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from bayesgen.base.atomic import atomic_write
-from bayesgen.base.errors import DataError, data_row
+from bayesgen.base.errors import DataError, data_row, n_rows
 from bayesgen.io.csv_writer import formula_safe
 from bayesgen.io.delimiter import CsvDialect, output_delimiter, sniff_csv
 from bayesgen.io.limits import check_output_size
@@ -480,11 +480,6 @@ def _frame_and_format(path: Path, delimiter):
     return frame, fmt, dialect
 
 
-def _rows(n: int) -> str:
-    """``"1 row has"`` or ``"3 rows have"``."""
-    return "1 row has" if n == 1 else f"{n} rows have"
-
-
 def label_dtype(column) -> str | None:
     """``"category"`` for a pandas category label column, else None (see
     :attr:`TableData.label_dtype`)."""
@@ -542,8 +537,9 @@ def read_table(
     if missing.any():
         if not drop_missing_labels:
             first = int(np.flatnonzero(missing)[0])
+            has = "has" if missing.sum() == 1 else "have"
             raise DataError(
-                f"{where}: {_rows(int(missing.sum()))} an empty label in column {name!r} "
+                f"{where}: {n_rows(missing.sum())} {has} an empty label in column {name!r} "
                 f"(the first at {data_row(first)}); fill them, or drop those rows with "
                 "drop_missing_labels=True"
             )
