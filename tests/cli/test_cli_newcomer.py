@@ -248,6 +248,18 @@ def test_a_missing_output_folder_is_refused_before_any_work(penguins, tmp_path, 
     assert "label column" not in out + err  # refused before the data was read
 
 
+@pytest.mark.parametrize("command", ["fit", "resample", "split"])
+def test_an_output_that_is_a_folder_is_refused_before_any_work(penguins, tmp_path, capsys, command):
+    data, _ = penguins
+    folder = tmp_path / "out.csv"
+    folder.mkdir()
+    outputs = [folder, tmp_path / "test.csv"] if command == "split" else [folder]
+    code, out, err = run(capsys, command, data, "-o", *outputs)
+    assert code == 1 and "is a folder; give a file name" in err
+    assert "label column" not in out + err  # refused before the data was read
+    assert list(folder.iterdir()) == [] and not (tmp_path / "test.csv").exists()
+
+
 def test_a_category_label_of_a_parquet_file_stays_a_category(tmp_path, capsys):
     import pandas as pd
 

@@ -73,24 +73,22 @@ class OutputIsFolderError(DataError, IsADirectoryError):
 
 
 def check_output_folder(path) -> None:
-    """Refuse an output path whose folder does not exist (before any work is done).
+    """Refuse an output path that is a folder, or whose folder does not exist (checked
+    before any work is done, and again when the output is written).
 
     Raises
     ------
+    OutputIsFolderError
     MissingFolderError
     """
-    parent = Path(path).absolute().parent
-    if not parent.is_dir():
-        raise MissingFolderError(
-            f"output folder {str(Path(path).parent)!r} does not exist; create it first or "
-            "choose another path"
-        )
-
-
-def _check_parent(path: Path) -> None:
+    path = Path(path)
     if path.is_dir() and not path.is_symlink():
         raise OutputIsFolderError(f"{str(path)!r} is a folder; give a file name for the output")
-    check_output_folder(path)
+    if not path.absolute().parent.is_dir():
+        raise MissingFolderError(
+            f"output folder {str(path.parent)!r} does not exist; create it first or "
+            "choose another path"
+        )
 
 
 def temp_sibling(path, *, directory: bool = False) -> Path:
@@ -105,10 +103,8 @@ def temp_sibling(path, *, directory: bool = False) -> Path:
         When the folder does not exist or is not writable.
     """
     path = Path(path).absolute()
-    if not directory:
-        _check_parent(path)
-    elif not path.parent.is_dir():
-        _check_parent(path)
+    if not directory or not path.parent.is_dir():
+        check_output_folder(path)
     _remove_stale_temporaries(path)
     for _ in range(100):
         candidate = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from bayesgen import DataError, __version__
 from bayesgen.cli.common import (
@@ -53,15 +52,11 @@ def _feature_space(text: str) -> str:
     )
 
 
-def _check_output_folder(args, path: str | None, what: str, flag: str) -> None:
+def _check_output(args, path: str | None, flag: str) -> None:
     """Fail before any work when an output's folder is missing, the path is a folder, or
     it is one of the command's inputs."""
-    if path is None:
-        return
     inputs = {"MODEL": args.model, "--real": args.real, "--train": args.train}
-    refuse_same_file({flag: path}, inputs)  # and a missing folder
-    if Path(path).is_dir():
-        raise IsADirectoryError(f"{what} {path!r} is a folder; give a file name")
+    refuse_same_file({flag: path}, inputs)
 
 
 def _unlabelled_kaggle_file(path: str, what: str) -> DataError:
@@ -340,7 +335,7 @@ def _evaluate(args) -> int:
     from bayesgen import metrics
     from bayesgen.base.atomic import atomic_write_bytes
 
-    _check_output_folder(args, args.json, "--json file", "--json")
+    _check_output(args, args.json, "--json")
     model, metadata = load_model(args.model)
     if _is_table_model(model):
         return _evaluate_table(args, model, metadata)
@@ -375,7 +370,7 @@ def _report(args) -> int:
     """Evaluate, then write the HTML page; the metrics table is printed too."""
     from bayesgen.report import build_report, write_report
 
-    _check_output_folder(args, args.output, "report", "-o")
+    _check_output(args, args.output, "-o")
     model, metadata = load_model(args.model)
     if _is_table_model(model):
         return _report_table(args, model, metadata)
