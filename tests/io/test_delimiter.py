@@ -68,13 +68,15 @@ def test_a_semicolon_table_reads_and_keeps_its_layout(tmp_path):
 
 
 def test_decimal_commas_are_numbers_and_are_written_back(tmp_path):
-    from bayesgen.io import csv_layout, write_table
+    from bayesgen.io import read_frame_and_layout, write_table
     from bayesgen.io.delimiter import csv_decimal
     from bayesgen.io.table_chunks import iter_table_chunks
 
     path = tmp_path / "eu.csv"
     path.write_text("kind;size;town\na;1,5;x\nb;2,25;y\na;-3,0;y\nb;;x\n")
-    assert csv_layout(path) == {"delimiter": ";", "decimal": ","}
+    frame, layout = read_frame_and_layout(path)
+    assert layout == {"delimiter": ";", "decimal": ","}
+    assert frame["size"].tolist()[:3] == [1.5, 2.25, -3.0]
     table = read_table(path, label_column="kind")
     assert table.decimal == ","
     assert table.X["size"].dtype == "float64"

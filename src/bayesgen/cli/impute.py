@@ -70,7 +70,7 @@ def run(args) -> int:
         {"-o": args.output}, {"MODEL": args.model, "--input": args.input}, "completed.csv"
     )
     model, metadata = load_model(args.model)
-    frame = bio.read_frame(args.input)
+    frame, layout = bio.read_frame_and_layout(args.input)
     label = metadata.get("label_column")
     y = _labels(frame, label)
     if y is not None:
@@ -104,7 +104,7 @@ def run(args) -> int:
         args.output,
         integer_columns=integer,
         keep_formulas=args.keep_formulas,
-        **bio.csv_layout(args.input),
+        **layout,
     )
     n_rows = int(features.isna().any(axis=1).sum())
     print(

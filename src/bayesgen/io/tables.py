@@ -40,6 +40,7 @@ __all__ = [
     "csv_text",
     "is_table_file",
     "read_frame",
+    "read_frame_and_layout",
     "read_table",
     "table_for_output",
     "write_table",
@@ -456,16 +457,18 @@ def _layout(dialect: CsvDialect) -> dict:
     return {"delimiter": dialect.delimiter, "decimal": dialect.decimal}
 
 
-def csv_layout(path, *, delimiter=None) -> dict:
-    """``{"delimiter": ..., "decimal": ...}`` of a table file, as :func:`write_table` takes
-    them to write a table like it (the defaults for Parquet)."""
-    return _layout(table_format(Path(path), delimiter)[1])
-
-
 def read_frame(path, *, delimiter=None):
     """A whole CSV or Parquet table as a pandas DataFrame (no label column split off), with
     the same checks as :func:`read_table` (existence, UTF-8 text with the bad line named)."""
     return _frame_and_format(Path(path), delimiter)[0]
+
+
+def read_frame_and_layout(path, *, delimiter=None):
+    """:func:`read_frame`'s DataFrame and the file's ``{"delimiter": ..., "decimal": ...}``,
+    as :func:`write_table` takes them to write a table like it (the defaults for Parquet),
+    from one read of the file's first lines."""
+    frame, _, dialect = _frame_and_format(Path(path), delimiter)
+    return frame, _layout(dialect)
 
 
 def _frame_and_format(path: Path, delimiter):
