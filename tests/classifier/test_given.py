@@ -148,6 +148,45 @@ def test_a_year_or_a_month_on_a_date_column_is_that_whole_period():
         model.sample(5, given={"day": "02"})
 
 
+def _logged(n=600, seed=3):
+    """Readings written to the minute over March 2023, as text with seconds."""
+    rng = np.random.default_rng(seed)
+    stamps = pd.Timestamp("2023-03-01") + pd.to_timedelta(
+        rng.integers(0, 30 * 24 * 60, n), unit="min"
+    )
+    label = rng.choice(["ok", "warn"], size=n)
+    frame = pd.DataFrame(
+        {"at": stamps.strftime("%Y-%m-%d %H:%M:%S"), "temp": np.round(rng.normal(40, 8, n), 1)}
+    )
+    return frame, label
+
+
+def test_a_log_written_to_the_minute_is_generated_to_the_minute():
+    frame, label = _logged()
+    model = BayesClassifier("copula", random_state=0).fit(frame, label)
+    assert model.schema_["at"].datetime_unit == "min"
+    S, _ = model.sample(2000, random_state=1)
+    stamps = pd.to_datetime(S["at"], format="%Y-%m-%d %H:%M:%S")
+    assert (stamps.dt.second == 0).all()
+    assert stamps.dt.minute.nunique() > 50  # minutes, not hours or days
+
+
+def test_a_day_on_a_column_with_times_is_that_whole_day_and_a_year_may_be_a_number():
+    frame, label = _logged()
+    model = BayesClassifier("copula", random_state=0).fit(frame, label)
+    S, _ = model.sample(2000, given={"at": "2023-03-10"}, random_state=1)
+    stamps = pd.to_datetime(S["at"])
+    assert (stamps.dt.normalize() == pd.Timestamp("2023-03-10")).all()
+    assert stamps.dt.hour.nunique() > 12  # the whole day, not its midnight
+    S, _ = model.sample(500, given={"at": 2023}, random_state=2)
+    assert pd.to_datetime(S["at"]).dt.day.nunique() > 20  # the year 2023, as "2023" is
+    S, _ = model.sample(50, given={"at": "2023-03-10 05:01:00"}, random_state=3)
+    assert (S["at"] == "2023-03-10 05:01:00").all()
+    for value in ("2023-03-10 05:00:30", "2023-03-10T05:00:30"):
+        with pytest.raises(DataError, match="is not a whole minute"):
+            model.sample(5, given={"at": value})
+
+
 @pytest.mark.parametrize("zone", [None, "Europe/Paris"])
 def test_a_year_on_a_datetime64_column_is_that_year_in_its_time_zone(zone):
     frame, label = _dated()

@@ -143,8 +143,17 @@ def test_inspect_lists_cells_missing_together(table_csv, tmp_path, capsys):
         assert rows == [{"columns": ["rings", "soil"], "rate": pytest.approx(lost)}]
 
 
+def _wide(frame, rng):
+    """``frame`` with enough columns of noise that a file of it is a matrix of numbers, not
+    a table (:data:`bayesgen.io.tables.MATRIX_COLUMNS`)."""
+    from bayesgen.io.tables import MATRIX_COLUMNS
+
+    noise = rng.normal(size=(len(frame), MATRIX_COLUMNS))
+    return frame.join(pd.DataFrame(noise, columns=[f"z{j}" for j in range(MATRIX_COLUMNS)]))
+
+
 def test_impute_with_a_model_of_numbers(tmp_path, capsys):
-    """A CSV of numbers fitted with the Gaussian (no table schema) imputes a table with
+    """A wide CSV of numbers fitted with the Gaussian (no table schema) imputes a table with
     empty cells: columns matched by name (here in another order, beside a text column the
     model never saw, which passes through), observed cells and whole numbers kept."""
     from bayesgen import load
@@ -155,6 +164,8 @@ def test_impute_with_a_model_of_numbers(tmp_path, capsys):
         {"a": a, "b": 2.0 * a + 0.1 * rng.normal(size=200), "n": rng.integers(0, 9, 200)}
     )
     frame["label"] = np.repeat([0, 1], 100)
+    frame = _wide(frame, rng)
+    noise = [c for c in frame.columns if c.startswith("z")]
     data, holes = tmp_path / "numbers.csv", tmp_path / "holes.csv"
     frame.to_csv(data, index=False)
     model, filled = tmp_path / "m.bgm", tmp_path / "filled.csv"
@@ -163,7 +174,7 @@ def test_impute_with_a_model_of_numbers(tmp_path, capsys):
     frame.loc[::10, "b"] = np.nan
     frame.loc[5::10, "n"] = np.nan
     frame.insert(0, "id", [f"r{i}" for i in range(200)])
-    frame = frame[["id", "b", "label", "a", "n"]]
+    frame = frame[["id", "b", "label", "a", "n", *noise]]
     frame.to_csv(holes, index=False)
     code, _, err = run(capsys, "impute", model, "--input", holes, "-o", filled)
     assert code == 0, err
@@ -310,7 +321,8 @@ def test_resample_takes_the_table_options_of_fit(table_csv, tmp_path, capsys):
     # dates as categories: only days of the data (as dates, most would be new days)
     assert set(added["planted"].dropna()) <= set(real["planted"])
     numbers = tmp_path / "numbers.csv"
-    pd.DataFrame({"a": np.arange(20.0), "label": [0, 1] * 10}).to_csv(numbers, index=False)
+    matrix = pd.DataFrame({"a": np.arange(20.0), "label": [0, 1] * 10})
+    _wide(matrix, np.random.default_rng(0)).to_csv(numbers, index=False)
     code, _, err = run(capsys, "resample", numbers, "--drop", "a", "-o", out)
     assert code == 2 and "are for tables" in err
 
@@ -368,6 +380,7 @@ def test_impute_takes_unknown_categories_as_empty_cells_when_asked(table_csv, tm
     frame.to_csv(rows, index=False)
     code, _, err = run(capsys, "impute", model, "--input", rows, "-o", out)
     assert code == 1 and "data row 4 holds 'peat'" in err and "--unknown missing" in err
+    assert "set_params" not in err  # Python's way is not the command line's
     assert not out.exists()
     code, _, err = run(capsys, "impute", model, "--input", rows, "--unknown", "missing", "-o", out)
     assert code == 0, err

@@ -6,6 +6,7 @@ import pytest
 
 from bayesgen import DataError
 from bayesgen import io as bio
+from bayesgen.io.tables import MATRIX_COLUMNS
 
 
 def _write(tmp_path, text, name="t.csv"):
@@ -17,8 +18,23 @@ def _write(tmp_path, text, name="t.csv"):
 def test_tables_and_numeric_files_are_told_apart(tmp_path):
     assert bio.is_table_file(_write(tmp_path, "a,b,label\n1,x,0\n2,y,1\n"))
     assert bio.is_table_file(_write(tmp_path, "a,b,label\n1,,0\n2,3,1\n", "gap.csv"))
-    assert not bio.is_table_file(_write(tmp_path, "label,p0,p1\n0,1,2\n1,3,4\n", "num.csv"))
+    # numbers only: a table of variables when narrow, a matrix (pixels) when wide
+    assert bio.is_table_file(_write(tmp_path, "label,p0,p1\n0,1,2\n1,3,4\n", "num.csv"))
+    wide = ",".join(["label"] + [f"p{j}" for j in range(MATRIX_COLUMNS)])
+    rows = "\n".join(",".join(["0"] + ["1"] * MATRIX_COLUMNS) for _ in range(3))
+    assert not bio.is_table_file(_write(tmp_path, wide + "\n" + rows + "\n", "wide.csv"))
     assert not bio.is_table_file(tmp_path / "absent.csv")
+
+
+def test_a_table_of_numbers_takes_the_label_column_a_table_would(tmp_path):
+    """Named like a label (target), or the one column that looks like labels, and refused
+    when it looks like a measurement; never the first column by default."""
+    rng = np.random.default_rng(0)
+    rows = [f"{rng.normal():.3f},{i % 3},{rng.integers(20, 80)}" for i in range(90)]
+    path = _write(tmp_path, "x,target,age\n" + "\n".join(rows) + "\n", "t.csv")
+    table = bio.read_table(path)
+    assert table.label_column == "target" and "named 'target'" in table.chosen
+    assert table.X["age"].dtype.kind == "i"
 
 
 @pytest.mark.parametrize(

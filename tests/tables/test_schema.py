@@ -101,7 +101,7 @@ def test_describe_details():
         "missing: no"
     )
     assert lines[1] == "x: continuous (float64), 2 decimals, range [0.50, 5.00], missing: yes"
-    assert "text format '%Y-%m-%d %H:%M', in seconds" in lines[2]
+    assert "text format '%Y-%m-%d %H:%M', in hours" in lines[2]
     assert "2020-01-01T10:00:00 .. 2020-01-07T10:00:00" in lines[2]
     assert lines[3].startswith(f"id: dropped (identifier, {text}): text with 7 distinct values")
 
@@ -196,7 +196,8 @@ def test_text_dates_in_every_known_format(fmt):
     frame = pd.DataFrame({"a": texts})
     spec = TableSchema.detect(frame, keep=["a"])["a"]
     assert (spec.kind, spec.datetime_format) == ("datetime", fmt)
-    expected_unit = "ms" if "%f" in fmt else "s" if "%H" in fmt else "D"
+    finest = (("%f", "ms"), ("%S", "s"), ("%M", "min"), ("%H", "h"))
+    expected_unit = next((unit for code, unit in finest if code in fmt), "D")
     assert spec.datetime_unit == expected_unit
 
 
@@ -419,7 +420,7 @@ HOSTILE = [
     ("x", "name", 5),
     ("t", "datetime_format", "%Y %j"),
     ("t", "datetime_format", None),
-    ("t", "datetime_unit", "h"),
+    ("t", "datetime_unit", "fortnight"),
     ("t", "kind", "identifier"),
     ("z", "dtype", "datetime64[ns, ../../etc/passwd]"),
     ("z", "dtype", "datetime64[ns, Not/AZone]"),

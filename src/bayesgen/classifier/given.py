@@ -118,18 +118,26 @@ def _encoded(model, j: int, name: str, value, *, iso: bool = True) -> float:
         )
     if np.isnan(code):
         raise DataError(f"given: {name!r} = {value!r} is a missing value, not a condition")
-    _check_writable(spec, name, float(code))
+    _check_writable(spec, name, float(code), value)
     return float(code)
 
 
-def _check_writable(spec, name: str, code: float) -> None:
+def _check_writable(spec, name: str, code: float, value) -> None:
     """Refuse a value that generated rows of the column can never hold, which decoding
     would round away (``4000.5`` where masses are multiples of 25, ``10.05`` where values
-    have one decimal): the condition would silently become another one."""
+    have one decimal, 08:00 on a column of whole days, 05:00:30 on one written to the
+    minute): the condition would silently become another one."""
     import dataclasses
 
     from bayesgen.tables.codec import as_decoded
+    from bayesgen.tables.spec import DATETIME_UNIT_NAMES
 
+    if spec.kind == "datetime" and code != np.rint(code):
+        unit = DATETIME_UNIT_NAMES[spec.datetime_unit]
+        raise DataError(
+            f"given: {name!r} = {value!r} is not a whole {unit}, which the column's values "
+            "are; give a date it can hold, or a range"
+        )
     if spec.kind not in ("continuous", "integer"):
         return
     # rounding only: a value beyond the bounds is the range check's to refuse
@@ -168,14 +176,7 @@ def _iso_date(spec, value) -> float:
     # the column's text dates have none
     naive = stamp.dt.tz_localize(None).astype("datetime64[us]")
     as_stamps = dataclasses.replace(spec, dtype="datetime64[us]", datetime_format=None)
-    code = encode_column(as_stamps, naive, "missing")[0]
-    if code != np.rint(code):  # 08:00 on a column of whole days: no row can hold it
-        unit = {"D": "day", "s": "second", "ms": "millisecond"}.get(spec.datetime_unit, "unit")
-        raise DataError(
-            f"given: {spec.name!r} = {value!r} is not a whole {unit}, which the column's "
-            "values are; give a date it can hold, or a range"
-        )
-    return code
+    return encode_column(as_stamps, naive, "missing")[0]
 
 
 def _not_a_date(spec, value) -> str:
@@ -192,8 +193,9 @@ def _not_a_date(spec, value) -> str:
 
 
 def _period(model, name: str, value):
-    """A year or a month given for a date column (``"1975"``, ``"1975-06"``): the first
-    and last instants of that period, or None (any other value, another column, or a
+    """A year, a month or (on a column with times of day) a day given for a date column
+    (``"1975"``, ``"1975-06"``, ``"1975-06-30"``): the first and last instants of that
+    period, or None (any other value, another column, or a
     value that is a date in the column's own text format, e.g. ``"%Y"``)."""
     schema = getattr(model, "schema_", None)
     if schema is None or schema[name].kind != "datetime":
@@ -202,7 +204,8 @@ def _period(model, name: str, value):
 
     spec = schema[name]
     span = period_span(spec, value)
-    if span is None or spec.datetime_format is None:  # datetime64: "2002" is a period
+    # datetime64: "2002" is a period; so is the number 2002 (it is no text of the format)
+    if span is None or spec.datetime_format is None or not isinstance(value, str):
         return span
     try:
         _encoded(model, None, name, value, iso=False)

@@ -645,6 +645,7 @@ def cli_wording(message: str) -> str:
     ``drop=['x']`` becomes ``--drop x`` and ``drop_missing_labels=True``
     ``--drop-missing-labels``.
     """
+    message = re.sub(r" \(model\.set_params\([^)]*\)\)", "", message)  # Python's way
     message = _DENSITY_CHOICE.sub(lambda m: "--density " + m.group(1).replace("'", ""), message)
     message = re.sub(r"column_types=\{'([^']+)': '([^']+)'\}", r"--column-type \1=\2", message)
     message = re.sub(r"\bdrop=\['([^']+)'\]", r"--drop \1", message)

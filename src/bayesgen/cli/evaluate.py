@@ -15,7 +15,10 @@ import argparse
 import json
 import sys
 
+import numpy as np
+
 from bayesgen import DataError, __version__
+from bayesgen.base.validation import format_label
 from bayesgen.cli.common import (
     EXIT_OK,
     add_command,
@@ -100,13 +103,33 @@ def _read_real(path: str, column, what: str, n_features: int, model_path: str):
     return data
 
 
+def _check_classes(model, labels, what: str, path: str, column) -> None:
+    """Refuse labels that are not the model's classes: the label column read is another
+    column than the one the model was fitted on (every metric would be against noise)."""
+    known = set(np.asarray(model.classes_).tolist())  # 1.0 is class 1, as in the metrics
+    unknown = [v for v in dict.fromkeys(np.asarray(labels).tolist()) if v not in known]
+    if not unknown:
+        return
+    shown = ", ".join(format_label(v) for v in unknown[:5]) + (", ..." if unknown[5:] else "")
+    classes = ", ".join(format_label(c) for c in model.classes_[:10])
+    raise DataError(
+        f"{what} {path!r}: {len(unknown)} label(s) in its label column {column!r} are not "
+        f"classes of the model ({shown}; the model's classes: {classes}); pass "
+        "--label-column with the column the model was fitted on, or held-out rows of those "
+        "classes"
+    )
+
+
 def _load_inputs(args, model, metadata):
     """Model, metadata, test data, optional training data and the pixel scale to report."""
     d = int(model.n_features_in_)
-    test = _read_real(args.real, args.label_column, "--real data", d, args.model)
+    column = args.label_column or metadata.get("label_column")
+    test = _read_real(args.real, column, "--real data", d, args.model)
+    _check_classes(model, test.y, "--real data", args.real, test.label_column)
     train = None
     if args.train is not None:
-        train = _read_real(args.train, args.label_column, "--train data", d, args.model)
+        train = _read_real(args.train, column, "--train data", d, args.model)
+        _check_classes(model, train.y, "--train data", args.train, train.label_column)
     pixel_scale = metadata.get("pixel_scale")
     if pixel_scale != test.pixel_scale:
         print(
@@ -235,9 +258,11 @@ def _table_inputs(args, metadata, model):
     if label is None:
         label = metadata.get("label_column")
     test, label = _read_real_table(args.real, label, "--real data")
+    _check_classes(model, test[label], "--real data", args.real, label)
     _check_cells(model, test, args.real, "--real")
     if args.train is not None:
         train, _ = _read_real_table(args.train, label, "--train data")
+        _check_classes(model, train[label], "--train data", args.train, label)
         _check_cells(model, train, args.train, "--train")
         return train, test, label, None
     from sklearn.model_selection import train_test_split

@@ -29,6 +29,7 @@ from bayesgen.cli.common import (
     progress,
     refuse_same_file,
 )
+from bayesgen.io.tables import MATRIX_COLUMNS
 
 __all__ = ["register"]
 
@@ -245,6 +246,17 @@ def column_types(args) -> dict:
     return kinds
 
 
+def refuse_table_options_for_a_matrix(args) -> None:
+    """``--column-type``, ``--drop`` or ``--drop-missing-labels`` given for a file that is
+    read as a matrix of numbers (no columns to type or drop)."""
+    if column_types(args) or args.drop_missing_labels:
+        raise UsageError(
+            "--column-type, --drop and --drop-missing-labels are for tables (CSV or Parquet "
+            f"files of at most {MATRIX_COLUMNS} columns, or with text columns or empty cells); "
+            f"{args.data} is a matrix of numbers"
+        )
+
+
 def _stream_table(args) -> bool:
     """Whether to fit a table in two passes over chunks: ``--stream always``, or
     ``--chunk-rows`` given, or a file over 256 MB (unless ``--stream never``)."""
@@ -385,11 +397,7 @@ def run(args) -> int:
             file=sys.stderr,
         )
         return EXIT_OK
-    if kinds or args.drop_missing_labels:
-        raise UsageError(
-            "--column-type, --drop and --drop-missing-labels are for tables (CSV or Parquet "
-            f"files with text columns or empty cells); {args.data} holds numbers only"
-        )
+    refuse_table_options_for_a_matrix(args)
     # asked before anything is read, so a bad --density fails at once
     kind = model.statistics_kind()
     if _should_stream(args, kind):
@@ -469,7 +477,7 @@ def register(subparsers) -> None:
         "--label-column",
         help="label column name or index (default: the column named label, class, target or y; "
         "else, in a table, the first or last column if just one of them looks like labels, "
-        "and in a file of numbers the first column)",
+        f"and in a matrix of numbers (over {MATRIX_COLUMNS} columns) the first column)",
     )
     p.add_argument(
         "--density",

@@ -22,6 +22,7 @@ from bayesgen.cli.fit import (
     column_types,
     density_option,
     refuse_overrides_of_the_label,
+    refuse_table_options_for_a_matrix,
 )
 
 __all__ = ["register"]
@@ -78,11 +79,7 @@ def _read(args, column):
                 label_dtype=table.label_dtype,
             )
             return table.X, table.y, layout
-        if column_types(args) or args.drop_missing_labels:
-            raise UsageError(
-                "--column-type, --drop and --drop-missing-labels are for tables (CSV or "
-                f"Parquet files with text columns or empty cells); {args.data} holds numbers only"
-            )
+        refuse_table_options_for_a_matrix(args)
         data = bio.read_labelled(args.data, label_column=column)
     import pandas as pd
 

@@ -16,7 +16,8 @@ memory can be fed to ``partial_fit``.  Concatenating the chunks gives exactly th
 * MNIST IDX files (``*-images-idx3-ubyte[.gz]``), paired automatically with their labels file.
 * A folder of images with one sub-folder per class (PNG/JPEG, needs Pillow).
 
-Tables with text, boolean or date columns or empty cells (:func:`is_table_file`) are read
+Tables (:func:`is_table_file`: text, boolean or date columns, empty cells, or numbers in
+at most :data:`~bayesgen.io.tables.MATRIX_COLUMNS` columns) are read
 by :func:`read_table` into a pandas DataFrame plus labels, and written back by
 :func:`write_table` in the input's layout (see :mod:`bayesgen.io.tables`); :func:`csv_text`
 gives the text of such a table.

@@ -1,8 +1,10 @@
 """Tables with mixed columns (text, integers, dates, empty cells): read with their label
 column, written back in the input's layout.
 
-The numeric readers of this package take files of numbers (pixels, measurements); a file
-with text columns or empty cells is a *table*: :func:`is_table_file` tells which,
+The numeric readers of this package take wide files of numbers (pixels, Kaggle's digit
+layout, spectra: more than :data:`MATRIX_COLUMNS` columns); a file with text columns or
+empty cells, or a narrower file of numbers, is a *table*, each column a variable with its
+own kind, decimals and range: :func:`is_table_file` tells which,
 :func:`read_table` returns a pandas DataFrame of the features plus the labels, and
 :func:`write_table` writes generated rows with the label column where the input had it.
 
@@ -36,6 +38,7 @@ from bayesgen.io.delimiter import CsvDialect, output_delimiter, sniff_csv
 from bayesgen.io.limits import check_output_size
 
 __all__ = [
+    "MATRIX_COLUMNS",
     "TableData",
     "csv_text",
     "is_table_file",
@@ -48,6 +51,9 @@ __all__ = [
 
 _TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
 _LABEL_NAMES = ("label", "class", "target", "y")
+#: a file of numbers only with more columns than this is a matrix (images, spectra), read
+#: by the numeric readers; one with at most this many is a table of variables
+MATRIX_COLUMNS = 100
 #: rows read to decide whether a file is a table
 _SNIFF_ROWS = 2000
 
@@ -302,14 +308,17 @@ def _ragged(path: Path, sep: str, rows: int) -> bool:
 
 
 def is_table_file(path, *, delimiter=None) -> bool:
-    """True for a CSV or Parquet file with a text, boolean or date column, or empty cells.
+    """True for a CSV or Parquet file with a text, boolean or date column, or empty cells,
+    or with numbers only in at most :data:`MATRIX_COLUMNS` columns.
 
-    Only the first rows of a CSV file are read.  Files of numbers only (pixels, Kaggle's
-    digit layout, measurements; ``nan`` and ``inf`` count as numbers, and so do columns of
+    Only the first rows of a CSV file are read.  Wide files of numbers only (pixels,
+    Kaggle's digit layout; ``nan`` and ``inf`` count as numbers, and so do columns of
     mostly numbers with a stray text, which the numeric reader reports by line) are not
-    tables: the numeric readers take them faster and check every cell.  A CSV file whose
-    first lines have a wrong number of fields is left to the numeric reader too, which names
-    the line.
+    tables: the numeric readers take them faster and check every cell.  A narrower file of
+    numbers (measurements, counts, a 0/1 class column) is a table, so that its label column
+    is chosen and checked as a table's, and what is written back keeps each column's
+    integers, decimals, range and place.  A CSV file whose first lines have a wrong number
+    of fields is left to the numeric reader too, which names the line.
     """
     import pandas as pd
 
@@ -338,7 +347,8 @@ def is_table_file(path, *, delimiter=None) -> bool:
     if head.shape[0] == 0:
         return False  # no rows: the numeric readers say so
     numeric = all(_numeric_column(head[name]) for name in head.columns)
-    return not numeric or bool(head.isna().to_numpy().any())
+    wide = head.shape[1] > MATRIX_COLUMNS
+    return not numeric or bool(head.isna().to_numpy().any()) or not wide
 
 
 def _numeric_column(column) -> bool:

@@ -86,8 +86,9 @@ def _encode_categorical(spec: ColumnSpec, series: pd.Series, unknown: str) -> np
             f"column {spec.name!r}: ",
             row,
             f" holds {value!r}, a category not seen in training; known categories: "
-            f"{_preview(spec.categories)}. Fix the cell, or pass unknown='missing' to "
-            "treat unseen categories as missing cells.",
+            f"{_preview(spec.categories)}. Fix the cell, or pass unknown='missing' "
+            "(model.set_params(unknown='missing')) to treat unseen categories as missing "
+            "cells.",
         )
     return np.where(codes >= 0, codes, np.nan)
 

@@ -44,7 +44,7 @@ from bayesgen.tables.spec import (
 
 __all__ = ["ColumnState"]
 
-_UNITS = tuple(DATETIME_UNITS)  # coarsest first: D, s, ms, us
+_UNITS = tuple(DATETIME_UNITS)  # coarsest first: D, h, min, s, ms, us
 _MAX_EXACT = 2.0**53
 _NO_DECIMALS = 7  # "more than 6 decimals" (count_decimals says None), above any count
 

@@ -1,9 +1,10 @@
 """Datetime columns: finding a text column's format, encoding to numbers, decoding back.
 
-A datetime is encoded as a count of its unit since 1970-01-01 00:00 UTC: days (``"D"``)
-when every training value is midnight, else seconds (``"s"``, or ``"ms"``/``"us"`` when
-the training values have fractions of a second).  Time-zone aware columns encode the UTC
-instant and decode into the original zone.
+A datetime is encoded as a count of its unit since 1970-01-01 00:00 UTC: the coarsest of
+days (``"D"``), hours (``"h"``), minutes (``"min"``), seconds (``"s"``), milliseconds and
+microseconds that every training value is a whole number of (a log written to the
+minute is encoded, and generated, in minutes: no seconds the data never had).  Time-zone
+aware columns encode the UTC instant and decode into the original zone.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ __all__ = [
     "period_span",
 ]
 
-#: a year ("1975") or a month ("1975-06") standing for the whole period
-_PERIOD = re.compile(r"^\s*(?P<year>\d{4})(?:-(?P<month>\d{1,2}))?\s*$")
+#: a year ("1975"), a month ("1975-06") or a day ("1975-06-30") standing for the whole period
+_PERIOD = re.compile(r"^\s*(?P<year>\d{4})(?:-(?P<month>\d{1,2})(?:-(?P<day>\d{1,2}))?)?\s*$")
 
 _PROBE = 20
 #: the range decoded datetimes are clipped to (microseconds since the epoch): years
@@ -81,7 +82,7 @@ def microseconds(series: pd.Series) -> np.ndarray:
 
 def choose_unit(us: np.ndarray) -> str:
     """The coarsest unit that represents every value of ``us`` exactly."""
-    for unit in ("D", "s", "ms"):
+    for unit in list(DATETIME_UNITS)[:-1]:  # coarsest first; each divides the one before
         if np.all(us % DATETIME_UNITS[unit] == 0):
             return unit
     return "us"
@@ -110,22 +111,28 @@ def _as_datetimes(spec: ColumnSpec, series: pd.Series, missing: np.ndarray) -> p
 
 
 def period_span(spec: ColumnSpec, text) -> tuple[float, float] | None:
-    """A year (``"1975"``) or a month (``"1975-06"``) as the first and last instants of
-    that period in the column's units (both ends included); None for any other value.
+    """A year (``"1975"`` or ``1975``), a month (``"1975-06"``) or, on a column with times
+    of day, a day (``"1975-06-30"``) as the first and last instants of that period in the
+    column's units (both ends included); None for any other value.
 
-    For conditions written as people say them ("cars from 1975") on a column whose dates
-    carry days; a value that parses in the column's own format is a date, not a period.
+    For conditions written as people say them ("cars from 1975", "readings of 10 March")
+    on a column whose dates carry finer units; a value that parses in the column's own
+    format is a date, not a period.
     """
+    if isinstance(text, (int, np.integer)) and not isinstance(text, (bool, np.bool_)):
+        text = str(text)
     match = _PERIOD.match(text) if isinstance(text, str) else None
-    if match is None:
+    if match is None or (match["day"] is not None and spec.datetime_unit == "D"):
         return None
-    year, month = int(match["year"]), match["month"]
-    if month is not None and not 1 <= int(month) <= 12:
-        return None
+    year, month, day = int(match["year"]), match["month"], match["day"]
     dtype = pd.api.types.pandas_dtype(spec.dtype) if spec.dtype.startswith("datetime64") else None
     zone = getattr(dtype, "tz", None)  # the period in the column's own time zone
-    start = pd.Timestamp(year, int(month or 1), 1, tz=zone)
-    end = start + (pd.DateOffset(months=1) if month else pd.DateOffset(years=1))
+    try:
+        start = pd.Timestamp(year, int(month or 1), int(day or 1), tz=zone)
+    except ValueError:  # month 13, 30 February: not a period
+        return None
+    length = {"day": pd.DateOffset(days=1), "month": pd.DateOffset(months=1)}
+    end = start + (length["day"] if day else length["month"] if month else pd.DateOffset(years=1))
     unit = DATETIME_UNITS[spec.datetime_unit]
     first = microseconds(pd.Series([start]))[0] / unit
     after = microseconds(pd.Series([end]))[0] / unit

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from bayesgen.tables.spec import DATETIME_UNITS, ColumnSpec
+from bayesgen.tables.spec import DATETIME_UNIT_NAMES, DATETIME_UNITS, ColumnSpec
 
 __all__ = ["describe_column"]
 
 _SHOWN = 5
-_UNIT_NAMES = {"D": "days", "s": "seconds", "ms": "milliseconds", "us": "microseconds"}
 
 
 def _number(value: float, decimals: int | None = None) -> str:
@@ -53,7 +52,7 @@ def _details(spec: ColumnSpec) -> list[str]:
     if spec.kind == "datetime":
         if spec.datetime_format:
             parts.append(f"text format {spec.datetime_format!r}")
-        parts.append(f"in {_UNIT_NAMES[spec.datetime_unit]} since 1970-01-01")
+        parts.append(f"in {DATETIME_UNIT_NAMES[spec.datetime_unit]}s since 1970-01-01")
     if spec.step:
         parts.append(f"multiples of {spec.step}")
     if spec.number_text:

@@ -21,6 +21,7 @@ from bayesgen.base.state_checks import check_keys, describe
 __all__ = [
     "DATETIME_FORMATS",
     "DATETIME_UNITS",
+    "DATETIME_UNIT_NAMES",
     "KINDS",
     "ColumnSpec",
     "dtype_family",
@@ -66,7 +67,23 @@ DATETIME_FORMATS = (
 )
 
 #: encoded datetime units and their length in microseconds
-DATETIME_UNITS = {"D": 86_400_000_000, "s": 1_000_000, "ms": 1_000, "us": 1}
+DATETIME_UNITS = {
+    "D": 86_400_000_000,
+    "h": 3_600_000_000,
+    "min": 60_000_000,
+    "s": 1_000_000,
+    "ms": 1_000,
+    "us": 1,
+}
+#: a unit in words, for messages and ``inspect``
+DATETIME_UNIT_NAMES = {
+    "D": "day",
+    "h": "hour",
+    "min": "minute",
+    "s": "second",
+    "ms": "millisecond",
+    "us": "microsecond",
+}
 
 _INT_SIZES = "(8|16|32|64)"
 _DTYPE_RE = re.compile(
