@@ -351,3 +351,26 @@ def test_iso_dates_for_a_day_first_column():
     assert (pd.to_datetime(S["day"], format="%d/%m/%Y") >= "2003-01-01").all()
     with pytest.raises(DataError, match="not a whole day"):
         model.sample(5, given={"day": "2002-03-15 08:00"})
+
+
+def test_rows_may_write_a_date_in_iso_8601_on_a_column_written_day_first():
+    rng = np.random.default_rng(0)
+    days = pd.Timestamp("2019-01-01") + pd.to_timedelta(rng.integers(0, 700, 300), unit="D")
+    frame = pd.DataFrame({"signup": days.strftime("%d/%m/%Y"), "x": rng.normal(size=300)})
+    model = BayesClassifier("copula", random_state=0).fit(frame, rng.choice(["a", "b"], 300))
+    rows = pd.DataFrame({"signup": ["2019-05-05", "05/05/2019"], "x": [0.1, 0.1]})
+    p = model.predict_proba(rows)
+    np.testing.assert_allclose(p[0], p[1])  # the same day, however written
+    with pytest.raises(DataError, match=r"'May 5'.*'%d/%m/%Y' seen in training or in ISO 8601"):
+        model.predict_proba(pd.DataFrame({"signup": ["May 5"], "x": [0.1]}))
+
+
+def test_a_boolean_column_reads_true_and_false_written_as_text():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"remote": rng.random(200) < 0.4, "x": rng.normal(size=200)})
+    model = BayesClassifier("copula", random_state=0).fit(frame, np.where(frame.remote, "a", "b"))
+    as_text = pd.DataFrame({"remote": ["True", " false ", "TRUE"], "x": [0.1, 0.2, 0.3]})
+    as_bool = pd.DataFrame({"remote": [True, False, True], "x": [0.1, 0.2, 0.3]})
+    np.testing.assert_allclose(model.predict_proba(as_text), model.predict_proba(as_bool))
+    with pytest.raises(DataError, match="'yes', a category not seen"):
+        model.predict_proba(pd.DataFrame({"remote": ["yes"], "x": [0.1]}))

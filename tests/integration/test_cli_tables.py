@@ -320,6 +320,11 @@ def test_resample_takes_the_table_options_of_fit(table_csv, tmp_path, capsys):
     assert added["soil"].isna().all() and added["kind"].notna().all()
     # dates as categories: only days of the data (as dates, most would be new days)
     assert set(added["planted"].dropna()) <= set(real["planted"])
+    assert added["rings"].isna().any()  # empty cells as in the data (--missing keep)
+    options = ["--label-column", "kind", "--drop-missing-labels", "--strategy", "all"]
+    code, _, err = run(capsys, "resample", data, *options, "--missing", "none", "-o", out)
+    assert code == 0, err
+    assert not pd.read_csv(out).iloc[len(real) - 1 :].isna().any().any()
     numbers = tmp_path / "numbers.csv"
     matrix = pd.DataFrame({"a": np.arange(20.0), "label": [0, 1] * 10})
     _wide(matrix, np.random.default_rng(0)).to_csv(numbers, index=False)

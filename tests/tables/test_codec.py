@@ -197,8 +197,11 @@ def test_unknown_category_is_an_error_or_a_missing_cell():
 
 def test_unparseable_date_names_column_row_and_value():
     schema = TableSchema.detect(pd.DataFrame({"day": ["2020/01/01", "2020/02/01"]}))
-    with pytest.raises(DataError, match=r"'day': data row 3 holds '2020-03-01'.*'%Y/%m/%d'"):
-        schema.encode(pd.DataFrame({"day": ["2020/01/01", None, "2020-03-01"]}))
+    with pytest.raises(DataError, match=r"'day': data row 3 holds '01.03.2020'.*'%Y/%m/%d'"):
+        schema.encode(pd.DataFrame({"day": ["2020/01/01", None, "01.03.2020"]}))
+    # a day in ISO 8601 is unambiguous, and read as such
+    codes = schema.encode(pd.DataFrame({"day": ["2020/03/01", "2020-03-01"]}))[:, 0]
+    assert codes[0] == codes[1]
 
 
 def test_text_in_a_numeric_column_names_column_row_and_value():

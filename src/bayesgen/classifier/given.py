@@ -88,9 +88,9 @@ def _feature_index(model, key) -> tuple[int, str]:
     return names.index(key), key
 
 
-def _encoded(model, j: int, name: str, value, *, iso: bool = True) -> float:
+def _encoded(model, j: int, name: str, value) -> float:
     """A value as the model's matrix holds it (a category's code, a date's day count); a
-    date in the column's own format, or (``iso``) in ISO 8601."""
+    date in the column's own format or in ISO 8601."""
     schema = getattr(model, "schema_", None)
     if schema is None:
         try:
@@ -105,10 +105,8 @@ def _encoded(model, j: int, name: str, value, *, iso: bool = True) -> float:
     try:
         code = encode_column(spec, pd.Series([value], dtype=object), "missing")[0]
     except DataError as exc:
-        if spec.kind == "datetime" and iso:
+        if spec.kind == "datetime":
             code = _iso_date(spec, value)
-        elif spec.kind == "datetime":
-            raise DataError(_not_a_date(spec, value)) from None
         else:
             raise DataError(f"given: {name!r} = {value!r}: {exc}") from None
     if np.isnan(code) and spec.kind == "categorical":
@@ -207,11 +205,12 @@ def _period(model, name: str, value):
     # datetime64: "2002" is a period; so is the number 2002 (it is no text of the format)
     if span is None or spec.datetime_format is None or not isinstance(value, str):
         return span
-    try:
-        _encoded(model, None, name, value, iso=False)
-        return None
-    except DataError:
-        return span
+    import pandas as pd
+
+    from bayesgen.tables.dates import parse_text
+
+    own_format = parse_text(pd.Series([value], dtype=object), spec.datetime_format)
+    return span if own_format.isna().all() else None
 
 
 def _within_bounds(model, c: Condition) -> Condition:

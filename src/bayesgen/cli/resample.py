@@ -102,6 +102,7 @@ def run(args) -> int:
         random_state=args.seed,
         orders=args.orders,
         column_types=column_types(args) or None,
+        missing=args.missing,
     )
     X_res, y_res = sampler.fit_resample(X, y)
     if args.mark_synthetic:
@@ -151,6 +152,14 @@ def register(subparsers) -> None:
         "--density", type=density_option, default=None, help="class density (default: copula)"
     )
     add_table_options(p)
+    p.add_argument(
+        "--missing",
+        choices=["keep", "none"],
+        default="keep",
+        help="tables: leave cells of the added rows empty at each class's rate in the data "
+        "(keep), or add complete rows (none), e.g. for a classifier that takes no empty "
+        "cells (default: %(default)s; Python's BayesOverSampler defaults to none)",
+    )
     p.add_argument(
         "--orders",
         choices=["keep", "ignore"],

@@ -128,10 +128,7 @@ def _given_value(model, name: str, text: str):
         for category in spec.categories:
             if str(category) == text:
                 return category
-        for category in spec.categories:  # true / TRUE for a boolean column's True
-            if isinstance(category, (bool, np.bool_)) and str(category).lower() == text.lower():
-                return category
-        return text
+        return text  # the encoder reads true / TRUE for a boolean column's True
     if spec.kind == "datetime":
         return text
     try:

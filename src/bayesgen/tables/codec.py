@@ -76,7 +76,20 @@ def category_codes(series: pd.Series, categories: pd.Index) -> tuple[np.ndarray,
     return where[codes], uniques
 
 
+def _as_booleans(series: pd.Series) -> pd.Series:
+    """Text ``true`` / ``false`` (any case) as the booleans a boolean column holds: a row
+    read from a CSV file has them as text."""
+    if series.dtype.kind == "b" or not isinstance(
+        series.dtype, (np.dtypes.ObjectDType, pd.StringDtype)
+    ):
+        return series
+    words = {"true": True, "false": False}
+    return series.map(lambda v: words.get(v.strip().lower(), v) if isinstance(v, str) else v)
+
+
 def _encode_categorical(spec: ColumnSpec, series: pd.Series, unknown: str) -> np.ndarray:
+    if spec.categories and all(isinstance(c, (bool, np.bool_)) for c in spec.categories):
+        series = _as_booleans(series)
     codes, _ = category_codes(series, pd.Index(spec.categories, dtype=object))
     unseen = codes == -1
     if unseen.any() and unknown == "error":

@@ -36,6 +36,9 @@ __all__ = [
 #: a year ("1975"), a month ("1975-06") or a day ("1975-06-30") standing for the whole period
 _PERIOD = re.compile(r"^\s*(?P<year>\d{4})(?:-(?P<month>\d{1,2})(?:-(?P<day>\d{1,2}))?)?\s*$")
 
+#: a day, optionally with a time of day and no zone, in ISO 8601
+_ISO_DAY = r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?"
+
 _PROBE = 20
 #: the range decoded datetimes are clipped to (microseconds since the epoch): years
 #: 1..9999 in general, the narrower range of nanosecond timestamps for ns columns
@@ -89,7 +92,11 @@ def choose_unit(us: np.ndarray) -> str:
 
 
 def _bad_date(name: str, row: int, value, fmt: str | None) -> RowDataError:
-    expected = f"the format {fmt!r} seen in training" if fmt else "an ISO 8601 date"
+    expected = (
+        f"the format {fmt!r} seen in training or in ISO 8601 (2019-05-31)"
+        if fmt
+        else "an ISO 8601 date"
+    )
     return RowDataError(
         f"column {name!r}: ",
         row,
@@ -104,6 +111,13 @@ def _as_datetimes(spec: ColumnSpec, series: pd.Series, missing: np.ndarray) -> p
     fmt = spec.datetime_format or "ISO8601"
     parsed = parse_text(series.astype(object), fmt)
     bad = parsed.isna().to_numpy() & ~missing
+    if bad.any() and fmt != "ISO8601":
+        # a day (and time) in ISO 8601, 2019-05-05, on a column written 05/05/2019: what
+        # --given takes too, and unambiguous (a bare year or a time zone is not taken)
+        texts = series[bad].astype(str)
+        iso = texts.str.fullmatch(_ISO_DAY)
+        parsed[bad] = parse_text(texts.where(iso), "ISO8601")
+        bad = parsed.isna().to_numpy() & ~missing
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise _bad_date(spec.name, row, plain_value(series.iloc[row]), spec.datetime_format)
