@@ -176,7 +176,7 @@ def test_bad_fit_input():
 def test_singular_class_error_names_class_and_knob():
     X, y = _blobs(seed=12)
     X = np.hstack([X, np.zeros((len(X), 2))])
-    with pytest.raises(FitError, match=r"class 0 has \d+ samples and 5 features.*reg_covar"):
+    with pytest.raises(FitError, match=r"class 0 has \d+ rows and 5 features.*reg_covar"):
         BayesClassifier("gaussian", reg_covar=0.0).fit(X, y)
 
 

@@ -390,3 +390,14 @@ def test_impute_takes_unknown_categories_as_empty_cells_when_asked(table_csv, tm
     code, _, err = run(capsys, "impute", model, "--input", rows, "--unknown", "missing", "-o", out)
     assert code == 0, err
     assert pd.read_csv(out).loc[3, "soil"] in ("clay", "sand", "loam")
+
+
+def test_a_class_of_one_row_is_refused_once_with_what_to_do(table_csv, tmp_path, capsys):
+    frame = pd.read_csv(table_csv)
+    frame.loc[0, "kind"] = "solo"
+    data, model = tmp_path / "solo.csv", tmp_path / "m.bgm"
+    frame.to_csv(data, index=False)
+    code, _, err = run(capsys, "fit", data, "-o", model)
+    assert code == 1 and "class 'solo' has 1 row and" in err and not model.exists()
+    assert err.count("needs at least 2 rows; got") == 1  # one reason, not one per candidate
+    assert "add rows of it, or leave its rows out" in err

@@ -20,7 +20,14 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from bayesgen.base.errors import DataError, FitError, ModelFileError, NotFittedError, RowDataError
+from bayesgen.base.errors import (
+    DataError,
+    FitError,
+    ModelFileError,
+    NotFittedError,
+    RowDataError,
+    n_rows,
+)
 from bayesgen.base.load_limits import LoadLimits
 from bayesgen.base.persist import load_object, persistable, read_manifest
 from bayesgen.base.rng import check_random_state
@@ -651,9 +658,14 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         except (FitError, np.linalg.LinAlgError, ValueError) as exc:
             if isinstance(exc, DataError):
                 raise
+            advice = (
+                "; a class needs at least 2 rows: add rows of it, or leave its rows out"
+                if Xk.shape[0] < 2
+                else ""
+            )
             raise FitError(
-                f"class {format_label(label)} has {Xk.shape[0]} samples and {Xk.shape[1]} "
-                f"features: {exc}"
+                f"class {format_label(label)} has {n_rows(Xk.shape[0])} and {Xk.shape[1]} "
+                f"features: {exc}{advice}"
             ) from None
 
     def partial_fit(self, X, y, classes=None):

@@ -47,7 +47,7 @@ import numbers
 
 import numpy as np
 
-from bayesgen.base.errors import FitError
+from bayesgen.base.errors import FitError, n_rows
 from bayesgen.base.persist import persistable
 from bayesgen.base.state_checks import check_real
 from bayesgen.base.validation import format_label
@@ -122,7 +122,7 @@ def _covariance_from_stats(
 
 def _class_error(label, stats: GaussianStats, exc: Exception) -> FitError:
     return FitError(
-        f"class {format_label(label)} has {stats.count:g} samples and {stats.n_features} "
+        f"class {format_label(label)} has {n_rows(stats.count)} and {stats.n_features} "
         f"features: {exc}"
     )
 

@@ -556,9 +556,11 @@ class AutoDensity(Density):
         the comparison."""
         ok = [r for r in records if r["score"] is not None]
         if not ok:
-            reasons = "; ".join(
-                f"{r['name']}: {r['error'] or 'skipped, ' + str(r['skipped'])}" for r in records
-            )
+            by_reason: dict[str, list[str]] = {}  # one line per reason, not per candidate
+            for r in records:
+                reason = r["error"] or "skipped, " + str(r["skipped"])
+                by_reason.setdefault(reason, []).append(r["name"])
+            reasons = "; ".join(f"{', '.join(names)}: {why}" for why, names in by_reason.items())
             raise FitError(f"no candidate density could be fitted ({reasons})")
         if records[0]["criterion"] == "heldout":
             best = max(ok, key=lambda r: r["score"])
