@@ -22,7 +22,6 @@ True
 
 from __future__ import annotations
 
-import difflib
 import functools
 import math
 import numbers
@@ -37,6 +36,7 @@ from scipy import stats
 from bayesgen.base.errors import DataError, FitError
 from bayesgen.base.rng import check_random_state
 from bayesgen.base.state_checks import state_error
+from bayesgen.base.suggest import close_matches
 
 __all__ = [
     "DEFAULT_CANDIDATES",
@@ -138,11 +138,7 @@ def _lookup_family(name: str) -> stats.rv_continuous:
             f"{name!r} is a discrete scipy.stats distribution; only continuous families "
             "are supported here. Pass a continuous family such as 'norm' or 'gamma'."
         )
-    lowered = {n.lower(): n for n in continuous}
-    if name.lower() in lowered:
-        suggestions = [lowered[name.lower()]]
-    else:
-        suggestions = difflib.get_close_matches(name, list(continuous), n=5, cutoff=0.6)
+    suggestions = close_matches(name, continuous, n=5)
     hint = (
         f" Did you mean {', '.join(repr(s) for s in suggestions)}?"
         if suggestions

@@ -99,6 +99,7 @@ def test_given_conditions_hold_in_every_row(table_csv, tmp_path, capsys):
     code, _, err = run(capsys, "sample", model, "-n", "5", *given)
     seen = pd.read_csv(table_csv)["planted"]
     assert code == 2 and f"[{seen.min()}, {seen.max()}]" in err and "--bounds" in err
+    assert "set_bounds" not in err  # Python's way is not the command line's
 
 
 def test_impute_and_inspect(table_csv, tmp_path, capsys):

@@ -33,7 +33,6 @@ error that states it, never an endless loop.
 
 from __future__ import annotations
 
-import difflib
 import math
 from dataclasses import dataclass
 
@@ -42,6 +41,7 @@ from scipy import linalg
 from scipy.special import logsumexp
 
 from bayesgen.base.errors import ConditionError, DataError
+from bayesgen.base.suggest import did_you_mean
 from bayesgen.base.validation import format_label
 from bayesgen.kernels.conditioning import gaussian_conditional
 from bayesgen.kernels.covariance import FullCovariance
@@ -82,9 +82,8 @@ def _feature_index(model, key) -> tuple[int, str]:
         )
     if names is None or key not in names:
         known = names or list(range(model.n_features_in_))
-        close = difflib.get_close_matches(str(key), [str(n) for n in known], n=1)
-        did = f"; did you mean {close[0]!r}?" if close else ""
-        raise DataError(f"given: no column named {key!r}{did} The columns are {known}.")
+        did = did_you_mean(key, known, n=1)
+        raise DataError(f"given: no column named {key!r}{did}. The columns are {known}.")
     return names.index(key), key
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
-import difflib
 import gzip
 import json
 import os
@@ -25,6 +24,7 @@ import numpy as np
 
 from bayesgen import BayesClassifier, BayesgenError, DataError, ModelFileError, load, read_metadata
 from bayesgen.base.atomic import check_output_folder
+from bayesgen.base.suggest import close_matches, did_you_mean
 from bayesgen.base.validation import format_label, label_text, safe_text
 from bayesgen.io import csv_delimiter
 
@@ -69,47 +69,6 @@ class UsageError(Exception):
 
 class Formatter(argparse.RawDescriptionHelpFormatter):
     """Help formatter of every parser: descriptions and examples keep their line breaks."""
-
-
-# ---------------------------------------------------------------------------- did you mean
-
-
-def close_matches(word: str, choices, n: int = 3) -> list[str]:
-    """The ``choices`` closest to ``word``, best first: a match ignoring case comes first,
-    then :func:`difflib.get_close_matches` on lower-cased text.
-
-    Parameters
-    ----------
-    word : str
-    choices : iterable of str
-    n : int, default 3
-        At most this many.
-
-    Returns
-    -------
-    list of str
-        Members of ``choices`` as they are spelled there (possibly empty).
-    """
-    by_lower: dict[str, str] = {}
-    for choice in choices:
-        by_lower.setdefault(str(choice).lower(), str(choice))
-    key = str(word).lower()
-    if key in by_lower and by_lower[key] != word:
-        return [by_lower[key]]
-    found = difflib.get_close_matches(key, list(by_lower), n=n, cutoff=0.6)
-    return [by_lower[m] for m in found if by_lower[m] != word]
-
-
-def did_you_mean(word: str, choices) -> str:
-    """``"; did you mean 'x'?"`` (or ``'x' or 'y'``) for the closest ``choices``, else ``""``.
-
-    Written to follow a sentence that names the wrong ``word``: ``f"no column {w!r}" +
-    did_you_mean(w, columns)``.
-    """
-    found = close_matches(word, choices, n=2)
-    if not found:
-        return ""
-    return "; did you mean " + " or ".join(repr(m) for m in found) + "?"
 
 
 _INVALID_CHOICE = re.compile(
@@ -645,7 +604,9 @@ def cli_wording(message: str) -> str:
     ``drop=['x']`` becomes ``--drop x`` and ``drop_missing_labels=True``
     ``--drop-missing-labels``.
     """
-    message = re.sub(r" \(model\.set_params\([^)]*\)\)", "", message)  # Python's way
+    # Python's ways, where the message also gives the command line's
+    message = re.sub(r" \(model\.set_params\([^)]*\)\)", "", message)
+    message = message.replace("model.schema_.set_bounds(NAME, (LO, HI)), on the command line ", "")
     message = _DENSITY_CHOICE.sub(lambda m: "--density " + m.group(1).replace("'", ""), message)
     message = re.sub(r"column_types=\{'([^']+)': '([^']+)'\}", r"--column-type \1=\2", message)
     message = re.sub(r"\bdrop=\['([^']+)'\]", r"--drop \1", message)

@@ -25,7 +25,6 @@ columns.  Empty labels are refused with their count, or dropped with
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +32,7 @@ import numpy as np
 
 from bayesgen.base.atomic import atomic_write
 from bayesgen.base.errors import DataError, data_row, n_rows
+from bayesgen.base.suggest import did_you_mean
 from bayesgen.io.csv_writer import formula_safe
 from bayesgen.io.delimiter import CsvDialect, output_delimiter, sniff_csv
 from bayesgen.io.limits import check_output_size
@@ -422,11 +422,8 @@ def _named_label(columns: list[str], label_column, where: str) -> str:
         return columns[index]
     if label_column in columns:
         return label_column
-    close = difflib.get_close_matches(str(label_column), columns, n=1, cutoff=0.6)
-    lower = {c.lower(): c for c in columns}
-    guess = close[0] if close else lower.get(str(label_column).lower())
-    did = f"; did you mean {guess!r}?" if guess else ""
-    raise DataError(f"{where}: no column named {label_column!r}{did} The columns are {columns}.")
+    did = did_you_mean(label_column, columns, n=1)
+    raise DataError(f"{where}: no column named {label_column!r}{did}. The columns are {columns}.")
 
 
 def _check_label_values(frame, name: str, where: str, *, first_chunk: bool = False) -> None:

@@ -42,14 +42,13 @@ Detection rules (each column on its own; ``column_types``, ``drop`` and ``keep``
 
 from __future__ import annotations
 
-import difflib
-
 import numpy as np
 import pandas as pd
 
 from bayesgen.base.errors import DataError
 from bayesgen.base.persist import persistable
 from bayesgen.base.state_checks import state_error
+from bayesgen.base.suggest import close_matches
 from bayesgen.kernels.orders import describe_orders
 from bayesgen.tables.codec import as_decoded, decode_column, encode_column, outside_range
 from bayesgen.tables.describe import describe_column
@@ -72,7 +71,7 @@ _GUESS = {"integer": "integer", "float": "continuous", "datetime": "datetime"}
 
 
 def _names_hint(name, names) -> str:
-    close = difflib.get_close_matches(str(name), [str(n) for n in names], n=1)
+    close = close_matches(name, names, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
     return f"{hint}the columns are {list(names)}"
 
