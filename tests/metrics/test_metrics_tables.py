@@ -297,3 +297,26 @@ def test_balanced_accuracy_is_the_mean_recall_that_sklearn_computes():
     pred = _logistic(cat, 2).fit(X[:100], y[:100]).predict(X[200:])
     assert lr.tstr == pytest.approx(balanced_accuracy_score(y[200:], pred))
     assert lr.tstr == pytest.approx(np.mean(list(lr.recall_tstr.values())))
+
+
+def test_the_models_own_classification_is_scored_as_sklearn_would():
+    from sklearn.metrics import balanced_accuracy_score, log_loss
+
+    from bayesgen import BayesClassifier
+
+    frame = _mixed_frame(400, 8)
+    train, test = frame.iloc[:300], frame.iloc[300:]
+    model = BayesClassifier(random_state=0).fit(train.drop(columns="y"), train["y"])
+    ev = evaluate_table(model, train, test, label="y", random_state=0)
+    c = ev.classification
+    proba = model.predict_proba(test.drop(columns="y"))
+    assert c.log_loss == pytest.approx(log_loss(test["y"], proba, labels=model.classes_))
+    predicted = model.classes_[proba.argmax(axis=1)]
+    assert c.balanced_accuracy == pytest.approx(balanced_accuracy_score(test["y"], predicted))
+    prior = dict(zip(model.classes_, model.class_prior_, strict=True))
+    assert c.prior_log_loss == pytest.approx(-np.mean(np.log(test["y"].map(prior))))
+    assert c.log_likelihood == pytest.approx(model.score_samples(test.drop(columns="y")).mean())
+    assert c.reference_balanced_accuracy == ev.tstr[0].trtr and c.n_test == 100
+    assert any(r[0].startswith("model's log-loss") for r in ev.rows())
+    # a generator that cannot classify (no predict_proba) has no such block
+    assert evaluate_table(_Copier(train, "y"), train, test, label="y").classification is None

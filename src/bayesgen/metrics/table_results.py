@@ -11,7 +11,13 @@ import numpy as np
 
 from bayesgen.metrics._common import MetricResult
 
-__all__ = ["AssociationResult", "ColumnFidelity", "DCRResult", "TableEvaluation"]
+__all__ = [
+    "AssociationResult",
+    "ColumnFidelity",
+    "DCRResult",
+    "ModelClassification",
+    "TableEvaluation",
+]
 
 _UNITS = {"KS": "KS statistic", "TV": "total variation"}
 
@@ -73,6 +79,37 @@ class AssociationResult(MetricResult):
     synthetic: np.ndarray
     train: np.ndarray
     n_pairs: int
+
+
+@dataclass(frozen=True)
+class ModelClassification(MetricResult):
+    """The fitted model as a classifier of the held-out real rows: Bayes' rule,
+    ``p(y | x) = p(y) p(x | y) / sum_k p(k) p(x | k)``.
+
+    Attributes
+    ----------
+    balanced_accuracy : float
+        Mean recall over the classes of the held-out rows.
+    reference_balanced_accuracy : float or None
+        The same for the gradient boosting trained on the real training rows (TRTR): what
+        a discriminative classifier makes of these rows (None when TSTR was skipped).
+    log_loss : float
+        ``-mean log p(y_true | x)`` in nats per row; 0 is perfect.
+    prior_log_loss : float
+        The same for the class prior alone, ``-mean log p(y_true)``: a model above it is
+        worse calibrated than knowing only the class frequencies (overconfident).
+    log_likelihood : float
+        Mean held-out log-density ``log p(x)`` of the rows in nats per row (informative:
+        no floor; higher is better).
+    n_test : int
+    """
+
+    balanced_accuracy: float
+    reference_balanced_accuracy: float | None
+    log_loss: float
+    prior_log_loss: float
+    log_likelihood: float
+    n_test: int
 
 
 @dataclass(frozen=True)
@@ -151,6 +188,9 @@ class TableEvaluation(MetricResult):
         of ``to_dict``), so figures can show exactly what was judged.
     synthetic_labels : ndarray or None
         Their labels.
+    classification : ModelClassification or None
+        The model's own classification of the held-out rows (None for a model without
+        ``predict_proba`` and ``score_samples``, or rows it cannot score; see ``notes``).
     """
 
     settings: dict
@@ -163,6 +203,7 @@ class TableEvaluation(MetricResult):
     order_breaks: tuple | None = None
     synthetic: object = field(default=None, repr=False, metadata={"json": False})
     synthetic_labels: object = field(default=None, repr=False, metadata={"json": False})
+    classification: ModelClassification | None = None
 
     @property
     def fidelity(self) -> tuple[float, float]:
@@ -208,6 +249,14 @@ class TableEvaluation(MetricResult):
         for t in self.tstr:
             name = f"TSTR balanced accuracy ({t.classifier}; floor=TRTR)"
             out.append((name, t.tstr, t.trtr, "fraction"))
+        c = self.classification
+        if c is not None:
+            name = "model's balanced accuracy on test rows (beside: gradient boosting, TRTR)"
+            out.append((name, c.balanced_accuracy, c.reference_balanced_accuracy, "fraction"))
+            name = "model's log-loss on test rows (beside: the class prior alone)"
+            out.append((name, c.log_loss, c.prior_log_loss, "nats per row"))
+            name = "model's held-out log-likelihood log p(x)"
+            out.append((name, c.log_likelihood, None, "nats per row"))
         d, unit = self.dcr, "Gower distance (floor: held-out real)"
         out += [
             ("median distance to closest train row", d.synthetic_median, d.holdout_median, unit),

@@ -51,6 +51,7 @@ from bayesgen.metrics.table_results import (
     AssociationResult,
     ColumnFidelity,
     DCRResult,
+    ModelClassification,
     TableEvaluation,
 )
 from bayesgen.tables import TableSchema
@@ -60,6 +61,7 @@ __all__ = [
     "AssociationResult",
     "ColumnFidelity",
     "DCRResult",
+    "ModelClassification",
     "TableEvaluation",
     "TableTSTR",
     "evaluate_table",
@@ -249,6 +251,36 @@ def _dcr(S, T, Tr, categorical, block_cells) -> DCRResult:
     )
 
 
+def _model_classification(model, test, label, classes, yt, tstr, notes):
+    """The model's own ``predict_proba`` and ``score_samples`` on the held-out rows."""
+    if not (hasattr(model, "predict_proba") and hasattr(model, "score_samples")):
+        return None
+    features = test.drop(columns=[label])
+    try:
+        proba = np.asarray(model.predict_proba(features), dtype=np.float64)
+        log_density = np.asarray(model.score_samples(features), dtype=np.float64)
+    except DataError as exc:  # e.g. a category the model never saw
+        notes.append(f"the model's own classification of the test rows skipped: {exc}")
+        return None
+    known = yt >= 0
+    rows = np.flatnonzero(known)
+    with np.errstate(divide="ignore"):
+        loss = -np.log(np.maximum(proba[rows, yt[known]], np.finfo(float).tiny))
+    prior = np.asarray(getattr(model, "class_prior_", np.full(len(classes), 1 / len(classes))))
+    predicted = proba.argmax(axis=1)
+    present = np.unique(yt[known])
+    recalls = [np.mean(predicted[yt == k] == k) for k in present]
+    reference = next((t.trtr for t in tstr if t.classifier == "gradient boosting"), None)
+    return ModelClassification(
+        balanced_accuracy=float(np.mean(recalls)),
+        reference_balanced_accuracy=reference,
+        log_loss=float(loss.mean()),
+        prior_log_loss=float(-np.log(prior[yt[known]]).mean()),
+        log_likelihood=float(np.mean(log_density)),
+        n_test=int(known.sum()),
+    )
+
+
 def evaluate_table(
     model,
     real_train,
@@ -370,6 +402,7 @@ def evaluate_table(
     association = _association(S_n, F, T, categorical, names, correlation)
     tstr = table_tstr(S, ys, Tr, ytr, T, yt, categorical, seeds, notes, list(classes))
     dcr = _dcr(S_n, T, Tr, categorical, block_cells)
+    classification = _model_classification(model, test, label, classes, yt, tstr, notes)
     patterns = None
     if any(np.isnan(M).any() for M in (S_n, F, T)):
         patterns = (pattern_total_variation(S_n, T), pattern_total_variation(F, T))
@@ -401,4 +434,5 @@ def evaluate_table(
         order_breaks=order_breaks,
         synthetic=synthetic,
         synthetic_labels=np.asarray(y_syn),
+        classification=classification,
     )

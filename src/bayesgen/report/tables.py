@@ -55,6 +55,18 @@ def _cards(ev) -> str:
                 f"balanced accuracy {pct(t.tstr)} vs {pct(t.trtr)}",
             )
         )
+    c = ev.classification
+    if c is not None:
+        beside = c.reference_balanced_accuracy
+        context = f"gradient boosting on real rows: {pct(beside)}" if beside is not None else ""
+        out.append(_card("model's balanced accuracy", pct(c.balanced_accuracy), context))
+        out.append(
+            _card(
+                "model's log-loss",
+                fmt(c.log_loss),
+                f"class prior alone: {fmt(c.prior_log_loss)} (above it: overconfident)",
+            )
+        )
     d = ev.dcr
     out.append(
         _card(
