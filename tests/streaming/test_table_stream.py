@@ -305,3 +305,11 @@ def test_dask_dataframe_of_numbers_is_a_table_as_in_memory():
         np.testing.assert_allclose(p.marginals_.cdf, q.marginals_.cdf, rtol=0, atol=1e-12)
     X, _ = model.sample(10, random_state=0)
     assert list(X.dtypes) == list(frame.dtypes)
+
+
+def test_a_column_left_out_on_the_first_chunk_says_its_counts_are_the_chunks(tmp_path):
+    frame = _table().assign(code=lambda f: [f"c{i:05d}" for i in range(len(f))])
+    path = tmp_path / "codes.csv"
+    frame.to_csv(path, index=False)
+    reason = _fit_file(path, 100).schema_.dropped["code"]
+    assert reason.startswith("text with 100 distinct values in 100 rows of the first chunk")

@@ -20,6 +20,7 @@ summaries in the final category codes, the rows and the missing-cell counts.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -146,6 +147,10 @@ class TableSummary:
                 f"(chunk_rows) or drop the column (drop=[{empty[0]!r}])."
             )
         schema = TableSchema.detect(frame, column_types=column_types, drop=drop, keep=keep)
+        for name, reason in schema.dropped.items():  # counts of the chunk, not of the file
+            schema.dropped[name] = re.sub(
+                r" in (\d+) rows\b", r" in \1 rows of the first chunk", reason
+            )
         return cls(schema, column_types, cap=cap, bins=bins)
 
     def empty_copy(self) -> TableSummary:
