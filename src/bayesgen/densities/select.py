@@ -678,7 +678,8 @@ class AutoDensity(Density):
 
         with_errors = any(r.get("heldout_error") is not None for r in self.selection_)
         head = f"{'':2}{'candidate':<20} {_score_label(crit):>22} {'seconds':>8}"
-        lines = [head + ("  held-out error" if with_errors else "")]
+        # the error is the classifier's on held-out rows of every class: one per candidate
+        lines = [head + ("  held-out error, all classes" if with_errors else "")]
         for r in sorted(self.selection_, key=order):
             mark = "* " if r["chosen"] else "  "
             if r["score"] is not None:
