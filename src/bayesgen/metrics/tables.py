@@ -37,6 +37,7 @@ import pandas as pd
 from bayesgen.base.errors import DataError
 from bayesgen.base.rng import check_random_state
 from bayesgen.kernels.orders import OrderCounter, breaks_orders
+from bayesgen.metrics import table_results
 from bayesgen.metrics._common import describe_seed, seed_from, subsample
 from bayesgen.metrics.table_classifiers import TableTSTR, table_tstr
 from bayesgen.metrics.table_measures import (
@@ -57,15 +58,8 @@ from bayesgen.metrics.table_results import (
 from bayesgen.tables import TableSchema
 from bayesgen.tables.codec import encode_column
 
-__all__ = [
-    "AssociationResult",
-    "ColumnFidelity",
-    "DCRResult",
-    "ModelClassification",
-    "TableEvaluation",
-    "TableTSTR",
-    "evaluate_table",
-]
+# the result classes, re-exported, and what this module adds
+__all__ = [*table_results.__all__, "TableTSTR", "evaluate_table"]
 
 _SEEDED_STEPS = ("sample", "floor", "gradient_boosting", "logistic", "labels")
 _LABEL_PLANS = ("train", "prior")
