@@ -185,6 +185,12 @@ def test_a_day_on_a_column_with_times_is_that_whole_day_and_a_year_may_be_a_numb
     for value in ("2023-03-10 05:00:30", "2023-03-10T05:00:30"):
         with pytest.raises(DataError, match="is not a whole minute"):
             model.sample(5, given={"at": value})
+    # a range may end between minutes: it holds the minutes inside it
+    span = ("2023-03-10 05:00:30", "2023-03-10 06:00:00")
+    S, _ = model.sample(500, given={"at": span}, random_state=4)
+    stamps = pd.to_datetime(S["at"])
+    assert stamps.min() >= pd.Timestamp("2023-03-10 05:01")
+    assert stamps.max() <= pd.Timestamp("2023-03-10 06:00")
 
 
 @pytest.mark.parametrize("zone", [None, "Europe/Paris"])

@@ -24,7 +24,7 @@ CSV_CASES = {
     # a narrow file of numbers is a table: "nan" is an empty cell, and a class needs a value
     "empty in a class": ("label,a,b\n0,1,2\n1,nan,4\n0,2,2\n", "'a' has no value in class 1"),
     "infinity": ("label,a,b\n0,1,2\n1,inf,4\n0,2,2\n", "inf"),
-    "one class": ("label,a,b\n0,1,2\n0,3,4\n0,2,2\n", "'label' does not look like class"),
+    "one class": ("label,a,b\n0,1,2\n0,3,4\n0,2,2\n", "'label' holds a single class"),
 }
 
 

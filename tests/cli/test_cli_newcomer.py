@@ -318,3 +318,58 @@ def test_a_semicolon_file_of_numbers_keeps_its_separator(tmp_path, capsys):
     train, test = tmp_path / "tr.csv", tmp_path / "te.csv"
     assert run(capsys, "split", data, "--test-size", 0.2, "-o", train, test)[0] == 0
     assert train.read_text().splitlines()[0] == "label;a;b"
+
+
+def _numbers_label_last(tmp_path):
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    kind = rng.choice(["x", "y"], 300)
+    frame = pd.DataFrame(
+        {"a": rng.normal(size=300) + (kind == "y"), "b": rng.normal(size=300), "kind": kind}
+    )
+    path = tmp_path / "last.csv"
+    frame.to_csv(path, index=False)
+    return path, frame
+
+
+def test_check_and_inpaint_read_a_narrow_file_of_numbers_as_fit_does(tmp_path, capsys):
+    import pandas as pd
+
+    data, frame = _numbers_label_last(tmp_path)
+    model, out = tmp_path / "m.bgm", tmp_path / "inp.csv"
+    assert run(capsys, "fit", data, "-o", model)[0] == 0
+    code, text, err = run(capsys, "check", data, "--out", tmp_path / "chk")
+    assert code == 0 and "label column: 'kind'" in err and "2 features" in text
+    code, _, err = run(
+        capsys, "inpaint", model, "--input", data, "--observe", "0:1", "--rows", 2, "-o", out
+    )
+    assert code == 0, err
+    completed = pd.read_csv(out)
+    np.testing.assert_allclose(completed["a"], np.repeat(frame["a"][:2], 4), rtol=1e-12)
+
+
+def test_numbers_without_a_header_and_pixel_columns_stay_matrices(tmp_path, capsys):
+    from bayesgen import io as bio
+
+    plain = tmp_path / "noheader.csv"
+    np.savetxt(plain, np.random.default_rng(0).integers(0, 3, (50, 4)), delimiter=",", fmt="%d")
+    code, _, err = run(capsys, "fit", plain, "-o", tmp_path / "m.bgm")
+    assert code == 1 and "a header line with column names is expected" in err
+    digits = tmp_path / "digits.csv"
+    assert run(capsys, "dataset", "digits", "-o", digits)[0] == 0
+    assert not bio.is_table_file(digits)  # 64 columns named pixel_i_j: images
+
+
+def test_sample_writes_images_into_an_existing_empty_folder(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    rows = [[k % 2, *rng.integers(0, 256, 784)] for k in range(60)]
+    data = tmp_path / "kaggle.csv"
+    header = ",".join(["label"] + [f"pixel{j}" for j in range(784)])
+    data.write_text(header + "\n" + "\n".join(",".join(map(str, r)) for r in rows) + "\n")
+    model, folder = tmp_path / "m.bgm", tmp_path / "images"
+    assert run(capsys, "fit", data, "--density", "diag", "-o", model)[0] == 0
+    folder.mkdir()
+    code, _, err = run(capsys, "sample", model, "-n", 4, "-o", folder)
+    assert code == 0, err
+    assert sum(1 for _ in folder.rglob("*.png")) == 4

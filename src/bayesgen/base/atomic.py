@@ -72,9 +72,10 @@ class OutputIsFolderError(DataError, IsADirectoryError):
     """An output path names an existing folder where a file is expected."""
 
 
-def check_output_folder(path) -> None:
-    """Refuse an output path that is a folder, or whose folder does not exist (checked
-    before any work is done, and again when the output is written).
+def check_output_folder(path, *, folder_ok: bool = False) -> None:
+    """Refuse an output path whose folder does not exist, or that is a folder (unless
+    ``folder_ok``: an output that may be a folder of files); checked before any work is
+    done, and again when the output is written.
 
     Raises
     ------
@@ -82,7 +83,7 @@ def check_output_folder(path) -> None:
     MissingFolderError
     """
     path = Path(path)
-    if path.is_dir() and not path.is_symlink():
+    if not folder_ok and path.is_dir() and not path.is_symlink():
         raise OutputIsFolderError(f"{str(path)!r} is a folder; give a file name for the output")
     if not path.absolute().parent.is_dir():
         raise MissingFolderError(

@@ -34,8 +34,10 @@ def data_row(position: int) -> str:
 
 
 def n_rows(n: int) -> str:
-    """``"1 row"`` or ``"3 rows"``: the one wording of a count of rows in messages."""
-    return "1 row" if int(n) == 1 else f"{int(n)} rows"
+    """``"1 row"`` or ``"3 rows"`` (``"2.5 rows"`` for a weighted count): the one wording of
+    a count of rows in messages."""
+    whole = float(n) == int(n)
+    return "1 row" if n == 1 else f"{int(n)} rows" if whole else f"{float(n):g} rows"
 
 
 class BayesgenError(Exception):

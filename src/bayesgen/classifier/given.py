@@ -115,7 +115,6 @@ def _encoded(model, j: int, name: str, value) -> float:
         )
     if np.isnan(code):
         raise DataError(f"given: {name!r} = {value!r} is a missing value, not a condition")
-    _check_writable(spec, name, float(code), value)
     return float(code)
 
 
@@ -184,8 +183,8 @@ def _not_a_date(spec, value) -> str:
         example = f" (e.g. {decode_column(spec, np.array([spec.bounds[0]]))[0]})"
     return (
         f"given: {spec.name!r} = {value!r} is not a date in the column's format"
-        f"{example} or in ISO 8601 (1975-06-30); a year (1975) or a month (1975-06) "
-        "stands for that whole period"
+        f"{example} or in ISO 8601 (1975-06-30); a year (1975), a month (1975-06) or, on "
+        "a column with times of day, a day stands for that whole period"
     )
 
 
@@ -336,7 +335,10 @@ def _parse_given(model, given: dict) -> list[Condition]:
         elif span is not None:  # "1975": any day of that year
             condition = Condition(j, name, lo=span[0], hi=span[1])
         else:
-            condition = Condition(j, name, equal=_encoded(model, j, name, value))
+            code = _encoded(model, j, name, value)
+            if getattr(model, "schema_", None) is not None:  # a range may end between values
+                _check_writable(model.schema_[name], name, code, value)
+            condition = Condition(j, name, equal=code)
         out.append(_within_bounds(model, condition))
     return out
 

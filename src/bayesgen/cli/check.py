@@ -6,7 +6,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
+from bayesgen.base.errors import DataError
 from bayesgen.base.validation import format_label
 from bayesgen.cli.common import (
     EXIT_OK,
@@ -15,6 +17,7 @@ from bayesgen.cli.common import (
     label_column,
     label_column_hints,
     non_negative_int,
+    note_label_column,
     progress,
     refuse_same_file,
     show,
@@ -24,9 +27,27 @@ from bayesgen.cli.common import (
 __all__ = ["register"]
 
 
+def _numbers_and_labels(path, column):
+    """``(X, y)`` of a file of numbers: a table's label column is chosen as ``fit``
+    chooses it (a narrow file of numbers is a table), a matrix's by the numeric reader."""
+    from bayesgen import io as bio
+
+    if not bio.is_table_file(path):
+        data = bio.read_labelled(path, label_column=column)
+        return data.X, data.y
+    table = bio.read_table(path, label_column=column)
+    note_label_column(table)
+    text = [c for c in table.X.columns if not pd.api.types.is_numeric_dtype(table.X[c])]
+    if text:
+        raise DataError(
+            f"{path}: column {text[0]!r} is not numbers; the Gaussian check takes numeric "
+            "columns only (leave the others out of the file)"
+        )
+    return table.X.to_numpy(dtype=np.float64), table.y
+
+
 def run(args) -> int:
     """Print the verdict table; write the QQ plots and ``check.json`` to ``--out``."""
-    from bayesgen import io as bio
     from bayesgen import plotting
     from bayesgen.diagnostics import check_gaussian
 
@@ -39,12 +60,12 @@ def run(args) -> int:
     )
     column = label_column(args.label_column)
     with label_column_hints(args.data, column):
-        data = bio.read_labelled(args.data, label_column=column)
-    progress(f"checking {len(np.unique(data.y))} classes of {data.X.shape[0]} rows ...")
-    result = check_gaussian(data.X, data.y, alpha=args.alpha)
+        X, y = _numbers_and_labels(args.data, column)
+    progress(f"checking {len(np.unique(y))} classes of {X.shape[0]} rows ...")
+    result = check_gaussian(X, y, alpha=args.alpha)
     print(
         f"Gaussian-assumption check of {args.data} "
-        f"({data.X.shape[0]} rows, {data.X.shape[1]} features, alpha={args.alpha})"
+        f"({X.shape[0]} rows, {X.shape[1]} features, alpha={args.alpha})"
     )
     # the library names its Python arguments (density='lowrank'); here: --density lowrank
     show(cli_wording(str(result)))

@@ -184,6 +184,20 @@ def note(message: str) -> None:
     print(safe_text(message), file=sys.stderr, flush=True)
 
 
+def model_label_column(text: str | None, metadata: dict, path):
+    """The label column to read ``path`` with: ``--label-column`` when given, else the
+    column the model was fitted on when the file has a column of that name (a model fitted
+    on ``species`` reads held-out rows by ``species``, not by the reader's default)."""
+    column = label_column(text)
+    if column is not None:
+        return column
+    from bayesgen.io import header_names
+
+    named = metadata.get("label_column")
+    names = header_names(path)
+    return named if named is not None and names is not None and named in names else None
+
+
 def note_label_column(table) -> None:
     """Say which label column a table's reader took, and how many rows it left out for an
     empty label (``--drop-missing-labels``)."""
@@ -532,7 +546,9 @@ def _same_file(a: str, b: str) -> bool:
     return os.path.realpath(a) == os.path.realpath(b)
 
 
-def refuse_same_file(outputs, inputs, example: str | None = None, *, folders=True) -> None:
+def refuse_same_file(
+    outputs, inputs, example: str | None = None, *, folders=True, folder_ok=False
+) -> None:
     """Refuse, before any work, an output that is the same file as an input of the command
     (writing it would replace what the command reads) or whose folder does not exist.
 
@@ -544,8 +560,10 @@ def refuse_same_file(outputs, inputs, example: str | None = None, *, folders=Tru
     example : str, optional
         An output name to suggest (default: the output's name with ``-out`` added).
     folders : bool, default=True
-        Also refuse an output whose folder does not exist (False for files in a folder the
-        command creates).
+        Also refuse an output whose folder does not exist, or that is a folder (False for
+        files in a folder the command creates).
+    folder_ok : bool, default=False
+        The output may be an existing folder (``sample``'s folder of images).
 
     Raises
     ------
@@ -560,7 +578,7 @@ def refuse_same_file(outputs, inputs, example: str | None = None, *, folders=Tru
         if out is None or str(out) == "-":
             continue
         if folders:
-            check_output_folder(out)
+            check_output_folder(out, folder_ok=folder_ok)
         for in_flag, source in inputs:
             if source is None or str(source) == "-" or not _same_file(str(out), str(source)):
                 continue

@@ -26,6 +26,7 @@ from bayesgen.cli.common import (
     label_column,
     label_column_hints,
     load_model,
+    model_label_column,
     non_negative_int,
     positive_int,
     progress,
@@ -87,8 +88,8 @@ def _read_real(path: str, column, what: str, n_features: int, model_path: str):
 
     progress(f"reading {what} {path} ...")
     try:
-        with label_column_hints(path, label_column(column)):
-            data = bio.read_labelled(path, label_column=label_column(column))
+        with label_column_hints(path, column):
+            data = bio.read_labelled(path, label_column=column)
     except DataError as exc:
         if "Kaggle's test.csv" not in str(exc):
             raise
@@ -123,11 +124,12 @@ def _check_classes(model, labels, what: str, path: str, column) -> None:
 def _load_inputs(args, model, metadata):
     """Model, metadata, test data, optional training data and the pixel scale to report."""
     d = int(model.n_features_in_)
-    column = args.label_column or metadata.get("label_column")
+    column = model_label_column(args.label_column, metadata, args.real)
     test = _read_real(args.real, column, "--real data", d, args.model)
     _check_classes(model, test.y, "--real data", args.real, test.label_column)
     train = None
     if args.train is not None:
+        column = model_label_column(args.label_column, metadata, args.train)
         train = _read_real(args.train, column, "--train data", d, args.model)
         _check_classes(model, train.y, "--train data", args.train, train.label_column)
     pixel_scale = metadata.get("pixel_scale")

@@ -14,9 +14,9 @@ from bayesgen.cli.common import (
     add_command,
     add_keep_formulas,
     image_shape_of,
-    label_column,
     label_column_hints,
     load_model,
+    model_label_column,
     non_negative_int,
     refuse_same_file,
     resolve_label,
@@ -128,7 +128,7 @@ def run(args) -> int:
         {"-o": args.output}, {"MODEL": args.model, "--input": args.input}, "inpaint.png"
     )
     model, metadata = load_model(args.model)
-    column = label_column(args.label_column)
+    column = model_label_column(args.label_column, metadata, args.input)
     with label_column_hints(args.input, column):
         data = bio.read_labelled(args.input, label_column=column)
     d = int(model.n_features_in_)

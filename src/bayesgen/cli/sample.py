@@ -307,7 +307,9 @@ def run(args) -> int:
     from bayesgen import io as bio
     from bayesgen import plotting, streaming
 
-    refuse_same_file({"-o": args.output}, {"MODEL": args.model}, example="samples.csv")
+    refuse_same_file(
+        {"-o": args.output}, {"MODEL": args.model}, example="samples.csv", folder_ok=True
+    )
     model, metadata = load_model(args.model)
     if getattr(model, "schema_", None) is not None:
         return _sample_table(model, metadata, args)

@@ -67,6 +67,7 @@ from bayesgen.io.registry import READ_FORMATS, WRITE_FORMATS
 from bayesgen.io.tables import (
     TableData,
     csv_text,
+    header_names,
     is_table_file,
     read_frame,
     read_frame_and_layout,
@@ -86,6 +87,7 @@ __all__ = [
     "check_output_size",
     "csv_delimiter",
     "csv_text",
+    "header_names",
     "iter_chunks",
     "open_chunked_writer",
     "is_table_file",

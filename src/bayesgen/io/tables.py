@@ -1,10 +1,11 @@
 """Tables with mixed columns (text, integers, dates, empty cells): read with their label
 column, written back in the input's layout.
 
-The numeric readers of this package take wide files of numbers (pixels, Kaggle's digit
-layout, spectra: more than :data:`MATRIX_COLUMNS` columns); a file with text columns or
-empty cells, or a narrower file of numbers, is a *table*, each column a variable with its
-own kind, decimals and range: :func:`is_table_file` tells which,
+The numeric readers of this package take matrices of numbers (more than
+:data:`MATRIX_COLUMNS` columns, or columns named ``pixel...``: Kaggle's digit layout,
+scikit-learn's digits, spectra); a file with text columns or empty cells, or a narrower
+file of numbers, is a *table*, each column a variable with its own kind, decimals and
+range: :func:`is_table_file` tells which,
 :func:`read_table` returns a pandas DataFrame of the features plus the labels, and
 :func:`write_table` writes generated rows with the label column where the input had it.
 
@@ -33,6 +34,7 @@ import numpy as np
 from bayesgen.base.atomic import atomic_write
 from bayesgen.base.errors import DataError, data_row, n_rows
 from bayesgen.base.suggest import did_you_mean
+from bayesgen.io.csv_plan import _is_number
 from bayesgen.io.csv_writer import formula_safe
 from bayesgen.io.delimiter import CsvDialect, output_delimiter, sniff_csv
 from bayesgen.io.limits import check_output_size
@@ -41,6 +43,7 @@ __all__ = [
     "MATRIX_COLUMNS",
     "TableData",
     "csv_text",
+    "header_names",
     "is_table_file",
     "read_frame",
     "read_frame_and_layout",
@@ -309,9 +312,9 @@ def _ragged(path: Path, sep: str, rows: int) -> bool:
 
 def is_table_file(path, *, delimiter=None) -> bool:
     """True for a CSV or Parquet file with a text, boolean or date column, or empty cells,
-    or with numbers only in at most :data:`MATRIX_COLUMNS` columns.
+    or with numbers only in at most :data:`MATRIX_COLUMNS` columns not named ``pixel...``.
 
-    Only the first rows of a CSV file are read.  Wide files of numbers only (pixels,
+    Only the first rows of a CSV file are read.  Matrices of numbers only (wide, or pixels:
     Kaggle's digit layout; ``nan`` and ``inf`` count as numbers, and so do columns of
     mostly numbers with a stray text, which the numeric reader reports by line) are not
     tables: the numeric readers take them faster and check every cell.  A narrower file of
@@ -346,9 +349,18 @@ def is_table_file(path, *, delimiter=None) -> bool:
         return True  # let read_table say precisely what is wrong
     if head.shape[0] == 0:
         return False  # no rows: the numeric readers say so
+    if all(_is_number(str(name)) for name in head.columns):
+        return False  # a first line of numbers is no header: the numeric reader says so
     numeric = all(_numeric_column(head[name]) for name in head.columns)
-    wide = head.shape[1] > MATRIX_COLUMNS
-    return not numeric or bool(head.isna().to_numpy().any()) or not wide
+    return not numeric or bool(head.isna().to_numpy().any()) or not _a_matrix(head.columns)
+
+
+def _a_matrix(columns) -> bool:
+    """Whether a file of numbers with these columns is a matrix of pixels, not a table:
+    more than :data:`MATRIX_COLUMNS` columns, or every column but one (the label) named
+    ``pixel...`` (Kaggle's ``pixel0``, scikit-learn's ``pixel_0_0``)."""
+    named_pixels = sum(str(c).lower().startswith("pixel") for c in columns)
+    return len(columns) > MATRIX_COLUMNS or named_pixels >= max(1, len(columns) - 1)
 
 
 def _numeric_column(column) -> bool:
@@ -435,6 +447,13 @@ def _check_label_values(frame, name: str, where: str, *, first_chunk: bool = Fal
         return
     likely = [c for c in _candidates(frame) if c != name]
     hint = f" Columns that look like labels: {likely}." if likely else ""
+    values = frame[name].dropna()
+    if values.nunique() == 1:  # the data hold one class: no label column would fix that
+        raise DataError(
+            f"{where}: the label column {name!r} holds a single class "
+            f"({values.iloc[0]!r}); a classifier needs at least two. Add rows of other "
+            f"classes, or choose another label column with label_column=NAME.{hint}"
+        )
     raise DataError(
         f"{where}: column {name!r} does not look like class labels ({why}); a classifier "
         f"needs a few classes, each with several rows. Is it a regression target?{hint} "
@@ -462,6 +481,25 @@ def table_format(path: Path, delimiter=None) -> tuple[str, CsvDialect]:
 
 def _layout(dialect: CsvDialect) -> dict:
     return {"delimiter": dialect.delimiter, "decimal": dialect.decimal}
+
+
+def header_names(path, *, delimiter=None) -> list[str] | None:
+    """The column names of a CSV or Parquet file (its header only is read); None for any
+    other file, or one that cannot be read (the readers say why)."""
+    import pandas as pd
+
+    path = Path(path)
+    if _format_of(path) is None or not path.is_file():
+        return None
+    try:
+        fmt, dialect = table_format(path, delimiter)
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            return [str(c) for c in pq.read_schema(path).names]
+        return [str(c) for c in pd.read_csv(path, sep=dialect.delimiter, nrows=0).columns]
+    except (DataError, ValueError, OSError, ImportError, UnicodeDecodeError):
+        return None
 
 
 def read_frame(path, *, delimiter=None):
