@@ -378,5 +378,7 @@ def test_a_boolean_column_reads_true_and_false_written_as_text():
     as_text = pd.DataFrame({"remote": ["True", " false ", "TRUE"], "x": [0.1, 0.2, 0.3]})
     as_bool = pd.DataFrame({"remote": [True, False, True], "x": [0.1, 0.2, 0.3]})
     np.testing.assert_allclose(model.predict_proba(as_text), model.predict_proba(as_bool))
+    as_category = as_text.astype({"remote": "category"})
+    np.testing.assert_allclose(model.predict_proba(as_category), model.predict_proba(as_bool))
     with pytest.raises(DataError, match="'yes', a category not seen"):
         model.predict_proba(pd.DataFrame({"remote": ["yes"], "x": [0.1]}))

@@ -79,12 +79,13 @@ def category_codes(series: pd.Series, categories: pd.Index) -> tuple[np.ndarray,
 def _as_booleans(series: pd.Series) -> pd.Series:
     """Text ``true`` / ``false`` (any case) as the booleans a boolean column holds: a row
     read from a CSV file has them as text."""
-    if series.dtype.kind == "b" or not isinstance(
-        series.dtype, (np.dtypes.ObjectDType, pd.StringDtype)
-    ):
+    text = (np.dtypes.ObjectDType, pd.StringDtype, pd.CategoricalDtype)
+    if not isinstance(series.dtype, text):
         return series
     words = {"true": True, "false": False}
-    return series.map(lambda v: words.get(v.strip().lower(), v) if isinstance(v, str) else v)
+    return series.astype(object).map(
+        lambda v: words.get(v.strip().lower(), v) if isinstance(v, str) else v
+    )
 
 
 def _encode_categorical(spec: ColumnSpec, series: pd.Series, unknown: str) -> np.ndarray:
