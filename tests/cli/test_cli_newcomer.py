@@ -347,6 +347,7 @@ def test_check_and_inpaint_read_a_narrow_file_of_numbers_as_fit_does(tmp_path, c
     assert code == 0, err
     completed = pd.read_csv(out)
     np.testing.assert_allclose(completed["a"], np.repeat(frame["a"][:2], 4), rtol=1e-12)
+    assert set(completed.columns) == {"a", "b", "kind"}  # the model's label column
 
 
 def test_numbers_without_a_header_and_pixel_columns_stay_matrices(tmp_path, capsys):

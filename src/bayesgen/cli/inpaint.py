@@ -165,6 +165,7 @@ def run(args) -> int:
             image_shape=shape,
             pixel_scale=metadata.get("pixel_scale"),
             feature_names=metadata.get("feature_names"),
+            label_column=metadata.get("label_column"),
             keep_formulas=args.keep_formulas,
         )
     print(
