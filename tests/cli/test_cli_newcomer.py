@@ -360,6 +360,11 @@ def test_numbers_without_a_header_and_pixel_columns_stay_matrices(tmp_path, caps
     digits = tmp_path / "digits.csv"
     assert run(capsys, "dataset", "digits", "-o", digits)[0] == 0
     assert not bio.is_table_file(digits)  # 64 columns named pixel_i_j: images
+    # without its header: repeated numbers in the first line are still no header
+    bare = tmp_path / "bare.csv"
+    bare.write_text("".join(digits.read_text().splitlines(keepends=True)[1:]))
+    code, _, err = run(capsys, "fit", bare, "-o", tmp_path / "m.bgm")
+    assert code == 1 and "a header line with column names is expected" in err
 
 
 def test_sample_writes_images_into_an_existing_empty_folder(tmp_path, capsys):
@@ -374,3 +379,12 @@ def test_sample_writes_images_into_an_existing_empty_folder(tmp_path, capsys):
     code, _, err = run(capsys, "sample", model, "-n", 4, "-o", folder)
     assert code == 0, err
     assert sum(1 for _ in folder.rglob("*.png")) == 4
+
+
+def test_schema_override_errors_name_the_command_line_flags(penguins, tmp_path, capsys):
+    data, _ = penguins
+    out = tmp_path / "m.bgm"
+    code, _, err = run(capsys, "fit", data, "--column-type", "year=bogus", "-o", out)
+    assert code == 1 and "--column-type gives column 'year' the kind 'bogus'" in err
+    code, _, err = run(capsys, "fit", data, "--drop", "nosuch", "-o", out)
+    assert code == 1 and "--drop names a column 'nosuch'" in err and not out.exists()

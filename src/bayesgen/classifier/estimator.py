@@ -658,11 +658,7 @@ class BayesClassifier(ClassifierMixin, BaseEstimator):
         except (FitError, np.linalg.LinAlgError, ValueError) as exc:
             if isinstance(exc, DataError):
                 raise
-            advice = (
-                "; a class needs at least 2 rows: add rows of it, or leave its rows out"
-                if Xk.shape[0] < 2
-                else ""
-            )
+            advice = "; add rows of that class, or leave its rows out" if Xk.shape[0] < 2 else ""
             raise FitError(
                 f"class {format_label(label)} has {n_rows(Xk.shape[0])} and {Xk.shape[1]} "
                 f"features: {exc}{advice}"

@@ -242,9 +242,9 @@ def _check_field_counts(path: Path, sep: str) -> None:
         )
 
 
-def _check_header_names(path: Path, sep: str) -> None:
-    """Refuse a CSV header that names a column twice (pandas would rename the second
-    ``name.1`` without a word, and it would be modelled and written under that name)."""
+def _header_row(path: Path, sep: str) -> list[str] | None:
+    """A CSV file's first line as written (pandas renames a repeated name ``name.1``);
+    None when there is none, or it is malformed (the readers say so)."""
     import pandas as pd
 
     try:
@@ -252,8 +252,16 @@ def _check_header_names(path: Path, sep: str) -> None:
             path, sep=sep, header=None, nrows=1, dtype=str, keep_default_na=False
         ).iloc[0]
     except (pd.errors.EmptyDataError, pd.errors.ParserError, IndexError):
+        return None
+    return [str(v) for v in header]
+
+
+def _check_header_names(path: Path, sep: str) -> None:
+    """Refuse a CSV header that names a column twice (pandas would rename the second
+    ``name.1`` without a word, and it would be modelled and written under that name)."""
+    names = _header_row(path, sep)
+    if names is None:
         return  # no header, or a malformed one: refused by the reader with its message
-    names = [str(v) for v in header]
     seen: dict[str, int] = {}
     for position, name in enumerate(names, start=1):
         if not name.strip():  # a blank name: pandas calls it "Unnamed: N", never twice
@@ -349,7 +357,8 @@ def is_table_file(path, *, delimiter=None) -> bool:
         return True  # let read_table say precisely what is wrong
     if head.shape[0] == 0:
         return False  # no rows: the numeric readers say so
-    if all(_is_number(str(name)) for name in head.columns):
+    names = _header_row(path, sep) if fmt == "csv" else [str(c) for c in head.columns]
+    if names is not None and all(_is_number(name) for name in names):
         return False  # a first line of numbers is no header: the numeric reader says so
     numeric = all(_numeric_column(head[name]) for name in head.columns)
     return not numeric or bool(head.isna().to_numpy().any()) or not _a_matrix(head.columns)
