@@ -384,7 +384,9 @@ def test_sample_writes_images_into_an_existing_empty_folder(tmp_path, capsys):
 def test_schema_override_errors_name_the_command_line_flags(penguins, tmp_path, capsys):
     data, _ = penguins
     out = tmp_path / "m.bgm"
-    code, _, err = run(capsys, "fit", data, "--column-type", "year=bogus", "-o", out)
-    assert code == 1 and "--column-type gives column 'year' the kind 'bogus'" in err
+    code, _, err = run(capsys, "fit", data, "--column-type", "body_mass_g=bogus", "-o", out)
+    assert code == 1 and "--column-type gives column 'body_mass_g' the kind 'bogus'" in err
+    code, _, err = run(capsys, "fit", data, "--column-type", "year=integer", "-o", out)
+    assert code == 1 and "--column-type names a column 'year'" in err
     code, _, err = run(capsys, "fit", data, "--drop", "nosuch", "-o", out)
     assert code == 1 and "--drop names a column 'nosuch'" in err and not out.exists()

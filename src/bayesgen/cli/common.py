@@ -629,7 +629,7 @@ def cli_wording(message: str) -> str:
     message = re.sub(r"column_types=\{'([^']+)': '([^']+)'\}", r"--column-type \1=\2", message)
     message = re.sub(r"\bdrop=\['([^']+)'\]", r"--drop \1", message)
     message = message.replace("drop_missing_labels=True", "--drop-missing-labels")
-    message = re.sub(r"^column_types gives\b", "--column-type gives", message)
+    message = re.sub(r"^column_types (gives|names)\b", r"--column-type \1", message)
     message = re.sub(r"^(drop|keep) names\b", r"--\1 names", message)
     for word, flag in {**_FLAG_WORDS, **_FLAG_ASSIGN_ONLY}.items():
         message = re.sub(rf"\b{word}='([^']*)'", rf"{flag} \1", message)
