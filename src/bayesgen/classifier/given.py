@@ -191,8 +191,8 @@ def _not_a_date(spec, value) -> str:
 def _period(model, name: str, value):
     """A year, a month or (on a column with times of day) a day given for a date column
     (``"1975"``, ``"1975-06"``, ``"1975-06-30"``): the first and last instants of that
-    period, or None (any other value, another column, or a
-    value that is a date in the column's own text format, e.g. ``"%Y"``)."""
+    period, or None (any other value, another column, or a value that is a date in the
+    column's own text format, e.g. ``"%Y"``)."""
     schema = getattr(model, "schema_", None)
     if schema is None or schema[name].kind != "datetime":
         return None

@@ -493,10 +493,8 @@ def _layout(dialect: CsvDialect) -> dict:
 
 
 def header_names(path, *, delimiter=None) -> list[str] | None:
-    """The column names of a CSV or Parquet file (its header only is read); None for any
-    other file, or one that cannot be read (the readers say why)."""
-    import pandas as pd
-
+    """The column names of a CSV or Parquet file as written (its header only is read);
+    None for any other file, or one that cannot be read (the readers say why)."""
     path = Path(path)
     if _format_of(path) is None or not path.is_file():
         return None
@@ -506,7 +504,7 @@ def header_names(path, *, delimiter=None) -> list[str] | None:
             import pyarrow.parquet as pq
 
             return [str(c) for c in pq.read_schema(path).names]
-        return [str(c) for c in pd.read_csv(path, sep=dialect.delimiter, nrows=0).columns]
+        return _header_row(path, dialect.delimiter)
     except (DataError, ValueError, OSError, ImportError, UnicodeDecodeError):
         return None
 

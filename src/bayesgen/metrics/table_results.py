@@ -190,7 +190,7 @@ class TableEvaluation(MetricResult):
         Their labels.
     classification : ModelClassification or None
         The model's own classification of the held-out rows (None for a model without
-        ``predict_proba`` and ``score_samples``, or rows it cannot score; see ``notes``).
+        ``predict_joint_log_proba``, or rows it cannot score; see ``notes``).
     """
 
     settings: dict

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.special import logsumexp
 
 from bayesgen.base.errors import DataError
 from bayesgen.base.rng import check_random_state
@@ -246,22 +247,24 @@ def _dcr(S, T, Tr, categorical, block_cells) -> DCRResult:
 
 
 def _model_classification(model, test, label, classes, yt, tstr, notes):
-    """The model's own ``predict_proba`` and ``score_samples`` on the held-out rows."""
-    if not (hasattr(model, "predict_proba") and hasattr(model, "score_samples")):
+    """The model's own Bayes' rule on the held-out rows, from one evaluation of the joint
+    ``log p(x, y = k)``: the posterior (its log-loss, its argmax) and ``log p(x)``."""
+    if not hasattr(model, "predict_joint_log_proba"):
         return None
-    features = test.drop(columns=[label])
     try:
-        proba = np.asarray(model.predict_proba(features), dtype=np.float64)
-        log_density = np.asarray(model.score_samples(features), dtype=np.float64)
+        joint = np.asarray(
+            model.predict_joint_log_proba(test.drop(columns=[label])), dtype=np.float64
+        )
     except DataError as exc:  # e.g. a category the model never saw
         notes.append(f"the model's own classification of the test rows skipped: {exc}")
         return None
+    log_density = logsumexp(joint, axis=1)
     known = yt >= 0
     rows = np.flatnonzero(known)
-    with np.errstate(divide="ignore"):
-        loss = -np.log(np.maximum(proba[rows, yt[known]], np.finfo(float).tiny))
+    log_posterior = joint[rows, yt[known]] - log_density[rows]
+    loss = -np.maximum(log_posterior, np.log(np.finfo(float).tiny))
     prior = np.asarray(getattr(model, "class_prior_", np.full(len(classes), 1 / len(classes))))
-    predicted = proba.argmax(axis=1)
+    predicted = joint.argmax(axis=1)
     present = np.unique(yt[known])
     recalls = [np.mean(predicted[yt == k] == k) for k in present]
     reference = next((t.trtr for t in tstr if t.classifier == "gradient boosting"), None)

@@ -145,8 +145,8 @@ def period_span(spec: ColumnSpec, text) -> tuple[float, float] | None:
         start = pd.Timestamp(year, int(month or 1), int(day or 1), tz=zone)
     except ValueError:  # month 13, 30 February: not a period
         return None
-    length = {"day": pd.DateOffset(days=1), "month": pd.DateOffset(months=1)}
-    end = start + (length["day"] if day else length["month"] if month else pd.DateOffset(years=1))
+    length = pd.DateOffset(days=1) if day else pd.DateOffset(months=1 if month else 12)
+    end = start + length
     unit = DATETIME_UNITS[spec.datetime_unit]
     first = microseconds(pd.Series([start]))[0] / unit
     after = microseconds(pd.Series([end]))[0] / unit
